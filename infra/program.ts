@@ -1,0 +1,99 @@
+/**
+ * The whole stack, wired from the validated config. Reading top to bottom follows what `pulumi up`
+ * does: AWS (network, role, host, state volume), then over SSH (the NixOS deployment, the states,
+ * the slot assignments), then Tailscale (route approval).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { hostAvailabilityZone } from "../components/aws/availabilityZone";
+import { Host } from "../components/aws/host";
+import { HostRole } from "../components/aws/hostRole";
+import { Network } from "../components/aws/network";
+import { StateVolume } from "../components/aws/stateVolume";
+import { hostConnection } from "../components/deploy/connection";
+import { Deployment } from "../components/deploy/deployment";
+import { SlotAssignments } from "../components/state/slotAssignments";
+import { VmState } from "../components/state/vmState";
+import { HostAuthKey } from "../components/tailscale/authKey";
+import { SubnetRouter } from "../components/tailscale/subnetRouter";
+import { deploymentData, hostIdFor, renderDeploymentData, tailscaleAuthKeyFile } from "./deploymentData";
+import { LoadedConfig } from "./stackConfig";
+import { topology } from "./topology";
+
+export function defineInfrastructure(loaded: LoadedConfig) {
+    const { cfg } = loaded;
+    const topo = topology(cfg.slots);
+    const name = "microvm";
+    const tags = { Project: pulumi.getProject(), Stack: pulumi.getStack(), ManagedBy: "pulumi" };
+
+    // --- AWS ---
+    const availabilityZone = hostAvailabilityZone(cfg.host.instanceType, cfg.host.availabilityZone);
+    const network = new Network(name, { ...cfg.network, availabilityZone, adminCidrs: cfg.host.adminCidrs, tags });
+    const role = new HostRole(name, { tags });
+    const host = new Host(name, {
+        instanceType: cfg.host.instanceType,
+        ami: cfg.host.ami,
+        rootVolumeGiB: cfg.host.rootVolumeGiB,
+        sshPublicKey: cfg.host.sshPublicKeys[0],
+        subnetId: network.subnetId,
+        securityGroupIds: [network.securityGroupId],
+        instanceProfileName: role.instanceProfileName,
+        availabilityZone,
+        tags,
+    });
+    const volume = cfg.storage.backend === "zfs"
+        ? new StateVolume(name, {
+            availabilityZone: host.availabilityZone,
+            sizeGiB: cfg.storage.volumeGiB,
+            volumeType: cfg.storage.volumeType,
+            iops: cfg.storage.iops,
+            throughputMiBps: cfg.storage.throughputMiBps,
+            instanceId: host.instanceId,
+            tags,
+        })
+        : undefined;
+
+    // --- Over SSH: the NixOS deployment, states, slot assignments ---
+    const authKey = cfg.tailscale.enabled ? new HostAuthKey(name, { tags: cfg.tailscale.tags }) : undefined;
+    const connection = hostConnection({
+        address: cfg.host.connectVia === "tailscale" ? cfg.tailscale.hostname : host.publicIp,
+        hostPublicKey: host.hostPublicKey,
+        privateKey: loaded.sshPrivateKey,
+    });
+    const hostId = hostIdFor(pulumi.getProject(), pulumi.getStack());
+    const infraJson = pulumi.output(volume?.devicePath).apply((device) => renderDeploymentData(deploymentData(cfg, topo, hostId, device)));
+    const deployment = new Deployment(name, {
+        connection,
+        infraJson,
+        secretFiles: authKey ? { [tailscaleAuthKeyFile]: authKey.key } : {},
+        slots: topo.slots,
+        hostTriggers: [host.instanceId],
+    }, { dependsOn: volume ? [volume] : [] });
+
+    const states = new Map<string, VmState>();
+    for (const state of cfg.states) {
+        const source = state.from ? states.get(state.from.state) : undefined;
+        states.set(state.name, new VmState(state.name, { connection, state }, { dependsOn: [deployment, ...(source ? [source] : [])] }));
+    }
+    const assignments = new SlotAssignments(name, {
+        connection,
+        assignments: Object.fromEntries(topo.slots.map((s) => [s.name, s.state])),
+    }, { dependsOn: [deployment, ...topo.slots.map((s) => states.get(s.state)!)] });
+
+    // --- Tailscale ---
+    const router = cfg.tailscale.enabled
+        ? new SubnetRouter(name, { connection, hostname: cfg.tailscale.hostname, routes: topo.routes, tags: cfg.tailscale.tags }, { dependsOn: [deployment] })
+        : undefined;
+
+    return {
+        hostId: host.instanceId,
+        publicIp: host.publicIp,
+        availabilityZone: host.availabilityZone,
+        stateVolumeId: volume?.volumeId,
+        stateDevicePath: volume?.devicePath,
+        sshCommand: pulumi.interpolate`ssh root@${host.publicIp}`,
+        bundleHash: deployment.bundleHash,
+        tailscaleDeviceId: router?.deviceId,
+        slots: topo.slots.map((s) => ({ slot: s.name, state: s.state, address: s.address, subnet: s.subnet, bridge: s.bridge, vcpu: s.vcpu, memMiB: s.memMiB })),
+        slotAssignments: assignments.urn.apply(() => Object.fromEntries(topo.slots.map((s) => [s.name, s.state]))),
+    };
+}

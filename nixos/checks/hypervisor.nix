@@ -1,0 +1,40 @@
+# NixOS VM test of the hypervisor modules (everything but modules/ec2.nix), for a machine with Nix
+# and KVM: `nix build .#checks.aarch64-linux.hypervisor-vm-test`. It cannot run in this repo's CI.
+# The test host uses the "files" backend and no tailnet, with the first two slots of the table.
+{ pkgs, hostModules, infra }:
+let
+  testInfra = infra // {
+    storage = { backend = "files"; pool = null; device = null; autoSnapshots = [ ]; };
+    tailscale = infra.tailscale // { enabled = false; };
+    slots = pkgs.lib.take 2 infra.slots;
+  };
+  s1 = builtins.elemAt testInfra.slots 0;
+  s2 = builtins.elemAt testInfra.slots 1;
+in
+pkgs.testers.runNixOSTest {
+  name = "microvm-infra-hypervisor";
+  node.specialArgs = { infra = testInfra; };
+  nodes.host = { imports = hostModules; virtualisation.memorySize = 2048; };
+  testScript = ''
+    host.wait_for_unit("multi-user.target")
+    host.wait_for_unit("systemd-networkd.service")
+
+    with subtest("one bridge per slot, holding its gateway"):
+        host.wait_until_succeeds("ip -4 addr show dev ${s1.bridge} | grep -q 'inet ${s1.gateway}/'")
+        host.wait_until_succeeds("ip -4 addr show dev ${s2.bridge} | grep -q 'inet ${s2.gateway}/'")
+
+    with subtest("forwarding on, the slots' table loaded"):
+        host.succeed("test $(sysctl -n net.ipv4.ip_forward) = 1")
+        host.succeed("nft list table inet microvm | grep -q '${s1.bridge}'")
+
+    with subtest("a slot without a state link is skipped, not failed"):
+        host.succeed("test ! -e /var/lib/microvms/${s1.name}/data.img")
+        host.succeed("systemctl start microvm@${s1.name}.service")
+        host.fail("systemctl is-failed microvm@${s1.name}.service")
+        host.fail("systemctl is-active microvm@${s1.name}.service")
+
+    with subtest("operators' tools and data are installed"):
+        host.succeed("command -v vm-state")
+        host.succeed("${pkgs.jq}/bin/jq -e '.slots | length == 2' /etc/microvm-infra/infra.json")
+  '';
+}

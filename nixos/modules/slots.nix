@@ -1,0 +1,19 @@
+# One microvm.vms.<slot> per entry of infra.slots: started at boot, restarted when its configuration
+# changes. A slot whose disk link does not exist yet (no state assigned) is skipped, not failed.
+{ lib, infra, ... }:
+let
+  paths = import ../lib/paths.nix;
+  slots = import ../lib/slots.nix infra;
+in
+{
+  microvm.vms = lib.mapAttrs (name: guest: {
+    autostart = true;
+    restartIfChanged = true;
+    specialArgs = { inherit guest infra; };
+    config = ./guest.nix;
+  }) slots;
+
+  systemd.services = lib.mapAttrs' (name: _: lib.nameValuePair "microvm@${name}" {
+    unitConfig.ConditionPathExists = paths.slotImage name;
+  }) slots;
+}

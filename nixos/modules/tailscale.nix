@@ -1,0 +1,19 @@
+# The host joins the tailnet as a subnet router for exactly the slots' subnets. The auth key is a
+# root-only file pushed by the deploy step; it never enters the Nix store.
+{ lib, infra, ... }:
+let
+  ts = infra.tailscale;
+  flags = import ../lib/tailscale.nix infra;
+in
+lib.mkIf ts.enabled {
+  services.tailscale = {
+    enable = true;
+    authKeyFile = ts.authKeyFile;
+    useRoutingFeatures = "server"; # forwarding on, loose reverse-path filtering
+    openFirewall = true; # its UDP port, for direct connections
+    extraSetFlags = flags.setFlags;
+    extraUpFlags = flags.upFlags;
+  };
+  # Without the key (first deploy before the secret is pushed) the login waits instead of failing.
+  systemd.services.tailscaled-autoconnect.unitConfig.ConditionPathExists = ts.authKeyFile;
+}
