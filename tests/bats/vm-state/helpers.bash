@@ -1,0 +1,71 @@
+# Shared setup for the vm-state tests: a temporary root per test, its own infra.json, the
+# recording fakes first, HOME redirected. Load with `load helpers`.
+bats_require_minimum_version 1.5.0
+
+VM_STATE=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)/scripts/vm-state
+FAKES=$BATS_TEST_DIRNAME/fakes
+MiB=1048576
+
+# Skips locally, fails under CI=true, when a tool the tests need is missing.
+require_tools() {
+  local tool missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ ${CI:-} == true ]]; then
+    echo "missing tools (CI=true, so this fails): ${missing[*]}" >&2
+    return 1
+  fi
+  skip "missing tools: ${missing[*]}"
+}
+
+# write_config BACKEND SLOT... : infra.json with those slots (indexes from 1).
+write_config() {
+  local backend=$1
+  shift
+  jq -n --arg backend "$backend" '{
+    version: 1,
+    storage: {backend: $backend, pool: "tank", device: null, autoSnapshots: []},
+    guest: {dataLabel: "vmstate"},
+    slots: [$ARGS.positional | to_entries[] | {name: .value, index: (.key + 1)}]
+  }' --args "$@" >"$VM_STATE_CONFIG"
+}
+
+setup_vm_state() {
+  require_tools jq flock mkfs.ext4 e2label sha256sum setsid
+  export HOME=$BATS_TEST_TMPDIR/home
+  export VM_STATE_ROOT=$BATS_TEST_TMPDIR/root
+  export VM_STATE_CONFIG=$BATS_TEST_TMPDIR/infra.json
+  export VM_STATE_SYSTEMCTL=$FAKES/systemctl
+  export VM_STATE_ZFS=$FAKES/zfs
+  export FAKE_SYSTEMCTL_DIR=$BATS_TEST_TMPDIR/units
+  export FAKE_SYSTEMCTL_LOG=$BATS_TEST_TMPDIR/systemctl.log
+  export FAKE_ZFS_DIR=$BATS_TEST_TMPDIR/zfs
+  export FAKE_ZFS_LOG=$BATS_TEST_TMPDIR/zfs.log
+  export VM_STATE_START_TIMEOUT=2 VM_STATE_LOCK_WAIT=20
+  unset VM_STATE_BACKEND VM_STATE_LOCK NO_COLOR FAKE_SYSTEMCTL_DEAD FAKE_SYSTEMCTL_HANG
+  mkdir -p "$HOME"
+  : >"$FAKE_SYSTEMCTL_LOG"
+  : >"$FAKE_ZFS_LOG"
+  write_config files slot1 slot2 slot3
+}
+
+vm() { "$VM_STATE" "$@"; }
+
+# A 1 GiB state NAME whose image holds TEXT at 512 MiB (so its bytes are recognisable).
+make_state() {
+  vm create "$1" --size-gib 1 2>/dev/null
+  put_text "$VM_STATE_ROOT/states/$1/data.img" $((512 * MiB)) "${2:-data of $1}"
+}
+put_text() { printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+get_text() { dd if="$1" bs=1 skip="$2" count="$3" status=none; }
+img() { printf '%s/states/%s/data.img' "$VM_STATE_ROOT" "$1"; }
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+allocated() { echo $(($(stat -c '%b * %B' "$1"))); }
+apparent() { stat -c %s "$1"; }
+link_of() { readlink "$VM_STATE_ROOT/$1/data.img"; }
+running() { [[ -e $FAKE_SYSTEMCTL_DIR/microvm@$1.service ]]; }
+# Records the fake systemctl logged since the last call, then forgets them.
+systemctl_calls() {
+  cat "$FAKE_SYSTEMCTL_LOG"
+  : >"$FAKE_SYSTEMCTL_LOG"
+}
