@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# The flake's pins and its bundle: every input names a revision and the lock holds exactly that
+# revision with a content hash; every file the Nix code references is in the pushed bundle; no
+# slot is written out by hand.
+load helpers
+
+setup() {
+  require_tool nix-instantiate "Debian package nix-bin"
+  require_tool jq
+  LOCK="$NIXOS/flake.lock"
+}
+
+inputs_json() {
+  nix-instantiate --eval --strict --json -E "builtins.mapAttrs (n: i: i.url) (import $NIXOS/flake.nix).inputs"
+}
+
+@test "flake inputs name a revision (no branch that can float)" {
+  run inputs_json
+  [ "$status" -eq 0 ]
+  [ "$(jq -c 'keys' <<<"$output")" = '["microvm","nixpkgs"]' ]
+  jq -e 'to_entries | all(.value | test("^github:[^/]+/[^/]+/[0-9a-f]{40}$"))' <<<"$output"
+}
+
+@test "flake.lock pins exactly the revisions flake.nix names, each with a narHash" {
+  run inputs_json
+  local name url rev
+  for name in nixpkgs microvm; do
+    url=$(jq -r ".$name" <<<"$output")
+    rev=${url##*/}
+    [ "$(jq -r ".nodes.$name.locked.rev" "$LOCK")" = "$rev" ]
+    [ "$(jq -r ".nodes.$name.original.rev" "$LOCK")" = "$rev" ]
+    [ "$(jq -r ".nodes.$name.locked | \"github:\(.owner)/\(.repo)/\(.rev)\"" "$LOCK" | tr 'A-Z' 'a-z')" = "$(tr 'A-Z' 'a-z' <<<"$url")" ]
+  done
+  # Every locked node, transitive ones included, has a revision and a content hash.
+  jq -e '[.nodes | to_entries[] | select(.key != "root") | .value.locked
+          | (.rev | test("^[0-9a-f]{40}$")) and (.narHash | test("^sha256-[A-Za-z0-9+/]{43}=$"))] | all' "$LOCK"
+  [ "$(jq -c '.nodes.root.inputs' "$LOCK")" = '{"microvm":"microvm","nixpkgs":"nixpkgs"}' ]
+}
+
+@test "microvm.nix follows our nixpkgs" {
+  [ "$(jq -c '.nodes.microvm.inputs.nixpkgs' "$LOCK")" = '["nixpkgs"]' ]
+  run nix-instantiate --eval --strict --json -E "(import $NIXOS/flake.nix).inputs.microvm.inputs.nixpkgs.follows"
+  [ "$output" = '"nixpkgs"' ]
+}
+
+@test "every file the Nix code references exists inside the bundle (nixos/ and scripts/)" {
+  local f dir ref target count=0 missing=0
+  while IFS= read -r f; do
+    dir=$(dirname "$f")
+    while IFS= read -r ref; do
+      target=$(realpath -m "$dir/$ref")
+      count=$((count + 1))
+      case "$target" in
+        "$NIXOS"/* | "$REPO/scripts"/*) ;;
+        *) echo "$f references $ref, outside the bundle" >&2; missing=1 ;;
+      esac
+      [ -e "$target" ] || { echo "$f references $ref, which does not exist" >&2; missing=1; }
+    done < <(grep -oE '(^|[^A-Za-z0-9_"$])\.\.?/[A-Za-z0-9_./-]+' "$f" | sed -E 's/^[^.]//; s/[.]+$//')
+  done < <(find "$NIXOS" -name '*.nix' -not -path "$NIXOS/lib/nftables.nix" -not -path "$NIXOS/lib/networkd.nix")
+  [ "$count" -gt 10 ]
+  [ "$missing" -eq 0 ]
+  # The packaged scripts in particular.
+  grep -q '\.\./\.\./scripts/vm-state' "$NIXOS/modules/hypervisor.nix"
+  [ -f "$REPO/scripts/vm-state" ]
+}
+
+@test "no slot is written out by hand in the flake, its modules or its checks" {
+  run grep -rnE '"slot[0-9]+"|br-slot|vm-slot|10\.[0-9]+\.0\.[0-9]+|02:00:0a' \
+    "$NIXOS/flake.nix" "$NIXOS/modules" "$NIXOS/checks" "$NIXOS/lib/guest.nix" "$NIXOS/lib/slots.nix" \
+    "$NIXOS/lib/tailscale.nix" "$NIXOS/lib/sanoid.nix"
+  [ "$status" -eq 1 ] || { echo "$output" >&2; return 1; }
+}
+
+@test "no personal data: the committed deployment data carries placeholder keys only" {
+  run jq -r '.host.sshPublicKeys[]' "$NIXOS/infra.json"
+  [ "$status" -eq 0 ]
+  while IFS= read -r key; do [[ "$key" == *"AAAA..."* ]]; done <<<"$output"
+}
