@@ -1,6 +1,6 @@
 # One microvm.vms.<slot> per entry of infra.slots: started at boot, restarted when its configuration
 # changes. A slot whose disk link does not exist yet (no state assigned) is skipped, not failed.
-{ lib, infra, ... }:
+{ lib, pkgs, infra, ... }:
 let
   paths = import ../lib/paths.nix;
   slots = import ../lib/slots.nix infra;
@@ -15,5 +15,12 @@ in
 
   systemd.services = lib.mapAttrs' (name: _: lib.nameValuePair "microvm@${name}" {
     unitConfig.ConditionPathExists = paths.slotImage name;
-  }) slots;
+  }) slots // {
+    # The hypervisor runs as microvm.nix's unprivileged user; whatever state the link points at
+    # (vm-state may just have moved it here), give that user the image before it starts ("+": root).
+    "microvm@".serviceConfig.ExecStartPre = [
+      "+${pkgs.coreutils}/bin/chown microvm:kvm ${paths.slotImage "%i"}"
+      "+${pkgs.coreutils}/bin/chmod 0660 ${paths.slotImage "%i"}"
+    ];
+  };
 }
