@@ -18,7 +18,7 @@ function load() {
     }
 }
 
-const outputs = defineInfrastructure(load());
+const { outputs } = defineInfrastructure(load());
 
 export const hostId = outputs.hostId;
 export const publicIp = outputs.publicIp;

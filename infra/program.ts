@@ -84,7 +84,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         ? new SubnetRouter(name, { connection, hostname: cfg.tailscale.hostname, routes: topo.routes, tags: cfg.tailscale.tags }, { dependsOn: [deployment] })
         : undefined;
 
-    return {
+    const outputs = {
         hostId: host.instanceId,
         publicIp: host.publicIp,
         availabilityZone: host.availabilityZone,
@@ -96,4 +96,5 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         slots: topo.slots.map((s) => ({ slot: s.name, state: s.state, address: s.address, subnet: s.subnet, bridge: s.bridge, vcpu: s.vcpu, memMiB: s.memMiB })),
         slotAssignments: assignments.urn.apply(() => Object.fromEntries(topo.slots.map((s) => [s.name, s.state]))),
     };
+    return { outputs, files: deployment.bundleFiles };
 }

@@ -17,11 +17,13 @@ export interface DeploymentArgs {
 /** TODO(issue 6): push the bundle content-addressed, switch detached, health check, roll back. */
 export class Deployment extends pulumi.ComponentResource {
     readonly bundleHash: pulumi.Output<string>;
+    /** The files pushed to the host (relative path to content); nothing secret. */
+    readonly bundleFiles: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: DeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:nixos:Deployment", name, {}, opts);
-        void args;
         this.bundleHash = pulumi.output("");
+        this.bundleFiles = pulumi.output(args.infraJson).apply((infraJson): Record<string, string> => ({ "infra.json": infraJson }));
         this.registerOutputs({ bundleHash: this.bundleHash });
     }
 }

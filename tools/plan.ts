@@ -1,0 +1,168 @@
+/**
+ * `npm run plan`: what `pulumi up` would declare, offline, without cloud credentials.
+ *
+ *   npm run plan                        plan Pulumi.dev.yaml
+ *   npm run plan -- --stack NAME        plan Pulumi.NAME.yaml
+ *   npm run plan -- --config FILE       plan any file in the same format
+ *   npm run plan -- --json              one JSON document instead of text
+ *   npm run plan -- --against OLD       what applying the config to a stack deployed from OLD would do
+ *   npm run plan -- --render-dir DIR    also write the files pushed to the host into DIR
+ *
+ * Exit status: 0 ok, 1 invalid config (the validation message says which key), 2 bad arguments.
+ */
+import { mkdirSync, writeFileSync } from "fs";
+import { basename, dirname, join, resolve } from "path";
+import { ConfigError } from "../infra/config";
+import { diffPlans, PlanDiff } from "./plan/diff";
+import { renderDiff, renderPlan } from "./plan/render";
+import { Plan, planStack } from "./plan/run";
+import { StackFileError } from "./plan/stackFile";
+import { createHash } from "crypto";
+import { existsSync } from "fs";
+
+const usage = "Usage: npm run plan -- [--stack NAME | --config FILE] [--against OLD_FILE] [--json] [--render-dir DIR]";
+
+export interface PlanArgs {
+    config: string;
+    stack: string;
+    against?: string;
+    json: boolean;
+    renderDir?: string;
+}
+
+export class UsageError extends Error {}
+
+const root = resolve(__dirname, "..");
+
+function stackName(file: string): string {
+    const m = /^Pulumi\.(.+)\.ya?ml$/.exec(basename(file));
+    return m ? m[1] : "dev";
+}
+
+export function parseArgs(argv: readonly string[]): PlanArgs {
+    let config: string | undefined;
+    let stack: string | undefined;
+    const out: Partial<PlanArgs> = { json: false };
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const next = (): string => {
+            const v = argv[++i];
+            if (v === undefined || v.startsWith("--")) {
+                throw new UsageError(`${arg} needs a value`);
+            }
+            return v;
+        };
+        switch (arg) {
+            case "--stack": stack = next(); break;
+            case "--config": config = next(); break;
+            case "--against": out.against = next(); break;
+            case "--render-dir": out.renderDir = next(); break;
+            case "--json": out.json = true; break;
+            default: throw new UsageError(`unknown argument "${arg}"`);
+        }
+    }
+    if (stack !== undefined && config !== undefined) {
+        throw new UsageError("--stack and --config are mutually exclusive: --stack NAME reads Pulumi.NAME.yaml");
+    }
+    if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) {
+        throw new UsageError(`--stack must be a stack name, got "${stack}"`);
+    }
+    const file = config ?? join(root, `Pulumi.${stack ?? "dev"}.yaml`);
+    for (const f of [file, out.against]) {
+        if (f !== undefined && !existsSync(f)) {
+            throw new UsageError(`no such stack config file: ${f}`);
+        }
+    }
+    return { ...out, config: file, stack: stack ?? stackName(file) } as PlanArgs;
+}
+
+function sha256(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
+}
+
+function toJson(plan: Plan, diff?: PlanDiff): unknown {
+    return {
+        resources: plan.resources.map((r) => ({
+            urn: r.urn,
+            type: r.type,
+            name: r.name,
+            parent: r.parent,
+            inputs: r.inputs,
+            options: {
+                protect: r.options.protect,
+                retainOnDelete: r.options.retainOnDelete,
+                deleteBeforeReplace: r.options.deleteBeforeReplace,
+                ignoreChanges: r.options.ignoreChanges,
+                dependsOn: r.options.dependsOn,
+                replaceOnChanges: r.options.replaceOnChanges,
+                deletedWith: r.options.deletedWith,
+            },
+        })),
+        topology: plan.topology,
+        files: Object.fromEntries(Object.entries(plan.files).sort().map(([p, c]) => [p, { bytes: Buffer.byteLength(c), sha256: sha256(c) }])),
+        ...(diff ? {
+            diff: {
+                create: diff.create.map((c) => c.urn),
+                update: diff.update.map((c) => c.urn),
+                replace: diff.replace.map((c) => c.urn),
+                delete: diff.delete.map((c) => c.urn),
+                changes: [...diff.update, ...diff.replace].map((c) => ({ urn: c.urn, paths: c.paths, replaceBecause: c.replaceBecause ?? [] })),
+            },
+        } : {}),
+    };
+}
+
+function renderFiles(dir: string, files: Record<string, string>): void {
+    for (const [path, content] of Object.entries(files)) {
+        const target = join(dir, path);
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, content);
+    }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+    let args: PlanArgs;
+    try {
+        args = parseArgs(argv);
+    } catch (err) {
+        if (err instanceof UsageError) {
+            process.stderr.write(`plan: ${err.message}\n${usage}\n`);
+            return 2;
+        }
+        throw err;
+    }
+    try {
+        const oldPlan = args.against ? await planStack(args.against, stackName(args.against) === "dev" ? args.stack : stackName(args.against)) : undefined;
+        const plan = await planStack(args.config, args.stack);
+        const diff = oldPlan ? diffPlans(oldPlan.resources, plan.resources) : undefined;
+        if (args.renderDir) {
+            renderFiles(args.renderDir, plan.files);
+        }
+        if (args.json) {
+            process.stdout.write(`${JSON.stringify(toJson(plan, diff), null, 2)}\n`);
+        } else {
+            process.stdout.write(renderPlan(plan));
+            if (diff) {
+                process.stdout.write(`\n${renderDiff(diff, args.against!)}`);
+            }
+        }
+        return 0;
+    } catch (err) {
+        if (err instanceof ConfigError) {
+            process.stderr.write(`Invalid stack config:\n${err.message}\n`);
+            return 1;
+        }
+        if (err instanceof StackFileError) {
+            process.stderr.write(`plan: ${err.message}\n`);
+            return 2;
+        }
+        throw err;
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
+        process.stderr.write(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
+        process.exit(1);
+    });
+}

@@ -1,0 +1,63 @@
+/**
+ * What the mock runtime answers in place of AWS, Tailscale and the host: the outputs a real
+ * provider would compute, as clearly labelled placeholders. One entry per resource type or
+ * function the program uses; the tests and `npm run plan` share them.
+ */
+export const placeholder = (what: string): string => `[placeholder: ${what}]`;
+
+type Props = Record<string, any>;
+
+/** Extra outputs per resource type, merged over the inputs the program passed. */
+export const resourceOutputs: Record<string, (name: string, inputs: Props) => Props> = {
+    "aws:ec2/instance:Instance": (_n, i) => ({
+        publicIp: placeholder("instance public IP"),
+        privateIp: "172.20.1.10",
+        arn: placeholder("instance ARN"),
+        availabilityZone: i.availabilityZone ?? "us-east-1a",
+    }),
+    "aws:ec2/eip:Eip": () => ({ publicIp: "198.51.100.10", allocationId: "eipalloc-placeholder" }),
+    "aws:ebs/volume:Volume": () => ({ arn: placeholder("volume ARN") }),
+    "aws:iam/role:Role": (n) => ({ arn: `arn:aws:iam::123456789012:role/${n}` }),
+    "aws:iam/instanceProfile:InstanceProfile": (n) => ({ arn: `arn:aws:iam::123456789012:instance-profile/${n}` }),
+    "tls:index/privateKey:PrivateKey": () => ({
+        publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA placeholder-host-key\n",
+        privateKeyOpenssh: placeholder("host private key"),
+        privateKeyPem: placeholder("host private key"),
+    }),
+    "tailscale:index/tailnetKey:TailnetKey": () => ({ key: placeholder("tailscale auth key") }),
+    "command:remote:Command": () => ({ stdout: placeholder("command output, known after apply"), stderr: "" }),
+    "command:local:Command": () => ({ stdout: placeholder("command output, known after apply"), stderr: "" }),
+};
+
+/** Resource ids that other values are derived from (the EBS by-id path). */
+export const resourceIds: Record<string, string> = {
+    "aws:ebs/volume:Volume": "vol-0placeholder000000",
+    "aws:ec2/instance:Instance": "i-0placeholder000000",
+};
+
+/** Answers to provider functions (lookups), labelled as placeholders. */
+export const functionResults: Record<string, (args: Props) => Props> = {
+    "aws:ec2/getAmi:getAmi": () => ({
+        id: "ami-0placeholder00000",
+        imageId: "ami-0placeholder00000",
+        architecture: "arm64",
+        name: placeholder("newest official NixOS arm64 AMI, looked up at deploy time"),
+    }),
+    "aws:index/getRegion:getRegion": () => ({ name: "us-east-1", region: "us-east-1", id: "us-east-1" }),
+    "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({ names: ["us-east-1a", "us-east-1b", "us-east-1c"] }),
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": () => ({
+        instanceTypes: ["placeholder"],
+        locations: ["us-east-1a", "us-east-1b"],
+        locationTypes: ["availability-zone", "availability-zone"],
+    }),
+    "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: placeholder("caller ARN"), userId: "placeholder" }),
+    "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+    "tailscale:index/getDevice:getDevice": (a) => ({
+        id: placeholder("tailscale device id"),
+        nodeId: placeholder("tailscale node id"),
+        name: `${a.hostname ?? a.name ?? "device"}.example.ts.net`,
+        hostname: a.hostname ?? a.name,
+        addresses: ["100.64.0.1"],
+        tags: [],
+    }),
+};

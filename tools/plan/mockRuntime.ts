@@ -1,0 +1,159 @@
+/**
+ * Runs the Pulumi program under Pulumi's mock runtime and records what it declares: every
+ * resource with its type, name, parent, inputs and resource options as the engine would see them.
+ * No network call is made. Shared by `npm run plan` and the Jest tests.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { functionResults, resourceIds, resourceOutputs } from "./mockOutputs";
+import { secretPlaceholder } from "./stackFile";
+
+export interface ResourceOptionsRecord {
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
+    readonly ignoreChanges: string[];
+    /** Every resource this one waits for: explicit dependsOn and the resources its inputs come from. */
+    readonly dependsOn: string[];
+    readonly deletedWith: string;
+    readonly replaceOnChanges: string[];
+    readonly additionalSecretOutputs: string[];
+}
+
+export interface PlannedResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    readonly parent: string;
+    readonly custom: boolean;
+    readonly inputs: Record<string, unknown>;
+    /** Input paths that are secret (shown as "[secret]"). */
+    readonly secretInputs: string[];
+    /** For each input that comes from other resources' outputs, those resources' URNs. */
+    readonly propertyDependencies: Record<string, string[]>;
+    readonly options: ResourceOptionsRecord;
+}
+
+export interface FunctionCall {
+    readonly token: string;
+    readonly args: Record<string, unknown>;
+}
+
+const sigKey = "4dabf18193072939515e22adb298388d";
+const secretSig = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecretWrapper(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[sigKey] === secretSig;
+}
+
+/** Replaces secret values by the placeholder and collects their paths. */
+export function redactSecrets(value: unknown, path = "", found: string[] = []): unknown {
+    if (isSecretWrapper(value)) {
+        found.push(path);
+        return secretPlaceholder;
+    }
+    if (Array.isArray(value)) {
+        return value.map((v, i) => redactSecrets(v, `${path}[${i}]`, found));
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, path ? `${path}.${k}` : k, found)]));
+    }
+    return value;
+}
+
+function unwrapSecrets(value: unknown): unknown {
+    if (isSecretWrapper(value)) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+function propertyDependencies(req: any): Record<string, string[]> {
+    const deps: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((value: any, key: string) => {
+        const urns: string[] = value.getUrnsList();
+        if (urns.length > 0) {
+            deps[key] = [...new Set(urns)].sort();
+        }
+    });
+    return deps;
+}
+
+export class Recorder {
+    readonly resources: PlannedResource[] = [];
+    readonly calls: FunctionCall[] = [];
+
+    readonly mocks: pulumi.runtime.Mocks = {
+        newResource: (args) => {
+            const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
+            const extra = resourceOutputs[args.type]?.(args.name, inputs) ?? {};
+            const id = args.custom ? resourceIds[args.type] ?? `${args.name}-id` : undefined;
+            return { id, state: { ...args.inputs, ...extra } };
+        },
+        call: (args) => {
+            this.calls.push({ token: args.token, args: redactSecrets(args.inputs) as Record<string, unknown> });
+            const answer = functionResults[args.token];
+            return answer ? answer(unwrapSecrets(args.inputs) as Record<string, any>) : args.inputs;
+        },
+    };
+
+    /** Wraps the mock monitor's registerResource to see the request the engine would get. */
+    attach(): void {
+        const monitor = (pulumi.runtime as any).getMonitor();
+        const original = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+            original(req, (err: any, resp: any) => {
+                if (!err && resp) {
+                    this.record(req, resp.getUrn());
+                }
+                callback(err, resp);
+            });
+        };
+    }
+
+    private record(req: any, urn: string): void {
+        const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
+        const secretInputs: string[] = [];
+        const inputs = redactSecrets(deserializeProperties(req.getObject()), "", secretInputs) as Record<string, unknown>;
+        this.resources.push({
+            urn,
+            type: req.getType(),
+            name: req.getName(),
+            parent: req.getParent() ?? "",
+            custom: req.getCustom(),
+            inputs,
+            secretInputs,
+            propertyDependencies: propertyDependencies(req),
+            options: {
+                protect: Boolean(req.getProtect()),
+                retainOnDelete: Boolean(req.getRetainondelete()),
+                deleteBeforeReplace: Boolean(req.getDeletebeforereplace()),
+                ignoreChanges: req.getIgnorechangesList(),
+                dependsOn: [...new Set<string>(req.getDependenciesList())].sort(),
+                deletedWith: req.getDeletedwith() ?? "",
+                replaceOnChanges: req.getReplaceonchangesList(),
+                additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            },
+        });
+    }
+}
+
+/** Installs the mocks (preview mode, like `pulumi preview`) and the recorder. */
+export async function startMockRuntime(project: string, stack: string, config: Record<string, string>, secretKeys: string[]): Promise<Recorder> {
+    const recorder = new Recorder();
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    await pulumi.runtime.setMocks(recorder.mocks, project, stack, true);
+    recorder.attach();
+    return recorder;
+}
+
+/** Waits until every registration the program started has been answered. */
+export async function settle(): Promise<void> {
+    const settings = require("@pulumi/pulumi/runtime/settings");
+    await settings.waitForRPCs();
+}

@@ -1,0 +1,122 @@
+/** The human-readable plan: resource tree with key inputs and options, slot table, files, diff. */
+import { createHash } from "crypto";
+import { PlanDiff } from "./diff";
+import { PlannedResource } from "./mockRuntime";
+import { Plan } from "./run";
+
+const maxValue = 72;
+
+function short(value: unknown): string {
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    const oneLine = text.replace(/\n/g, "\\n");
+    return oneLine.length > maxValue ? `${oneLine.slice(0, maxValue - 20)}... (${text.length} chars)` : oneLine;
+}
+
+/** Leaf inputs as `path=value`, skipping tags (shown once at the top) and empty values. */
+export function flatInputs(value: unknown, path = ""): string[] {
+    if (Array.isArray(value)) {
+        return value.length === 0 ? [] : value.every((v) => typeof v !== "object" || v === null)
+            ? [`${path}=${short(value)}`]
+            : value.flatMap((v, i) => flatInputs(v, `${path}[${i}]`));
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.entries(value).filter(([k]) => path !== "" || (k !== "tags" && k !== "tagsAll")).flatMap(([k, v]) => flatInputs(v, path ? `${path}.${k}` : k));
+    }
+    return value === undefined || value === "" ? [] : [`${path}=${short(value)}`];
+}
+
+function optionFlags(r: PlannedResource): string[] {
+    const o = r.options;
+    return [
+        o.protect ? "protect" : "",
+        o.retainOnDelete ? "retainOnDelete" : "",
+        o.deleteBeforeReplace ? "deleteBeforeReplace" : "",
+        o.ignoreChanges.length ? `ignoreChanges=${o.ignoreChanges.join(",")}` : "",
+        o.replaceOnChanges.length ? `replaceOnChanges=${o.replaceOnChanges.join(",")}` : "",
+        o.deletedWith ? `deletedWith=${o.deletedWith.split("::").pop()}` : "",
+    ].filter(Boolean);
+}
+
+function tree(resources: readonly PlannedResource[]): string[] {
+    const children = new Map<string, PlannedResource[]>();
+    for (const r of resources) {
+        children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+    }
+    const lines: string[] = [];
+    const walk = (parent: string, depth: number): void => {
+        for (const r of children.get(parent) ?? []) {
+            const pad = "  ".repeat(depth + 1);
+            const flags = optionFlags(r);
+            lines.push(`${pad}${r.type}  ${r.name}${flags.length ? `  [${flags.join(" ")}]` : ""}`);
+            for (const input of flatInputs(r.inputs)) {
+                lines.push(`${pad}    ${input}`);
+            }
+            walk(r.urn, depth + 1);
+        }
+    };
+    const urns = new Set(resources.map((r) => r.urn));
+    for (const root of new Set(resources.filter((r) => !urns.has(r.parent)).map((r) => r.parent))) {
+        walk(root, 0);
+    }
+    return lines;
+}
+
+export function table(header: string[], rows: string[][]): string[] {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i])).join("  ")}`.trimEnd();
+    return [line(header), ...rows.map(line)];
+}
+
+export function renderPlan(plan: Plan): string {
+    const custom = plan.resources.filter((r) => r.custom).length;
+    const slots = plan.topology.slots;
+    const files = Object.entries(plan.files).sort(([a], [b]) => a.localeCompare(b));
+    return [
+        `microvm-infra plan: stack "${plan.stack}" from ${plan.configFile}`,
+        "Offline, under Pulumi's mock runtime: ids, addresses and lookups are [placeholder]s, secrets print as [secret].",
+        "`pulumi preview` with credentials remains authoritative.",
+        "",
+        `Resources: ${plan.resources.length} (${custom} cloud or remote resources, ${plan.resources.length - custom} components)`,
+        ...tree(plan.resources),
+        "",
+        `Slots: ${slots.length}`,
+        ...table(["slot", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
+            slots.map((s) => [s.name, s.state, s.address, s.subnet, s.bridge, String(s.vcpu), String(s.memMiB), String(s.diskGiB)])),
+        "",
+        `Files pushed to the host: ${files.length} (write them with --render-dir DIR)`,
+        ...table(["path", "bytes", "sha256"], files.map(([p, c]) => [p, String(Buffer.byteLength(c)), createHash("sha256").update(c).digest("hex").slice(0, 12)])),
+        "",
+    ].join("\n");
+}
+
+function shortUrn(urn: string): string {
+    const [, , type, ...name] = urn.split("::");
+    return `${type.split("$").pop()}  ${name.join("::")}`;
+}
+
+export function renderDiff(diff: PlanDiff, against: string): string {
+    const section = (title: string, sign: string, items: PlanDiff["create"]) => items.length === 0 ? [] : [
+        `${title} (${items.length}):`,
+        ...items.flatMap((c) => [
+            `  ${sign} ${shortUrn(c.urn)}${c.deleteBeforeReplace ? "  [delete before replace]" : ""}`,
+            ...(c.replaceBecause ? [`      replaced because of: ${c.replaceBecause.join(", ")}`] : []),
+            ...(c.paths.length && !c.replaceBecause ? [`      changed: ${c.paths.join(", ")}`] : []),
+            ...(c.replaceBecause && c.paths.length > c.replaceBecause.length ? [`      also changed: ${c.paths.filter((p) => !c.replaceBecause!.includes(p)).join(", ")}`] : []),
+            ...(c.note ? [`      ${c.note}`] : []),
+        ]),
+    ];
+    const total = diff.create.length + diff.update.length + diff.replace.length + diff.delete.length;
+    return [
+        `Against ${against}: what \`pulumi up\` would do to a stack deployed from it`,
+        "(estimated offline from the providers' replace-on-change properties; secret inputs cannot be compared;",
+        " `pulumi preview` remains authoritative)",
+        "",
+        ...(total === 0 ? ["No changes: nothing to do."] : []),
+        ...section("Create", "+", diff.create),
+        ...section("Update", "~", diff.update),
+        ...section("Replace", "+-", diff.replace),
+        ...section("Delete", "-", diff.delete),
+        `Unchanged: ${diff.unchanged.length} resources left alone`,
+        "",
+    ].join("\n");
+}
