@@ -1,0 +1,66 @@
+/**
+ * `npm run render-fixtures`: re-renders the committed infra.json copies from their stack configs,
+ * with the same program `pulumi up` runs (under the mock runtime):
+ *   Pulumi.dev.yaml                   -> nixos/infra.json (so `nix flake check ./nixos` works from a clone)
+ *   tests/fixtures/stacks/NAME.yaml   -> tests/fixtures/infra/NAME.json (the Nix generators' test inputs)
+ * `--check` writes nothing and exits 1 listing the stale files.
+ */
+import { readdirSync, readFileSync, writeFileSync } from "fs";
+import { basename, join, resolve } from "path";
+import { Plan, planStack } from "./plan/run";
+
+const root = resolve(__dirname, "..");
+
+export const renderedCopies: readonly { stackFile: string; stack: string; target: string }[] = [
+    { stackFile: join(root, "Pulumi.dev.yaml"), stack: "dev", target: join(root, "nixos/infra.json") },
+    ...readdirSync(join(root, "tests/fixtures/stacks")).filter((f) => f.endsWith(".yaml")).sort().map((f) => ({
+        stackFile: join(root, "tests/fixtures/stacks", f),
+        stack: "dev",
+        target: join(root, "tests/fixtures/infra", `${basename(f, ".yaml")}.json`),
+    })),
+];
+
+/** The deployment data among the files a plan pushes to the host. */
+export function infraJsonOf(plan: Plan): string {
+    const keys = Object.keys(plan.files).filter((k) => basename(k) === "infra.json");
+    if (keys.length !== 1) {
+        throw new Error(`expected one infra.json among the pushed files, found: ${keys.join(", ") || "none"}`);
+    }
+    return plan.files[keys[0]];
+}
+
+function current(path: string): string | undefined {
+    try {
+        return readFileSync(path, "utf8");
+    } catch {
+        return undefined;
+    }
+}
+
+/** Returns the targets whose committed content differs from a fresh render (writing them unless checking). */
+export async function renderFixtures(check: boolean): Promise<string[]> {
+    const stale: string[] = [];
+    for (const copy of renderedCopies) {
+        const text = infraJsonOf(await planStack(copy.stackFile, copy.stack));
+        if (current(copy.target) !== text) {
+            stale.push(copy.target);
+            if (!check) {
+                writeFileSync(copy.target, text);
+            }
+        }
+    }
+    return stale;
+}
+
+if (require.main === module) {
+    const check = process.argv.includes("--check");
+    renderFixtures(check).then((stale) => {
+        for (const file of stale) {
+            process.stdout.write(`${check ? "stale" : "rendered"}: ${file}\n`);
+        }
+        process.exit(check && stale.length > 0 ? 1 : 0);
+    }, (err) => {
+        process.stderr.write(`render-fixtures: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+    });
+}
