@@ -279,6 +279,7 @@ function parseSlots(p: Problems, raw: unknown): SlotConfig[] {
             index = undefined;
         } else if (explicit !== undefined && implied !== undefined && explicit !== implied) {
             p.add(`${path}.index`, `${explicit} contradicts the name ${name}, whose index is ${implied}; remove index or rename the slot`);
+            index = implied;
         } else if (index === undefined && o.index === undefined) {
             p.add(`${path}.index`, `is required: only slots named slotN (N from 1 to 254) get their index from the name`);
         }

@@ -1,0 +1,181 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { main, parseArgs } from "../../tools/plan";
+import { changedPaths, diffPlans } from "../../tools/plan/diff";
+import { planStack } from "../../tools/plan/run";
+import { exampleStack, exampleStackFile, planEdit, writeStack } from "../helpers/stacks";
+
+/** Runs `npm run plan -- ARGS` in-process; returns exit code, stdout and stderr. */
+async function runPlan(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = "";
+    let err = "";
+    const o = jest.spyOn(process.stdout, "write").mockImplementation((chunk: any) => { out += String(chunk); return true; });
+    const e = jest.spyOn(process.stderr, "write").mockImplementation((chunk: any) => { err += String(chunk); return true; });
+    try {
+        const code = await main(args);
+        return { code, out, err };
+    } finally {
+        o.mockRestore();
+        e.mockRestore();
+    }
+}
+
+describe("npm run plan on the example stack", () => {
+    test("prints the resource tree, the five slots and the files pushed to the host", async () => {
+        const { code, out } = await runPlan();
+        expect(code).toBe(0);
+        expect(out).toContain('microvm-infra plan: stack "dev"');
+        expect(out).toMatch(/microvm-infra:aws:Host\s+microvm/);
+        expect(out).toMatch(/microvm-infra:state:SlotAssignments\s+microvm/);
+        for (let i = 1; i <= 5; i++) {
+            expect(out).toMatch(new RegExp(`slot${i}\\s+slot${i}\\s+10\\.${i}\\.0\\.2\\s+10\\.${i}\\.0\\.0/24\\s+br-slot${i}`));
+        }
+        expect(out).toMatch(/Files pushed to the host: \d+/);
+        expect(out).toMatch(/infra\.json\s+\d+\s+[0-9a-f]{12}/);
+    });
+
+    test("--json has the documented shape", async () => {
+        const { code, out } = await runPlan("--json");
+        expect(code).toBe(0);
+        const doc = JSON.parse(out);
+        expect(Object.keys(doc)).toEqual(expect.arrayContaining(["resources", "topology"]));
+        expect(doc.diff).toBeUndefined();
+        for (const r of doc.resources) {
+            expect(Object.keys(r)).toEqual(["urn", "type", "name", "parent", "inputs", "options"]);
+            expect(r.urn).toMatch(/^urn:pulumi:dev::microvm-infra::/);
+            expect(Object.keys(r.options)).toEqual(expect.arrayContaining(["protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "dependsOn"]));
+        }
+        expect(doc.topology.slots).toHaveLength(5);
+        expect(doc.topology.slots[4]).toEqual({
+            name: "slot5", index: 5, state: "slot5", subnet: "10.5.0.0/24", gateway: "10.5.0.1", address: "10.5.0.2",
+            bridge: "br-slot5", tap: "vm-slot5", mac: "02:00:0a:05:00:02", vcpu: 2, memMiB: 2048, diskGiB: 64,
+        });
+    });
+
+    test("--render-dir writes infra.json with the topology's values and no per-slot state", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "render-"));
+        const { code } = await runPlan("--render-dir", dir);
+        expect(code).toBe(0);
+        const plan = await planStack(exampleStackFile, "dev");
+        const key = Object.keys(plan.files).find((k) => k.endsWith("infra.json"))!;
+        const data = JSON.parse(readFileSync(join(dir, key), "utf8"));
+        expect(data.version).toBe(1);
+        expect(data.slots.map((s: any) => [s.name, s.address, s.bridge, s.tap, s.mac])).toEqual(
+            plan.topology.slots.map((s) => [s.name, s.address, s.bridge, s.tap, s.mac]));
+        expect(data.slots.every((s: any) => !("state" in s))).toBe(true);
+        expect(data.tailscale.advertiseRoutes).toEqual(plan.topology.slots.map((s) => s.subnet));
+        expect(data.storage.backend).toBe("zfs");
+    });
+});
+
+describe("exit status and arguments", () => {
+    test("an invalid config exits 1 with the validation message", async () => {
+        const doc = exampleStack();
+        doc.config["microvm-infra:slots"].slot2 = { state: "slot1" };
+        const { code, err, out } = await runPlan("--config", writeStack(doc));
+        expect(code).toBe(1);
+        expect(out).toBe("");
+        expect(err).toContain('slots.slot2.state: state "slot1" is already attached to slot slot1; a state runs in at most one slot');
+    });
+
+    test.each([
+        [["--bogus"], 'unknown argument "--bogus"'],
+        [["--config"], "--config needs a value"],
+        [["--stack", "dev", "--config", "x.yaml"], "--stack and --config are mutually exclusive"],
+        [["--stack", "nosuchstack"], "no such stack config file"],
+    ])("%j exits 2", async (args, message) => {
+        const { code, err } = await runPlan(...args);
+        expect(code).toBe(2);
+        expect(err).toContain(message);
+        expect(err).toContain("Usage: npm run plan --");
+    });
+
+    test("--stack NAME reads Pulumi.NAME.yaml", () => {
+        expect(parseArgs(["--stack", "dev"]).config).toBe(exampleStackFile);
+    });
+
+    test("secrets print as [secret] and their values never appear", async () => {
+        const doc = exampleStack();
+        doc.config["microvm-infra:sshPrivateKey"] = { secure: "v1:UNIQUE-CIPHERTEXT-MARKER" };
+        const file = writeStack(doc);
+        for (const args of [["--config", file], ["--config", file, "--json"]]) {
+            const { code, out, err } = await runPlan(...args);
+            expect(code).toBe(0);
+            expect(out + err).not.toContain("UNIQUE-CIPHERTEXT-MARKER");
+        }
+    });
+});
+
+describe("--against", () => {
+    test("the same config: nothing to do", async () => {
+        const { code, out } = await runPlan("--against", exampleStackFile);
+        expect(code).toBe(0);
+        expect(out).toContain("No changes: nothing to do.");
+        const json = JSON.parse((await runPlan("--against", exampleStackFile, "--json")).out);
+        expect(json.diff).toMatchObject({ create: [], update: [], replace: [], delete: [] });
+    });
+
+    test("adding slot6 adds its state and slot, deletes and replaces no state", async () => {
+        const { after, diff } = await planEdit((d) => { d.config["microvm-infra:slots"].slot6 = {}; });
+        expect(after.topology.slots.find((s) => s.name === "slot6")).toMatchObject({ address: "10.6.0.2", subnet: "10.6.0.0/24" });
+        expect(diff.create.map((c) => c.urn)).toContain("urn:pulumi:dev::microvm-infra::microvm-infra:state:VmState::slot6");
+        expect(diff.delete).toEqual([]);
+        expect(diff.replace.filter((c) => c.urn.includes("VmState"))).toEqual([]);
+        expect(diff.update.filter((c) => c.urn.includes("VmState"))).toEqual([]);
+    });
+
+    test("the text diff names what it creates and what it leaves alone", async () => {
+        const doc = exampleStack();
+        doc.config["microvm-infra:slots"].slot6 = {};
+        const { out } = await runPlan("--config", writeStack(doc), "--against", exampleStackFile);
+        expect(out).toMatch(/Create \(\d+\):\n(.*\n)*\s+\+ microvm-infra:state:VmState\s+slot6/);
+        expect(out).toMatch(/Unchanged: \d+ resources left alone/);
+        expect(out).not.toMatch(/^Delete/m);
+    });
+
+    test("removing a state from config is a delete in the plan, never silent", async () => {
+        const { diff } = await planEdit((d) => { delete d.config["microvm-infra:states"].dev; });
+        expect(diff.delete.map((c) => c.urn)).toContain("urn:pulumi:dev::microvm-infra::microvm-infra:state:VmState::dev");
+        expect(diff.create).toEqual([]);
+    });
+});
+
+describe("diff classification", () => {
+    const res = (urn: string, type: string, inputs: Record<string, unknown>, extra: Partial<any> = {}): any => ({
+        urn, type, name: urn, parent: "", custom: true, inputs, secretInputs: [], propertyDependencies: {},
+        options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], dependsOn: [], deletedWith: "", replaceOnChanges: [], additionalSecretOutputs: [] },
+        ...extra,
+    });
+
+    test("changedPaths lists leaf paths", () => {
+        expect(changedPaths({ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 3] }, d: true })).toEqual(["b.c[1]", "d"]);
+    });
+
+    test("a replace-on-change property replaces; another updates; ignoreChanges hides", () => {
+        const vol = (inputs: any) => res("vol", "aws:ebs/volume:Volume", inputs, { options: { ...res("", "", {}).options, ignoreChanges: ["tags"] } });
+        expect(diffPlans([vol({ size: 1, availabilityZone: "a" })], [vol({ size: 2, availabilityZone: "a" })]).update.map((c) => c.paths)).toEqual([["size"]]);
+        expect(diffPlans([vol({ availabilityZone: "a" })], [vol({ availabilityZone: "b" })]).replace.map((c) => c.replaceBecause)).toEqual([["availabilityZone"]]);
+        expect(diffPlans([vol({ tags: { a: "1" } })], [vol({ tags: { a: "2" } })]).unchanged).toEqual(["vol"]);
+    });
+
+    test("a replacement propagates to inputs that come from the replaced resource", () => {
+        const host = (ami: string) => res("host", "aws:ec2/instance:Instance", { ami });
+        const attach = res("attach", "aws:ec2/volumeAttachment:VolumeAttachment", { instanceId: "i-1", volumeId: "vol-1" }, { propertyDependencies: { instanceId: ["host"] } });
+        const d = diffPlans([host("ami-1"), attach], [host("ami-2"), attach]);
+        expect(d.replace.map((c) => [c.urn, c.replaceBecause])).toEqual([["host", ["ami"]], ["attach", ["instanceId"]]]);
+    });
+
+    test("a protected resource's delete says it will stop the update", () => {
+        const vol = res("vol", "aws:ebs/volume:Volume", {}, { options: { ...res("", "", {}).options, protect: true } });
+        expect(diffPlans([vol], []).delete[0].note).toMatch(/^protected/);
+    });
+});
+
+test("a stack file that is not YAML exits 2", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bad-")), "Pulumi.bad.yaml");
+    writeFileSync(file, "config: [unclosed");
+    const { code, err } = await runPlan("--config", file);
+    expect(code).toBe(2);
+    expect(err).toContain("cannot read stack config");
+});
