@@ -1,10 +1,37 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
- * TODO(issue 3): the availability zone for the host: the configured one after checking that it
- * offers the instance type, or the first zone of the region that does.
+ * The zone for the host from the zones of the region that offer `instanceType`: the configured
+ * one if it offers the type, else the first in sorted order. Throws with a message naming
+ * `host.availabilityZone` (and the zones that would do) or `host.instanceType`. Pure; exported for
+ * testing.
+ */
+export function chooseAvailabilityZone(instanceType: string, configured: string | undefined, offered: readonly string[], region: string): string {
+    const zones = [...new Set(offered)].sort();
+    if (zones.length === 0) {
+        throw new Error(`host.instanceType "${instanceType}" is not offered in any availability zone of ${region}; choose another type or region (aws:region)`);
+    }
+    if (configured === undefined) {
+        return zones[0];
+    }
+    if (!zones.includes(configured)) {
+        throw new Error(`host.availabilityZone "${configured}" does not offer ${instanceType} in ${region}; use one of ${zones.join(", ")}, or unset it to take the first`);
+    }
+    return configured;
+}
+
+/**
+ * The availability zone for the host: the configured one after checking that it offers the
+ * instance type, or the first zone of the region that does (`ec2:DescribeInstanceTypeOfferings`).
+ * Once the state volume exists, keep this zone (set `host.availabilityZone` to the stack output
+ * `availabilityZone`): an EBS volume cannot move between zones.
  */
 export function hostAvailabilityZone(instanceType: string, configured: string | undefined): pulumi.Output<string> {
-    void instanceType;
-    return pulumi.output(configured ?? "");
+    const offerings = aws.ec2.getInstanceTypeOfferingsOutput({
+        locationType: "availability-zone",
+        filters: [{ name: "instance-type", values: [instanceType] }],
+    });
+    const region = aws.getRegionOutput();
+    return pulumi.all([offerings, region]).apply(([o, r]) => chooseAvailabilityZone(instanceType, configured, o.locations, r.region));
 }

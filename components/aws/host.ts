@@ -1,10 +1,15 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { hostAmi } from "./nixosAmi";
+import { hostKeyUserData, knownHostsLine } from "./userData";
 
 export interface HostArgs {
-    /** A Graviton .metal type (validated by the stack config). */
+    /** A Graviton .metal type (validated by the stack config). Changing it replaces the instance. */
     readonly instanceType: string;
     /** Pinned AMI; undefined means the newest official NixOS arm64 AMI, looked up. */
     readonly ami?: string;
+    /** Size of the encrypted gp3 root volume. */
     readonly rootVolumeGiB: number;
     /** The first operator key: root's first authorized key, through an EC2 key pair. */
     readonly sshPublicKey: string;
@@ -15,7 +20,34 @@ export interface HostArgs {
     readonly tags: Record<string, string>;
 }
 
-/** TODO(issue 3): key pair, SSH host key, NixOS AMI lookup, instance, Elastic IP. */
+/**
+ * Instance metadata: IMDSv2 only (session tokens, no plain GETs) and a PUT response hop limit of 1,
+ * so the token answer cannot cross the host's NAT: microVMs cannot reach the role's credentials.
+ */
+export const metadataOptions = {
+    httpEndpoint: "enabled",
+    httpTokens: "required",
+    httpPutResponseHopLimit: 1,
+    instanceMetadataTags: "disabled",
+} as const;
+
+/**
+ * How long Pulumi waits for EC2 itself (running / terminated). Metal instances take several
+ * minutes to reach `running` and to terminate; the SSH wait for the OS to boot is the connection's
+ * (components/deploy/connection.ts).
+ */
+export const instanceTimeouts = { create: "30m", update: "30m", delete: "40m" };
+
+/**
+ * The Graviton metal host: an EC2 key pair from the first operator key, a generated ED25519 SSH
+ * host key handed to NixOS through user data (so every connection pins it), the instance booted
+ * from the NixOS AMI, and an Elastic IP.
+ *
+ * Replacement: a new `instanceType` or a new pinned `ami` replaces the instance (the state volume
+ * is re-attached to the new one); a newer official AMI does not (`ignoreChanges: ["ami"]` when
+ * unpinned). User data is read once at first boot and only ever holds the (stable) host key, so
+ * its changes are ignored: an edit to it never stops a running host.
+ */
 export class Host extends pulumi.ComponentResource {
     readonly instanceId: pulumi.Output<string>;
     /** The Elastic IP: survives stop/start. */
@@ -23,13 +55,64 @@ export class Host extends pulumi.ComponentResource {
     readonly availabilityZone: pulumi.Output<string>;
     /** The host's SSH public key (OpenSSH line), pinned by every connection Pulumi makes. */
     readonly hostPublicKey: pulumi.Output<string>;
+    /** `<elastic ip> ssh-ed25519 AAAA...`: a known_hosts line for operators. */
+    readonly knownHostsLine: pulumi.Output<string>;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:Host", name, {}, opts);
-        this.instanceId = pulumi.output("");
-        this.publicIp = pulumi.output("");
+
+        const keyPair = new aws.ec2.KeyPair(`${name}-admin`, { publicKey: args.sshPublicKey, tags: args.tags }, { parent: this });
+
+        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {
+            parent: this,
+            additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"],
+        });
+        const hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
+        const userData = pulumi.secret(pulumi.all([hostPublicKey, hostKey.privateKeyOpenssh]).apply(([pub, priv]) => hostKeyUserData(pub, priv)));
+
+        const instance = new aws.ec2.Instance(`${name}-host`, {
+            ami: hostAmi(args.ami, { parent: this }),
+            instanceType: args.instanceType,
+            availabilityZone: args.availabilityZone,
+            subnetId: args.subnetId,
+            vpcSecurityGroupIds: args.securityGroupIds,
+            iamInstanceProfile: args.instanceProfileName,
+            keyName: keyPair.id, // a key pair's id is its name
+            associatePublicIpAddress: false,
+            metadataOptions,
+            rootBlockDevice: {
+                volumeType: "gp3",
+                volumeSize: args.rootVolumeGiB,
+                encrypted: true,
+                deleteOnTermination: true,
+                tags: { ...args.tags, Name: `${name}-root` },
+            },
+            userData,
+            userDataReplaceOnChange: false,
+            tags: { ...args.tags, Name: name },
+        }, {
+            parent: this,
+            replaceOnChanges: ["instanceType"],
+            ignoreChanges: args.ami === undefined ? ["ami", "userData"] : ["userData"],
+            additionalSecretOutputs: ["userData"],
+            customTimeouts: instanceTimeouts,
+        });
+
+        const eip = new aws.ec2.Eip(`${name}-ip`, { domain: "vpc", tags: { ...args.tags, Name: name } }, { parent: this });
+        const association = new aws.ec2.EipAssociation(`${name}-ip`, { allocationId: eip.allocationId, instanceId: instance.id }, { parent: this });
+
+        this.instanceId = instance.id;
+        // Through the association, so whoever dials the address waits until it points at the host.
+        this.publicIp = pulumi.all([eip.publicIp, association.id]).apply(([ip]) => ip);
         this.availabilityZone = pulumi.output(args.availabilityZone);
-        this.hostPublicKey = pulumi.output("");
-        this.registerOutputs({ instanceId: this.instanceId, publicIp: this.publicIp, hostPublicKey: this.hostPublicKey });
+        this.hostPublicKey = hostPublicKey;
+        this.knownHostsLine = pulumi.all([this.publicIp, hostPublicKey]).apply(([ip, key]) => knownHostsLine(ip, key));
+        this.registerOutputs({
+            instanceId: this.instanceId,
+            publicIp: this.publicIp,
+            availabilityZone: this.availabilityZone,
+            hostPublicKey: this.hostPublicKey,
+            knownHostsLine: this.knownHostsLine,
+        });
     }
 }

@@ -1,19 +1,60 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ec2AssumeRolePolicy, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagValue } from "./policies";
 
 export interface HostRoleArgs {
+    /**
+     * Value of the state-volume tag the snapshot policy is scoped to. Defaults to
+     * `<project>/<stack>` (`stateVolumeTagValue`), the same default `StateVolume` tags its volume with.
+     */
+    readonly stateVolumeTag?: string;
     readonly tags: Record<string, string>;
 }
 
-/** TODO(issue 3): the host's IAM role, instance profile and least-privilege policies. */
+function policyJson(doc: PolicyDocument): string {
+    const problems = policyProblems(doc);
+    if (problems.length > 0) {
+        throw new Error(`refusing an IAM policy that breaks the rules: ${problems.join("; ")}`);
+    }
+    return JSON.stringify(doc);
+}
+
+/**
+ * The host's IAM role and instance profile. Only EC2 may assume the role; its inline policies
+ * (components/aws/policies.ts) allow SSM break-glass access and snapshots of the host's own state
+ * volume, nothing else.
+ */
 export class HostRole extends pulumi.ComponentResource {
     readonly roleArn: pulumi.Output<string>;
     readonly instanceProfileName: pulumi.Output<string>;
 
     constructor(name: string, args: HostRoleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:HostRole", name, {}, opts);
-        void args;
-        this.roleArn = pulumi.output("");
-        this.instanceProfileName = pulumi.output("");
+        const tagValue = args.stateVolumeTag ?? stateVolumeTagValue(pulumi.getProject(), pulumi.getStack());
+
+        const role = new aws.iam.Role(`${name}-role`, {
+            description: "microvm-infra host: SSM break-glass access and snapshots of its own state volume",
+            assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()),
+            tags: args.tags,
+        }, { parent: this });
+
+        new aws.iam.RolePolicy(`${name}-ssm`, { role: role.id, policy: policyJson(ssmCorePolicy()) }, { parent: this });
+
+        const scope = pulumi.all([
+            aws.getPartitionOutput({}, { parent: this }),
+            aws.getRegionOutput({}, { parent: this }),
+            aws.getCallerIdentityOutput({}, { parent: this }),
+        ]).apply(([p, r, c]) => ({ partition: p.partition, region: r.region, accountId: c.accountId }));
+        new aws.iam.RolePolicy(`${name}-state-snapshots`, {
+            role: role.id,
+            policy: scope.apply((s) => policyJson(stateSnapshotPolicy(s, tagValue))),
+        }, { parent: this });
+
+        // A role's and an instance profile's ids are their names.
+        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.id, tags: args.tags }, { parent: this });
+
+        this.roleArn = role.arn;
+        this.instanceProfileName = profile.id;
         this.registerOutputs({ roleArn: this.roleArn, instanceProfileName: this.instanceProfileName });
     }
 }

@@ -1,7 +1,10 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../infra/cidr";
+import { hostSecurityRules } from "./firewall";
 
 export interface NetworkArgs {
-    /** The VPC's CIDR; must not overlap the slots' 10.N.0.0/24 subnets. */
+    /** The VPC's CIDR; must not overlap the slots' 10.N.0.0/24 subnets (10.0.0.0/8). */
     readonly vpcCidr: string;
     /** The host's public subnet, inside `vpcCidr`. */
     readonly subnetCidr: string;
@@ -12,7 +15,29 @@ export interface NetworkArgs {
     readonly tags: Record<string, string>;
 }
 
-/** TODO(issue 3): VPC, public subnet, internet gateway, route, security group. */
+/**
+ * What is wrong with the network CIDRs, naming the config key; undefined when they are usable.
+ * Internal; exported for testing.
+ */
+export function networkCidrProblem(vpcCidr: string, subnetCidr: string): string | undefined {
+    const vpc = parseIpv4Cidr(vpcCidr);
+    const subnet = parseIpv4Cidr(subnetCidr);
+    if (!vpc || vpc.prefix < 16 || vpc.prefix > 28) {
+        return `network.vpcCidr must be an IPv4 network CIDR from /16 to /28 such as 172.20.0.0/16, got "${vpcCidr}"`;
+    }
+    if (ipv4CidrsOverlap(vpc, parseIpv4Cidr("10.0.0.0/8")!)) {
+        return `network.vpcCidr must not overlap 10.0.0.0/8, where the slots' 10.N.0.0/24 subnets live, got "${vpcCidr}"`;
+    }
+    if (!subnet || !ipv4CidrContains(vpc, subnet)) {
+        return `network.subnetCidr must be an IPv4 CIDR inside network.vpcCidr (${vpcCidr}), got "${subnetCidr}"`;
+    }
+    return undefined;
+}
+
+/**
+ * A dedicated VPC with one public subnet in the host's availability zone, an internet gateway and
+ * default route, and the host's security group (rules from `hostSecurityRules`).
+ */
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly subnetId: pulumi.Output<string>;
@@ -20,10 +45,62 @@ export class Network extends pulumi.ComponentResource {
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:Network", name, {}, opts);
-        void args;
-        this.vpcId = pulumi.output("");
-        this.subnetId = pulumi.output("");
-        this.securityGroupId = pulumi.output("");
+        const problem = networkCidrProblem(args.vpcCidr, args.subnetCidr);
+        if (problem) {
+            throw new Error(problem);
+        }
+        const rules = hostSecurityRules(args.adminCidrs);
+        const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
+
+        const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
+            cidrBlock: args.vpcCidr,
+            enableDnsSupport: true,
+            enableDnsHostnames: true,
+            tags: tagged("vpc"),
+        }, { parent: this });
+        const subnet = new aws.ec2.Subnet(`${name}-public`, {
+            vpcId: vpc.id,
+            cidrBlock: args.subnetCidr,
+            availabilityZone: args.availabilityZone,
+            // The host gets an Elastic IP; nothing else should get a public address by accident.
+            mapPublicIpOnLaunch: false,
+            tags: tagged("public"),
+        }, { parent: this });
+        const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tagged("igw") }, { parent: this });
+        const routes = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, tags: tagged("public") }, { parent: this });
+        new aws.ec2.Route(`${name}-default`, {
+            routeTableId: routes.id,
+            destinationCidrBlock: "0.0.0.0/0",
+            gatewayId: gateway.id,
+        }, { parent: this });
+        new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
+
+        const group = new aws.ec2.SecurityGroup(`${name}-host`, {
+            vpcId: vpc.id,
+            description: "microvm-infra host: SSH from host.adminCidrs only, Tailscale UDP, all egress",
+            tags: tagged("host"),
+        }, { parent: this });
+        for (const rule of rules) {
+            const ruleArgs = {
+                securityGroupId: group.id,
+                description: rule.description,
+                ipProtocol: rule.ipProtocol,
+                fromPort: rule.fromPort,
+                toPort: rule.toPort,
+                cidrIpv4: rule.cidrIpv4,
+                cidrIpv6: rule.cidrIpv6,
+                tags: tagged(rule.key),
+            };
+            if (rule.direction === "ingress") {
+                new aws.vpc.SecurityGroupIngressRule(`${name}-${rule.key}`, ruleArgs, { parent: this });
+            } else {
+                new aws.vpc.SecurityGroupEgressRule(`${name}-${rule.key}`, ruleArgs, { parent: this });
+            }
+        }
+
+        this.vpcId = vpc.id;
+        this.subnetId = subnet.id;
+        this.securityGroupId = group.id;
         this.registerOutputs({ vpcId: this.vpcId, subnetId: this.subnetId, securityGroupId: this.securityGroupId });
     }
 }

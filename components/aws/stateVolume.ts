@@ -1,17 +1,36 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ebsDevicePath } from "../../infra/deploymentData";
+import { stateVolumeTagKey, stateVolumeTagValue } from "./policies";
 
 export interface StateVolumeArgs {
+    /** Must be the host's zone: an EBS volume attaches only within its zone. */
     readonly availabilityZone: pulumi.Input<string>;
     readonly sizeGiB: number;
+    /** Defaults to `gp3` in the stack config. */
     readonly volumeType: "gp3" | "io2";
     readonly iops?: number;
+    /** gp3 only. */
     readonly throughputMiBps?: number;
     /** The instance to attach to; a replaced instance gets the same volume re-attached. */
     readonly instanceId: pulumi.Input<string>;
+    /** Value of the state-volume tag the host's snapshot policy checks. Defaults to `<project>/<stack>`. */
+    readonly stateVolumeTag?: string;
     readonly tags: Record<string, string>;
 }
 
-/** TODO(issue 3): the encrypted, protected EBS volume holding the ZFS pool, and its attachment. */
+/** The device name the attachment asks for; NixOS finds the volume by id, not by this name. */
+export const stateDeviceName = "/dev/sdf";
+
+/**
+ * The encrypted EBS volume holding the ZFS pool, and its attachment to the host.
+ *
+ * The volume outlives everything else: `protect` makes `pulumi up`/`destroy` stop with an error
+ * instead of deleting it, and `retainOnDelete` keeps the real volume even once it is unprotected
+ * and removed from the stack. Only the attachment follows the instance: when the instance is
+ * replaced, the attachment is deleted first (`deleteBeforeReplace`; the old host is stopped before
+ * the detach, so ZFS is not pulled from under a running pool) and re-created on the new host.
+ */
 export class StateVolume extends pulumi.ComponentResource {
     readonly volumeId: pulumi.Output<string>;
     /** Stable by-id device path on the host (/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol...). */
@@ -19,9 +38,30 @@ export class StateVolume extends pulumi.ComponentResource {
 
     constructor(name: string, args: StateVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:StateVolume", name, {}, opts);
-        void args;
-        this.volumeId = pulumi.output("");
-        this.devicePath = pulumi.output("");
+        const tagValue = args.stateVolumeTag ?? stateVolumeTagValue(pulumi.getProject(), pulumi.getStack());
+
+        const volume = new aws.ebs.Volume(`${name}-state`, {
+            availabilityZone: args.availabilityZone,
+            size: args.sizeGiB,
+            type: args.volumeType,
+            iops: args.iops,
+            throughput: args.volumeType === "gp3" ? args.throughputMiBps : undefined,
+            encrypted: true,
+            // If it is ever deleted after all (unprotected, retainOnDelete removed), AWS snapshots it first.
+            finalSnapshot: true,
+            tags: { ...args.tags, Name: `${name}-state`, [stateVolumeTagKey]: tagValue },
+        }, { parent: this, protect: true, retainOnDelete: true });
+
+        const attachment = new aws.ec2.VolumeAttachment(`${name}-state`, {
+            deviceName: stateDeviceName,
+            volumeId: volume.id,
+            instanceId: args.instanceId,
+            stopInstanceBeforeDetaching: true,
+        }, { parent: this, deleteBeforeReplace: true });
+
+        this.volumeId = volume.id;
+        // Through the attachment: the path exists on the host only once the volume is attached.
+        this.devicePath = pulumi.all([volume.id, attachment.id]).apply(([id]) => ebsDevicePath(id));
         this.registerOutputs({ volumeId: this.volumeId, devicePath: this.devicePath });
     }
 }

@@ -1,0 +1,72 @@
+/**
+ * The host's security group rules, as data: the one place that decides what may reach the host
+ * from the internet. Pure; `Network` turns each rule into a `vpc.SecurityGroupIngressRule` /
+ * `EgressRule`.
+ */
+import { isCidr, parseIpv4Cidr } from "../../infra/cidr";
+
+/** Tailscale's WireGuard port: direct (peer-to-peer) connections instead of DERP relays. */
+export const tailscaleUdpPort = 41641;
+export const sshPort = 22;
+
+export interface SecurityRule {
+    /** Stable suffix for the resource name, derived from the rule's content. */
+    readonly key: string;
+    readonly direction: "ingress" | "egress";
+    readonly description: string;
+    /** `tcp`, `udp` or `-1` (all). */
+    readonly ipProtocol: string;
+    readonly fromPort?: number;
+    readonly toPort?: number;
+    readonly cidrIpv4?: string;
+    readonly cidrIpv6?: string;
+}
+
+function cidrKey(cidr: string): string {
+    return cidr.toLowerCase().replace(/[^0-9a-f]+/g, "-").replace(/^-|-$/g, "");
+}
+
+function cidrField(cidr: string): { cidrIpv4: string } | { cidrIpv6: string } {
+    return parseIpv4Cidr(cidr) ? { cidrIpv4: cidr } : { cidrIpv6: cidr };
+}
+
+/**
+ * The rules for a host whose SSH is open to `adminCidrs` only (none: no public SSH at all), with
+ * Tailscale's UDP port open to the internet (WireGuard authenticates every packet) and all egress.
+ * Throws on an invalid CIDR, naming `host.adminCidrs[i]`.
+ */
+export function hostSecurityRules(adminCidrs: readonly string[]): SecurityRule[] {
+    adminCidrs.forEach((cidr, i) => {
+        if (!isCidr(cidr)) {
+            throw new Error(`host.adminCidrs[${i}] must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "${cidr}"`);
+        }
+    });
+    const ssh = [...new Set(adminCidrs)].map((cidr): SecurityRule => ({
+        key: `ssh-${cidrKey(cidr)}`,
+        direction: "ingress",
+        description: `SSH from ${cidr} (host.adminCidrs)`,
+        ipProtocol: "tcp",
+        fromPort: sshPort,
+        toPort: sshPort,
+        ...cidrField(cidr),
+    }));
+    return [
+        ...ssh,
+        {
+            key: "tailscale-udp",
+            direction: "ingress",
+            description: "Tailscale direct connections (WireGuard, authenticated per packet)",
+            ipProtocol: "udp",
+            fromPort: tailscaleUdpPort,
+            toPort: tailscaleUdpPort,
+            cidrIpv4: "0.0.0.0/0",
+        },
+        {
+            key: "all-egress",
+            direction: "egress",
+            description: "All outbound: Nix caches, Tailscale, AWS APIs, the slots' NAT",
+            ipProtocol: "-1",
+            cidrIpv4: "0.0.0.0/0",
+        },
+    ];
+}
