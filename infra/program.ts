@@ -15,6 +15,7 @@ import { SlotAssignments } from "../components/state/slotAssignments";
 import { VmState } from "../components/state/vmState";
 import { HostAuthKey } from "../components/tailscale/authKey";
 import { SubnetRouter } from "../components/tailscale/subnetRouter";
+import { TailnetPolicy } from "../components/tailscale/policy";
 import { deploymentData, hostIdFor, renderDeploymentData, tailscaleAuthKeyFile } from "./deploymentData";
 import { LoadedConfig } from "./stackConfig";
 import { topology } from "./topology";
@@ -53,7 +54,11 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         : undefined;
 
     // --- Over SSH: the NixOS deployment, states, slot assignments ---
-    const authKey = cfg.tailscale.enabled ? new HostAuthKey(name, { tags: cfg.tailscale.tags }) : undefined;
+    // The policy (optional) must own the tags before a key with those tags can be created.
+    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy ? new TailnetPolicy(name, { tags: cfg.tailscale.tags, slots: topo.slots }) : undefined;
+    const authKey = cfg.tailscale.enabled
+        ? new HostAuthKey(name, { tags: cfg.tailscale.tags, machineId: host.instanceId }, { dependsOn: policy ? [policy] : [] })
+        : undefined;
     const connection = hostConnection({
         address: cfg.host.connectVia === "tailscale" ? cfg.tailscale.hostname : host.publicIp,
         hostPublicKey: host.hostPublicKey,
@@ -81,7 +86,9 @@ export function defineInfrastructure(loaded: LoadedConfig) {
 
     // --- Tailscale ---
     const router = cfg.tailscale.enabled
-        ? new SubnetRouter(name, { connection, hostname: cfg.tailscale.hostname, routes: topo.routes, tags: cfg.tailscale.tags }, { dependsOn: [deployment] })
+        ? new SubnetRouter(name, {
+            connection, hostname: cfg.tailscale.hostname, routes: topo.routes, tags: cfg.tailscale.tags, hostTriggers: [host.instanceId],
+        }, { dependsOn: [deployment, ...(policy ? [policy] : [])] })
         : undefined;
 
     const outputs = {

@@ -7,6 +7,19 @@ export const placeholder = (what: string): string => `[placeholder: ${what}]`;
 
 type Props = Record<string, any>;
 
+/** Remote commands whose stdout the program parses, by name suffix: a placeholder in the real format. */
+export const remoteCommandStdout: Record<string, string> = {
+    // `tailscale status --json --peers=false` once the host has joined (components/tailscale/status.ts).
+    "-tailscale-status": JSON.stringify({
+        BackendState: "Running",
+        Self: {
+            ID: "nPlaceholder1CNTRL", HostName: "microvm-host", DNSName: "microvm-host.placeholder.ts.net.",
+            TailscaleIPs: ["100.64.0.1"], Tags: ["tag:microvm-host"],
+        },
+    }, null, 2),
+};
+const remoteStdout = (name: string): string | undefined => Object.entries(remoteCommandStdout).find(([suffix]) => name.endsWith(suffix))?.[1];
+
 /** Extra outputs per resource type, merged over the inputs the program passed. */
 export const resourceOutputs: Record<string, (name: string, inputs: Props) => Props> = {
     "aws:ec2/instance:Instance": (_n, i) => ({
@@ -25,7 +38,7 @@ export const resourceOutputs: Record<string, (name: string, inputs: Props) => Pr
         privateKeyPem: placeholder("host private key"),
     }),
     "tailscale:index/tailnetKey:TailnetKey": () => ({ key: placeholder("tailscale auth key") }),
-    "command:remote:Command": () => ({ stdout: placeholder("command output, known after apply"), stderr: "" }),
+    "command:remote:Command": (n) => ({ stdout: remoteStdout(n) ?? placeholder("command output, known after apply"), stderr: "" }),
     "command:local:Command": () => ({ stdout: placeholder("command output, known after apply"), stderr: "" }),
 };
 
