@@ -1,6 +1,7 @@
 # Shared by tests/bats/nixos-net: evaluate the pure Nix generators on infra.json fixtures.
 
 REPO_ROOT="$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)"
+# shellcheck disable=SC2034 # used by the .bats files
 FIXTURES="$REPO_ROOT/tests/fixtures/infra"
 NIX_LIB="$REPO_ROOT/nixos/lib"
 
