@@ -1,6 +1,23 @@
+/**
+ * Pushes the NixOS bundle to the host and switches to it, over SSH:
+ *
+ * - `<name>-secrets`: the secret files (the Tailscale auth key), root-only, from stdin;
+ * - `<name>-switch`: the bundle as a base64 tar on stdin, received into
+ *   `/var/lib/microvm-infra/bundles/<hash>`, then `nixos-rebuild switch` run detached (a transient
+ *   systemd unit named after the hash), the health check, a rollback on failure.
+ *
+ * Why stdin rather than `remote.CopyToRemote`: CopyToRemote needs the files on the operator's
+ * disk (path-based assets), so the rendered `infra.json` would have to be written to a temporary
+ * directory on every run, and it copies into a fixed path without telling whether the copy
+ * completed. On stdin, the bundle is an input Pulumi diffs like any other, nothing is written
+ * locally, and the host checks the hash before it uses a single file.
+ */
 import * as pulumi from "@pulumi/pulumi";
+import { remote } from "@pulumi/command";
 import { SlotIdentity } from "../../infra/topology";
+import { bundleHash, bundleStdin, collectBundle } from "./bundle";
 import { Connection } from "./connection";
+import { secretPathProblem, secretsCommand, secretsStdin, switchCommand } from "./remoteScripts";
 
 export interface DeploymentArgs {
     readonly connection: Connection;
@@ -8,13 +25,32 @@ export interface DeploymentArgs {
     readonly infraJson: pulumi.Input<string>;
     /** Secret files to install root-only on the host, outside the Nix store: absolute path to content. */
     readonly secretFiles: Record<string, pulumi.Input<string>>;
-    /** The slots the health check expects to see running. */
+    /** The slots the health check expects to see running (those that have a state). */
     readonly slots: readonly SlotIdentity[];
     /** Values whose change means a new machine to deploy to (the instance id). */
     readonly hostTriggers: pulumi.Input<string>[];
+    /** Whether tailscaled must be active after a switch. Defaults to `true`. */
+    readonly tailscale?: boolean;
+    /** The resource whose deletion makes remote deletes pointless (the host). */
+    readonly deletedWith?: pulumi.Resource;
 }
 
-/** TODO(issue 6): push the bundle content-addressed, switch detached, health check, roll back. */
+/**
+ * How long `pulumi up` waits for the switch. A first build on a fresh metal host downloads the
+ * whole closure and builds each guest's store image: 20 to 40 minutes on a1.metal. The launcher
+ * gives up at 80 minutes (`MICROVM_INFRA_SWITCH_TIMEOUT`, the switch keeps running on the host
+ * and the next `pulumi up` collects it); Pulumi's own limit is a little longer.
+ */
+export const switchTimeouts: pulumi.CustomTimeouts = { create: "90m", update: "90m", delete: "5m" };
+
+/** Internal; exported for testing. */
+export function checkSecretFiles(paths: readonly string[]): void {
+    const problems = paths.map(secretPathProblem).filter((p): p is string => p !== undefined);
+    if (problems.length > 0) {
+        throw new Error(`Deployment secretFiles: ${problems.join("; ")}`);
+    }
+}
+
 export class Deployment extends pulumi.ComponentResource {
     readonly bundleHash: pulumi.Output<string>;
     /** The files pushed to the host (relative path to content); nothing secret. */
@@ -22,8 +58,33 @@ export class Deployment extends pulumi.ComponentResource {
 
     constructor(name: string, args: DeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:nixos:Deployment", name, {}, opts);
-        this.bundleHash = pulumi.output("");
-        this.bundleFiles = pulumi.output(args.infraJson).apply((infraJson): Record<string, string> => ({ "infra.json": infraJson }));
-        this.registerOutputs({ bundleHash: this.bundleHash });
+        const secretPaths = Object.keys(args.secretFiles).sort();
+        checkSecretFiles(secretPaths);
+        const common = { parent: this, deletedWith: args.deletedWith };
+
+        const files = pulumi.output(args.infraJson).apply((infraJson) => collectBundle(infraJson));
+        this.bundleHash = files.apply(bundleHash);
+        this.bundleFiles = files.apply((fs) => Object.fromEntries(fs.map((f) => [f.path, f.content.toString("utf8")])));
+
+        const secrets = secretPaths.length === 0 ? undefined : new remote.Command(`${name}-secrets`, {
+            connection: args.connection,
+            create: secretsCommand(secretPaths),
+            stdin: pulumi.secret(pulumi.all(secretPaths.map((p) => args.secretFiles[p]))
+                .apply((values) => secretsStdin(secretPaths, Object.fromEntries(secretPaths.map((p, i) => [p, values[i]]))))),
+            triggers: args.hostTriggers,
+            addPreviousOutputInEnv: false,
+            logging: "none",
+        }, { ...common, additionalSecretOutputs: ["stdout", "stderr"] });
+
+        const slotNames = args.slots.map((s) => s.name);
+        const sw = new remote.Command(`${name}-switch`, {
+            connection: args.connection,
+            create: this.bundleHash.apply((hash) => switchCommand({ hash, tailscale: args.tailscale ?? true, slots: slotNames })),
+            stdin: files.apply(bundleStdin),
+            triggers: [this.bundleHash, ...args.hostTriggers],
+            addPreviousOutputInEnv: false,
+        }, { ...common, dependsOn: secrets ? [secrets] : [], customTimeouts: switchTimeouts });
+
+        this.registerOutputs({ bundleHash: this.bundleHash, switchLog: sw.stderr });
     }
 }

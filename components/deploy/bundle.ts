@@ -1,0 +1,146 @@
+/**
+ * The bundle pushed to the host: `nixos/**` from the repository with the rendered `infra.json`
+ * in place of `nixos/infra.json`, and `scripts/vm-state` (the only file outside `nixos/` the flake
+ * reads). Deterministic: the same files give the same hash and the same tar, byte for byte, on any
+ * machine, so an unchanged stack runs no remote command.
+ *
+ * The hash is sha256 of the manifest, one line `MODE SHA256 PATH` per file sorted by path (MODE
+ * `755` or `644`); the launcher on the host recomputes it from the extracted files
+ * (`remoteScripts.ts`, `manifest_hash`) before using them.
+ */
+import { createHash } from "crypto";
+import { lstatSync, readdirSync, readFileSync } from "fs";
+import { join, posix, resolve } from "path";
+
+export interface BundleFile {
+    readonly path: string;
+    readonly mode: "755" | "644";
+    readonly content: Buffer;
+}
+
+export const repoRoot = resolve(__dirname, "../..");
+/** What the flake reads (docs/nixos.md): its own directory and the vm-state script. */
+export const bundleDirs = ["nixos"] as const;
+export const bundleExtraFiles = ["scripts/vm-state"] as const;
+export const infraJsonPath = "nixos/infra.json";
+
+const pathPattern = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+function walk(root: string, rel: string, out: BundleFile[]): void {
+    for (const entry of readdirSync(join(root, rel)).sort()) {
+        // Editor and build leftovers (.#lock, result links) are not part of the flake.
+        if (entry.startsWith(".") || entry === "result" || entry.startsWith("result-")) {
+            continue;
+        }
+        const path = posix.join(rel, entry);
+        const stat = lstatSync(join(root, path));
+        if (stat.isDirectory()) {
+            walk(root, path, out);
+        } else if (stat.isFile()) {
+            out.push(readBundleFile(root, path));
+        }
+    }
+}
+
+function readBundleFile(root: string, path: string): BundleFile {
+    const stat = lstatSync(join(root, path));
+    if (!stat.isFile()) {
+        throw new Error(`bundle file ${path} is not a regular file`);
+    }
+    return { path, mode: stat.mode & 0o100 ? "755" : "644", content: readFileSync(join(root, path)) };
+}
+
+/** The repository's files for the bundle, with `infraJson` as `nixos/infra.json`. Sorted by path. */
+export function collectBundle(infraJson: string, root: string = repoRoot): BundleFile[] {
+    const files: BundleFile[] = [];
+    for (const dir of bundleDirs) {
+        walk(root, dir, files);
+    }
+    for (const extra of bundleExtraFiles) {
+        files.push(readBundleFile(root, extra));
+    }
+    const rendered: BundleFile = { path: infraJsonPath, mode: "644", content: Buffer.from(infraJson, "utf8") };
+    return sortFiles([...files.filter((f) => f.path !== infraJsonPath), rendered]);
+}
+
+export function sortFiles(files: readonly BundleFile[]): BundleFile[] {
+    for (const f of files) {
+        if (!pathPattern.test(f.path) || f.path.split("/").includes("..")) {
+            throw new Error(`bundle path "${f.path}" must be relative, in letters, digits and . _ - /`);
+        }
+    }
+    const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    sorted.forEach((f, i) => {
+        if (i > 0 && sorted[i - 1].path === f.path) {
+            throw new Error(`bundle path "${f.path}" appears twice`);
+        }
+    });
+    return sorted;
+}
+
+const sha256 = (data: Buffer | string): string => createHash("sha256").update(data).digest("hex");
+
+export function manifest(files: readonly BundleFile[]): string {
+    return sortFiles(files).map((f) => `${f.mode} ${sha256(f.content)} ${f.path}\n`).join("");
+}
+
+export function bundleHash(files: readonly BundleFile[]): string {
+    return sha256(manifest(files));
+}
+
+// ---------------------------------------------------------------- tar (POSIX ustar)
+
+function octal(value: number, width: number): string {
+    return `${value.toString(8).padStart(width - 1, "0")}\0`;
+}
+
+function header(path: string, mode: string, size: number): Buffer {
+    const h = Buffer.alloc(512, 0);
+    let name = path;
+    let prefix = "";
+    if (Buffer.byteLength(path) > 100) {
+        const cut = path.lastIndexOf("/", 155);
+        if (cut <= 0 || path.length - cut - 1 > 100) {
+            throw new Error(`bundle path "${path}" is too long for a tar header`);
+        }
+        prefix = path.slice(0, cut);
+        name = path.slice(cut + 1);
+    }
+    h.write(name, 0, 100, "utf8");
+    h.write(octal(parseInt(mode, 8), 8), 100, "ascii");
+    h.write(octal(0, 8), 108, "ascii"); // uid
+    h.write(octal(0, 8), 116, "ascii"); // gid
+    h.write(octal(size, 12), 124, "ascii");
+    h.write(octal(0, 12), 136, "ascii"); // mtime: fixed, so the tar is reproducible
+    h.write("        ", 148, "ascii"); // checksum placeholder
+    h.write("0", 156, "ascii"); // regular file
+    h.write("ustar\0", 257, "ascii");
+    h.write("00", 263, "ascii");
+    h.write("root", 265, "ascii");
+    h.write("root", 297, "ascii");
+    h.write(prefix, 345, 155, "utf8");
+    let sum = 0;
+    for (const byte of h) {
+        sum += byte;
+    }
+    h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+    return h;
+}
+
+/** A reproducible tar of the files (no directories: tar creates them; mtime 0, owner root). */
+export function tarBundle(files: readonly BundleFile[]): Buffer {
+    const parts: Buffer[] = [];
+    for (const f of sortFiles(files)) {
+        parts.push(header(f.path, f.mode, f.content.length), f.content);
+        const pad = (512 - (f.content.length % 512)) % 512;
+        parts.push(Buffer.alloc(pad, 0));
+    }
+    parts.push(Buffer.alloc(1024, 0));
+    return Buffer.concat(parts);
+}
+
+/** The deployment command's stdin: the tar, base64 in 76-character lines. */
+export function bundleStdin(files: readonly BundleFile[]): string {
+    const b64 = tarBundle(files).toString("base64");
+    return `${b64.replace(/.{1,76}/g, "$&\n")}`;
+}
