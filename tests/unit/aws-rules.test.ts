@@ -1,0 +1,185 @@
+/**
+ * The AWS layer's pure rules: the security group, the IAM documents, the zone choice, the AMI
+ * query and the pinned-AMI check, the network CIDRs.
+ */
+import { chooseAvailabilityZone } from "../../components/aws/availabilityZone";
+import { hostSecurityRules, SecurityRule, sshPort, tailscaleUdpPort } from "../../components/aws/firewall";
+import { networkCidrProblem } from "../../components/aws/network";
+import { hostArchitecture, nixosAmiLookup, nixosAmiOwner, nixosRelease, pinnedAmiProblem } from "../../components/aws/nixosAmi";
+import {
+    ec2AssumeRolePolicy, isMutatingEc2Action, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagKey,
+} from "../../components/aws/policies";
+
+const opensPort = (r: SecurityRule, port: number) => r.ipProtocol === "-1" || (r.fromPort! <= port && port <= r.toPort!);
+const sshRules = (rules: SecurityRule[]) => rules.filter((r) => r.direction === "ingress" && r.ipProtocol !== "udp" && opensPort(r, sshPort));
+const world = ["0.0.0.0/0", "::/0"];
+
+describe("hostSecurityRules", () => {
+    test("no adminCidrs: nothing reaches SSH", () => {
+        expect(sshRules(hostSecurityRules([]))).toEqual([]);
+    });
+
+    test("SSH only from the listed CIDRs, IPv4 and IPv6 in their own fields", () => {
+        const rules = sshRules(hostSecurityRules(["203.0.113.7/32", "2001:db8::/48"]));
+        expect(rules.map((r) => [r.cidrIpv4, r.cidrIpv6])).toEqual([["203.0.113.7/32", undefined], [undefined, "2001:db8::/48"]]);
+        expect(rules.every((r) => r.ipProtocol === "tcp" && r.fromPort === 22 && r.toPort === 22)).toBe(true);
+    });
+
+    test("no rule but the user's own opens SSH to the world", () => {
+        for (const admin of [[], ["198.51.100.0/24"]]) {
+            const open = sshRules(hostSecurityRules(admin)).filter((r) => world.includes(r.cidrIpv4 ?? r.cidrIpv6 ?? ""));
+            expect(open).toEqual([]);
+        }
+        const listed = sshRules(hostSecurityRules(["0.0.0.0/0"]));
+        expect(listed.map((r) => r.cidrIpv4)).toEqual(["0.0.0.0/0"]);
+    });
+
+    test("Tailscale's UDP port is open for direct connections, and all egress", () => {
+        const rules = hostSecurityRules([]);
+        expect(rules.filter((r) => r.direction === "ingress")).toEqual([
+            expect.objectContaining({ ipProtocol: "udp", fromPort: tailscaleUdpPort, toPort: tailscaleUdpPort, cidrIpv4: "0.0.0.0/0" }),
+        ]);
+        expect(rules.filter((r) => r.direction === "egress")).toEqual([expect.objectContaining({ ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" })]);
+    });
+
+    test("rule keys come from the content, are unique and survive reordering", () => {
+        const a = hostSecurityRules(["203.0.113.7/32", "198.51.100.0/24"]).map((r) => r.key);
+        const b = hostSecurityRules(["198.51.100.0/24", "203.0.113.7/32"]).map((r) => r.key);
+        expect(new Set(a).size).toBe(a.length);
+        expect([...a].sort()).toEqual([...b].sort());
+        expect(a).toContain("ssh-203-0-113-7-32");
+    });
+
+    test.each(["203.0.113.7", "0.0.0.0/33", "example.com/32", ""])("rejects adminCidr %p, naming the key", (bad) => {
+        expect(() => hostSecurityRules(["203.0.113.7/32", bad])).toThrow(`host.adminCidrs[1] must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "${bad}"`);
+    });
+});
+
+describe("IAM documents", () => {
+    const scope = { partition: "aws", region: "us-east-1", accountId: "123456789012" };
+    const snapshot = stateSnapshotPolicy(scope, "microvm-infra/dev");
+
+    test("trust policy: only EC2 may assume the role", () => {
+        const doc = ec2AssumeRolePolicy();
+        expect(doc.Statement).toEqual([expect.objectContaining({ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ec2.amazonaws.com" } })]);
+    });
+
+    test.each([["ssm", ssmCorePolicy()], ["snapshots", snapshot]])("%s policy keeps the rules", (_n, doc) => {
+        expect(policyProblems(doc as PolicyDocument)).toEqual([]);
+    });
+
+    test("every mutating EC2 action is scoped by a tag or create-action condition", () => {
+        const mutating = snapshot.Statement.filter((s) => [s.Action].flat().some((a) => isMutatingEc2Action(a)));
+        expect(mutating.map((s) => s.Sid)).toHaveLength(4);
+        for (const s of mutating) {
+            expect(s.Resource).not.toBe("*");
+            expect(s.Condition).toBeDefined();
+        }
+        const tagConditions = mutating.flatMap((s) => Object.entries(s.Condition!.StringEquals ?? {}));
+        expect(tagConditions).toEqual(expect.arrayContaining([
+            [`aws:ResourceTag/${stateVolumeTagKey}`, "microvm-infra/dev"],
+            [`aws:RequestTag/${stateVolumeTagKey}`, "microvm-infra/dev"],
+            ["ec2:CreateAction", "CreateSnapshot"],
+        ]));
+    });
+
+    test("ARNs are scoped to the stack's partition, region and account", () => {
+        const resources = snapshot.Statement.flatMap((s) => [s.Resource ?? []].flat()).filter((r) => r !== "*");
+        expect(resources.sort()).toEqual([
+            "arn:aws:ec2:us-east-1:123456789012:volume/*",
+            "arn:aws:ec2:us-east-1::snapshot/*", "arn:aws:ec2:us-east-1::snapshot/*", "arn:aws:ec2:us-east-1::snapshot/*",
+        ]);
+    });
+
+    test("the only Resource * statements are read-only or non-EC2 agent channels", () => {
+        const wide = [...ssmCorePolicy().Statement, ...snapshot.Statement].filter((s) => s.Resource === "*");
+        const actions = wide.flatMap((s) => [s.Action].flat());
+        expect(actions.filter(isMutatingEc2Action)).toEqual([]);
+        expect(actions.every((a) => /^(ssm:UpdateInstanceInformation|ssmmessages:|ec2messages:|ec2:Describe)/.test(a))).toBe(true);
+    });
+
+    test("policyProblems catches what the rules forbid", () => {
+        const bad: PolicyDocument = {
+            Version: "2012-10-17",
+            Statement: [
+                { Sid: "All", Effect: "Allow", Action: "*", Resource: "*" },
+                { Sid: "AllEc2", Effect: "Allow", Action: ["ec2:*"], Resource: "arn:aws:ec2:*:*:volume/*" },
+                { Sid: "Wide", Effect: "Allow", Action: ["ec2:DeleteSnapshot"], Resource: "*" },
+                { Sid: "", Effect: "Allow", Action: ["ec2:DescribeVolumes"], Resource: "*" },
+            ],
+        };
+        expect(policyProblems(bad)).toEqual([
+            'All: action "*" grants every action',
+            'AllEc2: action "ec2:*" grants every action',
+            'Wide: mutating action "ec2:DeleteSnapshot" on Resource "*" without a condition',
+            "statement 3 has no Sid saying what it is for",
+        ]);
+    });
+
+    test.each([["ec2:CreateSnapshot", true], ["ec2:DescribeSnapshots", false], ["EC2:TerminateInstances", true], ["ssm:UpdateInstanceInformation", false]])(
+        "isMutatingEc2Action(%p) is %p", (action, mutating) => {
+            expect(isMutatingEc2Action(action as string)).toBe(mutating);
+        });
+});
+
+describe("chooseAvailabilityZone", () => {
+    const offered = ["us-east-1c", "us-east-1a", "us-east-1b"];
+
+    test("unset: the first zone in sorted order", () => {
+        expect(chooseAvailabilityZone("a1.metal", undefined, offered, "us-east-1")).toBe("us-east-1a");
+    });
+
+    test("a configured zone that offers the type is kept", () => {
+        expect(chooseAvailabilityZone("a1.metal", "us-east-1c", offered, "us-east-1")).toBe("us-east-1c");
+    });
+
+    test("a configured zone that does not: the error names the key and the zones that would do", () => {
+        expect(() => chooseAvailabilityZone("a1.metal", "us-east-1d", offered, "us-east-1")).toThrow(
+            'host.availabilityZone "us-east-1d" does not offer a1.metal in us-east-1; use one of us-east-1a, us-east-1b, us-east-1c, or unset it to take the first');
+    });
+
+    test("no zone offers the type: the error names host.instanceType", () => {
+        expect(() => chooseAvailabilityZone("a1.metal", undefined, [], "eu-south-2")).toThrow(
+            'host.instanceType "a1.metal" is not offered in any availability zone of eu-south-2');
+    });
+});
+
+describe("NixOS AMI", () => {
+    test("the lookup: official owner, the flake's release, aarch64 name, arm64, newest first", () => {
+        const q = nixosAmiLookup();
+        expect(q.owners).toEqual([nixosAmiOwner]);
+        expect(nixosAmiOwner).toBe("427812963091");
+        expect(q.mostRecent).toBe(true);
+        expect(q.filters).toEqual(expect.arrayContaining([
+            { name: "name", values: [`nixos/${nixosRelease}*-aarch64-linux`] },
+            { name: "architecture", values: ["arm64"] },
+            { name: "state", values: ["available"] },
+        ]));
+    });
+
+    test("the release matches the nixpkgs branch the flake pins", () => {
+        const flake = require("fs").readFileSync(require("path").join(__dirname, "../../nixos/flake.nix"), "utf8") as string;
+        expect(flake).toContain(`nixos-${nixosRelease}`);
+    });
+
+    test("a pinned arm64 AMI is fine; any other architecture is a clear error", () => {
+        expect(pinnedAmiProblem("ami-0123456789abcdef0", hostArchitecture, "nixos/26.05.1-aarch64-linux")).toBeUndefined();
+        expect(pinnedAmiProblem("ami-0123456789abcdef0", "x86_64", "nixos/26.05.1-x86_64-linux")).toBe(
+            'host.ami "ami-0123456789abcdef0" (nixos/26.05.1-x86_64-linux) is built for x86_64, but a Graviton host needs an arm64 image; pin an aarch64-linux NixOS AMI or unset host.ami to use the newest official one');
+    });
+});
+
+describe("networkCidrProblem", () => {
+    test("the defaults are fine", () => {
+        expect(networkCidrProblem("172.20.0.0/16", "172.20.1.0/24")).toBeUndefined();
+    });
+
+    test.each([
+        ["10.0.0.0/16", "10.0.1.0/24", 'network.vpcCidr must not overlap 10.0.0.0/8, where the slots\' 10.N.0.0/24 subnets live, got "10.0.0.0/16"'],
+        ["172.20.0.0/12", "172.20.1.0/24", "network.vpcCidr must be an IPv4 network CIDR from /16 to /28"],
+        ["172.20.0.1/16", "172.20.1.0/24", "network.vpcCidr must be an IPv4 network CIDR"],
+        ["172.20.0.0/16", "172.21.1.0/24", 'network.subnetCidr must be an IPv4 CIDR inside network.vpcCidr (172.20.0.0/16), got "172.21.1.0/24"'],
+    ])("vpc %s, subnet %s", (vpc, subnet, message) => {
+        expect(networkCidrProblem(vpc, subnet)).toContain(message);
+    });
+});
