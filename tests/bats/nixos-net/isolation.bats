@@ -9,7 +9,7 @@ load lab
 
 setup_file() {
   needs_root
-  needs nix-instantiate jq nft ip socat ping timeout ss
+  needs nix-instantiate jq nft ip socat ping timeout ss sysctl
   for fixture in five-slots six-slots custom-slot; do
     lab_up "$FIXTURES/$fixture.json"
   done
