@@ -1,0 +1,215 @@
+/**
+ * The AWS layer of the whole program, planned under the mock runtime like `npm run plan`: the
+ * invariants a reviewer relies on, read from the declared resources' inputs and options, and what
+ * config changes do to them (`--against`).
+ */
+import { policyProblems, PolicyDocument, stateVolumeTagKey } from "../../components/aws/policies";
+import { PlannedResource } from "../../tools/plan/mockRuntime";
+import { diffPlans } from "../../tools/plan/diff";
+import { replaceOnChange } from "../../tools/plan/replaceOnChange";
+import { Plan } from "../../tools/plan/run";
+import { byType, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
+
+const A = {
+    instance: "aws:ec2/instance:Instance",
+    volume: "aws:ebs/volume:Volume",
+    attachment: "aws:ec2/volumeAttachment:VolumeAttachment",
+    subnet: "aws:ec2/subnet:Subnet",
+    group: "aws:ec2/securityGroup:SecurityGroup",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    role: "aws:iam/role:Role",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    attachmentPolicy: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    hostKey: "tls:index/privateKey:PrivateKey",
+    eip: "aws:ec2/eip:Eip",
+    keyPair: "aws:ec2/keyPair:KeyPair",
+};
+
+const host = (doc: StackDoc) => doc.config["microvm-infra:host"];
+const instance = (plan: Plan) => one(plan, A.instance);
+const inputs = (r: PlannedResource) => r.inputs as Record<string, any>;
+const sshIngress = (plan: Plan) => byType(plan, A.ingress).filter((r) => {
+    const i = inputs(r);
+    return i.ipProtocol === "-1" || (i.ipProtocol === "tcp" && i.fromPort <= 22 && 22 <= i.toPort);
+});
+const urnOf = (plan: Plan, type: string) => one(plan, type).urn;
+
+function tailscaleOnly(doc: StackDoc): void {
+    host(doc).adminCidrs = [];
+    host(doc).connectVia = "tailscale";
+}
+
+describe("AWS resources of the example stack", () => {
+    let plan: Plan;
+    beforeAll(async () => {
+        plan = await planDoc(exampleStack());
+    });
+
+    test("IMDSv2 only, with a hop limit of 1", () => {
+        expect(inputs(instance(plan)).metadataOptions).toEqual(expect.objectContaining({
+            httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1,
+        }));
+    });
+
+    test("every volume is encrypted: the gp3 root and the state volume, and no other", () => {
+        const i = inputs(instance(plan));
+        expect(i.rootBlockDevice).toEqual(expect.objectContaining({ encrypted: true, volumeType: "gp3", volumeSize: 64 }));
+        expect(i.ebsBlockDevices ?? []).toEqual([]);
+        const volumes = byType(plan, A.volume);
+        expect(volumes).toHaveLength(1);
+        expect(volumes.every((v) => inputs(v).encrypted === true)).toBe(true);
+    });
+
+    test("SSH reachable only from adminCidrs, nothing in the group itself", () => {
+        expect(sshIngress(plan).map((r) => inputs(r).cidrIpv4 ?? inputs(r).cidrIpv6)).toEqual(["203.0.113.0/24"]);
+        const group = inputs(one(plan, A.group));
+        expect(group.ingress).toBeUndefined();
+        expect(group.egress).toBeUndefined();
+    });
+
+    test("the host's role can be assumed by EC2 only, and its policies keep the rules", () => {
+        const trust = JSON.parse(inputs(one(plan, A.role)).assumeRolePolicy);
+        expect(trust.Statement.map((s: any) => [s.Effect, s.Action, s.Principal])).toEqual([["Allow", "sts:AssumeRole", { Service: "ec2.amazonaws.com" }]]);
+        const policies = byType(plan, A.rolePolicy).map((r) => JSON.parse(inputs(r).policy) as PolicyDocument);
+        expect(policies).toHaveLength(2);
+        for (const doc of policies) {
+            expect(policyProblems(doc)).toEqual([]);
+        }
+        expect(byType(plan, A.attachmentPolicy)).toEqual([]);
+    });
+
+    test("the snapshot policy and the state volume share the stack's tag", () => {
+        const snapshots = JSON.parse(inputs(one(plan, A.rolePolicy, "microvm-state-snapshots")).policy) as PolicyDocument;
+        const conditionValues = snapshots.Statement.flatMap((s) => Object.entries(s.Condition?.StringEquals ?? {}))
+            .filter(([k]) => k.endsWith(`/${stateVolumeTagKey}`)).map(([, v]) => v);
+        expect(conditionValues.length).toBe(3);
+        expect(new Set(conditionValues)).toEqual(new Set(["microvm-infra/dev"]));
+        expect(inputs(one(plan, A.volume)).tags[stateVolumeTagKey]).toBe("microvm-infra/dev");
+    });
+
+    test("the state volume is protected, retained on delete, in the host's zone", () => {
+        const volume = one(plan, A.volume);
+        expect(volume.options).toEqual(expect.objectContaining({ protect: true, retainOnDelete: true }));
+        expect(inputs(volume).availabilityZone).toBe(inputs(instance(plan)).availabilityZone);
+        expect(inputs(volume).availabilityZone).toBe(inputs(one(plan, A.subnet)).availabilityZone);
+        expect(inputs(volume).availabilityZone).toBe("us-east-1a");
+    });
+
+    test("the attachment joins that volume to the host, detaching first on replacement", () => {
+        const attachment = one(plan, A.attachment);
+        expect(attachment.options.deleteBeforeReplace).toBe(true);
+        expect(attachment.propertyDependencies.volumeId).toEqual([urnOf(plan, A.volume)]);
+        expect(attachment.propertyDependencies.instanceId).toEqual([urnOf(plan, A.instance)]);
+        expect(inputs(attachment).stopInstanceBeforeDetaching).toBe(true);
+    });
+
+    test("the infra.json device is the attached volume's by-id path", () => {
+        expect(JSON.parse(plan.files["nixos/infra.json"]).storage.device).toBe("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0placeholder000000");
+    });
+
+    test("the host key: ED25519, private outputs secret, in user data only as a secret", () => {
+        const key = one(plan, A.hostKey);
+        expect(inputs(key).algorithm).toBe("ED25519");
+        expect(key.options.additionalSecretOutputs).toEqual(expect.arrayContaining(["privateKeyOpenssh", "privateKeyPem"]));
+        const host = instance(plan);
+        expect(host.secretInputs).toContain("userData");
+        expect(host.options.additionalSecretOutputs).toContain("userData");
+        expect(JSON.stringify(plan)).not.toMatch(/SSH_HOST_ED25519_KEY|placeholder: host private key/);
+    });
+
+    test("every SSH connection Pulumi makes is built from the host key", () => {
+        const commands = plan.resources.filter((r) => r.type.startsWith("command:remote:"));
+        expect(commands.length).toBeGreaterThan(0);
+        for (const c of commands) {
+            expect({ name: c.name, deps: c.propertyDependencies.connection }).toEqual({ name: c.name, deps: expect.arrayContaining([urnOf(plan, A.hostKey)]) });
+        }
+    });
+
+    test("the newest NixOS AMI never replaces a running host: ami and user data changes are ignored", () => {
+        const host = instance(plan);
+        expect(host.options.ignoreChanges.sort()).toEqual(["ami", "userData"]);
+        expect(host.options.replaceOnChanges).toEqual(["instanceType"]);
+        expect(inputs(host).userDataReplaceOnChange).toBe(false);
+    });
+
+    test("the key pair carries the first operator key; an Elastic IP gives the stable address", () => {
+        expect(inputs(one(plan, A.keyPair)).publicKey).toBe(host(exampleStack()).sshPublicKeys[0]);
+        expect(inputs(one(plan, A.eip)).domain).toBe("vpc");
+        expect(inputs(instance(plan)).associatePublicIpAddress).toBe(false);
+    });
+
+    test("every resource type declared under the AWS components has a replace-on-change entry", () => {
+        const aws = plan.resources.filter((r) => r.custom && /microvm-infra:aws:/.test(r.parent));
+        expect(aws.length).toBeGreaterThan(15);
+        expect(aws.map((r) => r.type).filter((t) => !(t in replaceOnChange))).toEqual([]);
+    });
+});
+
+describe("AWS config variants", () => {
+    test("no adminCidrs: no SSH rule at all", async () => {
+        const doc = exampleStack();
+        tailscaleOnly(doc);
+        expect(sshIngress(await planDoc(doc))).toEqual([]);
+    });
+
+    test("SSH open to the world only because the user listed 0.0.0.0/0", async () => {
+        const doc = exampleStack();
+        host(doc).adminCidrs = ["0.0.0.0/0"];
+        expect(sshIngress(await planDoc(doc)).map((r) => inputs(r).cidrIpv4)).toEqual(["0.0.0.0/0"]);
+    });
+
+    test("backend files declares no state volume", async () => {
+        const doc = exampleStack();
+        doc.config["microvm-infra:storage"] = { backend: "files" };
+        delete doc.config["microvm-infra:states"];
+        const plan = await planDoc(doc);
+        expect(byType(plan, A.volume)).toEqual([]);
+        expect(byType(plan, A.attachment)).toEqual([]);
+        expect(JSON.parse(plan.files["nixos/infra.json"]).storage.device).toBeNull();
+    });
+
+    test("a pinned AMI is used as is and a change of pin is no longer ignored", async () => {
+        const doc = exampleStack();
+        host(doc).ami = "ami-0123456789abcdef0";
+        const plan = await planDoc(doc);
+        expect(inputs(instance(plan)).ami).toBe("ami-0123456789abcdef0");
+        expect(instance(plan).options.ignoreChanges).toEqual(["userData"]);
+    });
+});
+
+describe("what config changes do to the host and its volume", () => {
+    const replaced = (d: { replace: { urn: string }[] }, plan: Plan, type: string) => d.replace.some((c) => c.urn === urnOf(plan, type));
+
+    test("a new instanceType replaces the instance, re-attaches the same volume, keeps the host key and address", async () => {
+        const { after, diff } = await planEdit((doc) => { host(doc).instanceType = "m7g.metal"; });
+        const change = diff.replace.find((c) => c.urn === urnOf(after, A.instance));
+        expect(change?.replaceBecause).toEqual(["instanceType"]);
+        const attachment = diff.replace.find((c) => c.urn === urnOf(after, A.attachment));
+        expect(attachment).toEqual(expect.objectContaining({ replaceBecause: ["instanceId"], deleteBeforeReplace: true }));
+        for (const kept of [A.volume, A.hostKey, A.eip, A.keyPair]) {
+            expect({ kept, unchanged: diff.unchanged.includes(urnOf(after, kept)) }).toEqual({ kept, unchanged: true });
+        }
+        expect(diff.delete).toEqual([]);
+    });
+
+    test("pinning an AMI replaces the host but not the volume; re-pinning replaces it again", async () => {
+        const pin = (ami: string) => (doc: StackDoc) => { host(doc).ami = ami; };
+        const first = await planEdit(pin("ami-0123456789abcdef0"));
+        expect(replaced(first.diff, first.after, A.instance)).toBe(true);
+        expect(first.diff.unchanged).toContain(urnOf(first.after, A.volume));
+
+        const doc = exampleStack();
+        pin("ami-0fedcba9876543210")(doc);
+        const next = await planDoc(doc);
+        const diff = diffPlans(first.after.resources, next.resources);
+        expect(diff.replace.find((c) => c.urn === urnOf(next, A.instance))?.replaceBecause).toEqual(["ami"]);
+        expect(diff.unchanged).toContain(urnOf(next, A.volume));
+    });
+
+    test("destroying the stack would not delete the state volume", async () => {
+        const before = await planDoc(exampleStack());
+        const diff = diffPlans(before.resources, []);
+        const volume = diff.delete.find((c) => c.type === A.volume);
+        expect(volume?.note).toMatch(/^protected/);
+    });
+});
