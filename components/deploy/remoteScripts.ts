@@ -76,8 +76,9 @@ health_timeout=${"${"}MICROVM_INFRA_HEALTH_TIMEOUT:-300}
 poll=${"${"}MICROVM_INFRA_POLL:-2}
 export NIX_CONFIG="extra-experimental-features = nix-command flakes"
 
+# Blocking with a limit: a launcher checking whether the job runs holds the lock for an instant.
 exec 9>"$run/lock"
-flock -n 9 || exit 0
+flock -w 30 9 || exit 0
 exec >>"$run/log" 2>&1 </dev/null
 
 say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
