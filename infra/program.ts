@@ -72,16 +72,21 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         secretFiles: authKey ? { [tailscaleAuthKeyFile]: authKey.key } : {},
         slots: topo.slots,
         hostTriggers: [host.instanceId],
+        tailscale: cfg.tailscale.enabled,
+        deletedWith: host,
     }, { dependsOn: volume ? [volume] : [] });
 
     const states = new Map<string, VmState>();
     for (const state of cfg.states) {
         const source = state.from ? states.get(state.from.state) : undefined;
-        states.set(state.name, new VmState(state.name, { connection, state }, { dependsOn: [deployment, ...(source ? [source] : [])] }));
+        states.set(state.name, new VmState(state.name, { connection, state, hostId: host.instanceId, deletedWith: host }, { dependsOn: [deployment, ...(source ? [source] : [])] }));
     }
     const assignments = new SlotAssignments(name, {
         connection,
         assignments: Object.fromEntries(topo.slots.map((s) => [s.name, s.state])),
+        addresses: Object.fromEntries(topo.slots.map((s) => [s.name, s.address])),
+        hostTriggers: [host.instanceId],
+        deletedWith: host,
     }, { dependsOn: [deployment, ...topo.slots.map((s) => states.get(s.state)!)] });
 
     // --- Tailscale ---
