@@ -18,6 +18,7 @@ import { SlotIdentity } from "../../infra/topology";
 import { bundleHash, bundleStdin, collectBundle } from "./bundle";
 import { Connection } from "./connection";
 import { secretPathProblem, secretsCommand, secretsStdin, switchCommand } from "./remoteScripts";
+import { inheritedDependsOn } from "./inherit";
 
 export interface DeploymentArgs {
     readonly connection: Connection;
@@ -60,6 +61,8 @@ export class Deployment extends pulumi.ComponentResource {
         super("microvm-infra:nixos:Deployment", name, {}, opts);
         const secretPaths = Object.keys(args.secretFiles).sort();
         checkSecretFiles(secretPaths);
+        // Children do not inherit the component's dependsOn (the state volume): pass it on.
+        const after = inheritedDependsOn(opts);
         const common = { parent: this, deletedWith: args.deletedWith };
 
         const files = pulumi.output(args.infraJson).apply((infraJson) => collectBundle(infraJson));
@@ -74,7 +77,7 @@ export class Deployment extends pulumi.ComponentResource {
             triggers: args.hostTriggers,
             addPreviousOutputInEnv: false,
             logging: "none",
-        }, { ...common, additionalSecretOutputs: ["stdout", "stderr"] });
+        }, { ...common, dependsOn: after, additionalSecretOutputs: ["stdout", "stderr"] });
 
         const slotNames = args.slots.map((s) => s.name);
         const sw = new remote.Command(`${name}-switch`, {
@@ -83,7 +86,11 @@ export class Deployment extends pulumi.ComponentResource {
             stdin: files.apply(bundleStdin),
             triggers: [this.bundleHash, ...args.hostTriggers],
             addPreviousOutputInEnv: false,
-        }, { ...common, dependsOn: secrets ? [secrets] : [], customTimeouts: switchTimeouts });
+        }, {
+            ...common,
+            dependsOn: [...after, ...(secrets ? [secrets] : [])],
+            customTimeouts: switchTimeouts,
+        });
 
         this.registerOutputs({ bundleHash: this.bundleHash, switchLog: sw.stderr });
     }

@@ -280,9 +280,8 @@ rc=$(<"$run/rc")
 if [[ $rc == 0 ]]; then
   log "switched to bundle $hash"
   # Keep the five newest bundles; rollbacks use the system profile, not these sources.
-  mapfile -t olds < <(ls -1dt "$state_dir"/bundles/*/ | tail -n +6)
+  mapfile -t olds < <(find "$state_dir/bundles" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %p\n' | sort -rn | tail -n +6 | cut -d' ' -f2-)
   for old in "${"${"}olds[@]}"; do
-    old=${"${"}old%/}
     [[ $old == "$bundle" ]] && continue
     rm -rf "$old" "$state_dir/switches/${"${"}old##*/}"
   done
@@ -325,7 +324,8 @@ export function secretsCommand(paths: readonly string[]): string {
 set -euo pipefail
 umask 077
 log() { printf 'microvm-infra: %s\n' "$*" >&2; }
-for path in ${paths.map(shq).join(" ")}; do
+paths=(${paths.map(shq).join(" ")})
+for path in "${"${"}paths[@]}"; do
   if ! IFS= read -r content; then
     log "stdin ended before the content of $path; nothing more installed"
     exit 1
@@ -430,7 +430,8 @@ poll=${"${"}MICROVM_INFRA_POLL:-2}
 log() { printf 'microvm-infra: %s\n' "$*" >&2; }
 ${vmState} apply -
 failed=()
-for pair in ${pairs}; do
+pairs=(${pairs})
+for pair in "${"${"}pairs[@]}"; do
   slot=${"${"}pair%%=*} address=${"${"}pair#*=}
   deadline=$((SECONDS + timeout))
   until "$systemctl" is-active --quiet "microvm@$slot.service" && "${"${"}probe[@]}" "$address" >/dev/null 2>&1; do

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { Connection } from "../deploy/connection";
 import { applySlotsCommand, slotsDocument } from "../deploy/remoteScripts";
+import { inheritedDependsOn } from "../deploy/inherit";
 
 export interface SlotAssignmentsArgs {
     readonly connection: Connection;
@@ -51,7 +52,13 @@ export class SlotAssignments extends pulumi.ComponentResource {
             stdin: slotsDocument(args.assignments),
             triggers: args.hostTriggers ?? [],
             addPreviousOutputInEnv: false,
-        }, { parent: this, deletedWith: args.deletedWith, customTimeouts: { create: "30m", update: "30m" } });
+        }, {
+            parent: this,
+            // Children do not inherit the component's dependsOn: the map applies after the states exist.
+            dependsOn: inheritedDependsOn(opts),
+            deletedWith: args.deletedWith,
+            customTimeouts: { create: "30m", update: "30m" },
+        });
         this.registerOutputs({ assignments: this.assignments });
     }
 }

@@ -22,6 +22,7 @@ import { remote } from "@pulumi/command";
 import { StateConfig } from "../../infra/config";
 import { Connection } from "../deploy/connection";
 import { createSnapshotCommand, createStateCommand, deleteSnapshotCommand, deleteStateCommand, StateOrigin } from "../deploy/remoteScripts";
+import { inheritedDependsOn } from "../deploy/inherit";
 
 export interface VmStateArgs {
     readonly connection: Connection;
@@ -61,6 +62,9 @@ export class VmState extends pulumi.ComponentResource {
         const destroy = s.onRemove === "destroy";
         const hostId = pulumi.output(args.hostId ?? "");
         const removal: pulumi.CustomResourceOptions = destroy ? { deleteBeforeReplace: true } : { retainOnDelete: true };
+        // Children do not inherit the component's dependsOn: pass it on, so no command runs before
+        // the deployment (and the source state) it waits for.
+        const after = inheritedDependsOn(opts);
         const common = { parent: this, deletedWith: args.deletedWith, customTimeouts: stateTimeouts, ...removal };
 
         const triggers = [originText(s)];
@@ -70,7 +74,7 @@ export class VmState extends pulumi.ComponentResource {
             ...(destroy ? { delete: deleteStateCommand(s.name) } : {}),
             triggers,
             addPreviousOutputInEnv: false,
-        }, common);
+        }, { ...common, dependsOn: after });
 
         for (const snap of s.snapshots) {
             new remote.Command(`${name}-snap-${snap}`, {
@@ -79,7 +83,7 @@ export class VmState extends pulumi.ComponentResource {
                 ...(destroy ? { delete: deleteSnapshotCommand(s.name, snap) } : {}),
                 triggers,
                 addPreviousOutputInEnv: false,
-            }, { ...common, dependsOn: [state] });
+            }, { ...common, dependsOn: [...after, state] });
         }
         this.registerOutputs({});
     }

@@ -207,6 +207,18 @@ suite("deploying over real SSH", () => {
         expect(status.states.map((x: any) => x.name)).toEqual(["copy", "dev", "slot1", "slot2"]);
     });
 
+    test("a slot that does not answer on its address fails the slot map, naming it", async () => {
+        expect((await deploy()).code).toBe(0);
+        for (const name of ["slot1-state", "slot2-state"]) {
+            expect((await host.run(cmd(plan, name).create)).code).toBe(0);
+        }
+        host.control("unreachable", "10.2.0.2\n");
+        const slots = cmd(plan, "microvm-slots");
+        const r = await host.run(slots.create, slots.stdin);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("not running or not answering after 2s: slot2 (10.2.0.2)");
+    });
+
     test("removing a state: destroy runs vm-state delete for real; retain declares no delete at all", async () => {
         expect((await deploy()).code).toBe(0);
         for (const name of ["slot1-state", "slot1-snap-golden", "dev-state"]) {

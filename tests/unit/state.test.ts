@@ -1,0 +1,125 @@
+/**
+ * States and the slot map as stack resources, and what config edits do to them
+ * (`npm run plan -- --against`, through planEdit).
+ */
+import { checkAssignments } from "../../components/state/slotAssignments";
+import { originText, stateOrigin } from "../../components/state/vmState";
+import { createStateCommand, deleteStateCommand, slotsDocument } from "../../components/deploy/remoteScripts";
+import { StateConfig } from "../../infra/config";
+import { Change } from "../../tools/plan/diff";
+import { byType, planDoc, planEdit, exampleStack } from "../helpers/stacks";
+
+const cmdType = "command:remote:Command";
+const names = (changes: Change[], type?: string) => changes.filter((c) => !type || c.type === type).map((c) => c.urn.split("::").pop()).sort();
+const base: StateConfig = { name: "web", snapshots: [], onRemove: "retain", diskGiB: 8 };
+
+describe("state commands", () => {
+    test.each([
+        [base, "vm-state}\" create --if-missing 'web' --size-gib 8", "empty"],
+        [{ ...base, from: { state: "slot1" } }, "vm-state}\" clone --if-missing 'slot1' 'web'", "slot1"],
+        [{ ...base, from: { state: "slot1", snapshot: "golden" } }, "vm-state}\" restore --if-missing 'slot1@golden' 'web'", "slot1@golden"],
+    ])("%o", (state, command, origin) => {
+        expect(createStateCommand(state.name, stateOrigin(state), "i-0abc")).toContain(command);
+        expect(originText(state)).toBe(origin);
+    });
+
+    test("delete is explicit and idempotent", () => {
+        expect(deleteStateCommand("web")).toContain("delete --yes --if-exists 'web'");
+    });
+
+    test("the slot map is one sorted document", () => {
+        expect(slotsDocument({ slot2: "a", slot1: "b" })).toBe('{"slots":{"slot1":"b","slot2":"a"}}\n');
+    });
+
+    test("a state in two slots, or a slot without an address, is refused", () => {
+        expect(() => checkAssignments({ slot1: "a", slot2: "a" }, undefined)).toThrow("state a is assigned to more than one slot");
+        expect(() => checkAssignments({ slot1: "a" }, {})).toThrow("no address for slot slot1");
+    });
+});
+
+describe("states in the plan", () => {
+    test("retain: no delete command and retainOnDelete; destroy: vm-state delete, delete before replace", async () => {
+        const plan = await planDoc(((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; return d; })(exampleStack()));
+        const r = (n: string) => byType(plan, cmdType).find((x) => x.name === n)!;
+        expect(r("slot1-state").inputs.delete).toBeUndefined();
+        expect(r("slot1-state").options.retainOnDelete).toBe(true);
+        expect(r("slot1-snap-golden").inputs.delete).toBeUndefined();
+        expect(r("dev-state").inputs.delete).toContain("delete --yes --if-exists 'dev'");
+        expect(r("dev-state").options.retainOnDelete).toBe(false);
+        expect(r("dev-state").options.deleteBeforeReplace).toBe(true);
+        expect(r("dev-state").inputs.triggers).toEqual(["slot1@golden"]);
+    });
+});
+
+describe("config edits against the example stack", () => {
+    test("no change: nothing to do", async () => {
+        const { diff } = await planEdit(() => undefined);
+        expect([diff.create, diff.update, diff.replace, diff.delete]).toEqual([[], [], [], []]);
+    });
+
+    test("move a state to another slot: only the assignments resource updates", async () => {
+        const { diff } = await planEdit((d) => { d.config["microvm-infra:slots"].slot2 = { state: "dev" }; });
+        expect(names(diff.update)).toEqual(["microvm-slots"]);
+        expect(diff.update[0].paths).toEqual(["stdin"]);
+        expect([diff.create, diff.replace, diff.delete]).toEqual([[], [], []]);
+    });
+
+    test("swap two slots' states: one update of the map", async () => {
+        const { diff } = await planEdit((d) => {
+            d.config["microvm-infra:slots"].slot1 = { state: "slot2" };
+            d.config["microvm-infra:slots"].slot2 = { state: "slot1" };
+        });
+        expect(names(diff.update)).toEqual(["microvm-slots"]);
+        expect([diff.create, diff.replace, diff.delete]).toEqual([[], [], []]);
+    });
+
+    test("add slot6: the deployment and the new slot's resources only; no existing state touched", async () => {
+        const { diff } = await planEdit((d) => { d.config["microvm-infra:slots"].slot6 = {}; });
+        expect(names(diff.create)).toEqual(["slot6", "slot6-state"]);
+        expect(names(diff.replace, cmdType)).toEqual(["microvm-switch"]);
+        expect(names(diff.update, cmdType)).toEqual(["microvm-slots"]);
+        expect(diff.delete).toEqual([]);
+        const touched = [...diff.update, ...diff.replace].map((c) => c.urn);
+        expect(touched.filter((u) => /VmState/.test(u))).toEqual([]);
+    });
+
+    test("remove a state with retain: the stack forgets it, nothing runs on the host", async () => {
+        const { before, diff } = await planEdit((d) => { delete d.config["microvm-infra:states"].dev; });
+        expect(names(diff.delete)).toEqual(["dev", "dev-state"]);
+        const cmd = diff.delete.find((c) => c.type === cmdType)!;
+        expect(cmd.note).toMatch(/retainOnDelete: removed from the stack, the real resource is kept/);
+        expect(byType(before, cmdType).find((r) => r.name === "dev-state")!.inputs.delete).toBeUndefined();
+        expect([diff.create, diff.update, diff.replace]).toEqual([[], [], []]);
+    });
+
+    test("remove a state with destroy: its delete command runs", async () => {
+        const destroy = (d: any) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; };
+        const before = await planDoc(((d) => { destroy(d); return d; })(exampleStack()));
+        const old = byType(before, cmdType).find((r) => r.name === "dev-state")!;
+        expect(old.inputs.delete).toContain("vm-state}\" delete --yes --if-exists 'dev'");
+        expect(old.options.retainOnDelete).toBe(false);
+    });
+
+    test("switching onRemove is an update, never a replacement (which would run a delete)", async () => {
+        const { diff } = await planEdit((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; });
+        expect(names(diff.update)).toEqual(["dev-state"]);
+        expect(diff.replace).toEqual([]);
+    });
+
+    test("a new source for a destroy state replaces it, deleting first", async () => {
+        const { diff } = await planEdit((d) => {
+            d.config["microvm-infra:states"].dev = { from: "slot2", onRemove: "destroy" };
+        });
+        const dev = diff.replace.find((c) => c.urn.endsWith("dev-state"))!;
+        expect(dev.replaceBecause).toEqual(expect.arrayContaining(["triggers[0]"]));
+        expect(dev.deleteBeforeReplace).toBe(true);
+    });
+
+    test("the way in moves to the tailnet: the commands update (each is idempotent), none is replaced", async () => {
+        const { diff } = await planEdit((d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; });
+        expect(diff.replace.filter((c) => c.type === cmdType)).toEqual([]);
+        for (const c of diff.update.filter((x) => x.type === cmdType)) {
+            expect(c.paths.every((p) => p.startsWith("connection"))).toBe(true);
+        }
+    });
+});
