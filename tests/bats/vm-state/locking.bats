@@ -71,7 +71,7 @@ wait_for() {
   make_state src "source data"
   dd if=/dev/urandom of="$(img src)" bs=1M count=64 seek=200 conv=notrunc status=none
   local sum
-  sum=$(sha "$(img src)")
+  sum=$(checksum "$(img src)")
   vm clone src a 2>"$BATS_TEST_TMPDIR/a.err" &
   local pa=$!
   vm clone src b 2>"$BATS_TEST_TMPDIR/b.err" &
@@ -83,11 +83,11 @@ wait_for() {
   wait "$pb" || rb=$?
   wait "$pc" || rc=$?
   [ "$ra" -eq 0 ] && [ "$rb" -eq 0 ]
-  [ "$(sha "$(img a)")" = "$sum" ]
-  [ "$(sha "$(img b)")" = "$sum" ]
-  [ "$(sha "$(img src)")" = "$sum" ]
+  [ "$(checksum "$(img a)")" = "$sum" ]
+  [ "$(checksum "$(img b)")" = "$sum" ]
+  [ "$(checksum "$(img src)")" = "$sum" ]
   if [ "$rc" -eq 0 ]; then
-    [ "$(sha "$(img c)")" = "$sum" ]
+    [ "$(checksum "$(img c)")" = "$sum" ]
   else
     [ "$rc" -eq 3 ] && [ ! -e "$VM_STATE_ROOT/states/c" ]
   fi
@@ -122,7 +122,7 @@ wait_for() {
   run vm clone src copy
   [ "$status" -eq 0 ]
   [[ $output == *"removing $VM_STATE_ROOT/states/.tmp-copy left by an interrupted run"* ]]
-  [ "$(sha "$(img copy)")" = "$(sha "$(img src)")" ]
+  [ "$(checksum "$(img copy)")" = "$(checksum "$(img src)")" ]
   [ ! -e "$VM_STATE_ROOT/states/.tmp-copy" ]
 }
 

@@ -34,25 +34,25 @@ start microvm@slot1.service" ]
 @test "migrate moves a slot to another state; data survives byte for byte; the old state gets a safety snapshot" {
   vm assign slot1 one 2>/dev/null
   local sum_one sum_two
-  sum_one=$(sha "$(img one)")
-  sum_two=$(sha "$(img two)")
+  sum_one=$(checksum "$(img one)")
+  sum_two=$(checksum "$(img two)")
   systemctl_calls >/dev/null
   run vm migrate two slot1
   [ "$status" -eq 0 ]
   [ "$(link_of slot1)" = "$(states_img two)" ]
-  [ "$(sha "$VM_STATE_ROOT/slot1/data.img")" = "$sum_two" ]
-  [ "$(sha "$(img one)")" = "$sum_one" ]
+  [ "$(checksum "$VM_STATE_ROOT/slot1/data.img")" = "$sum_two" ]
+  [ "$(checksum "$(img one)")" = "$sum_one" ]
   [ "$(systemctl_calls)" = "stop microvm@slot1.service
 start microvm@slot1.service" ]
   run --separate-stderr vm snapshots one --json
   [[ $(jq -r '.snapshots[0].name' <<<"$output") == pre-assign-2* ]]
   local snap
   snap=$(jq -r '.snapshots[0].name' <<<"$output")
-  [ "$(sha "$VM_STATE_ROOT/states/one/.snapshots/$snap.img")" = "$sum_one" ]
+  [ "$(checksum "$VM_STATE_ROOT/states/one/.snapshots/$snap.img")" = "$sum_one" ]
   # back again: the data is the same as before the round trip
   run vm assign slot1 one
   [ "$status" -eq 0 ]
-  [ "$(sha "$VM_STATE_ROOT/slot1/data.img")" = "$sum_one" ]
+  [ "$(checksum "$VM_STATE_ROOT/slot1/data.img")" = "$sum_one" ]
 }
 
 @test "assign refuses a state attached to another slot (exit 4) and changes nothing" {
@@ -119,13 +119,13 @@ start microvm@slot2.service" ]
 @test "apply swaps two slots: each stopped once, data byte for byte, never a state on two slots" {
   apply_json '{"slots": {"slot1": "one", "slot3": "three"}}' 2>/dev/null
   local sum_one sum_three
-  sum_one=$(sha "$(img one)")
-  sum_three=$(sha "$(img three)")
+  sum_one=$(checksum "$(img one)")
+  sum_three=$(checksum "$(img three)")
   systemctl_calls >/dev/null
   run apply_json '{"slots": {"slot1": "three", "slot3": "one"}}'
   [ "$status" -eq 0 ]
-  [ "$(sha "$VM_STATE_ROOT/slot1/data.img")" = "$sum_three" ]
-  [ "$(sha "$VM_STATE_ROOT/slot3/data.img")" = "$sum_one" ]
+  [ "$(checksum "$VM_STATE_ROOT/slot1/data.img")" = "$sum_three" ]
+  [ "$(checksum "$VM_STATE_ROOT/slot3/data.img")" = "$sum_one" ]
   [ "$(systemctl_calls | sort)" = "start microvm@slot1.service
 start microvm@slot3.service
 stop microvm@slot1.service

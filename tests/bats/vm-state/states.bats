@@ -45,17 +45,17 @@ setup() { setup_vm_state; }
   dd if=/dev/urandom of="$(img src)" bs=1M count=16 seek=100 conv=notrunc status=none
   run vm clone src copy
   [ "$status" -eq 0 ]
-  [ "$(sha "$(img copy)")" = "$(sha "$(img src)")" ]
+  [ "$(checksum "$(img copy)")" = "$(checksum "$(img src)")" ]
   [ "$(allocated "$(img copy)")" -le "$(allocated "$(img src)")" ]
   [ "$(allocated "$(img copy)")" -lt $((100 * MiB)) ]
   put_text "$(img copy)" $((512 * MiB)) "CHANGED...."
   [ "$(get_text "$(img src)" $((512 * MiB)) 11)" = "source data" ]
   local before
-  before=$(sha "$(img copy)")
+  before=$(checksum "$(img copy)")
   run vm delete --yes src
   [ "$status" -eq 0 ]
   [ ! -e "$VM_STATE_ROOT/states/src" ]
-  [ "$(sha "$(img copy)")" = "$before" ]
+  [ "$(checksum "$(img copy)")" = "$before" ]
 }
 
 @test "clone of an unknown state is exit 4; onto an existing one is exit 4 unless --if-missing" {
