@@ -31,6 +31,7 @@ write_config() {
 }
 
 setup_vm_state() {
+  PATH=$PATH:/usr/sbin:/sbin # e2fsprogs lives here on Debian, outside a normal user's PATH
   require_tools jq flock mkfs.ext4 e2label cksum setsid
   export HOME=$BATS_TEST_TMPDIR/home
   export VM_STATE_ROOT=$BATS_TEST_TMPDIR/root
