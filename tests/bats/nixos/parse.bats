@@ -23,3 +23,13 @@ setup() { require_tool nix-instantiate "Debian package nix-bin"; }
   run nix-instantiate --parse "$BATS_TEST_TMPDIR/bad.nix"
   [ "$status" -ne 0 ]
 }
+
+@test "CI=true: a missing nix-instantiate fails the run instead of skipping" {
+  run env CI=true PATH=/nonexistent BATS_TEST_DIRNAME="$BATS_TEST_DIRNAME" /bin/bash -c \
+    'source "$BATS_TEST_DIRNAME/helpers.bash"; skip() { echo SKIPPED; }; require_tool nix-instantiate "Debian package nix-bin"'
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"nix-instantiate is required in CI but is not installed (Debian package nix-bin)"* ]]
+  run env CI= PATH=/nonexistent BATS_TEST_DIRNAME="$BATS_TEST_DIRNAME" /bin/bash -c \
+    'source "$BATS_TEST_DIRNAME/helpers.bash"; skip() { echo SKIPPED; }; require_tool nix-instantiate'
+  [ "$output" = SKIPPED ]
+}
