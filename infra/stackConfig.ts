@@ -3,7 +3,8 @@
  * module that touches config: components take args.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { configNamespace, parseStackConfig, StackConfig } from "./config";
+import { tailscaleCredentialProblems } from "../components/tailscale/credentials";
+import { ConfigError, configNamespace, parseStackConfig, StackConfig } from "./config";
 import { RawObject } from "./configReader";
 
 export interface LoadedConfig {
@@ -22,6 +23,11 @@ function parseValue(text: string): unknown {
     }
 }
 
+/** Whether a config key was set with --secret (the SDK's own check; not in its public typings). */
+function isConfigSecret(key: string): boolean {
+    return (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret(key);
+}
+
 export function loadStackConfig(): LoadedConfig {
     const all = pulumi.runtime.allConfig();
     const raw: RawObject = {};
@@ -31,7 +37,24 @@ export function loadStackConfig(): LoadedConfig {
             raw[key] = parseValue(text);
         }
     }
-    const cfg = parseStackConfig(raw, Object.keys(all));
+    const keys = Object.keys(all);
+    const problems: string[] = [];
+    let cfg: StackConfig | undefined;
+    try {
+        cfg = parseStackConfig(raw, keys);
+    } catch (err) {
+        if (!(err instanceof ConfigError)) {
+            throw err;
+        }
+        problems.push(...err.problems);
+    }
+    // The Tailscale provider's own keys: never in clear text, one kind of credential.
+    if (cfg?.tailscale.enabled ?? true) {
+        problems.push(...tailscaleCredentialProblems(keys, isConfigSecret));
+    }
+    if (!cfg || problems.length > 0) {
+        throw new ConfigError(problems);
+    }
     const sshPrivateKey = new pulumi.Config(configNamespace).getSecret("sshPrivateKey");
     return { cfg, sshPrivateKey };
 }

@@ -161,8 +161,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
+    // exitCode, not exit(): exit() would cut off output still queued for a pipe (`--json | jq`).
+    main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
         process.stderr.write(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exit(1);
+        process.exitCode = 1;
     });
 }

@@ -58,9 +58,9 @@ if (require.main === module) {
         for (const file of stale) {
             process.stdout.write(`${check ? "stale" : "rendered"}: ${file}\n`);
         }
-        process.exit(check && stale.length > 0 ? 1 : 0);
+        process.exitCode = check && stale.length > 0 ? 1 : 0;
     }, (err) => {
         process.stderr.write(`render-fixtures: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
+        process.exitCode = 1;
     });
 }
