@@ -28,7 +28,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
 
     // --- AWS ---
     const availabilityZone = hostAvailabilityZone(cfg.host.instanceType, cfg.host.availabilityZone);
-    const network = new Network(name, { ...cfg.network, availabilityZone, adminCidrs: cfg.host.adminCidrs, tags });
+    const network = new Network(name, { ...cfg.network, availabilityZone, adminCidrs: cfg.host.adminCidrs, tailscale: cfg.tailscale.enabled, tags });
     const role = new HostRole(name, { tags });
     const host = new Host(name, {
         instanceType: cfg.host.instanceType,

@@ -32,10 +32,10 @@ function cidrField(cidr: string): { cidrIpv4: string } | { cidrIpv6: string } {
 
 /**
  * The rules for a host whose SSH is open to `adminCidrs` only (none: no public SSH at all), with
- * Tailscale's UDP port open to the internet (WireGuard authenticates every packet) and all egress.
- * Throws on an invalid CIDR, naming `host.adminCidrs[i]`.
+ * Tailscale's UDP port open to the internet when the host joins a tailnet (WireGuard authenticates
+ * every packet) and all egress. Throws on an invalid CIDR, naming `host.adminCidrs[i]`.
  */
-export function hostSecurityRules(adminCidrs: readonly string[]): SecurityRule[] {
+export function hostSecurityRules(adminCidrs: readonly string[], tailscale = true): SecurityRule[] {
     adminCidrs.forEach((cidr, i) => {
         if (!isCidr(cidr)) {
             throw new Error(`host.adminCidrs[${i}] must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "${cidr}"`);
@@ -50,17 +50,18 @@ export function hostSecurityRules(adminCidrs: readonly string[]): SecurityRule[]
         toPort: sshPort,
         ...cidrField(cidr),
     }));
+    const tailscaleRules: SecurityRule[] = !tailscale ? [] : [{
+        key: "tailscale-udp",
+        direction: "ingress",
+        description: "Tailscale direct connections (WireGuard, authenticated per packet)",
+        ipProtocol: "udp",
+        fromPort: tailscaleUdpPort,
+        toPort: tailscaleUdpPort,
+        cidrIpv4: "0.0.0.0/0",
+    }];
     return [
         ...ssh,
-        {
-            key: "tailscale-udp",
-            direction: "ingress",
-            description: "Tailscale direct connections (WireGuard, authenticated per packet)",
-            ipProtocol: "udp",
-            fromPort: tailscaleUdpPort,
-            toPort: tailscaleUdpPort,
-            cidrIpv4: "0.0.0.0/0",
-        },
+        ...tailscaleRules,
         {
             key: "all-egress",
             direction: "egress",

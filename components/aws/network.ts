@@ -12,6 +12,8 @@ export interface NetworkArgs {
     readonly availabilityZone: pulumi.Input<string>;
     /** CIDRs allowed to reach SSH on the public address. Empty means no public SSH at all. */
     readonly adminCidrs: readonly string[];
+    /** Open Tailscale's UDP port for direct connections (tailscale.enabled). */
+    readonly tailscale: boolean;
     readonly tags: Record<string, string>;
 }
 
@@ -49,7 +51,7 @@ export class Network extends pulumi.ComponentResource {
         if (problem) {
             throw new Error(problem);
         }
-        const rules = hostSecurityRules(args.adminCidrs);
+        const rules = hostSecurityRules(args.adminCidrs, args.tailscale);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
 
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, {

@@ -42,6 +42,11 @@ describe("hostSecurityRules", () => {
         expect(rules.filter((r) => r.direction === "egress")).toEqual([expect.objectContaining({ ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" })]);
     });
 
+    test("without Tailscale no UDP port is open: SSH from adminCidrs is the only way in", () => {
+        const ingress = hostSecurityRules(["203.0.113.7/32"], false).filter((r) => r.direction === "ingress");
+        expect(ingress).toEqual([expect.objectContaining({ ipProtocol: "tcp", fromPort: sshPort, cidrIpv4: "203.0.113.7/32" })]);
+    });
+
     test("rule keys come from the content, are unique and survive reordering", () => {
         const a = hostSecurityRules(["203.0.113.7/32", "198.51.100.0/24"]).map((r) => r.key);
         const b = hostSecurityRules(["198.51.100.0/24", "203.0.113.7/32"]).map((r) => r.key);

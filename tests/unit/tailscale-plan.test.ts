@@ -148,6 +148,8 @@ describe("tailscale.enabled: false", () => {
         expect(tailscaleResources.map((r) => r.urn)).toEqual([]);
         expect(plan.resources.filter((r) => r.type.startsWith("command:") && r.name.includes("tailscale")).map((r) => r.urn)).toEqual([]);
         expect(infraJson(plan).tailscale).toMatchObject({ enabled: false, advertiseRoutes: [] });
+        const udp = plan.resources.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.inputs.ipProtocol === "udp");
+        expect(udp).toEqual([]);
     });
 });
 
