@@ -93,6 +93,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
     const router = cfg.tailscale.enabled
         ? new SubnetRouter(name, {
             connection, hostname: cfg.tailscale.hostname, routes: topo.routes, tags: cfg.tailscale.tags, hostTriggers: [host.instanceId],
+            deletedWith: host,
         }, { dependsOn: [deployment, ...(policy ? [policy] : [])] })
         : undefined;
 

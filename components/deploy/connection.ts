@@ -21,9 +21,9 @@ export interface HostConnectionArgs {
 
 /**
  * How long the first connection keeps trying: a fresh `.metal` instance takes 5 to 15 minutes
- * from "running" to sshd answering.
+ * from "running" to sshd answering (a1.metal at the slow end), so 20 minutes leaves a margin.
  */
-export const firstBootWaitSeconds = 15 * 60;
+export const firstBootWaitSeconds = 20 * 60;
 /** Seconds one dial may take before it counts as failed. */
 export const perDialTimeoutSeconds = 20;
 /** The provider waits at most 5 s between dials (Pulumi's retry: 100 ms growing 1.5x, capped at 5 s). */

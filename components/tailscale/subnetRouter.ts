@@ -25,6 +25,8 @@ export interface SubnetRouterArgs {
     readonly hostTriggers: pulumi.Input<string>[];
     /** How long to wait for the first join. Defaults to 300 s, looking every 5 s. */
     readonly joinWait?: JoinWait;
+    /** The host: when it is deleted, the status command is not run against it on the way out. */
+    readonly deletedWith?: pulumi.Resource;
 }
 
 const ipv4Cidr = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
@@ -63,7 +65,7 @@ export class SubnetRouter extends pulumi.ComponentResource {
             // The status names the host's public endpoints: kept out of the console and the plain state.
             logging: "stderr",
             addPreviousOutputInEnv: false,
-        }, { parent: this, dependsOn: opts?.dependsOn, additionalSecretOutputs: ["stdout"] });
+        }, { parent: this, dependsOn: opts?.dependsOn, deletedWith: args.deletedWith, additionalSecretOutputs: ["stdout"] });
 
         const reported: pulumi.Output<HostTailnetStatus> = pulumi.unsecret(status.stdout.apply((stdout) => {
             const parsed = parseTailscaleStatus(stdout);

@@ -202,7 +202,7 @@ describe("the deploy as planned (mock runtime)", () => {
     });
 
     test("every remote command is deleted with the host, so destroying the stack runs no remote delete", () => {
-        for (const r of mine()) {
+        for (const r of commands()) {
             expect({ name: r.name, deletedWith: r.options.deletedWith }).toEqual({ name: r.name, deletedWith: hostUrn() });
         }
     });
