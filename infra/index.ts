@@ -26,6 +26,7 @@ export const availabilityZone = outputs.availabilityZone;
 export const stateVolumeId = outputs.stateVolumeId;
 export const stateDevicePath = outputs.stateDevicePath;
 export const sshCommand = outputs.sshCommand;
+export const knownHostsLine = outputs.knownHostsLine;
 export const bundleHash = outputs.bundleHash;
 export const tailscaleDeviceId = outputs.tailscaleDeviceId;
 export const slots = outputs.slots;

@@ -103,7 +103,9 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         availabilityZone: host.availabilityZone,
         stateVolumeId: volume?.volumeId,
         stateDevicePath: volume?.devicePath,
-        sshCommand: pulumi.interpolate`ssh root@${host.publicIp}`,
+        // Pins the host key Pulumi generated instead of trusting on first use (OpenSSH 8.5+).
+        sshCommand: pulumi.interpolate`ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${host.hostPublicKey.apply((k) => k.trim())}" root@${host.publicIp}`,
+        knownHostsLine: host.knownHostsLine,
         bundleHash: deployment.bundleHash,
         tailscaleDeviceId: router?.deviceId,
         slots: topo.slots.map((s) => ({ slot: s.name, state: s.state, address: s.address, subnet: s.subnet, bridge: s.bridge, vcpu: s.vcpu, memMiB: s.memMiB })),

@@ -15,7 +15,7 @@ import { basename, dirname, join, resolve } from "path";
 import { ConfigError } from "../infra/config";
 import { diffPlans, PlanDiff } from "./plan/diff";
 import { renderDiff, renderPlan } from "./plan/render";
-import { Plan, planStack } from "./plan/run";
+import { Plan, planStack, ProgramError } from "./plan/run";
 import { StackFileError } from "./plan/stackFile";
 import { createHash } from "crypto";
 import { existsSync } from "fs";
@@ -150,6 +150,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     } catch (err) {
         if (err instanceof ConfigError) {
             process.stderr.write(`Invalid stack config:\n${err.message}\n`);
+            return 1;
+        }
+        if (err instanceof ProgramError) {
+            process.stderr.write(`plan: the program stopped with an error:\n${err.message}\n`);
             return 1;
         }
         if (err instanceof StackFileError) {

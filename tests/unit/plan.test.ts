@@ -190,3 +190,19 @@ test("Tailscale credentials in clear text are refused with the key named, togeth
     expect(err).toContain("tailscale:apiKey: is stored in clear text in the stack file; set it again with `pulumi config set --secret tailscale:apiKey ...`");
     expect(err).not.toContain("CLEARTEXT");
 });
+
+test("an error the program raises in a lookup ends the plan with exit 1 and the program's message", async () => {
+    const doc = exampleStack();
+    doc.config["microvm-infra:host"].availabilityZone = "us-east-1f";
+    const file = writeStack(doc);
+    const { spawnSync } = await import("child_process");
+    const r = spawnSync(join(__dirname, "../../node_modules/.bin/tsx"), [join(__dirname, "../../tools/plan.ts"), "--config", file], { encoding: "utf8", timeout: 60000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('plan: the program stopped with an error:\nhost.availabilityZone "us-east-1f" does not offer a1.metal in us-east-1; use one of us-east-1a, us-east-1b');
+});
+
+test("the stack's SSH command pins the host key Pulumi generated", async () => {
+    const plan = await planStack(exampleStackFile, "dev");
+    expect(plan.outputs.sshCommand).toBe('ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA placeholder-host-key" root@198.51.100.10');
+    expect(plan.outputs.knownHostsLine).toBe("198.51.100.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+});

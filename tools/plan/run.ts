@@ -4,6 +4,7 @@ import { defineInfrastructure } from "../../infra/program";
 import { loadStackConfig } from "../../infra/stackConfig";
 import { topology } from "../../infra/topology";
 import { PlannedResource, settle, startMockRuntime } from "./mockRuntime";
+import { secretPlaceholder } from "./stackFile";
 import { readStackFile } from "./stackFile";
 
 export const project = "microvm-infra";
@@ -20,23 +21,71 @@ export interface Plan {
     readonly topology: { slots: TopologyRow[] };
     /** Files pushed to the host: relative path to content. */
     readonly files: Record<string, string>;
+    /** The stack outputs `pulumi up` would export (secrets as "[secret]"). */
+    readonly outputs: Record<string, unknown>;
 }
 
 function value<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply((v) => resolve(v)));
 }
 
-/** Throws ConfigError for an invalid config, StackFileError for an unreadable file. */
-export async function planStack(configFile: string, stack: string): Promise<Plan> {
+/** Stack outputs as `pulumi stack output` would show them: a secret one as the placeholder. */
+async function exportedOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const exported: Record<string, unknown> = {};
+    for (const [key, raw] of Object.entries(outputs)) {
+        if (raw === undefined) {
+            continue;
+        }
+        const output = pulumi.output(raw);
+        exported[key] = (await pulumi.isSecret(output)) ? secretPlaceholder : await value(output);
+    }
+    return exported;
+}
+
+/** An error the program raised inside an output or a lookup (they surface as unhandled rejections). */
+export class ProgramError extends Error {}
+
+/** The program's own message, without the chain of "error serializing property" wrappers around it. */
+export function rootCause(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    return message.replace(/^(error serializing property "[^"]*": )+/, "");
+}
+
+/**
+ * Runs `work`, failing as soon as the program raises an error asynchronously; without this, a
+ * rejected output would leave the plan waiting forever for a value that never comes.
+ */
+async function failFast<T>(work: () => Promise<T>): Promise<T> {
+    let onError: (err: unknown) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => {
+        onError = (err) => reject(new ProgramError(rootCause(err)));
+    });
+    process.on("unhandledRejection", onError);
+    process.on("uncaughtException", onError);
+    try {
+        return await Promise.race([work(), failed]);
+    } finally {
+        process.off("unhandledRejection", onError);
+        process.off("uncaughtException", onError);
+    }
+}
+
+/** Throws ConfigError for an invalid config, StackFileError for an unreadable file, ProgramError when the program fails. */
+export function planStack(configFile: string, stack: string): Promise<Plan> {
+    return failFast(() => planOnce(configFile, stack));
+}
+
+async function planOnce(configFile: string, stack: string): Promise<Plan> {
     const { config, secretKeys } = readStackFile(configFile, project);
     const recorder = await startMockRuntime(project, stack, config, secretKeys);
     const loaded = loadStackConfig();
-    const { files } = defineInfrastructure(loaded);
+    const { files, outputs } = defineInfrastructure(loaded);
     const pushed = await value(files);
+    const exported = await exportedOutputs(outputs);
     await settle();
     const slots = topology(loaded.cfg.slots).slots.map((s) => ({
         name: s.name, index: s.index, state: s.state, subnet: s.subnet, gateway: s.gateway, address: s.address,
         bridge: s.bridge, tap: s.tap, mac: s.mac, vcpu: s.vcpu, memMiB: s.memMiB, diskGiB: s.diskGiB,
     }));
-    return { stack, configFile, resources: recorder.resources, topology: { slots }, files: pushed };
+    return { stack, configFile, resources: recorder.resources, topology: { slots }, files: pushed, outputs: exported };
 }
