@@ -9,6 +9,7 @@ import {
 } from "./configReader";
 import { isGravitonType, isMetalType, metalTypes, slotMemoryBudgetMiB } from "./instanceTypes";
 import { checkSshPublicKey } from "./sshKey";
+import { SlotInput } from "./topology";
 
 export { ConfigError };
 
@@ -52,14 +53,8 @@ export interface TailscaleConfig {
     readonly managePolicy: boolean;
 }
 
-export interface SlotConfig {
-    readonly name: string;
-    readonly index: number;
-    readonly state: string;
-    readonly vcpu: number;
-    readonly memMiB: number;
-    readonly diskGiB: number;
-}
+/** A slot as configured: name, index, the state it runs and its size (the topology's input). */
+export type SlotConfig = SlotInput;
 
 export interface AutoSnapshots {
     readonly hourly: number;

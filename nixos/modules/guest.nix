@@ -21,14 +21,7 @@
   systemd.network.networks."10-slot" = guest.network;
   services.resolved.enable = true;
 
-  services.openssh = {
-    enable = true;
-    settings = {
-      PasswordAuthentication = false;
-      KbdInteractiveAuthentication = false;
-      PermitRootLogin = "prohibit-password";
-    };
-  };
+  services.openssh = import ../lib/openssh.nix;
   users.users.root.openssh.authorizedKeys.keys = guest.sshKeys;
   users.users.${guest.adminUser} = {
     isNormalUser = true;

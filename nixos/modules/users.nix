@@ -11,12 +11,5 @@ let keys = infra.host.sshPublicKeys; in
   };
   # Key-only logins, so sudo cannot ask for a password nobody has.
   security.sudo.wheelNeedsPassword = false;
-  services.openssh = {
-    enable = true;
-    settings = {
-      PasswordAuthentication = false;
-      KbdInteractiveAuthentication = false;
-      PermitRootLogin = "prohibit-password";
-    };
-  };
+  services.openssh = import ../lib/openssh.nix;
 }
