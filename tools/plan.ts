@@ -96,6 +96,7 @@ function toJson(plan: Plan, diff?: PlanDiff): unknown {
                 dependsOn: r.options.dependsOn,
                 replaceOnChanges: r.options.replaceOnChanges,
                 deletedWith: r.options.deletedWith,
+                customTimeouts: r.options.customTimeouts,
             },
         })),
         topology: plan.topology,

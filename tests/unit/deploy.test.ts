@@ -209,5 +209,7 @@ describe("the deploy as planned (mock runtime)", () => {
 
     test("the switch may take a first build's time", () => {
         expect(named("microvm-switch").inputs.create).toContain("wait_limit=${MICROVM_INFRA_SWITCH_TIMEOUT:-4800}");
+        // Pulumi's own limit outlasts the launcher's 80 minutes, so the launcher reports first.
+        expect(named("microvm-switch").options.customTimeouts).toEqual({ create: "90m", update: "90m", delete: "5m" });
     });
 });

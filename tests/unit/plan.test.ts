@@ -144,7 +144,7 @@ describe("--against", () => {
 describe("diff classification", () => {
     const res = (urn: string, type: string, inputs: Record<string, unknown>, extra: Partial<any> = {}): any => ({
         urn, type, name: urn, parent: "", custom: true, inputs, secretInputs: [], propertyDependencies: {},
-        options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], dependsOn: [], deletedWith: "", replaceOnChanges: [], additionalSecretOutputs: [] },
+        options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], dependsOn: [], deletedWith: "", replaceOnChanges: [], additionalSecretOutputs: [], customTimeouts: {} },
         ...extra,
     });
 

@@ -17,6 +17,8 @@ export interface ResourceOptionsRecord {
     readonly deletedWith: string;
     readonly replaceOnChanges: string[];
     readonly additionalSecretOutputs: string[];
+    /** Pulumi's own limits for create/update/delete ("90m"), where the program sets them. */
+    readonly customTimeouts: { create?: string; update?: string; delete?: string };
 }
 
 export interface PlannedResource {
@@ -84,6 +86,12 @@ function propertyDependencies(req: any): Record<string, string[]> {
     return deps;
 }
 
+function timeouts(req: any): ResourceOptionsRecord["customTimeouts"] {
+    const t = req.getCustomtimeouts();
+    const pick = (v: string | undefined) => (v ? v : undefined);
+    return t ? Object.fromEntries(Object.entries({ create: pick(t.getCreate()), update: pick(t.getUpdate()), delete: pick(t.getDelete()) }).filter(([, v]) => v)) : {};
+}
+
 export class Recorder {
     readonly resources: PlannedResource[] = [];
     readonly calls: FunctionCall[] = [];
@@ -138,6 +146,7 @@ export class Recorder {
                 deletedWith: req.getDeletedwith() ?? "",
                 replaceOnChanges: req.getReplaceonchangesList(),
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                customTimeouts: timeouts(req),
             },
         });
     }
