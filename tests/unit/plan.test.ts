@@ -206,3 +206,9 @@ test("the stack's SSH command pins the host key Pulumi generated", async () => {
     expect(plan.outputs.sshCommand).toBe('ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA placeholder-host-key" root@198.51.100.10');
     expect(plan.outputs.knownHostsLine).toBe("198.51.100.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
 });
+
+test("the text plan shows Tailscale's tag lists but not AWS tag maps", async () => {
+    const { out } = await runPlan();
+    expect(out).toMatch(/tailscale:index\/deviceTags:DeviceTags\s+microvm-device-tags\n(\s+.*\n)*?\s+tags=\["tag:microvm-host"\]/);
+    expect(out).not.toMatch(/^\s+tags\.Project=/m);
+});

@@ -12,7 +12,12 @@ function short(value: unknown): string {
     return oneLine.length > maxValue ? `${oneLine.slice(0, maxValue - 20)}... (${text.length} chars)` : oneLine;
 }
 
-/** Leaf inputs as `path=value`, skipping tags (shown once at the top) and empty values. */
+/** AWS tag maps repeat on every resource; Tailscale's tag lists are real settings and stay. */
+function isTagMap(key: string, value: unknown): boolean {
+    return (key === "tags" || key === "tagsAll") && typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Leaf inputs as `path=value`, skipping AWS tag maps and empty values. */
 export function flatInputs(value: unknown, path = ""): string[] {
     if (Array.isArray(value)) {
         return value.length === 0 ? [] : value.every((v) => typeof v !== "object" || v === null)
@@ -20,7 +25,7 @@ export function flatInputs(value: unknown, path = ""): string[] {
             : value.flatMap((v, i) => flatInputs(v, `${path}[${i}]`));
     }
     if (typeof value === "object" && value !== null) {
-        return Object.entries(value).filter(([k]) => path !== "" || (k !== "tags" && k !== "tagsAll")).flatMap(([k, v]) => flatInputs(v, path ? `${path}.${k}` : k));
+        return Object.entries(value).filter(([k, v]) => path !== "" || !isTagMap(k, v)).flatMap(([k, v]) => flatInputs(v, path ? `${path}.${k}` : k));
     }
     return value === undefined || value === "" ? [] : [`${path}=${short(value)}`];
 }
