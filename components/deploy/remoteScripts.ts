@@ -23,6 +23,8 @@
  * | `VM_STATE_ROOT` | `/var/lib/microvms` | where the slots' `data.img` links are (as vm-state) |
  */
 
+import { maxStateNameLength, nameProblem } from "../../infra/config";
+
 /** Quotes a string for bash. */
 export function shq(s: string): string {
     return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -33,7 +35,6 @@ export const defaultStateDir = "/var/lib/microvm-infra";
 export const flakeAttr = "hypervisor";
 
 const hashPattern = /^[0-9a-f]{64}$/;
-const namePattern = /^[a-z][a-z0-9-]*$/;
 
 function checkHash(hash: string): void {
     if (!hashPattern.test(hash)) {
@@ -43,7 +44,8 @@ function checkHash(hash: string): void {
 
 function checkNames(kind: string, names: readonly string[]): void {
     for (const n of names) {
-        if (!namePattern.test(n) || n.endsWith("-")) {
+        // The stack config's own name rule, so the host sees exactly the names config accepts.
+        if (nameProblem(n, maxStateNameLength) !== undefined) {
             throw new Error(`${kind} name "${n}" must be lowercase letters, digits and '-', starting with a letter`);
         }
     }

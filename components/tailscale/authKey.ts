@@ -13,6 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
+import { inheritedDependsOn } from "../deploy/inherit";
 
 export interface HostAuthKeyArgs {
     /** Tags the host gets when it joins (tailscale.tags). At least one: the key must be tagged. */
@@ -73,7 +74,7 @@ export class HostAuthKey extends pulumi.ComponentResource {
             expiry: args.expirySeconds ?? defaultKeyExpirySeconds,
             description: pulumi.output(args.machineId).apply(authKeyDescription),
             recreateIfInvalid: "never",
-        }, { parent: this, dependsOn: opts?.dependsOn, additionalSecretOutputs: ["key"] });
+        }, { parent: this, dependsOn: inheritedDependsOn(opts), additionalSecretOutputs: ["key"] });
         this.key = pulumi.secret(key.key);
         this.keyId = key.id;
         this.registerOutputs({ keyId: this.keyId });

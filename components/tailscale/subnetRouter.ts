@@ -11,7 +11,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import * as tailscale from "@pulumi/tailscale";
+import { parseIpv4Cidr } from "../../infra/cidr";
 import { Connection } from "../deploy/connection";
+import { inheritedDependsOn } from "../deploy/inherit";
 import { defaultJoinWait, HostTailnetStatus, JoinWait, joinWaitScript, nameCollision, parseTailscaleStatus } from "./status";
 
 export interface SubnetRouterArgs {
@@ -29,11 +31,9 @@ export interface SubnetRouterArgs {
     readonly deletedWith?: pulumi.Resource;
 }
 
-const ipv4Cidr = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
-
 /** Why a route list is invalid, naming the argument, or undefined. Internal; exported for testing. */
 export function routesProblem(routes: readonly string[]): string | undefined {
-    const bad = routes.find((r) => !ipv4Cidr.test(r));
+    const bad = routes.find((r) => parseIpv4Cidr(r) === undefined);
     if (bad !== undefined) {
         return `routes must be IPv4 CIDRs such as 10.1.0.0/24, got "${bad}"`;
     }
@@ -65,7 +65,7 @@ export class SubnetRouter extends pulumi.ComponentResource {
             // The status names the host's public endpoints: kept out of the console and the plain state.
             logging: "stderr",
             addPreviousOutputInEnv: false,
-        }, { parent: this, dependsOn: opts?.dependsOn, deletedWith: args.deletedWith, additionalSecretOutputs: ["stdout"] });
+        }, { parent: this, dependsOn: inheritedDependsOn(opts), deletedWith: args.deletedWith, additionalSecretOutputs: ["stdout"] });
 
         const reported: pulumi.Output<HostTailnetStatus> = pulumi.unsecret(status.stdout.apply((stdout) => {
             const parsed = parseTailscaleStatus(stdout);

@@ -84,6 +84,7 @@ describe("SubnetRouter", () => {
         [[], undefined],
         [["10.1.0.0/24", "10.1.0.0"], 'routes must be IPv4 CIDRs such as 10.1.0.0/24, got "10.1.0.0"'],
         [["fd00::/64"], 'routes must be IPv4 CIDRs such as 10.1.0.0/24, got "fd00::/64"'],
+        [["10.1.0.5/24"], 'routes must be IPv4 CIDRs such as 10.1.0.0/24, got "10.1.0.5/24"'],
         [["10.1.0.0/24", "10.1.0.0/24"], 'routes must not repeat, got "10.1.0.0/24" twice'],
     ])("routesProblem(%j)", (routes, expected) => {
         expect(routesProblem(routes)).toBe(expected);
