@@ -133,7 +133,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         throw err;
     }
     try {
-        const oldPlan = args.against ? await planStack(args.against, stackName(args.against) === "dev" ? args.stack : stackName(args.against)) : undefined;
+        // OLD is what the selected stack was deployed from: plan it as that stack, so URNs match.
+        const oldPlan = args.against ? await planStack(args.against, args.stack) : undefined;
         const plan = await planStack(args.config, args.stack);
         const diff = oldPlan ? diffPlans(oldPlan.resources, plan.resources) : undefined;
         if (args.renderDir) {

@@ -116,6 +116,14 @@ describe("--against", () => {
         expect(json.diff).toMatchObject({ create: [], update: [], replace: [], delete: [] });
     });
 
+    test("OLD is planned as the selected stack whatever its file is called", async () => {
+        const old = join(mkdtempSync(join(tmpdir(), "old-")), "Pulumi.prod.yaml");
+        writeFileSync(old, readFileSync(exampleStackFile, "utf8"));
+        const { code, out } = await runPlan("--against", old);
+        expect(code).toBe(0);
+        expect(out).toContain("No changes: nothing to do.");
+    });
+
     test("adding slot6 adds its state and slot, deletes and replaces no state", async () => {
         const { after, diff } = await planEdit((d) => { d.config["microvm-infra:slots"].slot6 = {}; });
         expect(after.topology.slots.find((s) => s.name === "slot6")).toMatchObject({ address: "10.6.0.2", subnet: "10.6.0.0/24" });
