@@ -1,7 +1,7 @@
 /**
  * The bundle pushed to the host: `nixos/**` from the repository with the rendered `infra.json`
- * in place of `nixos/infra.json`, and `scripts/vm-state` (the only file outside `nixos/` the flake
- * reads). Deterministic: the same files give the same hash and the same tar, byte for byte, on any
+ * in place of `nixos/infra.json`, and `scripts/**` (the host-side tools the flake packages, such
+ * as `scripts/vm-state`). Deterministic: the same files give the same hash and the same tar, byte for byte, on any
  * machine, so an unchanged stack runs no remote command.
  *
  * The hash is sha256 of the manifest, one line `MODE SHA256 PATH` per file sorted by path (MODE
@@ -19,9 +19,8 @@ export interface BundleFile {
 }
 
 export const repoRoot = resolve(__dirname, "../..");
-/** What the flake reads (docs/nixos.md): its own directory and the vm-state script. */
-export const bundleDirs = ["nixos"] as const;
-export const bundleExtraFiles = ["scripts/vm-state"] as const;
+/** What the flake reads (docs/nixos.md): its own directory and the host-side scripts it packages. */
+export const bundleDirs = ["nixos", "scripts"] as const;
 export const infraJsonPath = "nixos/infra.json";
 
 const pathPattern = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
@@ -55,9 +54,6 @@ export function collectBundle(infraJson: string, root: string = repoRoot): Bundl
     const files: BundleFile[] = [];
     for (const dir of bundleDirs) {
         walk(root, dir, files);
-    }
-    for (const extra of bundleExtraFiles) {
-        files.push(readBundleFile(root, extra));
     }
     const rendered: BundleFile = { path: infraJsonPath, mode: "644", content: Buffer.from(infraJson, "utf8") };
     return sortFiles([...files.filter((f) => f.path !== infraJsonPath), rendered]);
