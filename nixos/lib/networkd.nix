@@ -15,7 +15,7 @@ infra:
 let
   inherit (builtins) concatMap listToAttrs;
 
-  slots = import ./slot-table.nix infra;
+  slots = (import ./validate.nix infra).slots;
 
   # Slot links carry IPv4 only and never hold up network-online.target.
   quiet = {

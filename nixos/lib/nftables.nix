@@ -10,12 +10,12 @@ infra:
 let
   inherit (builtins) concatStringsSep length map toJSON;
 
-  slots = import ./slot-table.nix infra;
+  slots = (import ./validate.nix infra).slots;
 
   lines = concatStringsSep "\n";
   # One rule per slot, indented to sit inside a chain.
   perSlot = f: lines (map (s: "    ${f s}") slots);
-  quoted = toJSON; # names are checked by slot-table.nix: no quotes or spaces to escape
+  quoted = toJSON; # names are checked by validate.nix: no quotes or spaces to escape
 
   # A named set; an empty one has no `elements` line (nft rejects `elements = { }`).
   set =

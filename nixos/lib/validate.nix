@@ -1,60 +1,231 @@
-# infra (parsed infra.json) -> infra, or an evaluation error naming the field and what is valid.
-# Builtins only: the tests evaluate it with nix-instantiate and no nixpkgs.
+# infra (the parsed infra.json, docs/deployment-data.md) -> infra, checked; or an evaluation error
+# that lists every problem at once, one line each, in one wording:
+#   infra.json: <field>: missing; expected <what is valid>
+#   infra.json: <field>: <value> is not valid; expected <what is valid>
+#   infra.json: <field>: <value> is used by <slot> and <slot>; each slot needs its own
+# The rules themselves live in ./rules.nix. The flake checks infra.json through this before anything
+# uses it, and the generators (networkd.nix, nftables.nix, ...) take their slots from it, so nothing
+# unchecked is pasted into a ruleset or a unit. Values come from the Pulumi program and are never
+# recomputed here.
+#
+# Builtins only (no nixpkgs), so the tests evaluate it with a bare `nix-instantiate --eval`.
 infra:
 let
-  inherit (builtins) all elem filter hasAttr isAttrs isInt isList isString length match toJSON;
-  fail = msg: throw "infra.json: ${msg}";
-  need = cond: msg: if cond then true else fail msg;
-  field = where: set: name: if isAttrs set && hasAttr name set then set.${name} else fail "${where}.${name} is missing";
-  str = where: set: name: let v = field where set name; in if isString v && v != "" then v else fail "${where}.${name} must be a non-empty string, got ${toJSON v}";
-  posInt = where: set: name: let v = field where set name; in if isInt v && v > 0 then v else fail "${where}.${name} must be a positive integer, got ${toJSON v}";
-  dupes = xs: filter (x: length (filter (y: y == x) xs) > 1) xs;
+  inherit (builtins)
+    attrNames
+    concatLists
+    concatStringsSep
+    elem
+    elemAt
+    filter
+    genList
+    groupBy
+    head
+    isAttrs
+    isBool
+    isList
+    length
+    match
+    toJSON
+    typeOf
+    ;
 
-  host = field "infra" infra "host";
-  storage = field "infra" infra "storage";
-  tailscale = field "infra" infra "tailscale";
-  guest = field "infra" infra "guest";
-  slots = field "infra" infra "slots";
-  backend = field "storage" storage "backend";
+  R = import ./rules.nix;
 
-  checkSlot = i: s:
-    let where = "slots[${toString i}]"; name = str where s "name"; in
-    all (x: x) [
-      (need (match "[a-z][a-z0-9-]{0,14}" name != null)
-        "${where}.name \"${name}\" must match [a-z][a-z0-9-]{0,14} (it names units, bridges and taps)")
-      (posInt where s "index" > 0)
-      (posInt where s "vcpu" > 0)
-      (posInt where s "memMiB" > 0)
-      (posInt where s "diskGiB" > 0)
-      (posInt where s "prefixLength" > 0)
-      (all (f: str where s f != "") [ "subnet" "gateway" "address" "bridge" "tap" ])
-      (need (match "([0-9a-f]{2}:){5}[0-9a-f]{2}" (str where s "mac") != null)
-        "${where}.mac \"${s.mac}\" must be six lower-case hex pairs such as 02:00:0a:01:00:02")
-    ];
-  names = map (s: s.name) slots;
-  indexes = map (s: toString s.index) slots;
+  imap = f: xs: genList (i: f i (elemAt xs i)) (length xs);
+  bad = path: value: valid: [ "${path}: ${toJSON value} is not valid; expected ${valid}" ];
 
-  checks = [
-    (need ((infra.version or null) == 1) "version is ${toJSON (infra.version or null)}; this flake reads version 1 only")
-    (need (match "[0-9a-f]{8}" (str "host" host "hostId") != null)
-      "host.hostId \"${host.hostId}\" must be 8 lower-case hex digits (networking.hostId)")
-    (str "host" host "hostName" != "")
-    (str "host" host "adminUser" != "")
-    (need (isList (field "host" host "sshPublicKeys") && host.sshPublicKeys != [])
-      "host.sshPublicKeys must list at least one public key, or nobody can log in")
-    (need (elem backend [ "zfs" "files" ]) "storage.backend is ${toJSON backend}; valid values: \"zfs\", \"files\"")
-    (need (backend != "zfs" || isString (storage.device or null))
-      "storage.device must be the state volume's /dev/disk/by-id path when storage.backend is \"zfs\"")
-    (need (backend != "zfs" || isString (storage.pool or null)) "storage.pool is missing (needed by storage.backend \"zfs\")")
-    (need (isList (storage.autoSnapshots or [ ])) "storage.autoSnapshots must be a list")
-    (need (builtins.isBool (tailscale.enabled or null)) "tailscale.enabled must be true or false")
-    (need (!tailscale.enabled || isString (tailscale.authKeyFile or null))
-      "tailscale.authKeyFile is missing (needed when tailscale.enabled is true)")
-    (str "guest" guest "dataLabel" != "")
-    (need (isList slots && slots != [ ]) "slots must list at least one slot")
-    (all (x: x) (builtins.genList (i: checkSlot i (builtins.elemAt slots i)) (length slots)))
-    (need (dupes names == [ ]) "slot names must be unique; repeated: ${toJSON (dupes names)}")
-    (need (dupes indexes == [ ]) "slot indexes must be unique; repeated: ${toJSON (dupes indexes)}")
-  ];
+  # field PATH RULE SET KEY: the problems of SET.KEY under RULE (a missing key is one).
+  field =
+    path: rule: set: key:
+    if !(set ? ${key}) then
+      [ "${path}.${key}: missing; expected ${rule.valid}" ]
+    else if rule.ok set.${key} then
+      [ ]
+    else
+      bad "${path}.${key}" set.${key} rule.valid;
+  # optional PATH RULE SET KEY: like field, but an absent key (or null) is fine.
+  optional = path: rule: set: key: if (set.${key} or null) == null then [ ] else field path rule set key;
+  # list PATH RULE VALUE: VALUE is a list whose every element follows RULE.
+  list =
+    path: rule: value:
+    if !(isList value) then
+      bad path value "a list of ${rule.valid}"
+    else
+      concatLists (imap (i: v: if rule.ok v then [ ] else bad "${path}[${toString i}]" v rule.valid) value);
+  object = path: value: if isAttrs value then [ ] else bad path value "an object";
+  check = cond: problem: if cond then [ ] else [ problem ];
+
+  host = infra.host or null;
+  storage = infra.storage or null;
+  tailscale = infra.tailscale or null;
+  guest = infra.guest or null;
+  slots = infra.slots or null;
+
+  hostProblems =
+    if !(isAttrs host) then
+      bad "host" host "an object"
+    else
+      field "host" R.hostName host "hostName"
+      ++ field "host" R.hostId host "hostId"
+      ++ field "host" R.userName host "adminUser"
+      ++ (
+        if !(host ? sshPublicKeys) then
+          [ "host.sshPublicKeys: missing; expected at least one public key, or nobody can log in" ]
+        else if !(isList host.sshPublicKeys) || host.sshPublicKeys == [ ] then
+          bad "host.sshPublicKeys" host.sshPublicKeys "at least one public key, or nobody can log in"
+        else
+          list "host.sshPublicKeys" {
+            ok = v: match "(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com|sk-ecdsa-sha2-nistp256@openssh.com) [A-Za-z0-9+/]+=* ?[^\n]*" v != null;
+            valid = "an OpenSSH public key line such as \"ssh-ed25519 AAAA... you@example\"";
+          } host.sshPublicKeys
+      );
+
+  backend = {
+    ok = v: elem v [ "zfs" "files" ];
+    valid = "\"zfs\" or \"files\"";
+  };
+  snapshotCounts = [ "hourly" "daily" "weekly" "monthly" ];
+  storageProblems =
+    if !(isAttrs storage) then
+      bad "storage" storage "an object"
+    else
+      field "storage" backend storage "backend"
+      ++ (
+        if (storage.backend or null) != "zfs" then
+          [ ]
+        else
+          field "storage" (R.absolutePath // { valid = "the state volume's /dev/disk/by-id path (needed by storage.backend \"zfs\")"; }) storage "device"
+          ++ field "storage" (R.stateName // { valid = "a ZFS pool name (needed by storage.backend \"zfs\")"; }) storage "pool"
+      )
+      ++ (
+        let
+          snaps = storage.autoSnapshots or [ ];
+        in
+        if !(isList snaps) then
+          bad "storage.autoSnapshots" snaps "a list of { state, hourly, daily, weekly, monthly }"
+        else
+          concatLists (
+            imap (
+              i: s:
+              let
+                at = "storage.autoSnapshots[${toString i}]";
+              in
+              if !(isAttrs s) then
+                bad at s "an object"
+              else
+                field at R.stateName s "state" ++ concatLists (map (optional at R.count s) snapshotCounts)
+            ) snaps
+          )
+      );
+
+  tailscaleProblems =
+    if !(isAttrs tailscale) then
+      bad "tailscale" tailscale "an object"
+    else
+      field "tailscale" {
+        ok = isBool;
+        valid = "true or false";
+      } tailscale "enabled"
+      ++ field "tailscale" R.hostName tailscale "hostname"
+      ++ (if tailscale ? tags then list "tailscale.tags" R.tag tailscale.tags else [ ])
+      ++ (if tailscale ? advertiseRoutes then list "tailscale.advertiseRoutes" R.cidr tailscale.advertiseRoutes else [ ])
+      ++ (
+        if (tailscale.enabled or false) == true then
+          field "tailscale" (R.absolutePath // { valid = "an absolute path (needed when tailscale.enabled is true)"; }) tailscale "authKeyFile"
+        else
+          [ ]
+      );
+
+  guestProblems = if !(isAttrs guest) then bad "guest" guest "an object" else field "guest" R.filesystemLabel guest "dataLabel";
+
+  # The fields of a slot, each with its rule.
+  slotRules = {
+    name = R.slotName;
+    index = R.slotIndex;
+    subnet = R.cidr;
+    prefixLength = R.prefixLength;
+    gateway = R.ipv4;
+    address = R.ipv4;
+    bridge = R.interfaceName;
+    tap = R.interfaceName;
+    mac = R.mac;
+    vcpu = R.positive;
+    memMiB = R.positive;
+    diskGiB = R.positive;
+  };
+
+  slotProblems =
+    i: s:
+    let
+      at = "slots[${toString i}]";
+      own = concatLists (map (f: field at slotRules.${f} s f) (attrNames slotRules));
+      inSubnet =
+        key:
+        check (R.cidrContains s.subnet s.${key}) "${at}.${key}: ${toJSON s.${key}} is not valid; expected an address inside subnet ${s.subnet}";
+    in
+    if !(isAttrs s) then
+      bad at s "an object"
+    else if own != [ ] then
+      own
+    else
+      check (match ".*/${toString s.prefixLength}" s.subnet != null) "${at}.prefixLength: ${toJSON s.prefixLength} is not valid; expected the prefix length of subnet ${s.subnet}"
+      ++ inSubnet "gateway"
+      ++ inSubnet "address"
+      ++ check (s.gateway != s.address) "${at}.address: ${toJSON s.address} is not valid; expected an address other than the gateway's"
+      ++ check (s.bridge != s.tap) "${at}.tap: ${toJSON s.tap} is not valid; expected a name other than the bridge's";
+
+  slotList = if isList slots then slots else [ ];
+  perSlot = concatLists (imap slotProblems slotList);
+  slotsShapeProblems =
+    if !(isList slots) then
+      bad "slots" slots "a list of slots"
+    else
+      check (slots != [ ]) "slots: [] is not valid; expected at least one slot";
+
+  # Two slots sharing one of these would break isolation (or a unit name); reported naming both.
+  uniqueFields = [ "name" "index" "subnet" "gateway" "address" "bridge" "tap" "mac" ];
+  label = i: s: if isAttrs s && R.slotName.ok (s.name or null) then s.name else "slots[${toString i}]";
+  labelled = imap (i: s: { inherit i s; label = label i s; }) slotList;
+  sharedBy =
+    path: entries:
+    let
+      groups = groupBy (e: toJSON e.value) entries;
+    in
+    map (k: "${path}: ${k} is used by ${concatStringsSep " and " (map (e: e.label) groups.${k})}; each slot needs its own") (
+      filter (k: length groups.${k} > 1) (attrNames groups)
+    );
+  duplicates = concatLists (
+    map (
+      f:
+      sharedBy "slots[].${f}" (
+        map (e: { inherit (e) label; value = e.s.${f}; }) (filter (e: isAttrs e.s && e.s ? ${f}) labelled)
+      )
+    ) uniqueFields
+  );
+  # A bridge may not be named like another slot's tap: networkd would match both.
+  crossed = concatLists (
+    map (
+      b:
+      map (t: "slots[].bridge: ${toJSON b.s.bridge} is used by ${b.label} and ${t.label} (as its tap); each slot needs its own") (
+        filter (t: t.s.tap == b.s.bridge) labelled
+      )
+    ) labelled
+  );
+
+  problems =
+    if !(isAttrs infra) then
+      [ "expected an object (the parsed infra.json), got ${typeOf infra}" ]
+    else if (infra.version or null) != 1 then
+      # Another version may mean anything; nothing else is checked.
+      [ "version: ${toJSON (infra.version or null)} is not valid; expected 1 (the only version this flake reads)" ]
+    else
+      hostProblems
+      ++ storageProblems
+      ++ tailscaleProblems
+      ++ guestProblems
+      ++ slotsShapeProblems
+      ++ perSlot
+      ++ (if perSlot == [ ] then duplicates ++ crossed else [ ]);
 in
-if all (x: x) checks then infra else fail "invalid"
+if problems == [ ] then infra else throw (concatStringsSep "\n" (map (p: "infra.json: ${p}") problems))

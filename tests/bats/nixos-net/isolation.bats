@@ -8,8 +8,9 @@ load helpers
 load lab
 
 setup_file() {
-  needs_root
-  needs nix-instantiate jq nft ip socat ping timeout ss sysctl
+  require_root
+  nix_setup
+  require_tools jq nft ip socat ping timeout ss sysctl
   for fixture in five-slots six-slots custom-slot; do
     lab_up "$FIXTURES/$fixture.json"
   done
@@ -21,6 +22,7 @@ teardown_file() {
 
 # say MESSAGE: a failure's explanation, then fail the check.
 say() {
+  # shellcheck disable=SC2153 # FIXTURE is set by lab_use (lab.bash)
   echo "$(basename "$FIXTURE"): $*" >&2
   return 1
 }

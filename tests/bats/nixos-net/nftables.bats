@@ -5,7 +5,8 @@
 load helpers
 
 setup() {
-  needs nix-instantiate jq
+  nix_setup
+  require_tools jq
 }
 
 # assert_slot_rules FIXTURE RULESET: every slot of FIXTURE has its bridge and subnet in the sets,
@@ -81,9 +82,9 @@ delete table inet microvm
 table inet microvm {" ]
 }
 
-@test "nft accepts the generated ruleset for every fixture and for zero slots" {
-  needs_root
-  needs nft unshare
+@test "nft accepts the generated ruleset for every fixture" {
+  require_root
+  require_tools nft unshare
   for fixture in "$FIXTURES"/*.json; do
     ruleset "$fixture" >"$BATS_TEST_TMPDIR/ruleset.nft"
     # --net: a throwaway namespace, so even a check cannot touch this machine's rules.
@@ -93,6 +94,4 @@ table inet microvm {" ]
       return 1
     }
   done
-  generate nftables "$FIXTURES/five-slots.json" 'infra: infra // { slots = [ ]; }' | jq -r . >"$BATS_TEST_TMPDIR/empty.nft"
-  unshare --net nft -c -f "$BATS_TEST_TMPDIR/empty.nft"
 }

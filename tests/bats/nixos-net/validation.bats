@@ -1,27 +1,24 @@
 #!/usr/bin/env bats
-# Bad deployment data: both generators stop with an error naming the field and what is valid,
-# instead of writing a broken (or injected) ruleset or unit.
+# Bad deployment data: both network generators stop, naming the field (they take their slots from
+# nixos/lib/validate.nix, tested in tests/bats/nixos/validate.bats), instead of writing a broken or
+# injected ruleset or unit.
 
+# shellcheck disable=SC2154,SC2030,SC2031 # bats' run sets $stderr and $status per test
 load helpers
 
 setup() {
-  needs nix-instantiate jq
+  nix_setup
+  require_tools jq
 }
 
-# rejects EDIT MESSAGE: both generators fail on five-slots.json edited by EDIT (infra -> infra)
-# with exactly MESSAGE.
+# rejects EDIT FIELD: both generators fail on five-slots.json edited by EDIT (infra -> infra) and
+# name FIELD on stderr.
 rejects() {
   local generator
   for generator in nftables networkd; do
-    run generate "$generator" "$FIXTURES/five-slots.json" "$1"
-    [ "$status" -ne 0 ] || {
-      echo "$generator accepted it" >&2
-      return 1
-    }
-    grep -qxF "error: $2" <<<"$output" || {
-      echo "$generator said: $output" >&2
-      return 1
-    }
+    run --separate-stderr generate "$generator" "$FIXTURES/five-slots.json" "$1"
+    [ "$status" -ne 0 ] || { echo "$generator accepted it" >&2; return 1; }
+    grep -qF "infra.json: $2: " <<<"$stderr" || { echo "$generator said: $stderr" >&2; return 1; }
   done
 }
 
@@ -31,53 +28,36 @@ slot0() {
 }
 
 @test "another format version is refused" {
-  rejects 'infra: infra // { version = 2; }' \
-    'infra.json: version: 2 is not supported; expected 1'
+  rejects 'infra: infra // { version = 2; }' version
 }
 
 @test "a missing slot table is refused" {
-  rejects 'infra: removeAttrs infra [ "slots" ]' \
-    'infra.json: slots: expected a list of slots, got null'
+  rejects 'infra: removeAttrs infra [ "slots" ]' slots
 }
 
 @test "a bridge name that would inject nft syntax is refused" {
-  rejects "$(slot0 '{ bridge = "br\" accept #"; }')" \
-    'infra.json: slots[0].bridge: "br\" accept #" is not valid; expected an interface name of 1 to 15 characters from A-Z a-z 0-9 . _ - (not tailscale0 or lo)'
+  rejects "$(slot0 '{ bridge = "br\" accept #"; }')" 'slots[0].bridge'
 }
 
 @test "a tap named tailscale0 is refused" {
-  rejects "$(slot0 '{ tap = "tailscale0"; }')" \
-    'infra.json: slots[0].tap: "tailscale0" is not valid; expected an interface name of 1 to 15 characters from A-Z a-z 0-9 . _ - (not tailscale0 or lo)'
+  rejects "$(slot0 '{ tap = "tailscale0"; }')" 'slots[0].tap'
 }
 
 @test "a missing gateway is refused" {
-  rejects "$(slot0 '{ gateway = null; }')" \
-    'infra.json: slots[0].gateway: null is not valid; expected an IPv4 address such as "10.1.0.1"'
-  rejects 'infra: infra // { slots = [ (removeAttrs (builtins.head infra.slots) [ "gateway" ]) ]; }' \
-    'infra.json: slots[0].gateway: missing; expected an IPv4 address such as "10.1.0.1"'
+  rejects "$(slot0 '{ gateway = null; }')" 'slots[0].gateway'
+  rejects 'infra: infra // { slots = [ (removeAttrs (builtins.head infra.slots) [ "gateway" ]) ]; }' 'slots[0].gateway'
 }
 
 @test "an address out of range is refused" {
-  rejects "$(slot0 '{ address = "10.1.0.256"; }')" \
-    'infra.json: slots[0].address: "10.1.0.256" is not valid; expected an IPv4 address such as "10.1.0.2"'
+  rejects "$(slot0 '{ address = "10.1.0.256"; }')" 'slots[0].address'
 }
 
 @test "a prefix length that disagrees with the subnet is refused" {
-  rejects "$(slot0 '{ prefixLength = 16; }')" \
-    'infra.json: slots[0].prefixLength: 16 does not match subnet 10.1.0.0/24'
+  rejects "$(slot0 '{ prefixLength = 16; }')" 'slots[0].prefixLength'
 }
 
-@test "two slots with the same index are refused" {
-  rejects "$(slot0 '{ index = 2; }')" \
-    'infra.json: slots[].index: 2 is used by more than one slot; each slot needs its own'
-}
-
-@test "two slots with the same bridge are refused" {
-  rejects "$(slot0 '{ bridge = "br-slot2"; }')" \
-    'infra.json: slots[].bridge: "br-slot2" is used by more than one slot; each slot needs its own'
-}
-
-@test "a bridge named like another slot's tap is refused" {
-  rejects "$(slot0 '{ bridge = "vm-slot2"; }')" \
-    'infra.json: slots[]: interface "vm-slot2" is both a bridge and a tap; they must differ'
+@test "two slots with the same index, bridge, or a bridge named like a tap are refused" {
+  rejects "$(slot0 '{ index = 2; }')" 'slots[].index'
+  rejects "$(slot0 '{ bridge = "br-slot2"; }')" 'slots[].bridge'
+  rejects "$(slot0 '{ bridge = "vm-slot2"; }')" 'slots[].bridge'
 }

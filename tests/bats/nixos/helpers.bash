@@ -1,27 +1,26 @@
-# Shared by tests/bats/nixos/*.bats.
-REPO="$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)"
-NIXOS="$REPO/nixos"
-FIXTURES="$REPO/tests/fixtures/infra"
+# Shared by tests/bats/nixos and tests/bats/nixos-net (whose helpers load this file): the repository's
+# paths, the skip-or-fail helpers and Nix run with the tests' own configuration.
+bats_require_minimum_version 1.5.0
 
-# A tool the test needs: skipped with a message locally, a failure when CI=true.
-require_tool() {
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [ "${CI:-}" = true ]; then
-    echo "$1 is required in CI but is not installed (${2:-see .ci/run})" >&2
-    return 1
-  fi
-  skip "$1 is not installed (${2:-})"
+REPO_ROOT="$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)"
+NIXOS="$REPO_ROOT/nixos"
+# shellcheck disable=SC2034 # used by the .bats files
+FIXTURES="$REPO_ROOT/tests/fixtures/infra"
+
+load "$REPO_ROOT/tests/bats/lib/require"
+load "$REPO_ROOT/tests/bats/lib/nix"
+
+# generate LIB FIXTURE [EDIT]: JSON of nixos/lib/LIB.nix applied to the parsed FIXTURE (a path).
+# EDIT (a Nix function infra -> infra) changes the input first, to test bad input without a
+# fixture file per mistake.
+generate() {
+  nix_eval "{ lib, fixture }: import (lib + \"/$1.nix\") ((${3:-infra: infra}) (builtins.fromJSON (builtins.readFile fixture)))" \
+    --argstr lib "$NIXOS/lib" --argstr fixture "$2"
 }
 
-# nix_eval FILE-IN-nixos/lib FIXTURE-PATH [NIX-SUFFIX]: JSON of `import lib/FILE infra` + suffix.
-nix_eval() {
-  local lib=$1 fixture=$2 suffix=${3:-}
-  nix-instantiate --eval --strict --json -E \
-    "(import $NIXOS/lib/$lib (builtins.fromJSON (builtins.readFile $fixture)))$suffix"
-}
-
-# nix_eval_infra NIX-EXPR-OF-infra FIXTURE: JSON of the expression with `infra` bound to the fixture.
-nix_eval_infra() {
-  nix-instantiate --eval --strict --json -E \
-    "let infra = builtins.fromJSON (builtins.readFile $2); lib = $NIXOS/lib; in $1"
+# eval_infra EXPR FIXTURE: JSON of the Nix expression EXPR, in which `infra` is the parsed FIXTURE
+# and `lib` the path of nixos/lib (a string: `import (lib + "/slots.nix") infra`).
+eval_infra() {
+  nix_eval "{ lib, fixture }: let infra = builtins.fromJSON (builtins.readFile fixture); in $1" \
+    --argstr lib "$NIXOS/lib" --argstr fixture "$2"
 }

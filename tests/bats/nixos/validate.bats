@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# nixos/lib/validate.nix, the one check of infra.json in Nix: every fixture passes unchanged; bad data
+# stops the evaluation with every problem listed, each naming its field.
+# shellcheck disable=SC2154,SC2030,SC2031 # bats' run sets $stderr and $status per test
+load helpers
+
+setup() {
+  nix_setup
+  require_tools jq
+}
+
+@test "every fixture and nixos/infra.json pass unchanged" {
+  for f in "$FIXTURES"/*.json "$NIXOS/infra.json"; do
+    run --separate-stderr generate validate "$f"
+    [ "$status" -eq 0 ] || { echo "$f: $stderr" >&2; return 1; }
+    [ "$(jq -S -c . <<<"$output")" = "$(jq -S -c . "$f")" ]
+  done
+}
+
+# rejects EDIT FIELD...: validate.nix fails on five-slots.json edited by EDIT (infra -> infra), with
+# one "infra.json: FIELD: ..." line for each FIELD.
+rejects() {
+  local edit=$1 f
+  shift
+  run --separate-stderr generate validate "$FIXTURES/five-slots.json" "$edit"
+  [ "$status" -ne 0 ] || { echo "accepted: $edit" >&2; return 1; }
+  for f in "$@"; do
+    grep -qF "infra.json: $f: " <<<"$stderr" || { echo "no problem reported for $f in: $stderr" >&2; return 1; }
+  done
+}
+
+slot0() { echo "infra: infra // { slots = [ ((builtins.head infra.slots) // $1) ] ++ builtins.tail infra.slots; }"; }
+
+@test "each kind of bad value is refused, naming its field" {
+  rejects 'infra: infra // { version = 2; }' version
+  rejects 'infra: infra // { storage = infra.storage // { backend = "lvm"; }; }' storage.backend
+  rejects 'infra: infra // { storage = infra.storage // { device = null; }; }' storage.device
+  rejects 'infra: infra // { host = infra.host // { hostId = "xyz"; }; }' host.hostId
+  rejects 'infra: infra // { host = infra.host // { sshPublicKeys = [ ]; }; }' host.sshPublicKeys
+  rejects 'infra: infra // { slots = [ ]; }' slots
+  rejects 'infra: removeAttrs infra [ "slots" ]' slots
+  rejects 'infra: removeAttrs infra [ "guest" ]' guest
+  rejects "$(slot0 '{ name = "Slot 1"; }')" 'slots[0].name'
+  rejects "$(slot0 '{ memMiB = 0; }')" 'slots[0].memMiB'
+  rejects "$(slot0 '{ mac = "2:0:a:1:0:2"; }')" 'slots[0].mac'
+  rejects "$(slot0 '{ address = "10.1.0.256"; }')" 'slots[0].address'
+  rejects "$(slot0 '{ address = "10.9.0.2"; }')" 'slots[0].address'
+  rejects "$(slot0 '{ prefixLength = 16; }')" 'slots[0].prefixLength'
+  rejects 'infra: infra // { slots = [ (removeAttrs (builtins.head infra.slots) [ "gateway" ]) ]; }' 'slots[0].gateway'
+  rejects "$(slot0 '{ index = 255; }')" 'slots[0].index'
+}
+
+@test "a value that would inject nft syntax or hijack an interface is refused" {
+  rejects "$(slot0 '{ bridge = "br\" accept #"; }')" 'slots[0].bridge'
+  rejects "$(slot0 '{ tap = "tailscale0"; }')" 'slots[0].tap'
+  rejects "$(slot0 '{ bridge = "lo"; }')" 'slots[0].bridge'
+}
+
+@test "CIDRs and tags: one rule and one wording wherever they appear" {
+  rejects 'infra: infra // { tailscale = infra.tailscale // { advertiseRoutes = [ "10.1.0.1/24" ]; }; }' 'tailscale.advertiseRoutes[0]'
+  rejects "$(slot0 '{ subnet = "10.1.0.1/24"; }')" 'slots[0].subnet'
+  rejects 'infra: infra // { tailscale = infra.tailscale // { tags = [ "microvm-host" ]; }; }' 'tailscale.tags[0]'
+  # The same CIDR mistake is described in the same words in both places.
+  local a b
+  run --separate-stderr generate validate "$FIXTURES/five-slots.json" \
+    'infra: infra // { tailscale = infra.tailscale // { advertiseRoutes = [ "10.1.0.1/24" ]; }; }'
+  a=${stderr#*advertiseRoutes\[0\]: }
+  run --separate-stderr generate validate "$FIXTURES/five-slots.json" "$(slot0 '{ subnet = "10.1.0.1/24"; }')"
+  b=${stderr#*subnet: }
+  [ "${a%%$'\n'*}" = "${b%%$'\n'*}" ]
+}
+
+@test "every problem is reported at once, one line each" {
+  run --separate-stderr generate validate "$FIXTURES/five-slots.json" \
+    "infra: (($(slot0 '{ name = "a-"; mac = "x"; }')) infra) // { host = infra.host // { hostId = \"x\"; }; }"
+  [ "$status" -ne 0 ]
+  [ "$(grep -c 'infra.json: ' <<<"$stderr")" -eq 3 ]
+}
+
+@test "two slots sharing a name, index, subnet, bridge or tap are refused, naming both" {
+  rejects "$(slot0 '{ index = 2; }')" 'slots[].index'
+  rejects "$(slot0 '{ bridge = "br-slot2"; }')" 'slots[].bridge'
+  rejects "$(slot0 '{ bridge = "vm-slot2"; }')" 'slots[].bridge'
+  rejects 'infra: infra // { slots = infra.slots ++ [ (builtins.head infra.slots) ]; }' 'slots[].name'
+  [[ "$stderr" == *"is used by slot1 and slot1"* ]]
+  run --separate-stderr generate validate "$FIXTURES/five-slots.json" "$(slot0 '{ tap = "vm-slot3"; }')"
+  [[ "$stderr" == *'slots[].tap: "vm-slot3" is used by slot1 and slot3'* ]]
+}
