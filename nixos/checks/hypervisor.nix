@@ -3,7 +3,13 @@
 # The test host uses the "files" backend and no tailnet, with the first two slots of the table.
 { pkgs, hostModules, infra }:
 let
+  # The node is `nodes.host`. The hypervisor module sets networking.hostName from
+  # infra.host.hostName, and depending on the nixpkgs version the test driver names the machine
+  # after the node's attribute or after its system.name (which follows the host name). Giving the
+  # host the node's own name makes `host` the machine's name under either rule.
+  node = "host";
   testInfra = infra // {
+    host = infra.host // { hostName = node; };
     storage = { backend = "files"; pool = null; device = null; autoSnapshots = [ ]; };
     tailscale = infra.tailscale // { enabled = false; };
     slots = pkgs.lib.take 2 infra.slots;
@@ -14,10 +20,13 @@ in
 pkgs.testers.runNixOSTest {
   name = "microvm-infra-hypervisor";
   node.specialArgs = { infra = testInfra; };
-  nodes.host = { imports = hostModules; virtualisation.memorySize = 2048; };
+  nodes.${node} = { imports = hostModules; virtualisation.memorySize = 2048; };
   testScript = ''
     host.wait_for_unit("multi-user.target")
     host.wait_for_unit("systemd-networkd.service")
+
+    with subtest("the host name comes from the deployment data"):
+        host.succeed("test \"$(hostname)\" = ${node}")
 
     with subtest("one bridge per slot, holding its gateway"):
         host.wait_until_succeeds("ip -4 addr show dev ${s1.bridge} | grep -q 'inet ${s1.gateway}/'")

@@ -13,6 +13,10 @@ in
   microvm = {
     # Cloud Hypervisor: KVM on aarch64 and x86_64, virtio-only device model (docs/nixos.md).
     hypervisor = "cloud-hypervisor";
+    # AF_VSOCK context ID, unique on the host because the index is: 0, 1 and 2 are reserved
+    # (hypervisor, loopback, host) and indexes start at 1, so slot N gets N + 2 (3 to 256). With it
+    # the runner gets systemd's readiness notification from the guest over vsock.
+    vsock.cid = slot.index + 2;
     vcpu = slot.vcpu;
     mem = slot.memMiB;
     interfaces = [{ type = "tap"; id = slot.tap; mac = slot.mac; }];

@@ -1,5 +1,7 @@
 # One microvm.vms.<slot> per entry of infra.slots: started at boot, restarted when its configuration
-# changes. A slot whose disk link does not exist yet (no state assigned) is skipped, not failed.
+# changes. A slot whose disk link does not exist yet (no state assigned) is skipped, not failed; with
+# the zfs backend a slot waits for the states' pool and never starts while it is not mounted
+# (../lib/units.nix).
 { lib, pkgs, infra, ... }:
 let
   paths = import ../lib/paths.nix;
@@ -13,9 +15,7 @@ in
     config = ./guest.nix;
   }) slots;
 
-  systemd.services = lib.mapAttrs' (name: _: lib.nameValuePair "microvm@${name}" {
-    unitConfig.ConditionPathExists = paths.slotImage name;
-  }) slots // {
+  systemd.services = lib.recursiveUpdate (import ../lib/units.nix infra) {
     # The hypervisor runs as microvm.nix's unprivileged user; whatever state the link points at
     # (vm-state may just have moved it here), give that user the image before it starts ("+": root).
     "microvm@".serviceConfig.ExecStartPre = [

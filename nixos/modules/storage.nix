@@ -36,11 +36,8 @@ lib.mkMerge [
         ExecStart = "${lib.getExe state-pool-setup} ${lib.escapeShellArgs [ st.pool st.device paths.statesDir ]}";
       };
     };
-    # A slot starts only once the states are mounted.
-    systemd.services."microvm@" = {
-      requires = [ "microvm-state-pool.service" ];
-      after = [ "microvm-state-pool.service" ];
-    };
+    # How the slots' units wait for this one (Wants=/After=, never Requires=) and refuse to start
+    # on unmounted states: ../lib/units.nix, applied by ./slots.nix.
 
     services.sanoid = {
       enable = (import ../lib/sanoid.nix infra) != { };

@@ -31,6 +31,17 @@ setup() {
   [ "$(jq -r '.build.microvm.interfaces[0].type' <<<"$output")" = tap ]
 }
 
+@test "slots: each guest has its own vsock CID, derived from its index, never a reserved one" {
+  for fx in five-slots six-slots custom-slot; do
+    run --separate-stderr generate slots "$FIXTURES/$fx.json"
+    [ "$status" -eq 0 ]
+    # 0, 1, 2 (hypervisor, loopback, host) and 2^32-1 (any) are reserved.
+    jq -e '[.[] | .microvm.vsock.cid] | (unique | length) == length
+             and all(. >= 3 and . < 4294967295)' <<<"$output"
+    [ "$(jq -c '[.[] | .microvm.vsock.cid] | sort' <<<"$output")" = "$(jq -c '[.slots[].index + 2] | sort' "$FIXTURES/$fx.json")" ]
+  done
+}
+
 @test "slots: the state image is never auto-created and is the root filesystem, found by label" {
   run --separate-stderr generate slots "$FIXTURES/six-slots.json"
   [ "$status" -eq 0 ]
@@ -106,4 +117,33 @@ setup() {
   [ "$output" = '{}' ]
   run --separate-stderr generate sanoid "$FIXTURES/five-slots.json" 'infra: infra // { storage = infra.storage // { autoSnapshots = [ ]; }; }'
   [ "$output" = '{}' ]
+}
+
+# A stop or restart of these propagates to the unit that lists them (systemd.unit(5)).
+STOP_PROPAGATING='["requires","requisite","bindsTo","partOf","upholds","requiredBy"]'
+
+@test "units (zfs): slots want the states' pool and wait for it, never stop with it" {
+  run --separate-stderr generate units "$FIXTURES/five-slots.json"
+  [ "$status" -eq 0 ]
+  jq -e '.["microvm@"] | (.wants | index("microvm-state-pool.service")) and (.after | index("microvm-state-pool.service"))' <<<"$output"
+  # No stop-propagating dependency in any unit we set, whether as an option or as a raw [Unit] key.
+  jq -e --argjson bad "$STOP_PROPAGATING" '[.[] | keys[], ((.unitConfig // {}) | keys[] | (.[0:1] | ascii_downcase) + .[1:])]
+      | map(select(. as $k | $bad | index($k))) == []' <<<"$output"
+  # ... and a slot never starts with the states unmounted: it fails instead.
+  [ "$(jq -r '.["microvm@"].unitConfig.AssertPathIsMountPoint' <<<"$output")" = /var/lib/microvms/states ]
+}
+
+@test "units: each slot is skipped, not failed, until it has a state link; files backend has no pool" {
+  run --separate-stderr generate units "$FIXTURES/custom-slot.json" \
+    'infra: infra // { storage = infra.storage // { backend = "files"; device = null; }; }'
+  [ "$status" -eq 0 ]
+  [ "$(jq -c '.["microvm@"]' <<<"$output")" = '{}' ]
+  [ "$(jq -r '.["microvm@build"].unitConfig.ConditionPathExists' <<<"$output")" = /var/lib/microvms/build/data.img ]
+  [ "$(jq '[keys[] | select(startswith("microvm@") and . != "microvm@")] | length' <<<"$output")" -eq 3 ]
+}
+
+@test "units: the storage and slot modules take the slots' dependencies from lib/units.nix only" {
+  # The data the test above checks is what the modules set: no module writes its own.
+  ! grep -nE 'requires|requisite|bindsTo|partOf' "$NIXOS/modules/storage.nix" "$NIXOS/modules/slots.nix" || return 1
+  grep -q '../lib/units.nix infra' "$NIXOS/modules/slots.nix"
 }
