@@ -20,7 +20,7 @@ work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/vm-state-bench.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
 export VM_STATE_ROOT=$work/root VM_STATE_CONFIG=$work/infra.json
-export VM_STATE_SYSTEMCTL=$repo/tests/bats/vm-state/fakes/systemctl
+export VM_STATE_SYSTEMCTL=$repo/tests/fakes/systemctl
 export FAKE_SYSTEMCTL_DIR=$work/units FAKE_SYSTEMCTL_LOG=$work/systemctl.log
 unset VM_STATE_BACKEND VM_STATE_LOCK
 jq -n '{version: 1, storage: {backend: "files"}, guest: {dataLabel: "vmstate"},

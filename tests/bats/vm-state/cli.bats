@@ -44,7 +44,7 @@ setup() { setup_vm_state; }
   run vm clone onlyone
   [ "$status" -eq 2 ]
   [[ $output == *"expected 2 argument(s), got 1"* ]]
-  [[ $output == *"Usage: vm-state clone SRC DST [--if-missing]"* ]]
+  [[ $output == *"Usage: vm-state clone SRC DST "* ]]
   run vm assign slot1
   [ "$status" -eq 2 ]
   [[ $output == *"Usage: vm-state assign SLOT STATE"* ]]
@@ -122,7 +122,7 @@ bad_names=('../x' 'a/b' 'a@b' '' "$(printf 'x%.0s' {1..64})" '-x' 'Web' 'web-' '
 @test "an unknown backend is refused" {
   VM_STATE_BACKEND=nfs run vm list
   [ "$status" -eq 1 ]
-  [[ $output == *"unknown backend 'nfs'"*"use zfs or files"* ]]
+  [[ $output == *"unknown backend 'nfs'"*"use zfs, xfs or files"* ]]
 }
 
 @test "slots come from infra.json, not from a built-in list" {
@@ -134,4 +134,41 @@ bad_names=('../x' 'a/b' 'a@b' '' "$(printf 'x%.0s' {1..64})" '-x' 'Web' 'web-' '
   run vm assign slot1 web
   [ "$status" -eq 4 ]
   [[ $output == *"unknown slot 'slot1': slots in $VM_STATE_CONFIG are alpha beta gamma delta"* ]]
+}
+
+@test "names: every case of tests/fixtures/names.json, for slots, states and snapshots" {
+  local table=$REPO/tests/fixtures/names.json kind i name want n=0
+  local names=()
+  mapfile -d '' -t names < <(jq -j '.cases[] | .name + "\u0000"' "$table")
+  [ "${#names[@]}" -eq "$(jq '.cases | length' "$table")" ]
+  for i in "${!names[@]}"; do
+    name=${names[i]}
+    for kind in slot state snapshot; do
+      want=$(jq -r --argjson i "$i" --arg kind "$kind" '.cases[$i][$kind]' "$table")
+      run "$VM_STATE" __check-name "$kind" "$name"
+      if [ "$want" = true ]; then
+        [ "$status" -eq 0 ] || { echo "$kind $(jq -c --argjson i "$i" '.cases[$i]' "$table") refused: $output"; return 1; }
+      else
+        [ "$status" -eq 2 ] || { echo "$kind $(jq -c --argjson i "$i" '.cases[$i]' "$table") accepted"; return 1; }
+        [[ $output == *"invalid $kind name"* ]]
+      fi
+      n=$((n + 1))
+    done
+  done
+  [ "$n" -ge 75 ]
+}
+
+@test "names: the limits in the table are the ones vm-state states in its messages" {
+  local table=$REPO/tests/fixtures/names.json
+  run vm __check-name slot abcdefghijklm
+  [[ $output == *"at most $(jq .maxLength.slot "$table") characters"* ]]
+  run vm __check-name state "$(printf 'x%.0s' {1..64})"
+  [[ $output == *"at most $(jq .maxLength.state "$table") characters"* ]]
+  run vm __check-name slot states
+  [ "$status" -eq 2 ]
+  [[ $output == *"invalid slot name 'states': reserved"* ]]
+  write_config files slot1
+  make_state states
+  run vm assign states states
+  [ "$status" -eq 2 ]
 }

@@ -1,22 +1,16 @@
 # Shared setup for the vm-state tests: a temporary root per test, its own infra.json, the
 # recording fakes first, HOME redirected. Load with `load helpers`.
 bats_require_minimum_version 1.5.0
+VM_STATE_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/require.bash
+source "$VM_STATE_TESTS/../lib/require.bash"
 
-VM_STATE=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)/scripts/vm-state
-FAKES=$BATS_TEST_DIRNAME/fakes
+REPO=$(cd "$VM_STATE_TESTS/../../.." && pwd)
+VM_STATE=$REPO/scripts/vm-state
+FAKES=$VM_STATE_TESTS/fakes
+# The one fake systemctl, shared with the real-SSH tests.
+SYSTEMCTL_FAKE=$REPO/tests/fakes/systemctl
 MiB=1048576
-
-# Skips locally, fails under CI=true, when a tool the tests need is missing.
-require_tools() {
-  local tool missing=()
-  for tool in "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-  ((${#missing[@]} == 0)) && return 0
-  if [[ ${CI:-} == true ]]; then
-    echo "missing tools (CI=true, so this fails): ${missing[*]}" >&2
-    return 1
-  fi
-  skip "missing tools: ${missing[*]}"
-}
 
 # write_config BACKEND SLOT... : infra.json with those slots (indexes from 1).
 write_config() {
@@ -36,17 +30,20 @@ setup_vm_state() {
   export HOME=$BATS_TEST_TMPDIR/home
   export VM_STATE_ROOT=$BATS_TEST_TMPDIR/root
   export VM_STATE_CONFIG=$BATS_TEST_TMPDIR/infra.json
-  export VM_STATE_SYSTEMCTL=$FAKES/systemctl
+  export VM_STATE_SYSTEMCTL=$SYSTEMCTL_FAKE
   export VM_STATE_ZFS=$FAKES/zfs
   export FAKE_SYSTEMCTL_DIR=$BATS_TEST_TMPDIR/units
   export FAKE_SYSTEMCTL_LOG=$BATS_TEST_TMPDIR/systemctl.log
+  export VM_STATE_CH_REMOTE=$FAKES/ch-remote
+  export FAKE_CH_REMOTE_DIR=$BATS_TEST_TMPDIR/ch FAKE_CH_REMOTE_LOG=$BATS_TEST_TMPDIR/ch-remote.log
   export FAKE_ZFS_DIR=$BATS_TEST_TMPDIR/zfs
   export FAKE_ZFS_LOG=$BATS_TEST_TMPDIR/zfs.log
   export VM_STATE_START_TIMEOUT=2 VM_STATE_LOCK_WAIT=20
-  unset VM_STATE_BACKEND VM_STATE_LOCK NO_COLOR FAKE_SYSTEMCTL_DEAD FAKE_SYSTEMCTL_HANG
+  unset VM_STATE_BACKEND VM_STATE_LOCK NO_COLOR FAKE_ROOT FAKE_SYSTEMCTL_CONTROL FAKE_SYSTEMCTL_DEAD FAKE_SYSTEMCTL_HANG FAKE_SYSTEMCTL_FAIL FAKE_CH_REMOTE_FAIL VM_STATE_TEST_PHASE
   mkdir -p "$HOME"
   : >"$FAKE_SYSTEMCTL_LOG"
   : >"$FAKE_ZFS_LOG"
+  : >"$FAKE_CH_REMOTE_LOG"
   write_config files slot1 slot2 slot3
 }
 

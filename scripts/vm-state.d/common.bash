@@ -1,0 +1,699 @@
+# shellcheck shell=bash disable=SC2034,SC2153
+# (globals are shared between the parts of vm-state: assigned in one, read in another)
+# vm-state: what every command and backend shares (sourced by ../vm-state, see there).
+
+# ---------------------------------------------------------------- messages
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+# Appended to every fatal message while a command finishes what an interrupted one left.
+RECOVERY_NOTE=''
+die() {
+  local code=$1
+  shift
+  log "$*"
+  if [[ -n $RECOVERY_NOTE ]]; then log "$RECOVERY_NOTE"; fi
+  exit "$code"
+}
+# Shows a name inside a message without letting control characters reach a terminal.
+shown() { printf "'%s'" "${1//[^[:print:]]/?}"; }
+last_line() {
+  local text=${1%$'\n'}
+  printf '%s' "${text##*$'\n'}"
+}
+
+USAGE_LINE=''
+usage_error() {
+  log "$*"
+  if [[ -n $USAGE_LINE ]]; then printf 'Usage: %s %s\n' "$PROG" "$USAGE_LINE" >&2; fi
+  printf "Run '%s help' for all commands.\n" "$PROG" >&2
+  exit "$EX_USAGE"
+}
+
+# attempt WHAT COMMAND...: runs an external command; if it fails, exits 1 with a vm-state message
+# that names WHAT and quotes the command's own last error line (e.g. "No space left on device").
+attempt() {
+  local what=$1 err
+  shift
+  if ! err=$("$@" 2>&1 >/dev/null); then
+    die "$EX_ERROR" "$what failed: $(last_line "${err:-exit status $?}")"
+  fi
+}
+
+# Test hook: with VM_STATE_TEST_PHASE=NAME, vm-state writes VM_STATE_TEST_PHASE_FILE when it
+# reaches phase NAME and waits there to be killed, so tests can interrupt it at a chosen point.
+phase() {
+  if [[ ${VM_STATE_TEST_PHASE:-} == "$1" ]]; then
+    printf '%s\n' "$$" >"${VM_STATE_TEST_PHASE_FILE:?VM_STATE_TEST_PHASE needs VM_STATE_TEST_PHASE_FILE}"
+    while :; do sleep 1; done
+  fi
+}
+
+# ---------------------------------------------------------------- arguments
+
+declare -A OPT=()
+POS=()
+# parse_args "BOOLEAN FLAGS" "FLAGS WITH A VALUE" ARGS... -> OPT[--flag], POS[]
+parse_args() {
+  local bools=" $1 " values=" $2 " arg
+  shift 2
+  OPT=()
+  POS=()
+  while (($#)); do
+    arg=$1
+    case $arg in
+      --)
+        shift
+        POS+=("$@")
+        break
+        ;;
+      -) POS+=("$arg") ;;
+      --*=*)
+        [[ $values == *" ${arg%%=*} "* ]] || usage_error "unknown option $(shown "${arg%%=*}")"
+        OPT[${arg%%=*}]=${arg#*=}
+        ;;
+      -*)
+        if [[ $bools == *" $arg "* ]]; then
+          OPT[$arg]=1
+        elif [[ $values == *" $arg "* ]]; then
+          (($# >= 2)) || usage_error "option $arg needs a value"
+          OPT[$arg]=$2
+          shift
+        else
+          usage_error "unknown option $(shown "$arg")"
+        fi
+        ;;
+      *) POS+=("$arg") ;;
+    esac
+    shift
+  done
+}
+flag() { [[ -n ${OPT[$1]:-} ]]; }
+want_args() {
+  ((${#POS[@]} == $1)) || usage_error "expected $1 argument(s), got ${#POS[@]}"
+}
+
+# ---------------------------------------------------------------- names
+# The one rule of tests/fixtures/names.json (also in infra/ and nixos/lib, tested on that table).
+
+NAME_RULE="lowercase letters, digits and '-', starting with a letter, not ending with '-'"
+name_max() { if [[ $1 == slot ]]; then echo 12; else echo 63; fi; }
+is_name() { # KIND NAME
+  local max=63
+  if [[ $1 == slot ]]; then max=12; fi
+  [[ $2 =~ ^[a-z][a-z0-9-]*$ && $2 != *- && ${#2} -le $max ]] || return 1
+  [[ $1 != slot || $2 != states ]]
+}
+check_name() { # KIND NAME
+  if [[ $1 == slot && $2 == states ]]; then
+    die "$EX_USAGE" "invalid slot name 'states': reserved (vm-state keeps the states in $STATES)"
+  fi
+  is_name "$1" "$2" ||
+    die "$EX_USAGE" "invalid $1 name $(shown "$2"): use $NAME_RULE, at most $(name_max "$1") characters"
+}
+check_state() { check_name state "$1"; }
+check_snap() { check_name snapshot "$1"; }
+check_slot() { check_name slot "$1"; }
+split_snapref() { # STATE@SNAP -> REF_STATE REF_SNAP
+  [[ $1 == *@* ]] || die "$EX_USAGE" "expected STATE@SNAPSHOT, got $(shown "$1")"
+  REF_STATE=${1%%@*} REF_SNAP=${1#*@}
+  check_state "$REF_STATE"
+  check_snap "$REF_SNAP"
+}
+
+# ---------------------------------------------------------------- configuration
+
+# Set by load_config.
+BACKEND='' POOL='' LABEL='' SLOTS=() KEEP_SAFETY=5 KEEP_SAFETY_DAYS=30
+# Reads infra.json with one jq call, then binds the backend's functions.
+load_config() {
+  [[ -r $CONFIG && -f $CONFIG ]] || die "$EX_ERROR" "cannot read deployment data $CONFIG (set VM_STATE_CONFIG)"
+  local fields=()
+  mapfile -d '' -t fields < <(jq -j 'if .version == 1 then
+      [(.storage.backend // ""), (.storage.pool // ""), (.guest.dataLabel // ""),
+       (.storage.safetySnapshots.keep // 5), (.storage.safetySnapshots.maxAgeDays // 30),
+       (.slots[].name)] | map(tostring | gsub("\u0000"; "?") + "\u0000") | add
+    else error("version must be 1") end' "$CONFIG" 2>/dev/null || echo BAD)
+  ((${#fields[@]} >= 5)) || die "$EX_ERROR" "$CONFIG is not valid infra.json version 1"
+  BACKEND=${VM_STATE_BACKEND:-${fields[0]}} POOL=${fields[1]} LABEL=${fields[2]}
+  KEEP_SAFETY=${fields[3]} KEEP_SAFETY_DAYS=${fields[4]}
+  SLOTS=("${fields[@]:5}")
+  [[ $KEEP_SAFETY =~ ^[1-9][0-9]{0,5}$ ]] ||
+    die "$EX_ERROR" "$CONFIG: .storage.safetySnapshots.keep must be a whole number from 1, got $(shown "$KEEP_SAFETY")"
+  [[ $KEEP_SAFETY_DAYS =~ ^[1-9][0-9]{0,5}$ ]] ||
+    die "$EX_ERROR" "$CONFIG: .storage.safetySnapshots.maxAgeDays must be a whole number from 1, got $(shown "$KEEP_SAFETY_DAYS")"
+  local slot
+  for slot in "${SLOTS[@]}"; do
+    if ! is_name slot "$slot"; then die "$EX_ERROR" "$CONFIG: invalid slot name $(shown "$slot")"; fi
+  done
+  use_backend "$BACKEND"
+}
+
+# The backend's operations, bound once by use_backend; called as `be OPERATION ARGS...`.
+#   exists STATE              the state exists
+#   list                      state names, one a line
+#   snap_exists STATE SNAP    the snapshot exists
+#   snaps STATE               "SNAP<TAB>EPOCH" lines, oldest first
+#   snap_held STATE SNAP      something (a zfs clone) depends on the snapshot
+#   create DST SIZE_GIB       new empty state
+#   clone SRC DST INDEPENDENT new state from a state (INDEPENDENT: 1 = share no blocks)
+#   restore STATE SNAP DST INDEPENDENT
+#   snapshot STATE SNAP
+#   delete STATE              the state and its snapshots (hidden while something depends on them)
+#   delete_snapshot STATE SNAP
+#   adopt FILE STATE          turn an image file into a new state (FILE is gone afterwards)
+#   leftovers                 remove what a killed run left (under the lock)
+#   gc                        destroy hidden data nothing depends on any more (under the lock)
+#   hidden                    JSON array of hidden data and what holds it (list --all)
+#   prepare                   checks before a change (e.g. reflink support)
+#   live                      how a snapshot of a running slot is made consistent: pause | atomic
+declare -A BE=()
+BE_OPS=(exists list snap_exists snaps snap_held create clone restore snapshot delete delete_snapshot
+  adopt leftovers gc hidden prepare live)
+use_backend() {
+  case $1 in
+    files | xfs | zfs) ;;
+    *) die "$EX_ERROR" "unknown backend $(shown "$1") (VM_STATE_BACKEND or .storage.backend): use zfs, xfs or files" ;;
+  esac
+  if [[ $1 == zfs && -z $POOL ]]; then
+    die "$EX_ERROR" "$CONFIG: .storage.pool is empty but the backend is zfs"
+  fi
+  local op impl
+  for op in "${BE_OPS[@]}"; do
+    impl=$1_$op
+    # xfs is the files backend with reflink copies: it defines only what differs.
+    if [[ $1 == xfs ]] && ! declare -F "$impl" >/dev/null; then impl=files_$op; fi
+    BE[$op]=$impl
+  done
+}
+be() {
+  local op=$1
+  shift
+  "${BE[$op]}" "$@"
+}
+
+is_slot() {
+  local s
+  for s in "${SLOTS[@]}"; do
+    if [[ $s == "$1" ]]; then return 0; fi
+  done
+  return 1
+}
+need_slot() {
+  check_slot "$1"
+  is_slot "$1" || die "$EX_CONFLICT" "unknown slot $(shown "$1"): slots in $CONFIG are ${SLOTS[*]:-none}"
+}
+
+# ---------------------------------------------------------------- exit and signals
+
+# Removed by the EXIT trap if a command dies half-way.
+CLEANUP_PATH='' CLEANUP_DATASET='' CLEANUP_SNAPSHOT=''
+# Slots a command stopped and that are to run again (with the disk they had) if it fails.
+ROLLBACK_SLOTS=()
+# A slot a command paused, resumed by the EXIT trap if it fails.
+PAUSED_SLOT=''
+on_exit() {
+  local rc=$?
+  trap - EXIT
+  if [[ -n $CLEANUP_PATH ]]; then rm -rf -- "$CLEANUP_PATH"; fi
+  if [[ -n $CLEANUP_DATASET ]]; then "$ZFS" destroy -r "$CLEANUP_DATASET" >/dev/null 2>&1 || true; fi
+  if [[ -n $CLEANUP_SNAPSHOT ]]; then "$ZFS" destroy "$CLEANUP_SNAPSHOT" >/dev/null 2>&1 || true; fi
+  if [[ -n $PAUSED_SLOT ]]; then
+    if "$CH_REMOTE" --api-socket "$(api_socket "$PAUSED_SLOT")" resume >/dev/null 2>&1 9>&-; then
+      log "resumed $PAUSED_SLOT after the failure"
+      journal_edit --argjson drop_paused "$(json_array "$PAUSED_SLOT")" || true
+    else
+      log "could not resume $PAUSED_SLOT; the next vm-state change retries (or: $CH_REMOTE --api-socket $(api_socket "$PAUSED_SLOT") resume)"
+    fi
+  fi
+  if ((${#ROLLBACK_SLOTS[@]})); then
+    local slot started=()
+    for slot in "${ROLLBACK_SLOTS[@]}"; do
+      log "starting $slot again on the disk it had, after the failure"
+      if "$SYSTEMCTL" start "$(unit "$slot")" 9>&-; then started+=("$slot"); fi
+    done
+    journal_edit --argjson drop_links "$(json_array "${ROLLBACK_SLOTS[@]}")" \
+      --argjson drop_stopped "$(json_array "${started[@]}")" || true
+  fi
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+json_array() { if (($#)); then printf '%s\n' "$@" | jq -R . | jq -cs .; else echo '[]'; fi; }
+
+# ---------------------------------------------------------------- the root and the lock
+
+# vm-state runs as root: it never writes through a link out of its root. Directories it walks,
+# the journal and the lock must be what they seem, not symbolic links.
+not_a_link() { # PATH
+  if [[ -L $1 ]]; then
+    die "$EX_CONFLICT" "refusing to run: $1 is a symbolic link (to $(readlink -- "$1")); vm-state never follows links out of $ROOT: remove the link or put the real directory or file there"
+  fi
+}
+check_layout() {
+  local p slot
+  for p in "$STATES" "$JOURNAL" "$LEGACY_JOURNAL" "$STATES"/* "$STATES"/*/.snapshots "$STATES"/*/data.img; do
+    not_a_link "$p"
+  done
+  for slot in "${SLOTS[@]}"; do not_a_link "$ROOT/$slot"; done
+}
+
+# Every mutation runs under this lock; once it is held, leftovers of a killed run are removed and
+# whatever an interrupted command left stopped or paused is finished (recover).
+take_lock() {
+  local err
+  if ! err=$(mkdir -p -- "$ROOT" "$(dirname -- "$LOCK")" 2>&1); then
+    die "$EX_ERROR" "cannot create $ROOT: $(last_line "$err")"
+  fi
+  not_a_link "$LOCK"
+  if [[ -d $LOCK ]]; then
+    die "$EX_ERROR" "the lock $LOCK is a directory; remove it (vm-state creates the lock file itself)"
+  fi
+  if ! err=$({ : >>"$LOCK"; } 2>&1); then
+    die "$EX_ERROR" "cannot open the lock $LOCK: ${err##*: }"
+  fi
+  exec 9>>"$LOCK"
+  local wait=(-w "$LOCK_WAIT")
+  if [[ $LOCK_WAIT == 0 ]]; then wait=(-n); fi
+  flock "${wait[@]}" 9 ||
+    die "$EX_BUSY" "busy: another vm-state command holds $LOCK (waited ${LOCK_WAIT}s); try again later"
+  check_layout
+  if ! err=$(mkdir -p -- "$STATES" 2>&1); then
+    die "$EX_ERROR" "cannot create $STATES: $(last_line "$err")"
+  fi
+  be leftovers
+  be prepare
+  recover
+}
+
+# ---------------------------------------------------------------- the journal
+# $JOURNAL records what a change has stopped or paused and which links it is making:
+#   {"stopped": [SLOT...], "links": {SLOT: STATE}, "paused": [SLOT...]}
+# It is written before anything is stopped and only ever merged (never replaced), and every
+# change first finishes what it lists (recover), so a killed command's slots run again.
+
+journal_read() {
+  if [[ -f $JOURNAL ]]; then
+    jq -c '{stopped: (.stopped // []), links: (.links // {}), paused: (.paused // [])}' "$JOURNAL" ||
+      die "$EX_ERROR" "cannot read the journal $JOURNAL; fix or remove it (it lists slots an interrupted command stopped)"
+  else
+    echo '{"stopped": [], "links": {}, "paused": []}'
+  fi
+}
+# journal_edit [--argjson add_stopped ARRAY] [--argjson add_links OBJECT] [... add_paused,
+# drop_stopped, drop_links (slot names), drop_paused]: merges the change into the journal.
+journal_edit() {
+  local now new tmp
+  now=$(journal_read)
+  new=$(jq -c "$@" '$ARGS.named as $a
+    | {stopped: ((.stopped + ($a.add_stopped // []) | unique) - ($a.drop_stopped // [])),
+       links: ((.links + ($a.add_links // {}))
+               | with_entries(select(.key as $k | ($a.drop_links // []) | index($k) | not))),
+       paused: ((.paused + ($a.add_paused // []) | unique) - ($a.drop_paused // []))}' <<<"$now")
+  if [[ $new == '{"stopped":[],"links":{},"paused":[]}' ]]; then
+    rm -f -- "$JOURNAL"
+    return 0
+  fi
+  # mktemp makes a new file (never follows a link planted under a fixed name); mv -T replaces
+  # the journal itself, not what it might point at.
+  tmp=$(mktemp -- "$ROOT/.vm-state-journal.XXXXXX")
+  printf '%s\n' "$new" >"$tmp"
+  mv -T -- "$tmp" "$JOURNAL"
+}
+
+# Finishes what an interrupted command left: resumes paused slots, completes the links it was
+# making and starts what it stopped.
+recover() {
+  if [[ -f $LEGACY_JOURNAL ]]; then
+    local legacy
+    legacy=$(jq -c '[.stopped[]? | strings]' "$LEGACY_JOURNAL" 2>/dev/null) || legacy='[]'
+    journal_edit --argjson add_stopped "$legacy"
+    rm -f -- "$LEGACY_JOURNAL"
+  fi
+  [[ -f $JOURNAL ]] || return 0
+  local journal slot paused=() stopped=() links
+  journal=$(journal_read)
+  mapfile -t paused < <(jq -r '.paused[]' <<<"$journal")
+  for slot in "${paused[@]}"; do
+    log "resuming $slot, left paused by an interrupted snapshot"
+    if ! is_slot "$slot" || ! attempt_quiet "$CH_REMOTE" --api-socket "$(api_socket "$slot")" resume; then
+      log "warning: could not resume $slot (not running any more?); forgetting it"
+    fi
+    journal_edit --argjson drop_paused "$(json_array "$slot")"
+  done
+  journal=$(journal_read)
+  mapfile -t stopped < <(jq -r '.stopped[]' <<<"$journal")
+  links=$(jq -c .links <<<"$journal")
+  for slot in "${stopped[@]}"; do
+    if ! is_slot "$slot"; then
+      log "warning: the journal lists $(shown "$slot"), which is no slot in $CONFIG any more; forgetting it"
+      journal_edit --argjson drop_stopped "$(json_array "$slot")" --argjson drop_links "$(json_array "$slot")"
+    fi
+  done
+  journal=$(journal_read)
+  [[ $journal != '{"stopped":[],"links":{},"paused":[]}' ]] || return 0
+  log "an interrupted vm-state command left $(jq -r '.stopped | join(" ")' <<<"$journal") stopped: finishing it first"
+  RECOVERY_NOTE="could not finish the change that an interrupted vm-state command recorded in $JOURNAL ($journal); fix the cause and run any vm-state change again"
+  switch_slots "$(jq -c .links <<<"$journal")" recover
+  RECOVERY_NOTE=''
+}
+attempt_quiet() { "$@" >/dev/null 2>&1 9>&-; }
+
+# ---------------------------------------------------------------- systemd and the hypervisor
+
+unit() { printf 'microvm@%s.service' "$1"; }
+is_running() { "$SYSTEMCTL" is-active --quiet "$(unit "$1")" 9>&-; }
+stop_slot() {
+  log "stopping $(unit "$1")"
+  "$SYSTEMCTL" stop "$(unit "$1")" 9>&- || die "$EX_ERROR" "could not stop $(unit "$1")"
+}
+start_slot() {
+  log "starting $(unit "$1")"
+  "$SYSTEMCTL" start "$(unit "$1")" 9>&- || die "$EX_ERROR" "could not start $(unit "$1") (see: journalctl -u $(unit "$1"))"
+}
+# Polls each slot until active; fails naming every slot that did not come up in time.
+wait_running() {
+  local end=$((SECONDS + START_TIMEOUT)) slot failed=()
+  for slot in "$@"; do
+    until is_running "$slot"; do
+      if ((SECONDS >= end)); then
+        failed+=("$slot")
+        break
+      fi
+      sleep 1
+    done
+  done
+  ((${#failed[@]} == 0)) ||
+    die "$EX_ERROR" "did not come up within ${START_TIMEOUT}s: ${failed[*]} (see: journalctl -u $(unit "${failed[0]}"))"
+}
+
+# Cloud Hypervisor's API socket: microvm.nix's default `microvm.socket` is "<hostName>.sock",
+# relative to the unit's WorkingDirectory <stateDir>/<name>; our guests' hostName is the slot.
+api_socket() { printf '%s/%s/%s.sock' "$ROOT" "$1" "$1"; }
+pause_slot() {
+  journal_edit --argjson add_paused "$(json_array "$1")"
+  PAUSED_SLOT=$1
+  local err
+  if ! err=$("$CH_REMOTE" --api-socket "$(api_socket "$1")" pause 2>&1 9>&-); then
+    PAUSED_SLOT=''
+    journal_edit --argjson drop_paused "$(json_array "$1")"
+    die "$EX_ERROR" "could not pause $1 through $(api_socket "$1"): $(last_line "${err:-failed}"); no snapshot taken (--stop takes one with the VM stopped)"
+  fi
+}
+resume_slot() {
+  local err
+  if ! err=$("$CH_REMOTE" --api-socket "$(api_socket "$1")" resume 2>&1 9>&-); then
+    die "$EX_ERROR" "could not resume $1: $(last_line "${err:-failed}"); it is still paused (the next vm-state change retries, or: $CH_REMOTE --api-socket $(api_socket "$1") resume)"
+  fi
+  PAUSED_SLOT=''
+  journal_edit --argjson drop_paused "$(json_array "$1")"
+}
+
+# ---------------------------------------------------------------- slots and states
+
+slot_link() { printf '%s/%s/data.img' "$ROOT" "$1"; }
+state_img() { printf '%s/%s/data.img' "$STATES" "$1"; }
+
+# The state a slot's data.img points at, or nothing.
+slot_state() {
+  local link target name
+  link=$(slot_link "$1")
+  [[ -L $link ]] || return 0
+  target=$(readlink -- "$link")
+  name=${target#"$STATES/"}
+  name=${name%/data.img}
+  if [[ $target == "$STATES/$name/data.img" && $name != */* ]]; then
+    printf '%s' "$name"
+  else
+    log "warning: $link points at $target, not at a state"
+  fi
+}
+# The slot a state is attached to, or nothing.
+state_slot() {
+  local slot
+  for slot in "${SLOTS[@]}"; do
+    if [[ $(slot_state "$slot") == "$1" ]]; then
+      printf '%s' "$slot"
+      return 0
+    fi
+  done
+}
+# Refuses (before anything is stopped) a slot whose disk vm-state must not replace.
+check_slot_disk() { # SLOT
+  local link
+  link=$(slot_link "$1")
+  not_a_link "$ROOT/$1"
+  if [[ -L $link || ! -e $link ]]; then return 0; fi
+  if [[ -d $link ]]; then
+    die "$EX_CONFLICT" "$link is a directory, not a link to a state; move it away first (nothing was stopped)"
+  fi
+  die "$EX_CONFLICT" "$link is a disk image of its own, not a link to a state; vm-state never replaces it: turn it into a state with '$PROG adopt $1 NAME', or move it away (nothing was stopped)"
+}
+
+need_state() {
+  check_state "$1"
+  be exists "$1" || die "$EX_CONFLICT" "unknown state $(shown "$1") (see: $PROG list)"
+}
+# A name a new state may take: no state, and nothing else in the way of its directory.
+need_new_state() { # NAME -> 1 if it exists and --if-missing allows that
+  if be exists "$1"; then
+    if flag --if-missing; then
+      log "state $1 exists; nothing to do"
+      return 1
+    fi
+    die "$EX_CONFLICT" "state $(shown "$1") already exists"
+  fi
+  local dir=$STATES/$1 content=()
+  if [[ -L $dir || (-e $dir && ! -d $dir) ]]; then
+    die "$EX_CONFLICT" "$dir exists and is not a state; move it away first"
+  fi
+  if [[ -d $dir ]]; then
+    content=("$dir"/* "$dir"/.[!.]*)
+    if ((${#content[@]})); then
+      die "$EX_CONFLICT" "$dir exists but is not a state (no data.img; it holds ${content[*]##*/}); move it away first, e.g. mv $dir $ROOT/$1.orphan"
+    fi
+  fi
+}
+
+# Names a safety snapshot that does not exist yet: pre-WHY-YYYYMMDD-HHMMSS[-N].
+safety_snapshot() { # STATE WHY
+  local base name n=1
+  base=pre-$2-$(date -u +%Y%m%d-%H%M%S)
+  name=$base
+  while be snap_exists "$1" "$name"; do
+    n=$((n + 1))
+    name=$base-$n
+  done
+  log "safety snapshot $1@$name"
+  be snapshot "$1" "$name"
+}
+SAFETY_RE='^pre-(assign|apply|adopt)-[0-9]{8}-[0-9]{6}(-[0-9]+)?$'
+# Keeps each state's newest KEEP_SAFETY safety snapshots, and of those only the ones younger than
+# KEEP_SAFETY_DAYS, but always the newest one; never one that something depends on.
+prune_safety() {
+  local state lines=() line name epoch n i cutoff
+  cutoff=$(($(date +%s) - KEEP_SAFETY_DAYS * 86400))
+  for state in $(be list); do
+    mapfile -t lines < <(be snaps "$state" | grep -E "${SAFETY_RE%$}"$'\t' || true)
+    n=${#lines[@]}
+    for ((i = 0; i < n - 1; i++)); do
+      line=${lines[i]}
+      name=${line%%$'\t'*} epoch=${line#*$'\t'}
+      if ((n - i <= KEEP_SAFETY && epoch >= cutoff)); then continue; fi
+      if be snap_held "$state" "$name"; then continue; fi
+      log "pruning safety snapshot $state@$name (keeping the newest $KEEP_SAFETY, at most $KEEP_SAFETY_DAYS days old)"
+      be delete_snapshot "$state" "$name"
+    done
+  done
+}
+
+# Makes the slots in the map (JSON object slot -> state) run those states. Only slots whose
+# state differs are touched; each is stopped once, its old state gets a safety snapshot, all
+# their links are removed before any is re-created (so no state is ever linked from two slots,
+# even in a swap or after an interruption), then they are started and must come up.
+# The journal lists the slots stopped and the links to make, so any later change finishes an
+# interrupted one; a failure before the links change starts the stopped slots again at once.
+switch_slots() { # MAP_JSON WHY
+  local map=$1 why=$2 slot state pairs=()
+  mapfile -d '' -t pairs < <(jq -j 'to_entries[] | "\(.key)\u0000\(.value)\u0000"' <<<"$map")
+  local -A want=() current=() owner=()
+  local i
+  for ((i = 0; i + 1 < ${#pairs[@]}; i += 2)); do
+    check_slot "${pairs[i]}"
+    check_state "${pairs[i + 1]}"
+    want[${pairs[i]}]=${pairs[i + 1]}
+  done
+  for slot in "${!want[@]}"; do need_slot "$slot"; done
+  for slot in "${SLOTS[@]}"; do
+    [[ -n ${want[$slot]+set} ]] || continue
+    state=${want[$slot]}
+    need_state "$state"
+    [[ -z ${owner[$state]:-} ]] ||
+      die "$EX_CONFLICT" "state $state is requested for both ${owner[$state]} and $slot; a state runs on one slot at most"
+    owner[$state]=$slot
+  done
+  for slot in "${SLOTS[@]}"; do current[$slot]=$(slot_state "$slot"); done
+  for slot in "${SLOTS[@]}"; do
+    state=${current[$slot]}
+    if [[ -z ${want[$slot]+set} && -n $state && -n ${owner[$state]:-} ]]; then
+      die "$EX_CONFLICT" "state $state is attached to $slot; it cannot also run on ${owner[$state]} (assign $slot another state in the same request)"
+    fi
+  done
+
+  local changed=() pending=() to_start=() was_running=() links='{}'
+  for slot in "${SLOTS[@]}"; do
+    if [[ -n ${want[$slot]+set} && ${current[$slot]} != "${want[$slot]}" ]]; then changed+=("$slot"); fi
+  done
+  mapfile -t pending < <(journal_read | jq -r '.stopped[]')
+  for slot in "${SLOTS[@]}"; do
+    if [[ " ${changed[*]} ${pending[*]} " == *" $slot "* ]]; then to_start+=("$slot"); fi
+  done
+  if ((${#to_start[@]} == 0)); then
+    log "nothing to change"
+    return 0
+  fi
+  for slot in "${changed[@]}"; do check_slot_disk "$slot"; done
+
+  for slot in "${changed[@]}"; do
+    links=$(jq -c --arg s "$slot" --arg t "${want[$slot]}" '. + {($s): $t}' <<<"$links")
+    if is_running "$slot"; then was_running+=("$slot"); fi
+  done
+  journal_edit --argjson add_stopped "$(json_array "${changed[@]}")" --argjson add_links "$links"
+  # Until the links change, a failure starts again what was running, on the disk it had.
+  ROLLBACK_SLOTS=("${was_running[@]}")
+  for slot in "${changed[@]}"; do stop_slot "$slot"; done
+  phase stopped
+  for slot in "${changed[@]}"; do
+    if [[ -n ${current[$slot]} ]] && be exists "${current[$slot]}"; then
+      safety_snapshot "${current[$slot]}" "$why"
+    fi
+  done
+  phase snapshotted
+  ROLLBACK_SLOTS=()
+  local link
+  for slot in "${changed[@]}"; do
+    link=$(slot_link "$slot")
+    if [[ -L $link ]]; then rm -f -- "$link"; fi
+  done
+  phase unlinked
+  for slot in "${changed[@]}"; do
+    link=$(slot_link "$slot")
+    attempt "creating $ROOT/$slot" mkdir -p -- "${link%/*}"
+    rm -f -- "$link.tmp"
+    attempt "linking $slot to ${want[$slot]}" ln -sn -- "$(state_img "${want[$slot]}")" "$link.tmp"
+    attempt "linking $slot to ${want[$slot]}" mv -T -- "$link.tmp" "$link"
+    log "$slot -> ${want[$slot]}"
+  done
+  phase linked
+  for slot in "${to_start[@]}"; do
+    start_slot "$slot"
+    journal_edit --argjson drop_stopped "$(json_array "$slot")" --argjson drop_links "$(json_array "$slot")"
+  done
+  wait_running "${to_start[@]}"
+  prune_safety
+}
+
+# ---------------------------------------------------------------- output
+
+state_json() { # STATE
+  local img size=null alloc=null snaps
+  img=$(state_img "$1")
+  if [[ -f $img ]]; then
+    read -r size alloc < <(stat -c '%s %b*%B' -- "$img")
+    alloc=$((alloc))
+  fi
+  snaps=$(be snaps "$1")
+  jq -cn --arg name "$1" --arg slot "$(state_slot "$1")" --argjson size "$size" \
+    --argjson alloc "$alloc" --arg snaps "$snaps" '{
+      name: $name,
+      slot: (if $slot == "" then null else $slot end),
+      sizeBytes: $size,
+      allocatedBytes: $alloc,
+      snapshots: [$snaps | splits("\n") | select(. != "") | split("\t")
+                  | {name: .[0], created: (.[1] | tonumber | todate)}]
+    }'
+}
+states_json() {
+  local names=() state
+  mapfile -t names < <(be list)
+  for state in "${names[@]}"; do state_json "$state"; done | jq -cs .
+}
+slots_json() {
+  local slot state running link
+  for slot in "${SLOTS[@]}"; do
+    state=$(slot_state "$slot")
+    link=$(slot_link "$slot")
+    if [[ -e $link && ! -L $link ]]; then
+      log "warning: $link is not a link to a state (adopt it: $PROG adopt $slot NAME)"
+    fi
+    running=false
+    if is_running "$slot"; then running=true; fi
+    jq -cn --arg name "$slot" --arg state "$state" --argjson running "$running" \
+      --arg unit "$(unit "$slot")" \
+      '{name: $name, state: (if $state == "" then null else $state end), running: $running, unit: $unit}'
+  done | jq -cs .
+}
+# Read-only commands only warn about an interrupted change: the next change finishes it.
+warn_journal() {
+  if [[ -f $JOURNAL || -f $LEGACY_JOURNAL ]]; then
+    log "warning: an interrupted vm-state command left slots stopped or paused (see $JOURNAL); the next vm-state change finishes it"
+  fi
+}
+
+# Colour only for a terminal, and never with NO_COLOR set.
+use_colour() { [[ -t 1 && -z ${NO_COLOR:-} ]]; }
+
+# Prints TSV rows (first row: header) as aligned columns.
+render_table() {
+  local rows=() widths=() line cells i
+  while IFS= read -r line; do
+    rows+=("$line")
+    IFS=$'\t' read -r -a cells <<<"$line"
+    for i in "${!cells[@]}"; do
+      if ((${#cells[i]} > ${widths[i]:-0})); then widths[i]=${#cells[i]}; fi
+    done
+  done
+  local bold='' dim='' green='' reset=''
+  if use_colour; then bold=$'\e[1m' dim=$'\e[2m' green=$'\e[32m' reset=$'\e[0m'; fi
+  local n=0 out pad
+  for line in "${rows[@]}"; do
+    IFS=$'\t' read -r -a cells <<<"$line"
+    out=''
+    for i in "${!cells[@]}"; do
+      pad=${cells[i]}
+      if ((i + 1 < ${#cells[@]})); then printf -v pad '%-*s' "${widths[i]}" "${cells[i]}"; fi
+      case ${cells[i]} in
+        running) pad=$green$pad$reset ;;
+        stopped | -) pad=$dim$pad$reset ;;
+      esac
+      out+=$pad'  '
+    done
+    out=${out%  }
+    if ((n++ == 0)); then out=$bold$out$reset; fi
+    printf '%s\n' "$out"
+  done
+}
+
+# jq: bytes -> "1.5G"
+JQ_SIZE='def size: if . == null then "-"
+  elif . >= 1073741824 then "\(. * 10 / 1073741824 | floor / 10)G"
+  elif . >= 1048576 then "\(. * 10 / 1048576 | floor / 10)M"
+  elif . >= 1024 then "\(. / 1024 | floor)K" else "\(.)B" end;'
+
+states_table() { # states JSON array
+  jq -r "$JQ_SIZE"'(["STATE", "SLOT", "SIZE", "ALLOCATED", "SNAPSHOTS", "LATEST"] | @tsv),
+    (.[] | [.name, (.slot // "-"), (.sizeBytes | size), (.allocatedBytes | size),
+            (.snapshots | length | tostring), (.snapshots[-1].name // "-")] | @tsv)' <<<"$1" |
+    render_table
+}
+slots_table() { # slots JSON array
+  jq -r '(["SLOT", "STATE", "RUNNING"] | @tsv),
+    (.[] | [.name, (.state // "-"), (if .running then "running" else "stopped" end)] | @tsv)' <<<"$1" |
+    render_table
+}
+hidden_table() { # hidden JSON array
+  jq -r '(["HIDDEN", "WAS", "HELD BY"] | @tsv),
+    (.[] | [.name, .was, (.heldBy | join(","))] | @tsv)' <<<"$1" | render_table
+}
