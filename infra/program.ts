@@ -12,13 +12,25 @@ import { StateVolume } from "../components/aws/stateVolume";
 import { hostConnection } from "../components/deploy/connection";
 import { Deployment } from "../components/deploy/deployment";
 import { SlotAssignments } from "../components/state/slotAssignments";
-import { VmState } from "../components/state/vmState";
+import { StateOrigin, VmState } from "../components/state/vmState";
 import { HostAuthKey } from "../components/tailscale/authKey";
-import { SubnetRouter } from "../components/tailscale/subnetRouter";
 import { TailnetPolicy } from "../components/tailscale/policy";
-import { deploymentData, hostIdFor, renderDeploymentData, tailscaleAuthKeyFile } from "./deploymentData";
+import { SubnetRouter } from "../components/tailscale/subnetRouter";
+import { renderDeploymentData, tailscaleAuthKeyFile } from "../lib/deploymentData";
+import { StateConfig } from "./config";
+import { deploymentData, hostIdFor } from "./deploymentData";
 import { LoadedConfig } from "./stackConfig";
 import { topology } from "./topology";
+
+/** How a configured state comes to exist on the host. */
+export function stateOrigin(state: StateConfig): StateOrigin {
+    if (!state.from) {
+        return { kind: "empty", sizeGiB: state.diskGiB };
+    }
+    return state.from.snapshot === undefined
+        ? { kind: "clone", source: state.from.state }
+        : { kind: "restore", source: state.from.state, snapshot: state.from.snapshot };
+}
 
 export function defineInfrastructure(loaded: LoadedConfig) {
     const { cfg } = loaded;
@@ -70,7 +82,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         connection,
         infraJson,
         secretFiles: authKey ? { [tailscaleAuthKeyFile]: authKey.key } : {},
-        slots: topo.slots,
+        slotNames: topo.slots.map((s) => s.name),
         hostTriggers: [host.instanceId],
         tailscale: cfg.tailscale.enabled,
         deletedWith: host,
@@ -79,7 +91,15 @@ export function defineInfrastructure(loaded: LoadedConfig) {
     const states = new Map<string, VmState>();
     for (const state of cfg.states) {
         const source = state.from ? states.get(state.from.state) : undefined;
-        states.set(state.name, new VmState(state.name, { connection, state, hostId: host.instanceId, deletedWith: host }, { dependsOn: [deployment, ...(source ? [source] : [])] }));
+        states.set(state.name, new VmState(state.name, {
+            connection,
+            state: state.name,
+            origin: stateOrigin(state),
+            snapshots: state.snapshots,
+            onRemove: state.onRemove,
+            hostId: host.instanceId,
+            deletedWith: host,
+        }, { dependsOn: [deployment, ...(source ? [source] : [])] }));
     }
     const assignments = new SlotAssignments(name, {
         connection,
@@ -108,8 +128,8 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         knownHostsLine: host.knownHostsLine,
         bundleHash: deployment.bundleHash,
         tailscaleDeviceId: router?.deviceId,
-        slots: topo.slots.map((s) => ({ slot: s.name, state: s.state, address: s.address, subnet: s.subnet, bridge: s.bridge, vcpu: s.vcpu, memMiB: s.memMiB })),
+        slots: topo.slots,
         slotAssignments: assignments.urn.apply(() => Object.fromEntries(topo.slots.map((s) => [s.name, s.state]))),
     };
-    return { outputs, files: deployment.bundleFiles };
+    return { outputs, topology: topo, files: deployment.bundleFiles, executables: deployment.executableFiles };
 }

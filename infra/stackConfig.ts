@@ -1,11 +1,10 @@
 /**
- * Reads the stack config once, from `pulumi.Config`, into the validated `StackConfig`. The only
- * module that touches config: components take args.
+ * Reads the stack config once, from the engine's config, into the validated `StackConfig`. The
+ * only module that touches config: components take args.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { tailscaleCredentialProblems } from "../components/tailscale/credentials";
-import { ConfigError, configNamespace, parseStackConfig, StackConfig } from "./config";
-import { RawObject } from "./configReader";
+import { ConfigError, configNamespace, parseStackConfig, RawObject, StackConfig, structuredKeys } from "./config";
 
 export interface LoadedConfig {
     readonly cfg: StackConfig;
@@ -13,7 +12,7 @@ export interface LoadedConfig {
     readonly sshPrivateKey?: pulumi.Output<string>;
 }
 
-const structuredKeys = ["host", "network", "storage", "tailscale", "slots", "states"];
+export const sshPrivateKeyKey = `${configNamespace}:sshPrivateKey`;
 
 function parseValue(text: string): unknown {
     try {
@@ -24,8 +23,20 @@ function parseValue(text: string): unknown {
 }
 
 /** Whether a config key was set with --secret (the SDK's own check; not in its public typings). */
-function isConfigSecret(key: string): boolean {
+export function isConfigSecret(key: string): boolean {
     return (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret(key);
+}
+
+/**
+ * Problems with the secrets in config, whatever else it says: every credential must be a Pulumi
+ * secret (a clear-text value would be committed with the stack file), even where it is unused.
+ */
+export function secretConfigProblems(keys: readonly string[], isSecret: (key: string) => boolean): string[] {
+    const problems = tailscaleCredentialProblems(keys, isSecret);
+    if (keys.includes(sshPrivateKeyKey) && !isSecret(sshPrivateKeyKey)) {
+        problems.push("sshPrivateKey: is stored in clear text in the stack file; remove it (pulumi config rm sshPrivateKey) and set it again with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`");
+    }
+    return problems;
 }
 
 export function loadStackConfig(): LoadedConfig {
@@ -37,21 +48,17 @@ export function loadStackConfig(): LoadedConfig {
             raw[key] = parseValue(text);
         }
     }
-    const keys = Object.keys(all);
     const problems: string[] = [];
     let cfg: StackConfig | undefined;
     try {
-        cfg = parseStackConfig(raw, keys);
+        cfg = parseStackConfig(raw, Object.keys(all));
     } catch (err) {
         if (!(err instanceof ConfigError)) {
             throw err;
         }
         problems.push(...err.problems);
     }
-    // The Tailscale provider's own keys: never in clear text, one kind of credential.
-    if (cfg?.tailscale.enabled ?? true) {
-        problems.push(...tailscaleCredentialProblems(keys, isConfigSecret));
-    }
+    problems.push(...secretConfigProblems(Object.keys(all), isConfigSecret));
     if (!cfg || problems.length > 0) {
         throw new ConfigError(problems);
     }

@@ -3,16 +3,9 @@
  * and in the files pushed to the host, comes from here: slot N owns 10.N.0.0/24, its gateway (the
  * host's bridge) is 10.N.0.1, the VM is 10.N.0.2.
  */
-export interface SlotInput {
-    readonly name: string;
-    readonly index: number;
-    readonly state: string;
-    readonly vcpu: number;
-    readonly memMiB: number;
-    readonly diskGiB: number;
-}
+import { SlotConfig } from "./config";
 
-export interface SlotIdentity extends SlotInput {
+export interface SlotIdentity extends SlotConfig {
     readonly subnet: string;
     readonly prefixLength: number;
     readonly gateway: string;
@@ -39,13 +32,17 @@ export function slotMac(index: number): string {
     return ["02", "00", hex(10), hex(index), "00", "02"].join(":");
 }
 
-export function slotIdentity(slot: SlotInput): SlotIdentity {
+export function slotIdentity(slot: SlotConfig): SlotIdentity {
     if (!Number.isInteger(slot.index) || slot.index < 1 || slot.index > 254) {
         throw new RangeError(`slot ${slot.name}: index must be from 1 to 254, got ${slot.index}`);
     }
     const net = `10.${slot.index}.0`;
+    // Identity first, then the slot's own settings: the key order of infra.json's slot records.
+    const { name, index, state, ...settings } = slot;
     return {
-        ...slot,
+        name,
+        index,
+        state,
         subnet: `${net}.0/24`,
         prefixLength: 24,
         gateway: `${net}.1`,
@@ -53,10 +50,11 @@ export function slotIdentity(slot: SlotInput): SlotIdentity {
         bridge: `br-${slot.name}`,
         tap: `vm-${slot.name}`,
         mac: slotMac(slot.index),
+        ...settings,
     };
 }
 
-export function topology(slots: readonly SlotInput[]): Topology {
+export function topology(slots: readonly SlotConfig[]): Topology {
     const identities = [...slots].sort((a, b) => a.index - b.index).map(slotIdentity);
     return { slots: identities, routes: identities.map((s) => s.subnet) };
 }

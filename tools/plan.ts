@@ -10,15 +10,14 @@
  *
  * Exit status: 0 ok, 1 invalid config (the validation message says which key), 2 bad arguments.
  */
-import { mkdirSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "fs";
 import { basename, dirname, join, resolve } from "path";
+import { createHash } from "crypto";
 import { ConfigError } from "../infra/config";
 import { diffPlans, PlanDiff } from "./plan/diff";
 import { renderDiff, renderPlan } from "./plan/render";
 import { Plan, planStack, ProgramError } from "./plan/run";
 import { StackFileError } from "./plan/stackFile";
-import { createHash } from "crypto";
-import { existsSync } from "fs";
 
 const usage = "Usage: npm run plan -- [--stack NAME | --config FILE] [--against OLD_FILE] [--json] [--render-dir DIR]";
 
@@ -68,10 +67,14 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
         throw new UsageError(`--stack must be a stack name, got "${stack}"`);
     }
     const file = config ?? join(root, `Pulumi.${stack ?? "dev"}.yaml`);
-    for (const f of [file, out.against]) {
-        if (f !== undefined && !existsSync(f)) {
-            throw new UsageError(`no such stack config file: ${f}`);
+    const named: [string, string | undefined][] = [[config ? "--config" : "the stack config", file], ["--against", out.against]];
+    for (const [what, f] of named) {
+        if (f !== undefined && (!existsSync(f) || !statSync(f).isFile())) {
+            throw new UsageError(`${what}: no such stack config file: ${f}`);
         }
+    }
+    if (out.renderDir !== undefined && existsSync(out.renderDir) && !statSync(out.renderDir).isDirectory()) {
+        throw new UsageError(`--render-dir: ${out.renderDir} exists and is not a directory`);
     }
     return { ...out, config: file, stack: stack ?? stackName(file) } as PlanArgs;
 }
@@ -113,11 +116,31 @@ function toJson(plan: Plan, diff?: PlanDiff): unknown {
     };
 }
 
-function renderFiles(dir: string, files: Record<string, string>): void {
+/** Writes the pushed files under `dir`, executables with mode 755 as on the host. */
+function renderFiles(dir: string, files: Record<string, string>, executables: readonly string[]): void {
     for (const [path, content] of Object.entries(files)) {
         const target = join(dir, path);
         mkdirSync(dirname(target), { recursive: true });
         writeFileSync(target, content);
+        chmodSync(target, executables.includes(path) ? 0o755 : 0o644);
+    }
+}
+
+/** Plans a stack file, naming which of the two files (OLD or NEW) a problem is in. */
+async function planNamed(what: string, file: string, stack: string): Promise<Plan> {
+    try {
+        return await planStack(file, stack);
+    } catch (err) {
+        if (err instanceof ConfigError || err instanceof ProgramError || err instanceof StackFileError) {
+            throw new NamedPlanError(what, file, err);
+        }
+        throw err;
+    }
+}
+
+class NamedPlanError extends Error {
+    constructor(readonly what: string, readonly file: string, readonly cause: ConfigError | ProgramError | StackFileError) {
+        super(cause.message);
     }
 }
 
@@ -134,11 +157,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     try {
         // OLD is what the selected stack was deployed from: plan it as that stack, so URNs match.
-        const oldPlan = args.against ? await planStack(args.against, args.stack) : undefined;
-        const plan = await planStack(args.config, args.stack);
+        const oldPlan = args.against ? await planNamed("OLD (--against)", args.against, args.stack) : undefined;
+        const plan = await planNamed(args.against ? "NEW" : "the stack config", args.config, args.stack);
         const diff = oldPlan ? diffPlans(oldPlan.resources, plan.resources) : undefined;
         if (args.renderDir) {
-            renderFiles(args.renderDir, plan.files);
+            renderFiles(args.renderDir, plan.files, plan.executables);
         }
         if (args.json) {
             process.stdout.write(`${JSON.stringify(toJson(plan, diff), null, 2)}\n`);
@@ -150,19 +173,21 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
         return 0;
     } catch (err) {
-        if (err instanceof ConfigError) {
-            process.stderr.write(`Invalid stack config:\n${err.message}\n`);
-            return 1;
+        if (!(err instanceof NamedPlanError)) {
+            throw err;
         }
-        if (err instanceof ProgramError) {
-            process.stderr.write(`plan: the program stopped with an error:\n${err.message}\n`);
-            return 1;
+        // A bad OLD is a bad argument (exit 2): the change under review was not even reached.
+        const old = err.what.startsWith("OLD");
+        if (err.cause instanceof ConfigError) {
+            process.stderr.write(`Invalid stack config in ${err.what}, ${err.file}:\n${err.message}\n`);
+            return old ? 2 : 1;
         }
-        if (err instanceof StackFileError) {
-            process.stderr.write(`plan: ${err.message}\n`);
-            return 2;
+        if (err.cause instanceof ProgramError) {
+            process.stderr.write(`plan: the program stopped with an error planning ${err.what}, ${err.file}:\n${err.message}\n`);
+            return old ? 2 : 1;
         }
-        throw err;
+        process.stderr.write(`plan: ${err.what}: ${err.message}\n`);
+        return 2;
     }
 }
 

@@ -3,7 +3,7 @@
  * from the internet. Pure; `Network` turns each rule into a `vpc.SecurityGroupIngressRule` /
  * `EgressRule`.
  */
-import { isCidr, parseIpv4Cidr } from "../../infra/cidr";
+import { cidrProblem, parseIpv4Cidr } from "../../lib/cidr";
 
 /** Tailscale's WireGuard port: direct (peer-to-peer) connections instead of DERP relays. */
 export const tailscaleUdpPort = 41641;
@@ -33,12 +33,13 @@ function cidrField(cidr: string): { cidrIpv4: string } | { cidrIpv6: string } {
 /**
  * The rules for a host whose SSH is open to `adminCidrs` only (none: no public SSH at all), with
  * Tailscale's UDP port open to the internet when the host joins a tailnet (WireGuard authenticates
- * every packet) and all egress. Throws on an invalid CIDR, naming `host.adminCidrs[i]`.
+ * every packet) and all egress. Throws on an invalid CIDR, naming `adminCidrs[i]`.
  */
 export function hostSecurityRules(adminCidrs: readonly string[], tailscale = true): SecurityRule[] {
     adminCidrs.forEach((cidr, i) => {
-        if (!isCidr(cidr)) {
-            throw new Error(`host.adminCidrs[${i}] must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "${cidr}"`);
+        const problem = cidrProblem(cidr);
+        if (problem) {
+            throw new Error(`adminCidrs[${i}] ${problem}`);
         }
     });
     const ssh = [...new Set(adminCidrs)].map((cidr): SecurityRule => ({

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../infra/cidr";
+import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
 import { hostSecurityRules } from "./firewall";
 
 export interface NetworkArgs {
@@ -17,23 +17,39 @@ export interface NetworkArgs {
     readonly tags: Record<string, string>;
 }
 
+/** Where the slots live (10.N.0.0/24) and where Tailscale addresses its devices (CGNAT). */
+export const reservedRanges: readonly { readonly cidr: string; readonly why: string }[] = [
+    { cidr: "10.0.0.0/8", why: "where the slots' 10.N.0.0/24 subnets live" },
+    { cidr: "100.64.0.0/10", why: "Tailscale's address range (CGNAT), where tailnet devices live" },
+];
+
+export const defaultVpcCidr = "172.20.0.0/16";
+export const defaultSubnetCidr = "172.20.1.0/24";
+
 /**
- * What is wrong with the network CIDRs, naming the config key; undefined when they are usable.
- * Internal; exported for testing.
+ * What is wrong with the network CIDRs, per argument (`vpcCidr`, `subnetCidr`); empty when they
+ * are usable. The one place these rules live: the stack config reports them under `network.`.
  */
-export function networkCidrProblem(vpcCidr: string, subnetCidr: string): string | undefined {
+export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg: "vpcCidr" | "subnetCidr"; message: string }[] {
+    const problems: { arg: "vpcCidr" | "subnetCidr"; message: string }[] = [];
     const vpc = parseIpv4Cidr(vpcCidr);
     const subnet = parseIpv4Cidr(subnetCidr);
     if (!vpc || vpc.prefix < 16 || vpc.prefix > 28) {
-        return `network.vpcCidr must be an IPv4 network CIDR from /16 to /28 such as 172.20.0.0/16, got "${vpcCidr}"`;
+        const why = cidrProblem(vpcCidr, 4) ?? `must have a prefix from /16 to /28 (AWS's VPC sizes), got "${vpcCidr}"`;
+        problems.push({ arg: "vpcCidr", message: why });
+    } else {
+        for (const range of reservedRanges) {
+            if (ipv4CidrsOverlap(vpc, parseIpv4Cidr(range.cidr)!)) {
+                problems.push({ arg: "vpcCidr", message: `must not overlap ${range.cidr}, ${range.why}, got "${vpcCidr}"` });
+            }
+        }
     }
-    if (ipv4CidrsOverlap(vpc, parseIpv4Cidr("10.0.0.0/8")!)) {
-        return `network.vpcCidr must not overlap 10.0.0.0/8, where the slots' 10.N.0.0/24 subnets live, got "${vpcCidr}"`;
+    if (!subnet) {
+        problems.push({ arg: "subnetCidr", message: cidrProblem(subnetCidr, 4) ?? `must be an IPv4 CIDR, got "${subnetCidr}"` });
+    } else if (vpc && !ipv4CidrContains(vpc, subnet)) {
+        problems.push({ arg: "subnetCidr", message: `must lie inside vpcCidr (${vpcCidr}), got "${subnetCidr}"` });
     }
-    if (!subnet || !ipv4CidrContains(vpc, subnet)) {
-        return `network.subnetCidr must be an IPv4 CIDR inside network.vpcCidr (${vpcCidr}), got "${subnetCidr}"`;
-    }
-    return undefined;
+    return problems;
 }
 
 /**
@@ -47,9 +63,9 @@ export class Network extends pulumi.ComponentResource {
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:Network", name, {}, opts);
-        const problem = networkCidrProblem(args.vpcCidr, args.subnetCidr);
-        if (problem) {
-            throw new Error(problem);
+        const problems = networkCidrProblems(args.vpcCidr, args.subnetCidr);
+        if (problems.length > 0) {
+            throw new Error(`Network ${name}: ${problems.map((p) => `${p.arg} ${p.message}`).join("; ")}`);
         }
         const rules = hostSecurityRules(args.adminCidrs, args.tailscale);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });

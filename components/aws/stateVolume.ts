@@ -1,6 +1,5 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ebsDevicePath } from "../../infra/deploymentData";
 import { stateVolumeTagKey, stateVolumeTagValue } from "./policies";
 
 export interface StateVolumeArgs {
@@ -17,6 +16,11 @@ export interface StateVolumeArgs {
     /** Value of the state-volume tag the host's snapshot policy checks. Defaults to `<project>/<stack>`. */
     readonly stateVolumeTag?: string;
     readonly tags: Record<string, string>;
+}
+
+/** The by-id path under which an attached EBS volume appears on a Nitro instance. */
+export function ebsDevicePath(volumeId: string): string {
+    return `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`;
 }
 
 /** The device name the attachment asks for; NixOS finds the volume by id, not by this name. */

@@ -6,11 +6,13 @@
  *
  * The hash is sha256 of the manifest, one line `MODE SHA256 PATH` per file sorted by path (MODE
  * `755` or `644`); the launcher on the host recomputes it from the extracted files
- * (`remoteScripts.ts`, `manifest_hash`) before using them.
+ * (`remote/switch.sh`, `manifest_hash`) before using them. The switch job runs from the bundle
+ * (`deploy/switch-job.sh`).
  */
 import { createHash } from "crypto";
 import { lstatSync, readdirSync, readFileSync } from "fs";
 import { join, posix, resolve } from "path";
+import { switchJobBundlePath, switchJobFile } from "./remoteCommands";
 
 export interface BundleFile {
     readonly path: string;
@@ -56,7 +58,8 @@ export function collectBundle(infraJson: string, root: string = repoRoot): Bundl
         walk(root, dir, files);
     }
     const rendered: BundleFile = { path: infraJsonPath, mode: "644", content: Buffer.from(infraJson, "utf8") };
-    return sortFiles([...files.filter((f) => f.path !== infraJsonPath), rendered]);
+    const job: BundleFile = { path: switchJobBundlePath, mode: "755", content: readFileSync(switchJobFile) };
+    return sortFiles([...files.filter((f) => f.path !== infraJsonPath), rendered, job]);
 }
 
 export function sortFiles(files: readonly BundleFile[]): BundleFile[] {

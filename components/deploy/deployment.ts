@@ -14,10 +14,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
-import { SlotIdentity } from "../../infra/topology";
 import { bundleHash, bundleStdin, collectBundle } from "./bundle";
 import { Connection } from "./connection";
-import { secretPathProblem, secretsCommand, secretsStdin, switchCommand } from "./remoteScripts";
+import { secretPathProblem, secretsCommand, secretsStdin, switchCommand } from "./remoteCommands";
 import { inheritedDependsOn } from "./inherit";
 
 export interface DeploymentArgs {
@@ -26,8 +25,8 @@ export interface DeploymentArgs {
     readonly infraJson: pulumi.Input<string>;
     /** Secret files to install root-only on the host, outside the Nix store: absolute path to content. */
     readonly secretFiles: Record<string, pulumi.Input<string>>;
-    /** The slots the health check expects to see running (those that have a state). */
-    readonly slots: readonly SlotIdentity[];
+    /** Every slot's name: the health check expects those that have a state to be running. */
+    readonly slotNames: readonly string[];
     /** Values whose change means a new machine to deploy to (the instance id). */
     readonly hostTriggers: pulumi.Input<string>[];
     /** Whether tailscaled must be active after a switch. Defaults to `true`. */
@@ -56,6 +55,8 @@ export class Deployment extends pulumi.ComponentResource {
     readonly bundleHash: pulumi.Output<string>;
     /** The files pushed to the host (relative path to content); nothing secret. */
     readonly bundleFiles: pulumi.Output<Record<string, string>>;
+    /** Which of them are executable (mode 755). */
+    readonly executableFiles: pulumi.Output<string[]>;
 
     constructor(name: string, args: DeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:nixos:Deployment", name, {}, opts);
@@ -68,6 +69,7 @@ export class Deployment extends pulumi.ComponentResource {
         const files = pulumi.output(args.infraJson).apply((infraJson) => collectBundle(infraJson));
         this.bundleHash = files.apply(bundleHash);
         this.bundleFiles = files.apply((fs) => Object.fromEntries(fs.map((f) => [f.path, f.content.toString("utf8")])));
+        this.executableFiles = files.apply((fs) => fs.filter((f) => f.mode === "755").map((f) => f.path));
 
         const secrets = secretPaths.length === 0 ? undefined : new remote.Command(`${name}-secrets`, {
             connection: args.connection,
@@ -79,10 +81,9 @@ export class Deployment extends pulumi.ComponentResource {
             logging: "none",
         }, { ...common, dependsOn: after, additionalSecretOutputs: ["stdout", "stderr"] });
 
-        const slotNames = args.slots.map((s) => s.name);
         const sw = new remote.Command(`${name}-switch`, {
             connection: args.connection,
-            create: this.bundleHash.apply((hash) => switchCommand({ hash, tailscale: args.tailscale ?? true, slots: slotNames })),
+            create: this.bundleHash.apply((hash) => switchCommand({ hash, tailscale: args.tailscale ?? true, slots: args.slotNames })),
             stdin: files.apply(bundleStdin),
             triggers: [this.bundleHash, ...args.hostTriggers],
             addPreviousOutputInEnv: false,

@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { Connection } from "../deploy/connection";
-import { applySlotsCommand, slotsDocument } from "../deploy/remoteScripts";
+import { applySlotsCommand, slotsDocument } from "../deploy/remoteCommands";
 import { inheritedDependsOn } from "../deploy/inherit";
 
 export interface SlotAssignmentsArgs {

@@ -1,6 +1,9 @@
 /**
- * One declared state as stack resources: `<state>-state` creates it (`vm-state create`, `clone`
- * or `restore`, all `--if-missing`), `<state>-snap-<snapshot>` takes each named snapshot once.
+ * One state (a VM's disk) as stack resources: the command `<state>` creates it (`vm-state create`,
+ * `clone` or `restore`, all `--if-missing`), `<state>@<snapshot>` takes each named snapshot once.
+ * `@` cannot appear in a state or snapshot name, so no two states' resources can share a name
+ * (`x` with snapshot `y-state` and a state `x-snap-y` once both made `x-snap-y-state`); the
+ * earlier names are aliases, so existing stacks keep their resources.
  *
  * Removing the state from the config follows its `onRemove`:
  * - `retain` (default): the resources have no delete command and `retainOnDelete`, so the stack
@@ -19,34 +22,43 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
-import { StateConfig } from "../../infra/config";
+import { checkNames } from "../../lib/names";
 import { Connection } from "../deploy/connection";
-import { createSnapshotCommand, createStateCommand, deleteSnapshotCommand, deleteStateCommand, StateOrigin } from "../deploy/remoteScripts";
+import { createSnapshotCommand, createStateCommand, deleteSnapshotCommand, deleteStateCommand, StateOrigin } from "../deploy/remoteCommands";
 import { inheritedDependsOn } from "../deploy/inherit";
+
+export type { StateOrigin } from "../deploy/remoteCommands";
 
 export interface VmStateArgs {
     readonly connection: Connection;
-    readonly state: StateConfig;
+    /** The state's name on the host. */
+    readonly state: string;
+    /** How it comes to exist: empty (with a size), a clone of a state, or a restore of a snapshot. */
+    readonly origin: StateOrigin;
+    /** Named snapshots to take once and keep. Defaults to none. */
+    readonly snapshots?: readonly string[];
+    /** What removing it from the stack does to its data. Defaults to `retain`. */
+    readonly onRemove?: "retain" | "destroy";
     /** The host's instance id: when it changes, the commands run again on the new machine. */
     readonly hostId?: pulumi.Input<string>;
     /** The resource whose deletion makes remote deletes pointless (the host). */
     readonly deletedWith?: pulumi.Resource;
 }
 
-/** How a state comes to exist. Internal; exported for testing. */
-export function stateOrigin(state: StateConfig): StateOrigin {
-    if (!state.from) {
-        return { kind: "empty", sizeGiB: state.diskGiB };
+/** What the state is made from, as its resources' trigger: `empty`, `STATE` or `STATE@SNAPSHOT`. */
+export function originText(origin: StateOrigin): string {
+    switch (origin.kind) {
+        case "empty": return "empty";
+        case "clone": return origin.source;
+        case "restore": return `${origin.source}@${origin.snapshot}`;
     }
-    return state.from.snapshot === undefined
-        ? { kind: "clone", source: state.from.state }
-        : { kind: "restore", source: state.from.state, snapshot: state.from.snapshot };
 }
 
-/** What the state is made from, as its resources' trigger: `empty`, `STATE` or `STATE@SNAPSHOT`. */
-export function originText(state: StateConfig): string {
-    return state.from ? `${state.from.state}${state.from.snapshot !== undefined ? `@${state.from.snapshot}` : ""}` : "empty";
-}
+/** The resource names: `<state>` and `<state>@<snapshot>`, and the names they had before. */
+export const stateResourceName = (state: string) => state;
+export const snapshotResourceName = (state: string, snapshot: string) => `${state}@${snapshot}`;
+const formerStateName = (state: string) => `${state}-state`;
+const formerSnapshotName = (state: string, snapshot: string) => `${state}-snap-${snapshot}`;
 
 /** Commands run with ordinary timeouts: a clone copies at most one image. */
 const stateTimeouts: pulumi.CustomTimeouts = { create: "30m", update: "30m", delete: "10m" };
@@ -57,9 +69,11 @@ export class VmState extends pulumi.ComponentResource {
 
     constructor(name: string, args: VmStateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:state:VmState", name, {}, opts);
-        const s = args.state;
-        this.stateName = s.name;
-        const destroy = s.onRemove === "destroy";
+        const snapshots = args.snapshots ?? [];
+        checkNames("state", [args.state]);
+        checkNames("snapshot", snapshots);
+        this.stateName = args.state;
+        const destroy = args.onRemove === "destroy";
         const hostId = pulumi.output(args.hostId ?? "");
         const removal: pulumi.CustomResourceOptions = destroy ? { deleteBeforeReplace: true } : { retainOnDelete: true };
         // Children do not inherit the component's dependsOn: pass it on, so no command runs before
@@ -67,23 +81,23 @@ export class VmState extends pulumi.ComponentResource {
         const after = inheritedDependsOn(opts);
         const common = { parent: this, deletedWith: args.deletedWith, customTimeouts: stateTimeouts, ...removal };
 
-        const triggers = [originText(s)];
-        const state = new remote.Command(`${name}-state`, {
+        const triggers = [originText(args.origin)];
+        const state = new remote.Command(stateResourceName(args.state), {
             connection: args.connection,
-            create: hostId.apply((id) => createStateCommand(s.name, stateOrigin(s), id)),
-            ...(destroy ? { delete: deleteStateCommand(s.name) } : {}),
+            create: hostId.apply((id) => createStateCommand(args.state, args.origin, id)),
+            ...(destroy ? { delete: deleteStateCommand(args.state) } : {}),
             triggers,
             addPreviousOutputInEnv: false,
-        }, { ...common, dependsOn: after });
+        }, { ...common, dependsOn: after, aliases: [{ name: formerStateName(args.state) }] });
 
-        for (const snap of s.snapshots) {
-            new remote.Command(`${name}-snap-${snap}`, {
+        for (const snap of snapshots) {
+            new remote.Command(snapshotResourceName(args.state, snap), {
                 connection: args.connection,
-                create: hostId.apply((id) => createSnapshotCommand(s.name, snap, id)),
-                ...(destroy ? { delete: deleteSnapshotCommand(s.name, snap) } : {}),
+                create: hostId.apply((id) => createSnapshotCommand(args.state, snap, id)),
+                ...(destroy ? { delete: deleteSnapshotCommand(args.state, snap) } : {}),
                 triggers,
                 addPreviousOutputInEnv: false,
-            }, { ...common, dependsOn: [...after, state] });
+            }, { ...common, dependsOn: [...after, state], aliases: [{ name: formerSnapshotName(args.state, snap) }] });
         }
         this.registerOutputs({});
     }

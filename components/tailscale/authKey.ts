@@ -14,6 +14,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import { inheritedDependsOn } from "../deploy/inherit";
+import { tagProblem } from "./tags";
 
 export interface HostAuthKeyArgs {
     /** Tags the host gets when it joins (tailscale.tags). At least one: the key must be tagged. */
@@ -43,9 +44,9 @@ export function authKeyArgsProblem(args: Pick<HostAuthKeyArgs, "tags" | "expiryS
     if (args.tags.length === 0) {
         return "tags must hold at least one tag such as tag:microvm-host: an untagged key would make the host belong to the person who created the key";
     }
-    const bad = args.tags.find((t) => !/^tag:[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(t));
+    const bad = args.tags.map(tagProblem).find((p) => p !== undefined);
     if (bad !== undefined) {
-        return `tags must look like tag:name (letters, digits, '-'), got "${bad}"`;
+        return `tags ${bad}`;
     }
     const expiry = args.expirySeconds ?? defaultKeyExpirySeconds;
     if (!Number.isInteger(expiry) || expiry < 3600 || expiry > 90 * 24 * 3600) {

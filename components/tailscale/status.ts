@@ -4,6 +4,9 @@
  * check that the host got the name it asked for. The node id the host reports is the device
  * whose routes are approved; nothing looks the device up by name.
  */
+import { join } from "path";
+import { scriptCommand } from "../deploy/script";
+
 
 /** The fields of `tailscale status --json` (ipnstate.Status) that the stack uses. */
 export interface HostTailnetStatus {
@@ -43,35 +46,16 @@ export function joinWaitProblem(wait: JoinWait): string | undefined {
 }
 
 /**
- * The POSIX sh script run on the host over SSH: polls `tailscale status --json --peers=false`
- * until the backend is "Running" (the node has joined and is authorized), prints that JSON and
- * exits 0; after `timeoutSeconds` it prints why to stderr and exits 1. Peers are left out so the
- * output holds nothing about other machines.
+ * The command run on the host over SSH (`remote/join-wait.sh`): polls `tailscale status --json
+ * --peers=false` until the backend is "Running", prints that JSON and exits 0; after
+ * `timeoutSeconds` it prints why to stderr and exits 1.
  */
 export function joinWaitScript(hostname: string, wait: JoinWait = defaultJoinWait): string {
     const problem = joinWaitProblem(wait);
     if (problem) {
         throw new RangeError(problem);
     }
-    return [
-        "set -eu",
-        "PATH=/run/current-system/sw/bin:$PATH",
-        `deadline=$(( $(date +%s) + ${wait.timeoutSeconds} ))`,
-        "while :; do",
-        "  if status=$(tailscale status --json --peers=false 2>/dev/null) && printf '%s' \"$status\" | grep -q '\"BackendState\": *\"Running\"'; then",
-        "    printf '%s\\n' \"$status\"",
-        "    exit 0",
-        "  fi",
-        "  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then",
-        `    echo "tailscale: the host did not join the tailnet as ${hostname} within ${wait.timeoutSeconds}s. Its state:" >&2`,
-        "    tailscale status >&2 || true",
-        "    echo 'Look at: journalctl -u tailscaled -u tailscaled-autoconnect. An expired or already used auth key needs a new one (docs/tailscale.md: \"The auth key\").' >&2",
-        "    exit 1",
-        "  fi",
-        `  sleep ${wait.pollSeconds}`,
-        "done",
-        "",
-    ].join("\n");
+    return scriptCommand(join(__dirname, "remote/join-wait.sh"), [hostname, String(wait.timeoutSeconds), String(wait.pollSeconds)]);
 }
 
 function stringList(value: unknown): string[] {
@@ -117,15 +101,16 @@ export function parseTailscaleStatus(stdout: string): HostTailnetStatus {
  * Why the host's tailnet name is not the one it asked for, or undefined when it is. Tailscale
  * appends `-1`, `-2`... when another device (typically the machine this host replaced) already
  * holds the name; routes are still approved on the right device (by node id), but the name
- * `hostname` reaches the other machine.
+ * `hostname` reaches the other machine. `dnsName` is the device's current name, as the API
+ * reports it now (a renamed device stops the warning).
  */
-export function nameCollision(hostname: string, status: HostTailnetStatus): string | undefined {
-    const label = status.dnsName.split(".")[0];
+export function nameCollision(hostname: string, device: { readonly nodeId: string; readonly dnsName: string }): string | undefined {
+    const label = device.dnsName.replace(/\.$/, "").split(".")[0];
     if (label === hostname) {
         return undefined;
     }
-    return `tailscale: the host (node ${status.nodeId}) joined as ${status.dnsName}, not ${hostname}: another device in the tailnet ` +
-        `already holds the name ${hostname}, most likely the machine this host replaced. Routes are approved on node ${status.nodeId} ` +
+    return `tailscale: the host (node ${device.nodeId}) is named ${device.dnsName}, not ${hostname}: another device in the tailnet ` +
+        `already holds the name ${hostname}, most likely the machine this host replaced. Routes are approved on node ${device.nodeId} ` +
         `(the host itself), but ${hostname} still names the other device. Remove that device in the admin console (Machines), then ` +
         `rename this one to ${hostname} (Machines > ${label} > Edit machine name); see docs/tailscale.md, "Hostname collisions".`;
 }

@@ -1,20 +1,28 @@
 /**
  * Makes the host a working subnet router once it has joined: finds its device by the node id the
  * host itself reports (never by name: a taken name gets a suffix, and a lookup by name can find the
- * machine this host replaced), then approves exactly the slots' routes, disables key expiry and
- * applies the tags on that device.
+ * machine this host replaced), then approves exactly the slots' routes on that device, keeps its key
+ * from expiring and keeps its tags in step with `tailscale.tags` (the auth key applies them at the
+ * first join only; `DeviceTags` carries a later edit to the running host).
+ *
+ * Deleting is safe: `DeviceKey` and `DeviceTags` are `retainOnDelete`, because the provider's delete
+ * would re-enable key expiry or set an empty tag list (which the API refuses for a tagged device),
+ * making a destroy or a host replacement fail. Removing routes is `DeviceSubnetRoutes`' delete.
  *
  * What re-runs when (docs/tailscale.md, "What runs when"): the SSH command that reads the node id
  * runs once per machine (its triggers are the machine's id and the tailnet hostname), not on
  * every slot change; a slot added or removed only updates `DeviceSubnetRoutes.routes`, an API call.
+ * The name check reads the device list live on every run, so its warning ends once the device is
+ * renamed.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import * as tailscale from "@pulumi/tailscale";
-import { parseIpv4Cidr } from "../../infra/cidr";
+import { parseIpv4Cidr } from "../../lib/cidr";
 import { Connection } from "../deploy/connection";
 import { inheritedDependsOn } from "../deploy/inherit";
 import { defaultJoinWait, HostTailnetStatus, JoinWait, joinWaitScript, nameCollision, parseTailscaleStatus } from "./status";
+import { tagProblem } from "./tags";
 
 export interface SubnetRouterArgs {
     readonly connection: Connection;
@@ -31,7 +39,7 @@ export interface SubnetRouterArgs {
     readonly deletedWith?: pulumi.Resource;
 }
 
-/** Why a route list is invalid, naming the argument, or undefined. Internal; exported for testing. */
+/** Why the args are invalid, naming the argument, or undefined. Internal; exported for testing. */
 export function routesProblem(routes: readonly string[]): string | undefined {
     const bad = routes.find((r) => parseIpv4Cidr(r) === undefined);
     if (bad !== undefined) {
@@ -47,14 +55,14 @@ export function routesProblem(routes: readonly string[]): string | undefined {
 export class SubnetRouter extends pulumi.ComponentResource {
     /** The host's stable node id, as the host reports it: the device whose routes are approved. */
     readonly deviceId: pulumi.Output<string>;
-    /** The host's MagicDNS name (differs from `hostname` when the name was taken). */
+    /** The host's MagicDNS name when it joined (differs from `hostname` when the name was taken). */
     readonly dnsName: pulumi.Output<string>;
     /** The routes approved on the device: exactly `args.routes`. */
     readonly approvedRoutes: pulumi.Output<string[]>;
 
     constructor(name: string, args: SubnetRouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:tailscale:SubnetRouter", name, {}, opts);
-        const problem = routesProblem(args.routes);
+        const problem = routesProblem(args.routes) ?? args.tags.map(tagProblem).find((p) => p !== undefined);
         if (problem) {
             throw new Error(`SubnetRouter ${name}: ${problem}`);
         }
@@ -67,29 +75,27 @@ export class SubnetRouter extends pulumi.ComponentResource {
             addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: inheritedDependsOn(opts), deletedWith: args.deletedWith, additionalSecretOutputs: ["stdout"] });
 
-        const reported: pulumi.Output<HostTailnetStatus> = pulumi.unsecret(status.stdout.apply((stdout) => {
-            const parsed = parseTailscaleStatus(stdout);
-            const collision = nameCollision(args.hostname, parsed);
+        const reported: pulumi.Output<HostTailnetStatus> = pulumi.unsecret(status.stdout.apply(parseTailscaleStatus));
+        this.deviceId = reported.nodeId;
+        this.dnsName = reported.dnsName;
+
+        // The device's name now (not when it joined): a lookup on every run, nothing kept in state.
+        const devices = tailscale.getDevicesOutput({}, { parent: this });
+        pulumi.all([this.deviceId, devices]).apply(([nodeId, found]) => {
+            const device = found.devices?.find((d) => d.nodeId === nodeId);
+            const collision = device ? nameCollision(args.hostname, { nodeId, dnsName: device.name }) : undefined;
             if (collision) {
                 pulumi.log.warn(collision, this);
             }
-            return parsed;
-        }));
-        this.deviceId = reported.nodeId;
-        this.dnsName = reported.dnsName;
+        });
 
         const routes = new tailscale.DeviceSubnetRoutes(`${name}-routes`, {
             deviceId: this.deviceId,
             routes: [...args.routes],
         }, { parent: this });
-        new tailscale.DeviceKey(`${name}-device-key`, {
-            deviceId: this.deviceId,
-            keyExpiryDisabled: true,
-        }, { parent: this });
-        new tailscale.DeviceTags(`${name}-device-tags`, {
-            deviceId: this.deviceId,
-            tags: [...args.tags],
-        }, { parent: this });
+        const safeToDelete = { parent: this, retainOnDelete: true };
+        new tailscale.DeviceKey(`${name}-device-key`, { deviceId: this.deviceId, keyExpiryDisabled: true }, safeToDelete);
+        new tailscale.DeviceTags(`${name}-device-tags`, { deviceId: this.deviceId, tags: [...args.tags] }, safeToDelete);
         this.approvedRoutes = routes.routes;
         this.registerOutputs({ deviceId: this.deviceId, dnsName: this.dnsName, approvedRoutes: this.approvedRoutes });
     }

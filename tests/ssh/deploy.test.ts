@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from "fs";
 import { join } from "path";
 import { Plan } from "../../tools/plan/run";
 import { exampleStack, planDoc, StackDoc } from "../helpers/stacks";
-import { secretsCommand, secretsStdin, switchUnit } from "../../components/deploy/remoteScripts";
+import { secretsCommand, secretsStdin, switchUnit } from "../../components/deploy/remoteCommands";
 import { missingTools, otherKnownHosts, SshHost, startHost, waitFor } from "./harness";
 
 const missing = missingTools();
@@ -55,7 +55,7 @@ function cmd(plan: Plan, name: string): Cmd {
     return c;
 }
 
-const bundleHashOf = (plan: Plan): string => /receive bundle ([0-9a-f]{64})/.exec(cmd(plan, "microvm-switch").create)![1];
+const bundleHashOf = (plan: Plan): string => /^set -- '([0-9a-f]{64})'/.exec(cmd(plan, "microvm-switch").create)![1];
 const rebuildCalls = (host: SshHost): string[] => (host.exists("rebuild.log") ? host.read("rebuild.log").trim().split("\n") : []);
 const vm = async (host: SshHost, args: string) => JSON.parse((await host.run(`"$MICROVM_INFRA_VM_STATE" ${args}`)).stdout);
 
@@ -169,7 +169,7 @@ suite("deploying over real SSH", () => {
 
     test("states are created, snapshotted, restored, cloned, migrated and swapped over SSH", async () => {
         expect((await deploy()).code).toBe(0);
-        for (const name of ["slot1-state", "slot1-snap-golden", "slot2-state", "dev-state"]) {
+        for (const name of ["slot1", "slot1@golden", "slot2", "dev"]) {
             const r = await host.run(cmd(plan, name).create);
             expect({ name, code: r.code, stderr: r.stderr }).toEqual({ name, code: 0, stderr: expect.any(String) });
         }
@@ -184,14 +184,14 @@ suite("deploying over real SSH", () => {
         expect(host.read("probe.log").trim().split("\n")).toEqual(expect.arrayContaining(["10.1.0.2", "10.2.0.2"]));
 
         // Running everything again changes nothing.
-        for (const name of ["slot1-state", "slot1-snap-golden", "slot2-state", "dev-state"]) {
+        for (const name of ["slot1", "slot1@golden", "slot2", "dev"]) {
             expect((await host.run(cmd(plan, name).create)).stderr).toMatch(/exists; nothing to do/);
         }
         expect((await host.run(slots.create, slots.stdin)).stderr).toContain("nothing to change");
 
         // A clone, then a migration (dev onto slot2) and a swap (slot1 <-> slot2), each one map change.
         const cloned = await planDoc(testStack((d) => { d.config["microvm-infra:states"].copy = { from: "slot1" }; }));
-        expect((await host.run(cmd(cloned, "copy-state").create)).code).toBe(0);
+        expect((await host.run(cmd(cloned, "copy").create)).code).toBe(0);
         const migrated = await planDoc(testStack((d) => { d.config["microvm-infra:slots"].slot2.state = "dev"; }));
         const m = cmd(migrated, "microvm-slots");
         expect((await host.run(m.create, m.stdin)).code).toBe(0);
@@ -209,7 +209,7 @@ suite("deploying over real SSH", () => {
 
     test("a slot that does not answer on its address fails the slot map, naming it", async () => {
         expect((await deploy()).code).toBe(0);
-        for (const name of ["slot1-state", "slot2-state"]) {
+        for (const name of ["slot1", "slot2"]) {
             expect((await host.run(cmd(plan, name).create)).code).toBe(0);
         }
         host.control("unreachable", "10.2.0.2\n");
@@ -221,16 +221,16 @@ suite("deploying over real SSH", () => {
 
     test("removing a state: destroy runs vm-state delete for real; retain declares no delete at all", async () => {
         expect((await deploy()).code).toBe(0);
-        for (const name of ["slot1-state", "slot1-snap-golden", "dev-state"]) {
+        for (const name of ["slot1", "slot1@golden", "dev"]) {
             expect((await host.run(cmd(plan, name).create)).code).toBe(0);
         }
-        expect(cmd(plan, "slot1-state").delete).toBeUndefined();
-        expect(cmd(plan, "slot1-snap-golden").delete).toBeUndefined();
-        const del = await host.run(cmd(plan, "dev-state").delete!);
+        expect(cmd(plan, "slot1").delete).toBeUndefined();
+        expect(cmd(plan, "slot1@golden").delete).toBeUndefined();
+        const del = await host.run(cmd(plan, "dev").delete!);
         expect(del.stderr).toContain("deleted state dev");
         expect(del.code).toBe(0);
         expect((await vm(host, "list --json")).states.map((s: any) => s.name)).toEqual(["slot1"]);
-        expect((await host.run(cmd(plan, "dev-state").delete!)).code).toBe(0); // --if-exists: already gone is fine
+        expect((await host.run(cmd(plan, "dev").delete!)).code).toBe(0); // --if-exists: already gone is fine
     });
 
     test("the host key is checked: a connection pinned to another key is refused and runs nothing", async () => {

@@ -152,9 +152,10 @@ describe("AWS config variants", () => {
         expect(sshIngress(await planDoc(doc))).toEqual([]);
     });
 
-    test("SSH open to the world only because the user listed 0.0.0.0/0", async () => {
+    test("SSH open to the world only because the user listed 0.0.0.0/0 and opted in", async () => {
         const doc = exampleStack();
         host(doc).adminCidrs = ["0.0.0.0/0"];
+        host(doc).allowSshFromAnywhere = true;
         expect(sshIngress(await planDoc(doc)).map((r) => inputs(r).cidrIpv4)).toEqual(["0.0.0.0/0"]);
     });
 

@@ -4,7 +4,7 @@
  */
 import { chooseAvailabilityZone } from "../../components/aws/availabilityZone";
 import { hostSecurityRules, SecurityRule, sshPort, tailscaleUdpPort } from "../../components/aws/firewall";
-import { networkCidrProblem } from "../../components/aws/network";
+import { networkCidrProblems } from "../../components/aws/network";
 import { hostArchitecture, nixosAmiLookup, nixosAmiOwner, nixosRelease, pinnedAmiProblem } from "../../components/aws/nixosAmi";
 import {
     ec2AssumeRolePolicy, isMutatingEc2Action, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagKey,
@@ -55,8 +55,12 @@ describe("hostSecurityRules", () => {
         expect(a).toContain("ssh-203-0-113-7-32");
     });
 
-    test.each(["203.0.113.7", "0.0.0.0/33", "example.com/32", ""])("rejects adminCidr %p, naming the key", (bad) => {
-        expect(() => hostSecurityRules(["203.0.113.7/32", bad])).toThrow(`host.adminCidrs[1] must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "${bad}"`);
+    test.each(["203.0.113.7", "0.0.0.0/33", "example.com/32", ""])("rejects adminCidr %p, naming the argument", (bad) => {
+        expect(() => hostSecurityRules(["203.0.113.7/32", bad])).toThrow(`adminCidrs[1] must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "${bad}"`);
+    });
+
+    test.each([["203.0.113.7/24", "203.0.113.0/24"], ["2001:db8::1/64", "2001:db8::/64"]])("names host bits in %s, IPv4 and IPv6 alike", (bad, network) => {
+        expect(() => hostSecurityRules([bad])).toThrow(`adminCidrs[0] "${bad}" has host bits set: the network is ${network}`);
     });
 });
 
@@ -174,17 +178,19 @@ describe("NixOS AMI", () => {
     });
 });
 
-describe("networkCidrProblem", () => {
+describe("networkCidrProblems", () => {
     test("the defaults are fine", () => {
-        expect(networkCidrProblem("172.20.0.0/16", "172.20.1.0/24")).toBeUndefined();
+        expect(networkCidrProblems("172.20.0.0/16", "172.20.1.0/24")).toEqual([]);
     });
 
     test.each([
-        ["10.0.0.0/16", "10.0.1.0/24", 'network.vpcCidr must not overlap 10.0.0.0/8, where the slots\' 10.N.0.0/24 subnets live, got "10.0.0.0/16"'],
-        ["172.20.0.0/12", "172.20.1.0/24", "network.vpcCidr must be an IPv4 network CIDR from /16 to /28"],
-        ["172.20.0.1/16", "172.20.1.0/24", "network.vpcCidr must be an IPv4 network CIDR"],
-        ["172.20.0.0/16", "172.21.1.0/24", 'network.subnetCidr must be an IPv4 CIDR inside network.vpcCidr (172.20.0.0/16), got "172.21.1.0/24"'],
-    ])("vpc %s, subnet %s", (vpc, subnet, message) => {
-        expect(networkCidrProblem(vpc, subnet)).toContain(message);
+        ["10.0.0.0/16", "10.0.1.0/24", "vpcCidr", 'must not overlap 10.0.0.0/8, where the slots\' 10.N.0.0/24 subnets live, got "10.0.0.0/16"'],
+        ["100.64.0.0/16", "100.64.1.0/24", "vpcCidr", 'must not overlap 100.64.0.0/10, Tailscale\'s address range (CGNAT), where tailnet devices live, got "100.64.0.0/16"'],
+        ["172.16.0.0/12", "172.16.1.0/24", "vpcCidr", 'must have a prefix from /16 to /28 (AWS\'s VPC sizes), got "172.16.0.0/12"'],
+        ["172.20.0.1/16", "172.20.1.0/24", "vpcCidr", '"172.20.0.1/16" has host bits set: the network is 172.20.0.0/16 (or write 172.20.0.1/32 for that one address)'],
+        ["172.20.0.0/16", "172.21.1.0/24", "subnetCidr", 'must lie inside vpcCidr (172.20.0.0/16), got "172.21.1.0/24"'],
+        ["172.20.0.0/16", "fd00::/64", "subnetCidr", 'must be an IPv4 CIDR such as 203.0.113.7/32, got "fd00::/64"'],
+    ])("vpc %s, subnet %s", (vpc, subnet, arg, message) => {
+        expect(networkCidrProblems(vpc, subnet)).toEqual([{ arg, message }]);
     });
 });

@@ -1,5 +1,10 @@
-import { ConfigError, nameProblem, parseStackConfig, StackConfig } from "../../infra/config";
-import { checkSshPublicKey } from "../../infra/sshKey";
+import { readFileSync } from "fs";
+import { join } from "path";
+import { ConfigError, parseStackConfig, StackConfig } from "../../infra/config";
+import { secretConfigProblems } from "../../infra/stackConfig";
+import { NameKind, nameProblem } from "../../lib/names";
+import { checkSshPublicKey } from "../../lib/sshKey";
+import { repoRoot } from "../helpers/stacks";
 
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA you@example";
 const rsaBlobWithEd25519Name = "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA x";
@@ -90,7 +95,7 @@ describe("defaults", () => {
 describe("invalid configs are rejected with a message naming the key", () => {
     test.each<[string, (r: Raw) => void, string]>([
         ["unknown host key", (r) => { r.host.instanceTyp = "a1.metal"; },
-            "host.instanceTyp: unknown key; valid keys of host are instanceType, ami, rootVolumeGiB, sshPublicKeys, adminCidrs, availabilityZone, adminUser, connectVia"],
+            "host.instanceTyp: unknown key; valid keys of host are instanceType, ami, rootVolumeGiB, sshPublicKeys, adminCidrs, allowSshFromAnywhere, availabilityZone, adminUser, connectVia"],
         ["unknown slot key", (r) => { r.slots.slot1 = { memory: 2048 }; },
             "slots.slot1.memory: unknown key; valid keys of slots.slot1 are index, state, vcpu, memMiB, diskGiB"],
         ["unknown state key", (r) => { r.states = { slot1: { snapshot: ["a"] } }; },
@@ -110,11 +115,37 @@ describe("invalid configs are rejected with a message naming the key", () => {
         ["bad admin CIDR", (r) => { r.host.adminCidrs = ["203.0.113.7"]; },
             'host.adminCidrs[0]: must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "203.0.113.7"'],
         ["CIDR with host bits", (r) => { r.host.adminCidrs = ["203.0.113.7/24"]; },
-            'host.adminCidrs[0]: must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "203.0.113.7/24"'],
+            'host.adminCidrs[0]: "203.0.113.7/24" has host bits set: the network is 203.0.113.0/24 (or write 203.0.113.7/32 for that one address)'],
+        ["IPv6 CIDR with host bits, named like IPv4's", (r) => { r.host.adminCidrs = ["203.0.113.0/24", "2001:db8::1/64"]; },
+            'host.adminCidrs[1]: "2001:db8::1/64" has host bits set: the network is 2001:db8::/64 (or write 2001:db8::1/128 for that one address)'],
+        ["IPv6-only admin CIDRs with a public way in (the host has no IPv6)", (r) => { r.host.adminCidrs = ["2001:db8::/32"]; },
+            'host.adminCidrs: holds only IPv6 CIDRs, but the host\'s public address is IPv4 only (an Elastic IP), so Pulumi could not reach it: add the IPv4 CIDR you deploy from, or set host.connectVia to "tailscale"'],
+        ["SSH from the whole IPv4 internet without the opt-in", (r) => { r.host.adminCidrs = ["0.0.0.0/0"]; },
+            'host.adminCidrs[0]: "0.0.0.0/0" opens the host\'s SSH to the whole internet; use the CIDR you deploy from (for example your address/32), or reach the host over the tailnet (host.connectVia "tailscale"); if you really mean it, also set host.allowSshFromAnywhere to true'],
+        ["SSH from the whole IPv6 internet without the opt-in", (r) => { r.host.adminCidrs = ["203.0.113.0/24", "::/0"]; },
+            expect.stringMatching(/^host\.adminCidrs\[1\]: "::\/0" opens the host's SSH to the whole internet; .* host\.allowSshFromAnywhere to true$/)],
+        ["empty list of SSH keys", (r) => { r.host.sshPublicKeys = []; },
+            "host.sshPublicKeys: at least one SSH public key is required (the operators' keys for root and the admin user)"],
+        ["a private key pasted after the public key", (r) => { r.host.sshPublicKeys = [`${key}\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----`]; },
+            "host.sshPublicKeys[0]: holds a PRIVATE key: never put a private key in the stack config; use the public half (the .pub file)"],
+        ["two keys on two lines of one entry", (r) => { r.host.sshPublicKeys = [`${key}\n${key}`]; },
+            'host.sshPublicKeys[0]: must be a single line holding one key; put each key in its own entry (got 2 lines starting "ssh-ed25519 AAAAC3NzaC1l...")'],
+        ["two keys on one line", (r) => { r.host.sshPublicKeys = [`${key} ${key}`]; },
+            "host.sshPublicKeys[0]: holds two keys in one entry; put each key in its own entry of host.sshPublicKeys"],
+        ["a key type with no key data", (r) => { r.host.sshPublicKeys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 you@example"]; },
+            expect.stringMatching(/^host\.sshPublicKeys\[0\]: must be an OpenSSH public key line .*; the key data of "ssh-ed25519 AAAAC3NzaC1l\.\.\." is not a complete ssh-ed25519 key \(truncated, or a type name with no key\)$/)],
+        ["a VPC inside Tailscale's range", (r) => { r.network = { vpcCidr: "100.100.0.0/16", subnetCidr: "100.100.1.0/24" }; },
+            'network.vpcCidr: must not overlap 100.64.0.0/10, Tailscale\'s address range (CGNAT), where tailnet devices live, got "100.100.0.0/16"'],
+        ["gp3 throughput above IOPS/4", (r) => { r.storage = { throughputMiBps: 1000 }; },
+            "storage.throughputMiBps: 1000 MiB/s needs more IOPS: gp3 allows 0.25 MiB/s per IOPS, so 3000 IOPS allow at most 750 MiB/s; raise storage.iops to 4000 or lower the throughput"],
+        ["gp3 IOPS above 500 per GiB", (r) => { r.storage = { volumeGiB: 8, iops: 16000 }; },
+            "storage.iops: 16000 is more than gp3 allows for 8 GiB (500 IOPS per GiB, so at most 4000); lower storage.iops or grow storage.volumeGiB"],
+        ["io2 IOPS above 1000 per GiB", (r) => { r.storage = { volumeType: "io2", volumeGiB: 50, iops: 100000 }; },
+            "storage.iops: 100000 is more than io2 allows for 50 GiB (1000 IOPS per GiB, so at most 50000); lower storage.iops or grow storage.volumeGiB"],
         ["VPC overlapping the slots", (r) => { r.network = { vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24" }; },
             'network.vpcCidr: must not overlap 10.0.0.0/8, where the slots\' 10.N.0.0/24 subnets live, got "10.0.0.0/16"'],
         ["subnet outside the VPC", (r) => { r.network = { subnetCidr: "192.168.1.0/24" }; },
-            'network.subnetCidr: must lie inside network.vpcCidr (172.20.0.0/16), got "192.168.1.0/24"'],
+            'network.subnetCidr: must lie inside vpcCidr (172.20.0.0/16), got "192.168.1.0/24"'],
         ["bad availability zone", (r) => { r.host.availabilityZone = "us-east-1"; },
             'host.availabilityZone: must be an availability zone name such as us-east-1a, got "us-east-1"'],
         ["unknown backend", (r) => { r.storage = { backend: "ext4" }; },
@@ -122,9 +153,11 @@ describe("invalid configs are rejected with a message naming the key", () => {
         ["gp3 iops out of range", (r) => { r.storage = { iops: 100 }; },
             'storage.iops: must be an integer from 3000 to 16000, got 100'],
         ["slot name with upper case", (r) => { r.slots.Slot7 = { index: 7 }; },
-            "slots.Slot7: slot name must be lowercase letters, digits and '-', starting with a letter and not ending with '-' (so br-Slot7 and vm-Slot7 fit Linux's 15-character interface names)"],
+            "slots.Slot7: slot name must be lowercase letters, digits and '-', starting with a letter and not ending with '-', got \"Slot7\""],
         ["slot name too long for an interface", (r) => { r.slots.verylongslotx = { index: 7 }; },
-            "slots.verylongslotx: slot name must be at most 12 characters, got 13 (so br-verylongslotx and vm-verylongslotx fit Linux's 15-character interface names)"],
+            "slots.verylongslotx: slot name must be at most 12 characters, got 13 (\"verylongslotx\") (so br-verylongslotx and vm-verylongslotx fit Linux's 15-character interface names)"],
+        ["slot named states (vm-state's own directory)", (r) => { r.slots.states = { index: 7 }; },
+            "slots.states: slot name \"states\" is reserved (vm-state keeps the states in <root>/states)"],
         ["custom slot without index", (r) => { r.slots.web = {}; },
             "slots.web.index: is required: only slots named slotN (N from 1 to 254) get their index from the name"],
         ["index out of range", (r) => { r.slots.web = { index: 255 }; },
@@ -140,7 +173,7 @@ describe("invalid configs are rejected with a message naming the key", () => {
         ["slot running an undeclared state", (r) => { r.slots.slot2 = { state: "web" }; },
             'slots.slot2.state: state "web" is not declared; declare it under states (states.web: {}) or use a slot\'s own name'],
         ["state name with a slash", (r) => { r.states = { "a/b": {} }; },
-            "states.a/b: state name must be lowercase letters, digits and '-', starting with a letter and not ending with '-'"],
+            "states.a/b: state name must be lowercase letters, digits and '-', starting with a letter and not ending with '-', got \"a/b\""],
         ["from an undeclared state", (r) => { r.states = { dev: { from: "prod" } }; },
             'states.dev.from: refers to state "prod", which is not declared under states or as a slot'],
         ["from an undeclared snapshot", (r) => { r.states = { dev: { from: "slot1@golden" } }; },
@@ -173,6 +206,16 @@ describe("invalid configs are rejected with a message naming the key", () => {
         expect(problems(edit)).toEqual([message]);
     });
 
+    test("a key under a misspelt namespace is reported, never silently ignored", () => {
+        expect(problems(() => undefined, ["microvm:slots", "aws:region", "tailscale:tailnet", "pulumi:tags"])).toEqual([
+            'microvm:slots: unknown namespace "microvm", so nothing would read this key (did you mean microvm-infra:slots?); this project reads microvm-infra:<key> and the providers\' aws:, tailscale:, tls:, command:, pulumi: keys',
+        ]);
+    });
+
+    test("SSH from anywhere is legal with the explicit opt-in", () => {
+        expect(problems((r) => { r.host.adminCidrs = ["0.0.0.0/0", "::/0"]; r.host.allowSshFromAnywhere = true; })).toEqual([]);
+    });
+
     test("a typo at the top level of the namespace is reported; other namespaces are the providers'", () => {
         expect(problems(() => undefined, ["microvm-infra:slot", "microvm-infra:host", "aws:region", "tailscale:tailnet"])).toEqual([
             "slot: unknown key in microvm-infra; valid keys are host, network, storage, tailscale, slots, states, sshPrivateKey",
@@ -193,13 +236,12 @@ describe("invalid configs are rejected with a message naming the key", () => {
     });
 });
 
-describe("names", () => {
-    test.each(["", "-a", "a-", "A", "a_b", "a/b", "../x", "a@b", "1a"])("%j is not a name", (name) => {
-        expect(nameProblem(name, 63)).toBe("must be lowercase letters, digits and '-', starting with a letter and not ending with '-'");
-    });
-
-    test.each(["a", "slot1", "web-2", "a".repeat(12)])("%j is a slot name", (name) => {
-        expect(nameProblem(name, 12)).toBeUndefined();
+describe("names: the shared accept/reject table (tests/fixtures/names.json)", () => {
+    const table: { cases: ({ name: string; why: string } & Record<NameKind, boolean>)[] } =
+        JSON.parse(readFileSync(join(repoRoot, "tests/fixtures/names.json"), "utf8"));
+    const rows = table.cases.flatMap((c) => (["slot", "state", "snapshot"] as const).map((kind) => [kind, c.name, c[kind], c.why] as const));
+    test.each(rows)("%s %j: valid %s (%s)", (kind, name, valid) => {
+        expect(nameProblem(kind, name) === undefined).toBe(valid);
     });
 });
 
@@ -210,5 +252,16 @@ describe("ssh public keys", () => {
 
     test("a well-formed key passes", () => {
         expect(checkSshPublicKey(key)).toBeUndefined();
+    });
+});
+
+describe("secrets in config", () => {
+    test("credentials in clear text are refused, even where Tailscale is disabled", () => {
+        const clear = () => false;
+        expect(secretConfigProblems(["tailscale:apiKey", "microvm-infra:sshPrivateKey"], clear)).toEqual([
+            "tailscale:apiKey: is stored in clear text in the stack file; set it again with `pulumi config set --secret tailscale:apiKey ...`",
+            "sshPrivateKey: is stored in clear text in the stack file; remove it (pulumi config rm sshPrivateKey) and set it again with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
+        ]);
+        expect(secretConfigProblems(["tailscale:apiKey", "microvm-infra:sshPrivateKey"], () => true)).toEqual([]);
     });
 });

@@ -3,18 +3,19 @@
  * commands the program declares (triggers, ordering, secrets, deletedWith) under the mock runtime.
  */
 import { execFileSync, spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { bundleHash, collectBundle, manifest, sortFiles, tarBundle } from "../../components/deploy/bundle";
 import { credentialsProblem, dialErrorLimit, firstBootWaitSeconds, noCredentialsMessage, perDialTimeoutSeconds } from "../../components/deploy/connection";
 import { checkSecretFiles } from "../../components/deploy/deployment";
 import {
-    applySlotsCommand, createStateCommand, secretPathProblem, secretsCommand, secretsStdin, switchCommand, switchJob, switchUnit,
-} from "../../components/deploy/remoteScripts";
+    applySlotsCommand, createStateCommand, secretPathProblem, secretsCommand, secretsStdin, switchCommand, switchJobBundlePath, switchJobFile, switchUnit,
+} from "../../components/deploy/remoteCommands";
 import { PlannedResource } from "../../tools/plan/mockRuntime";
 import { Plan } from "../../tools/plan/run";
-import { byType, exampleStack, planDoc } from "../helpers/stacks";
+import { byType, exampleStack, planDoc, repoRoot } from "../helpers/stacks";
+import { requireTools } from "../helpers/tools";
 
 const hash = "a".repeat(64);
 
@@ -25,7 +26,8 @@ describe("bundle", () => {
     test("holds nixos/**, the rendered infra.json in place of the committed one, and scripts/**", () => {
         expect(paths).toEqual(expect.arrayContaining(["nixos/flake.nix", "nixos/flake.lock", "nixos/infra.json", "nixos/modules/hypervisor.nix", "scripts/vm-state"]));
         expect(files.find((f) => f.path === "nixos/infra.json")!.content.toString()).toBe('{"rendered": true}\n');
-        expect(paths.filter((p) => !p.startsWith("nixos/") && !p.startsWith("scripts/"))).toEqual([]);
+        expect(paths.filter((p) => !p.startsWith("nixos/") && !p.startsWith("scripts/"))).toEqual([switchJobBundlePath]);
+        expect(files.find((f) => f.path === switchJobBundlePath)!.content.equals(readFileSync(switchJobFile))).toBe(true);
         expect(files.find((f) => f.path === "scripts/vm-state")!.mode).toBe("755");
         expect(paths).toEqual([...paths].sort());
     });
@@ -38,7 +40,7 @@ describe("bundle", () => {
         const f = files[0];
         expect(bundleHash([{ ...f, mode: f.mode === "755" ? "644" : "755" }, ...files.slice(1)])).not.toBe(base);
         expect(bundleHash([...files].reverse())).toBe(base);
-        expect(manifest(files).split("\n")[0]).toMatch(/^(644|755) [0-9a-f]{64} nixos\//);
+        expect(manifest(files).split("\n")[0]).toMatch(/^(644|755) [0-9a-f]{64} deploy\/switch-job\.sh$/);
     });
 
     test("rejects paths that could escape the bundle", () => {
@@ -46,15 +48,14 @@ describe("bundle", () => {
         expect(() => sortFiles([{ path: "/abs", mode: "644", content: Buffer.from("") }])).toThrow(/must be relative/);
     });
 
-    const tarAvailable = spawnSync("tar", ["--version"]).status === 0;
-    (tarAvailable ? test : test.skip)("the tar is reproducible and GNU tar extracts exactly the files, with their modes", () => {
+    requireTools(["tar"], "apt-get install tar").test("the tar is reproducible and GNU tar extracts exactly the files, with their modes", () => {
         expect(tarBundle(files).equals(tarBundle(collectBundle('{"rendered": true}\n')))).toBe(true);
         const dir = mkdtempSync(join(tmpdir(), "bundle-"));
         writeFileSync(join(dir, "b.tar"), tarBundle(files));
         execFileSync("mkdir", [join(dir, "x")]);
         execFileSync("tar", ["-x", "-f", join(dir, "b.tar"), "-C", join(dir, "x")]);
-        const listed = execFileSync("sh", ["-c", "cd x && find . -type f -printf '%m %P\\n' | LC_ALL=C sort"], { cwd: dir }).toString().trim().split("\n");
-        expect(listed).toEqual(files.map((f) => `${f.mode} ${f.path}`));
+        const listed = execFileSync("sh", ["-c", "cd x && find . -type f -printf '%P %m\\n' | LC_ALL=C sort"], { cwd: dir }).toString().trim().split("\n");
+        expect(listed).toEqual(files.map((f) => `${f.path} ${f.mode}`));
         for (const f of files) {
             expect(readFileSync(join(dir, "x", f.path)).equals(f.content)).toBe(true);
         }
@@ -121,34 +122,31 @@ describe("remote scripts", () => {
         expect(Buffer.from(stdin.trim(), "base64").toString()).toBe(secret);
     });
 
-    test("the switch is named after the bundle and runs the flake from the whole bundle", () => {
+    test("the switch is named after the bundle; its command is switch.sh with the hash, Tailscale and slots as arguments", () => {
         expect(switchUnit(hash)).toBe("microvm-infra-switch-aaaaaaaaaaaaaaaa");
         const text = switchCommand({ hash, tailscale: true, slots: ["slot1", "slot2"] });
-        expect(text).toContain(`systemd-run --unit="$unit"`);
-        expect(text).toContain("slots=('slot1' 'slot2')");
-        // `?dir=nixos`: the flake reads ../scripts/vm-state, so the source tree is the bundle root.
-        expect(switchJob).toContain(`switch --flake "path:$bundle?dir=nixos#hypervisor"`);
+        expect(text).toBe(`set -- '${hash}' '1' 'slot1' 'slot2'\n${readFileSync(join(repoRoot, "components/deploy/remote/switch.sh"), "utf8")}`);
         expect(() => switchCommand({ hash: "nothex", tailscale: true, slots: [] })).toThrow("bundle hash must be 64 lowercase hex digits");
-        expect(() => switchCommand({ hash, tailscale: true, slots: ["Bad;rm"] })).toThrow(/slot name "Bad;rm"/);
+        expect(() => switchCommand({ hash, tailscale: true, slots: ["Bad;rm"] })).toThrow(/slot name must be/);
     });
 
-    const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
-    if (!shellcheck && process.env.CI === "true") {
-        test("shellcheck is installed", () => { throw new Error("shellcheck is missing under CI=true"); });
-    }
-    (shellcheck ? test : test.skip)("every generated script passes shellcheck", () => {
+    const shellFiles = ["components/deploy/remote", "components/tailscale/remote"]
+        .flatMap((dir) => readdirSync(join(repoRoot, dir)).filter((f) => f.endsWith(".sh")).map((f) => join(repoRoot, dir, f)));
+    requireTools(["shellcheck"], "apt-get install shellcheck").test("every remote script, and every command built from one, passes shellcheck", () => {
+        expect(shellFiles.length).toBeGreaterThanOrEqual(5);
         const dir = mkdtempSync(join(tmpdir(), "scripts-"));
-        const scripts: Record<string, string> = {
-            "switch.sh": switchCommand({ hash, tailscale: true, slots: ["slot1"] }),
-            "job.sh": switchJob,
-            "secrets.sh": secretsCommand(["/var/lib/microvm-infra/secrets/a"]),
-            "secrets2.sh": secretsCommand(["/var/lib/microvm-infra/secrets/a", "/var/lib/microvm-infra/secrets/b"]),
-            "state.sh": createStateCommand("web", { kind: "restore", source: "slot1", snapshot: "golden" }, "i-0123"),
-            "apply.sh": applySlotsCommand({ slot1: "10.1.0.2" }),
+        const commands: Record<string, string> = {
+            "switch-cmd.sh": switchCommand({ hash, tailscale: true, slots: ["slot1"] }),
+            "secrets-cmd.sh": secretsCommand(["/var/lib/microvm-infra/secrets/a", "/var/lib/microvm-infra/secrets/b"]),
+            "state-cmd.sh": createStateCommand("web", { kind: "restore", source: "slot1", snapshot: "golden" }, "i-0123"),
+            "apply-cmd.sh": applySlotsCommand({ slot1: "10.1.0.2" }),
         };
-        for (const [file, text] of Object.entries(scripts)) {
+        const files = [...shellFiles, ...Object.entries(commands).map(([file, text]) => {
             writeFileSync(join(dir, file), `#!/usr/bin/env bash\n${text}`);
-            const r = spawnSync("shellcheck", ["-s", "bash", join(dir, file)]);
+            return join(dir, file);
+        })];
+        for (const file of files) {
+            const r = spawnSync("shellcheck", ["-x", file]);
             expect({ file, out: r.stdout.toString() }).toEqual({ file, out: "" });
         }
     });
@@ -168,7 +166,7 @@ describe("the deploy as planned (mock runtime)", () => {
 
     test("the switch is triggered by the bundle hash and the instance id, and pushes every bundle file", () => {
         const sw = named("microvm-switch");
-        const h = /receive bundle ([0-9a-f]{64})/.exec(sw.inputs.create as string)![1];
+        const h = /^set -- '([0-9a-f]{64})'/.exec(sw.inputs.create as string)![1];
         expect(sw.inputs.triggers).toEqual([h, instanceId]);
         expect(h).toBe(bundleHash(collectBundle(plan.files["nixos/infra.json"])));
         expect(Object.keys(plan.files)).toEqual(collectBundle(plan.files["nixos/infra.json"]).map((f) => f.path));
@@ -191,13 +189,13 @@ describe("the deploy as planned (mock runtime)", () => {
     test("ordering: secrets, then the switch, then states (sources first), then the slot map", () => {
         const urn = (n: string) => named(n).urn;
         expect(named("microvm-switch").options.dependsOn).toContain(urn("microvm-secrets"));
-        for (const s of ["slot1-state", "slot2-state", "dev-state", "slot1-snap-golden"]) {
+        for (const s of ["slot1", "slot2", "dev", "slot1@golden"]) {
             expect(named(s).options.dependsOn).toContain(urn("microvm-switch"));
         }
-        expect(named("slot1-snap-golden").options.dependsOn).toContain(urn("slot1-state"));
-        expect(named("dev-state").options.dependsOn).toEqual(expect.arrayContaining([urn("slot1-state"), urn("slot1-snap-golden")]));
+        expect(named("slot1@golden").options.dependsOn).toContain(urn("slot1"));
+        expect(named("dev").options.dependsOn).toEqual(expect.arrayContaining([urn("slot1"), urn("slot1@golden")]));
         const slots = named("microvm-slots");
-        expect(slots.options.dependsOn).toEqual(expect.arrayContaining([urn("microvm-switch"), ...[1, 2, 3, 4, 5].map((i) => urn(`slot${i}-state`))]));
+        expect(slots.options.dependsOn).toEqual(expect.arrayContaining([urn("microvm-switch"), ...[1, 2, 3, 4, 5].map((i) => urn(`slot${i}`))]));
         expect(slots.inputs.stdin).toBe('{"slots":{"slot1":"slot1","slot2":"slot2","slot3":"slot3","slot4":"slot4","slot5":"slot5"}}\n');
     });
 

@@ -49,7 +49,7 @@ describe("npm run plan on the example stack", () => {
         expect(doc.topology.slots).toHaveLength(5);
         expect(doc.topology.slots[4]).toEqual({
             name: "slot5", index: 5, state: "slot5", subnet: "10.5.0.0/24", gateway: "10.5.0.1", address: "10.5.0.2",
-            bridge: "br-slot5", tap: "vm-slot5", mac: "02:00:0a:05:00:02", vcpu: 2, memMiB: 2048, diskGiB: 64,
+            bridge: "br-slot5", tap: "vm-slot5", mac: "02:00:0a:05:00:02", prefixLength: 24, vcpu: 2, memMiB: 2048, diskGiB: 64,
         });
     });
 
@@ -151,7 +151,7 @@ describe("--against", () => {
 
 describe("diff classification", () => {
     const res = (urn: string, type: string, inputs: Record<string, unknown>, extra: Partial<any> = {}): any => ({
-        urn, type, name: urn, parent: "", custom: true, inputs, secretInputs: [], propertyDependencies: {},
+        urn, type, name: urn, parent: "", custom: true, aliases: [], inputs, secretInputs: [], propertyDependencies: {},
         options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], dependsOn: [], deletedWith: "", replaceOnChanges: [], additionalSecretOutputs: [], customTimeouts: {} },
         ...extra,
     });
@@ -172,6 +172,14 @@ describe("diff classification", () => {
         const attach = res("attach", "aws:ec2/volumeAttachment:VolumeAttachment", { instanceId: "i-1", volumeId: "vol-1" }, { propertyDependencies: { instanceId: ["host"] } });
         const d = diffPlans([host("ami-1"), attach], [host("ami-2"), attach]);
         expect(d.replace.map((c) => [c.urn, c.replaceBecause])).toEqual([["host", ["ami"]], ["attach", ["instanceId"]]]);
+    });
+
+    test("a resource found under one of its aliases is the same resource: compared, never deleted and created", () => {
+        const old = res("urn:old-name", "command:remote:Command", { create: "a" });
+        const renamed = res("urn:new-name", "command:remote:Command", { create: "a" }, { aliases: ["urn:old-name"] });
+        expect(diffPlans([old], [renamed])).toMatchObject({ create: [], delete: [], update: [], replace: [], unchanged: ["urn:new-name"] });
+        const edited = res("urn:new-name", "command:remote:Command", { create: "b" }, { aliases: ["urn:old-name"] });
+        expect(diffPlans([old], [edited]).update.map((c) => c.paths)).toEqual([["create"]]);
     });
 
     test("a protected resource's delete says it will stop the update", () => {
@@ -206,7 +214,8 @@ test("an error the program raises in a lookup ends the plan with exit 1 and the 
     const { spawnSync } = await import("child_process");
     const r = spawnSync(join(__dirname, "../../node_modules/.bin/tsx"), [join(__dirname, "../../tools/plan.ts"), "--config", file], { encoding: "utf8", timeout: 60000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('plan: the program stopped with an error:\nhost.availabilityZone "us-east-1f" does not offer a1.metal in us-east-1; use one of us-east-1a, us-east-1b');
+    expect(r.stderr).toContain(`plan: the program stopped with an error planning the stack config, ${file}:\nhost.availabilityZone`);
+    expect(r.stderr).toContain('\nhost.availabilityZone "us-east-1f" does not offer a1.metal in us-east-1; use one of us-east-1a, us-east-1b');
 });
 
 test("the stack's SSH command pins the host key Pulumi generated", async () => {
@@ -217,6 +226,6 @@ test("the stack's SSH command pins the host key Pulumi generated", async () => {
 
 test("the text plan shows Tailscale's tag lists but not AWS tag maps", async () => {
     const { out } = await runPlan();
-    expect(out).toMatch(/tailscale:index\/deviceTags:DeviceTags\s+microvm-device-tags\n(\s+.*\n)*?\s+tags=\["tag:microvm-host"\]/);
+    expect(out).toMatch(/tailscale:index\/deviceTags:DeviceTags\s+microvm-device-tags[^\n]*\n(\s+.*\n)*?\s+tags=\["tag:microvm-host"\]/);
     expect(out).not.toMatch(/^\s+tags\.Project=/m);
 });

@@ -3,8 +3,9 @@
  * (`npm run plan -- --against`, through planEdit).
  */
 import { checkAssignments } from "../../components/state/slotAssignments";
-import { originText, stateOrigin } from "../../components/state/vmState";
-import { createStateCommand, deleteStateCommand, slotsDocument } from "../../components/deploy/remoteScripts";
+import { originText } from "../../components/state/vmState";
+import { stateOrigin } from "../../infra/program";
+import { createStateCommand, deleteStateCommand, slotsDocument } from "../../components/deploy/remoteCommands";
 import { StateConfig } from "../../infra/config";
 import { Change } from "../../tools/plan/diff";
 import { byType, planDoc, planEdit, exampleStack } from "../helpers/stacks";
@@ -20,7 +21,7 @@ describe("state commands", () => {
         [{ ...base, from: { state: "slot1", snapshot: "golden" } }, "vm-state}\" restore --if-missing 'slot1@golden' 'web'", "slot1@golden"],
     ])("%o", (state, command, origin) => {
         expect(createStateCommand(state.name, stateOrigin(state), "i-0abc")).toContain(command);
-        expect(originText(state)).toBe(origin);
+        expect(originText(stateOrigin(state))).toBe(origin);
     });
 
     test("delete is explicit and idempotent", () => {
@@ -41,13 +42,13 @@ describe("states in the plan", () => {
     test("retain: no delete command and retainOnDelete; destroy: vm-state delete, delete before replace", async () => {
         const plan = await planDoc(((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; return d; })(exampleStack()));
         const r = (n: string) => byType(plan, cmdType).find((x) => x.name === n)!;
-        expect(r("slot1-state").inputs.delete).toBeUndefined();
-        expect(r("slot1-state").options.retainOnDelete).toBe(true);
-        expect(r("slot1-snap-golden").inputs.delete).toBeUndefined();
-        expect(r("dev-state").inputs.delete).toContain("delete --yes --if-exists 'dev'");
-        expect(r("dev-state").options.retainOnDelete).toBe(false);
-        expect(r("dev-state").options.deleteBeforeReplace).toBe(true);
-        expect(r("dev-state").inputs.triggers).toEqual(["slot1@golden"]);
+        expect(r("slot1").inputs.delete).toBeUndefined();
+        expect(r("slot1").options.retainOnDelete).toBe(true);
+        expect(r("slot1@golden").inputs.delete).toBeUndefined();
+        expect(r("dev").inputs.delete).toContain("delete --yes --if-exists 'dev'");
+        expect(r("dev").options.retainOnDelete).toBe(false);
+        expect(r("dev").options.deleteBeforeReplace).toBe(true);
+        expect(r("dev").inputs.triggers).toEqual(["slot1@golden"]);
     });
 });
 
@@ -75,7 +76,7 @@ describe("config edits against the example stack", () => {
 
     test("add slot6: the deployment and the new slot's resources only; no existing state touched", async () => {
         const { diff } = await planEdit((d) => { d.config["microvm-infra:slots"].slot6 = {}; });
-        expect(names(diff.create)).toEqual(["slot6", "slot6-state"]);
+        expect(names(diff.create)).toEqual(["slot6", "slot6"]);
         expect(names(diff.replace, cmdType)).toEqual(["microvm-switch"]);
         expect(names(diff.update, cmdType)).toEqual(["microvm-slots"]);
         expect(diff.delete).toEqual([]);
@@ -85,24 +86,24 @@ describe("config edits against the example stack", () => {
 
     test("remove a state with retain: the stack forgets it, nothing runs on the host", async () => {
         const { before, diff } = await planEdit((d) => { delete d.config["microvm-infra:states"].dev; });
-        expect(names(diff.delete)).toEqual(["dev", "dev-state"]);
+        expect(names(diff.delete)).toEqual(["dev", "dev"]);
         const cmd = diff.delete.find((c) => c.type === cmdType)!;
         expect(cmd.note).toMatch(/retainOnDelete: removed from the stack, the real resource is kept/);
-        expect(byType(before, cmdType).find((r) => r.name === "dev-state")!.inputs.delete).toBeUndefined();
+        expect(byType(before, cmdType).find((r) => r.name === "dev")!.inputs.delete).toBeUndefined();
         expect([diff.create, diff.update, diff.replace]).toEqual([[], [], []]);
     });
 
     test("remove a state with destroy: its delete command runs", async () => {
         const destroy = (d: any) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; };
         const before = await planDoc(((d) => { destroy(d); return d; })(exampleStack()));
-        const old = byType(before, cmdType).find((r) => r.name === "dev-state")!;
+        const old = byType(before, cmdType).find((r) => r.name === "dev")!;
         expect(old.inputs.delete).toContain("vm-state}\" delete --yes --if-exists 'dev'");
         expect(old.options.retainOnDelete).toBe(false);
     });
 
     test("switching onRemove is an update, never a replacement (which would run a delete)", async () => {
         const { diff } = await planEdit((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; });
-        expect(names(diff.update)).toEqual(["dev-state"]);
+        expect(names(diff.update)).toEqual(["dev"]);
         expect(diff.replace).toEqual([]);
     });
 
@@ -110,7 +111,7 @@ describe("config edits against the example stack", () => {
         const { diff } = await planEdit((d) => {
             d.config["microvm-infra:states"].dev = { from: "slot2", onRemove: "destroy" };
         });
-        const dev = diff.replace.find((c) => c.urn.endsWith("dev-state"))!;
+        const dev = diff.replace.find((c) => c.urn.endsWith("dev"))!;
         expect(dev.replaceBecause).toEqual(expect.arrayContaining(["triggers[0]"]));
         expect(dev.deleteBeforeReplace).toBe(true);
     });

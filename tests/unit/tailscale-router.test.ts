@@ -22,14 +22,19 @@ function hostStatus(dnsName: string, nodeId = "nHost7CNTRL"): string {
     return JSON.stringify({ BackendState: "Running", Self: { ID: nodeId, HostName: "microvm-host", DNSName: `${dnsName}.`, TailscaleIPs: ["100.64.0.9"] } });
 }
 
-/** Starts the mock runtime; the host answers `stdout` to the status command. */
-async function runtimeWithHost(stdout: string): Promise<Recorder> {
+/**
+ * Starts the mock runtime; the host answers `stdout` to the status command, and the Tailscale API
+ * lists `devices` (what `getDevices` reads live on every run).
+ */
+async function runtimeWithHost(stdout: string, devices: { nodeId: string; name: string }[] = []): Promise<Recorder> {
     const recorder = await startMockRuntime("microvm-infra", "test", {}, []);
     const original = recorder.mocks.newResource;
     recorder.mocks.newResource = (args) => {
         const answer = original(args) as { id: string; state: Record<string, any> };
         return args.name.endsWith("-tailscale-status") ? { ...answer, state: { ...answer.state, stdout } } : answer;
     };
+    const call = recorder.mocks.call;
+    recorder.mocks.call = (args) => (args.token === "tailscale:index/getDevices:getDevices" ? { id: "devices", devices } : call(args));
     return recorder;
 }
 
@@ -60,14 +65,36 @@ describe("SubnetRouter", () => {
     });
 
     test("a host that joined under a suffixed name: routes still go to its own node, with a warning that explains", async () => {
-        await runtimeWithHost(hostStatus("microvm-host-1.example.ts.net", "nNewHostCNTRL"));
+        const joined = hostStatus("microvm-host-1.example.ts.net", "nNewHostCNTRL");
+        await runtimeWithHost(joined, [{ nodeId: "nOldHostCNTRL", name: "microvm-host.example.ts.net" }, { nodeId: "nNewHostCNTRL", name: "microvm-host-1.example.ts.net" }]);
         const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
         const router = new SubnetRouter("microvm", routerArgs());
         expect(await value(router.deviceId)).toBe("nNewHostCNTRL");
         expect(await value(router.dnsName)).toBe("microvm-host-1.example.ts.net");
         await settle();
         const messages = warn.mock.calls.map(([m]) => m);
-        expect(messages).toEqual([expect.stringContaining("joined as microvm-host-1.example.ts.net, not microvm-host")]);
+        expect(messages).toEqual([expect.stringContaining("is named microvm-host-1.example.ts.net, not microvm-host")]);
+    });
+
+    test("once the device is renamed, the warning is gone, though the status kept in state still has the old name", async () => {
+        const joined = hostStatus("microvm-host-1.example.ts.net", "nNewHostCNTRL");
+        await runtimeWithHost(joined, [{ nodeId: "nNewHostCNTRL", name: "microvm-host.example.ts.net" }]);
+        const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
+        const router = new SubnetRouter("microvm", routerArgs());
+        await value(router.deviceId);
+        await settle();
+        expect(warn).not.toHaveBeenCalled();
+    });
+
+    test("deleting the device key and tags never calls the API (re-enabling expiry, untagging a tagged device)", async () => {
+        const recorder = await runtimeWithHost(hostStatus("microvm-host.example.ts.net"));
+        const router = new SubnetRouter("microvm", routerArgs());
+        await value(router.deviceId);
+        await settle();
+        const byName = (n: string) => recorder.resources.find((r) => r.name === n)!;
+        expect(byName("microvm-device-key").options.retainOnDelete).toBe(true);
+        expect(byName("microvm-device-tags").options.retainOnDelete).toBe(true);
+        expect(byName("microvm-routes").options.retainOnDelete).toBe(false);
     });
 
     test("the host's own name: no warning", async () => {

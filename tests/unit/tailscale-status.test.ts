@@ -61,7 +61,7 @@ describe("nameCollision", () => {
 
     test("a suffixed name says which node holds the routes and what to do", () => {
         const msg = nameCollision("microvm-host", status("microvm-host-1.example.ts.net"));
-        expect(msg).toContain("joined as microvm-host-1.example.ts.net, not microvm-host");
+        expect(msg).toContain("is named microvm-host-1.example.ts.net, not microvm-host");
         expect(msg).toContain("Routes are approved on node nNew1CNTRL");
         expect(msg).toContain("Remove that device in the admin console");
         expect(msg).toContain("Hostname collisions");

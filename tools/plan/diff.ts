@@ -72,16 +72,18 @@ function inputsFromNewOutputs(r: PlannedResource, renewed: Set<string>): string[
 
 export function diffPlans(old: readonly PlannedResource[], next: readonly PlannedResource[]): PlanDiff {
     const before = new Map(old.map((r) => [r.urn, r]));
-    const after = new Map(next.map((r) => [r.urn, r]));
+    const matched = new Set<PlannedResource>();
     const diff: PlanDiff = { create: [], update: [], replace: [], delete: [], unchanged: [] };
     const renewed = new Set<string>();
     for (const r of next) {
-        const prev = before.get(r.urn);
+        // Found under its own URN or one of its aliases (a renamed resource): the same resource.
+        const prev = [r.urn, ...r.aliases].map((u) => before.get(u)).find((p) => p !== undefined);
         if (!prev) {
             diff.create.push({ urn: r.urn, type: r.type, paths: [] });
             renewed.add(r.urn);
             continue;
         }
+        matched.add(prev);
         const changed = new Set([...changedPaths(prev.inputs, r.inputs), ...inputsFromNewOutputs(r, renewed)]);
         const paths = [...changed].sort().filter((p) => !r.options.ignoreChanges.some((ig) => underPath(p, ig)));
         if (paths.length === 0) {
@@ -97,7 +99,7 @@ export function diffPlans(old: readonly PlannedResource[], next: readonly Planne
         }
     }
     for (const r of old) {
-        if (!after.has(r.urn)) {
+        if (!matched.has(r)) {
             diff.delete.push({ urn: r.urn, type: r.type, paths: [], note: deleteNote(r) });
         }
     }

@@ -65,12 +65,6 @@ export const functionResults: Record<string, (args: Props) => Props> = {
     }),
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: placeholder("caller ARN"), userId: "placeholder" }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
-    "tailscale:index/getDevice:getDevice": (a) => ({
-        id: placeholder("tailscale device id"),
-        nodeId: placeholder("tailscale node id"),
-        name: `${a.hostname ?? a.name ?? "device"}.example.ts.net`,
-        hostname: a.hostname ?? a.name,
-        addresses: ["100.64.0.1"],
-        tags: [],
-    }),
+    // The device list is read live on every run; offline, no device has joined yet.
+    "tailscale:index/getDevices:getDevices": () => ({ id: placeholder("tailnet devices"), devices: [] }),
 };

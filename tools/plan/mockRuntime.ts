@@ -28,6 +28,8 @@ export interface PlannedResource {
     readonly parent: string;
     readonly custom: boolean;
     readonly inputs: Record<string, unknown>;
+    /** URNs this resource had before (its `aliases`): `pulumi up` moves it, never replaces it. */
+    readonly aliases: string[];
     /** Input paths that are secret (shown as "[secret]"). */
     readonly secretInputs: string[];
     /** For each input that comes from other resources' outputs, those resources' URNs. */
@@ -86,6 +88,26 @@ function propertyDependencies(req: any): Record<string, string[]> {
     return deps;
 }
 
+/** The URN a resource with `type` and `name` under `parentUrn` gets (the engine's rule). */
+export function urnOf(stack: string, project: string, type: string, name: string, parentUrn: string): string {
+    const parentType = parentUrn ? parentUrn.split("::")[2] : "";
+    return `urn:pulumi:${stack}::${project}::${parentType ? `${parentType}$` : ""}${type}::${name}`;
+}
+
+/** The alias URNs of a registration: full URNs, or specs resolved against the resource's own type and parent. */
+function aliasUrns(req: any, urn: string): string[] {
+    const [head, project] = urn.split("::");
+    const stack = head.replace(/^urn:pulumi:/, "");
+    return req.getAliasesList().map((alias: any) => {
+        if (alias.getUrn()) {
+            return alias.getUrn();
+        }
+        const spec = alias.getSpec();
+        const parent = spec.getNoparent() ? "" : spec.getParenturn() || (req.getParent() ?? "");
+        return urnOf(spec.getStack() || stack, spec.getProject() || project, spec.getType() || req.getType(), spec.getName() || req.getName(), parent);
+    }).sort();
+}
+
 function timeouts(req: any): ResourceOptionsRecord["customTimeouts"] {
     const t = req.getCustomtimeouts();
     const pick = (v: string | undefined) => (v ? v : undefined);
@@ -134,6 +156,7 @@ export class Recorder {
             name: req.getName(),
             parent: req.getParent() ?? "",
             custom: req.getCustom(),
+            aliases: aliasUrns(req, urn),
             inputs,
             secretInputs,
             propertyDependencies: propertyDependencies(req),

@@ -2,25 +2,22 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defineInfrastructure } from "../../infra/program";
 import { loadStackConfig } from "../../infra/stackConfig";
-import { topology } from "../../infra/topology";
+import { SlotIdentity } from "../../infra/topology";
 import { PlannedResource, settle, startMockRuntime } from "./mockRuntime";
-import { secretPlaceholder } from "./stackFile";
-import { readStackFile } from "./stackFile";
+import { readStackFile, secretPlaceholder } from "./stackFile";
 
 export const project = "microvm-infra";
-
-export interface TopologyRow {
-    name: string; index: number; state: string; subnet: string; gateway: string; address: string;
-    bridge: string; tap: string; mac: string; vcpu: number; memMiB: number; diskGiB: number;
-}
 
 export interface Plan {
     readonly stack: string;
     readonly configFile: string;
     readonly resources: PlannedResource[];
-    readonly topology: { slots: TopologyRow[] };
+    /** The slots as the program computed them (never recomputed here). */
+    readonly topology: { slots: readonly SlotIdentity[] };
     /** Files pushed to the host: relative path to content. */
     readonly files: Record<string, string>;
+    /** The pushed files that are executable. */
+    readonly executables: string[];
     /** The stack outputs `pulumi up` would export (secrets as "[secret]"). */
     readonly outputs: Record<string, unknown>;
 }
@@ -79,13 +76,12 @@ async function planOnce(configFile: string, stack: string): Promise<Plan> {
     const { config, secretKeys } = readStackFile(configFile, project);
     const recorder = await startMockRuntime(project, stack, config, secretKeys);
     const loaded = loadStackConfig();
-    const { files, outputs } = defineInfrastructure(loaded);
-    const pushed = await value(files);
-    const exported = await exportedOutputs(outputs);
+    const program = defineInfrastructure(loaded);
+    const pushed = await value(program.files);
+    const executables = await value(program.executables);
+    const exported = await exportedOutputs(program.outputs);
     await settle();
-    const slots = topology(loaded.cfg.slots).slots.map((s) => ({
-        name: s.name, index: s.index, state: s.state, subnet: s.subnet, gateway: s.gateway, address: s.address,
-        bridge: s.bridge, tap: s.tap, mac: s.mac, vcpu: s.vcpu, memMiB: s.memMiB, diskGiB: s.diskGiB,
-    }));
-    return { stack, configFile, resources: recorder.resources, topology: { slots }, files: pushed, outputs: exported };
+    return {
+        stack, configFile, resources: recorder.resources, topology: { slots: program.topology.slots }, files: pushed, executables, outputs: exported,
+    };
 }

@@ -42,8 +42,14 @@ export function readStackFile(path: string, project: string): StackFile {
     } catch (err) {
         throw new StackFileError(`cannot read stack config ${path}: ${(err as Error).message}`);
     }
-    const raw = (doc as { config?: Record<string, unknown> } | null)?.config ?? {};
-    if (typeof raw !== "object" || Array.isArray(raw)) {
+    if (doc === null || doc === undefined) {
+        return { config: {}, secretKeys: [] };
+    }
+    if (typeof doc !== "object" || Array.isArray(doc)) {
+        throw new StackFileError(`${path}: must be a YAML mapping with a "config:" key (like Pulumi.dev.yaml), got ${Array.isArray(doc) ? "a list" : `a ${typeof doc}`}`);
+    }
+    const raw = (doc as { config?: unknown }).config ?? {};
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw new StackFileError(`${path}: "config" must be a map of keys to values`);
     }
     const config: Record<string, string> = {};

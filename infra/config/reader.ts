@@ -17,6 +17,11 @@ export class Problems {
         this.list.push(`${path}: ${message}`);
     }
 
+    /** A problem already phrased as "key: message". */
+    addLine(line: string): void {
+        this.list.push(line);
+    }
+
     get count(): number {
         return this.list.length;
     }

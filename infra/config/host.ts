@@ -1,0 +1,109 @@
+/** `host`: the metal instance, who may log in and how Pulumi reaches it. */
+import { cidrProblem, isIpv4, isWorldCidr } from "../../lib/cidr";
+import { checkSshPublicKey } from "../../lib/sshKey";
+import { isGravitonType, isMetalType, metalTypes } from "../instanceTypes";
+import { Problems, readBool, readChoice, readInt, readObject, readString, readStringList } from "./reader";
+
+export type ConnectVia = "public" | "tailscale";
+
+export interface HostConfig {
+    readonly instanceType: string;
+    /** Pinned AMI id, or undefined to look up the newest official NixOS arm64 AMI. */
+    readonly ami?: string;
+    readonly rootVolumeGiB: number;
+    readonly sshPublicKeys: readonly string[];
+    readonly adminCidrs: readonly string[];
+    /** The explicit opt-in that lets adminCidrs hold 0.0.0.0/0 or ::/0. */
+    readonly allowSshFromAnywhere: boolean;
+    readonly availabilityZone?: string;
+    readonly adminUser: string;
+    /** How Pulumi reaches the host over SSH: its public address, or its tailnet name. */
+    readonly connectVia: ConnectVia;
+}
+
+export const hostDefaults = { instanceType: "a1.metal", rootVolumeGiB: 64, adminUser: "admin" } as const;
+
+const hostKeys = ["instanceType", "ami", "rootVolumeGiB", "sshPublicKeys", "adminCidrs", "allowSshFromAnywhere", "availabilityZone", "adminUser", "connectVia"];
+
+function checkInstanceType(p: Problems, instanceType: string): void {
+    if (metalTypes[instanceType]) {
+        return;
+    }
+    const why = !isGravitonType(instanceType)
+        ? "is not a Graviton (arm64) type"
+        : !isMetalType(instanceType)
+            ? "is not bare metal, and KVM needs a .metal type"
+            : "is not a Graviton metal type microvm-infra knows";
+    p.add("host.instanceType", `"${instanceType}" ${why}; valid types are ${Object.keys(metalTypes).join(", ")}`);
+}
+
+function readKeys(p: Problems, o: Record<string, unknown>): string[] {
+    const keys = readStringList(p, o, "host", "sshPublicKeys");
+    if (keys.length === 0 && (o.sshPublicKeys === undefined || Array.isArray(o.sshPublicKeys))) {
+        p.add("host.sshPublicKeys", "at least one SSH public key is required (the operators' keys for root and the admin user)");
+    }
+    keys.forEach((key, i) => {
+        const problem = checkSshPublicKey(key);
+        if (problem) {
+            p.add(`host.sshPublicKeys[${i}]`, problem);
+        }
+    });
+    return keys;
+}
+
+function readAdminCidrs(p: Problems, o: Record<string, unknown>, allowAnywhere: boolean): string[] {
+    const cidrs = readStringList(p, o, "host", "adminCidrs");
+    cidrs.forEach((cidr, i) => {
+        const problem = cidrProblem(cidr);
+        if (problem) {
+            p.add(`host.adminCidrs[${i}]`, problem);
+        } else if (isWorldCidr(cidr) && !allowAnywhere) {
+            p.add(`host.adminCidrs[${i}]`, `"${cidr}" opens the host's SSH to the whole internet; use the CIDR you deploy from `
+                + `(for example your address/32), or reach the host over the tailnet (host.connectVia "tailscale"); `
+                + `if you really mean it, also set host.allowSshFromAnywhere to true`);
+        }
+    });
+    return cidrs;
+}
+
+export function parseHost(p: Problems, raw: unknown): HostConfig {
+    const o = readObject(p, "host", raw, hostKeys);
+    const instanceType = readString(p, o, "host", "instanceType", hostDefaults.instanceType);
+    checkInstanceType(p, instanceType);
+    const ami = readString(p, o, "host", "ami");
+    if (ami !== undefined && !/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(ami)) {
+        p.add("host.ami", `must be an AMI id like ami-0123456789abcdef0, got "${ami}"`);
+    }
+    const allowSshFromAnywhere = readBool(p, o, "host", "allowSshFromAnywhere", false);
+    const availabilityZone = readString(p, o, "host", "availabilityZone");
+    if (availabilityZone !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(availabilityZone)) {
+        p.add("host.availabilityZone", `must be an availability zone name such as us-east-1a, got "${availabilityZone}"`);
+    }
+    const adminUser = readString(p, o, "host", "adminUser", hostDefaults.adminUser);
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(adminUser) || adminUser === "root") {
+        p.add("host.adminUser", `must be a Linux user name other than root (lowercase, up to 32 characters), got "${adminUser}"`);
+    }
+    return {
+        instanceType,
+        ami,
+        rootVolumeGiB: readInt(p, o, "host", "rootVolumeGiB", 20, 16384, hostDefaults.rootVolumeGiB),
+        sshPublicKeys: readKeys(p, o),
+        adminCidrs: readAdminCidrs(p, o, allowSshFromAnywhere),
+        allowSshFromAnywhere,
+        availabilityZone,
+        adminUser,
+        connectVia: readChoice(p, o, "host", "connectVia", ["public", "tailscale"] as const, "public"),
+    };
+}
+
+/** Whether Pulumi can reach the host the way `host.connectVia` says. */
+export function checkWayIn(p: Problems, host: HostConfig, tailscaleEnabled: boolean): void {
+    if (host.connectVia === "public" && host.adminCidrs.length === 0) {
+        p.add("host.adminCidrs", `is empty, so Pulumi has no way to reach the host over SSH: add the CIDR you deploy from (pulumi config set --path 'host.adminCidrs[0]' 203.0.113.7/32), or, once the host has joined the tailnet, set host.connectVia to "tailscale"`);
+    } else if (host.connectVia === "public" && host.adminCidrs.every((c) => cidrProblem(c) === undefined && !isIpv4(c))) {
+        p.add("host.adminCidrs", `holds only IPv6 CIDRs, but the host's public address is IPv4 only (an Elastic IP), so Pulumi could not reach it: add the IPv4 CIDR you deploy from, or set host.connectVia to "tailscale"`);
+    }
+    if (host.connectVia === "tailscale" && !tailscaleEnabled) {
+        p.add("host.connectVia", `is "tailscale" but tailscale.enabled is false; set host.connectVia to "public" (with host.adminCidrs) or enable Tailscale`);
+    }
+}

@@ -1,0 +1,58 @@
+/**
+ * The stack config: typed, defaulted and validated before any resource is declared, one file per
+ * concern (host, network, storage, tailscale, slots, states). `parseStackConfig` is pure: a raw
+ * object in, a `StackConfig` out, or a `ConfigError` naming every bad key at once;
+ * `infra/stackConfig.ts` feeds it from `pulumi.Config`.
+ */
+import { checkWayIn, HostConfig, parseHost } from "./host";
+import { unknownKeyProblems } from "./keys";
+import { NetworkConfig, parseNetwork } from "./network";
+import { Problems, RawObject } from "./reader";
+import { checkCapacity, parseSlots, SlotConfig } from "./slots";
+import { parseListedStates, resolveStates, StateConfig } from "./states";
+import { parseStorage, StorageConfig } from "./storage";
+import { parseTailscale, TailscaleConfig } from "./tailscale";
+
+export { ConfigError } from "./reader";
+export type { RawObject } from "./reader";
+export { configNamespace, structuredKeys } from "./keys";
+export type { ConnectVia, HostConfig } from "./host";
+export type { NetworkConfig } from "./network";
+export type { StorageBackend, StorageConfig } from "./storage";
+export type { TailscaleConfig } from "./tailscale";
+export type { SlotConfig } from "./slots";
+export type { AutoSnapshots, OnRemove, StateConfig, StateSource } from "./states";
+
+export interface StackConfig {
+    readonly host: HostConfig;
+    readonly network: NetworkConfig;
+    readonly storage: StorageConfig;
+    readonly tailscale: TailscaleConfig;
+    /** Sorted by index. */
+    readonly slots: readonly SlotConfig[];
+    /** Sorted so that every state comes after the state it is cloned from. */
+    readonly states: readonly StateConfig[];
+}
+
+/**
+ * Validates and defaults the project's config. `raw` holds the namespace's keys without the
+ * prefix (`{ host: {...}, slots: {...} }`); `allKeys` are every config key of the stack
+ * (`microvm-infra:host`, `aws:region`) so that a typo at the top level or in a namespace is
+ * reported too.
+ */
+export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = []): StackConfig {
+    const p = new Problems();
+    for (const line of unknownKeyProblems(allKeys)) {
+        p.addLine(line);
+    }
+    const host = parseHost(p, raw.host);
+    const network = parseNetwork(p, raw.network);
+    const storage = parseStorage(p, raw.storage);
+    const tailscale = parseTailscale(p, raw.tailscale);
+    const slots = parseSlots(p, raw.slots);
+    const states = resolveStates(p, slots, parseListedStates(p, raw.states, storage.backend));
+    checkCapacity(p, host.instanceType, slots);
+    checkWayIn(p, host, tailscale.enabled);
+    p.throwIfAny();
+    return { host, network, storage, tailscale, slots, states };
+}

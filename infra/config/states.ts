@@ -1,0 +1,173 @@
+/** `states`: the VMs' disks, how each comes to exist, its snapshots and what removal does. */
+import { nameProblem } from "../../lib/names";
+import { SlotConfig, slotDefaults } from "./slots";
+import { StorageBackend } from "./storage";
+import { Problems, readChoice, readInt, readMap, readObject, readString, readStringList } from "./reader";
+
+export type OnRemove = "retain" | "destroy";
+
+export interface AutoSnapshots {
+    readonly hourly: number;
+    readonly daily: number;
+    readonly weekly: number;
+    readonly monthly: number;
+}
+
+export interface StateSource {
+    readonly state: string;
+    readonly snapshot?: string;
+}
+
+export interface StateConfig {
+    readonly name: string;
+    readonly from?: StateSource;
+    readonly snapshots: readonly string[];
+    readonly onRemove: OnRemove;
+    readonly autoSnapshots?: AutoSnapshots;
+    /** The slot this state is attached to, if any. */
+    readonly slot?: string;
+    /** Size of a fresh image: the attached slot's `diskGiB`, or the default. */
+    readonly diskGiB: number;
+}
+
+/** A state as listed under `states` (before the slots' own states are added). */
+export interface ListedState {
+    readonly from?: StateSource;
+    readonly snapshots: readonly string[];
+    readonly onRemove: OnRemove;
+    readonly autoSnapshots?: AutoSnapshots;
+}
+
+const stateKeys = ["from", "snapshots", "onRemove", "autoSnapshots"];
+const autoSnapshotKeys = ["hourly", "daily", "weekly", "monthly"] as const;
+
+function parseFrom(p: Problems, path: string, text: string): StateSource | undefined {
+    const [state, snapshot, ...rest] = text.split("@");
+    const valid = rest.length === 0 && nameProblem("state", state) === undefined
+        && (snapshot === undefined || nameProblem("snapshot", snapshot) === undefined);
+    if (!valid) {
+        p.add(path, `must be a state name or state@snapshot, got "${text}"`);
+        return undefined;
+    }
+    return { state, snapshot };
+}
+
+function parseAutoSnapshots(p: Problems, path: string, raw: unknown): AutoSnapshots | undefined {
+    if (raw === undefined || raw === null) {
+        return undefined;
+    }
+    const o = readObject(p, path, raw, [...autoSnapshotKeys]);
+    const [hourly, daily, weekly, monthly] = autoSnapshotKeys.map((k) => readInt(p, o, path, k, 0, 10000, 0));
+    return { hourly, daily, weekly, monthly };
+}
+
+export function parseListedStates(p: Problems, raw: unknown, backend: StorageBackend): Map<string, ListedState> {
+    const states = new Map<string, ListedState>();
+    for (const [name, value] of readMap(p, "states", raw)) {
+        const path = `states.${name}`;
+        const bad = nameProblem("state", name);
+        if (bad) {
+            p.add(path, bad);
+            continue;
+        }
+        const o = readObject(p, path, value, stateKeys);
+        const fromText = readString(p, o, path, "from");
+        const snapshots = readStringList(p, o, path, "snapshots");
+        snapshots.forEach((snap, i) => {
+            const badSnap = nameProblem("snapshot", snap);
+            if (badSnap) {
+                p.add(`${path}.snapshots[${i}]`, badSnap);
+            }
+        });
+        const autoSnapshots = parseAutoSnapshots(p, `${path}.autoSnapshots`, o.autoSnapshots);
+        if (autoSnapshots && backend !== "zfs") {
+            p.add(`${path}.autoSnapshots`, `needs storage.backend "zfs" (scheduled snapshots are ZFS snapshots taken by sanoid)`);
+        }
+        states.set(name, {
+            from: fromText === undefined ? undefined : parseFrom(p, `${path}.from`, fromText),
+            snapshots,
+            onRemove: readChoice(p, o, path, "onRemove", ["retain", "destroy"] as const, "retain"),
+            autoSnapshots,
+        });
+    }
+    return states;
+}
+
+function checkAttachments(p: Problems, slots: readonly SlotConfig[]): Map<string, string> {
+    const attachedTo = new Map<string, string>();
+    for (const slot of slots) {
+        const other = attachedTo.get(slot.state);
+        if (other !== undefined) {
+            p.add(`slots.${slot.name}.state`, `state "${slot.state}" is already attached to slot ${other}; a state runs in at most one slot`);
+        } else {
+            attachedTo.set(slot.state, slot.name);
+        }
+    }
+    return attachedTo;
+}
+
+function checkSources(p: Problems, all: Map<string, ListedState>): void {
+    for (const [name, state] of all) {
+        const src = state.from;
+        const origin = src ? all.get(src.state) : undefined;
+        if (src && !origin) {
+            p.add(`states.${name}.from`, `refers to state "${src.state}", which is not declared under states or as a slot`);
+        } else if (src?.snapshot !== undefined && !origin!.snapshots.includes(src.snapshot)) {
+            p.add(`states.${name}.from`, `refers to snapshot "${src.snapshot}" of state "${src.state}", which is not listed in states.${src.state}.snapshots`);
+        }
+    }
+}
+
+/** Names in an order where each state comes after its source; reports cycles. */
+function sourceOrder(p: Problems, all: Map<string, ListedState>): string[] {
+    const ordered: string[] = [];
+    const visiting = new Set<string>();
+    const done = new Set<string>();
+    const visit = (name: string, chain: string[]): void => {
+        if (done.has(name)) {
+            return;
+        }
+        if (visiting.has(name)) {
+            const cycle = [...chain.slice(chain.indexOf(name)), name].join(" -> ");
+            p.add(`states.${name}.from`, `states are cloned from each other in a cycle (${cycle}); a state cannot be its own source`);
+            return;
+        }
+        visiting.add(name);
+        const src = all.get(name)?.from?.state;
+        if (src !== undefined && all.has(src)) {
+            visit(src, [...chain, name]);
+        }
+        visiting.delete(name);
+        done.add(name);
+        ordered.push(name);
+    };
+    for (const name of [...all.keys()].sort()) {
+        visit(name, []);
+    }
+    return ordered;
+}
+
+/**
+ * Every state (listed ones and each slot's own), ordered so each comes after the state it is
+ * cloned from; reports references to unknown states and snapshots, and cycles.
+ */
+export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed: Map<string, ListedState>): StateConfig[] {
+    const attachedTo = checkAttachments(p, slots);
+    const all = new Map<string, ListedState>(slots.map((s) => [s.name, { snapshots: [], onRemove: "retain" }]));
+    for (const [name, state] of listed) {
+        all.set(name, state);
+    }
+    for (const slot of slots) {
+        if (!all.has(slot.state)) {
+            p.add(`slots.${slot.name}.state`, `state "${slot.state}" is not declared; declare it under states (states.${slot.state}: {}) or use a slot's own name`);
+        }
+    }
+    checkSources(p, all);
+    const diskOf = new Map(slots.map((s) => [s.state, s.diskGiB]));
+    return sourceOrder(p, all).map((name) => ({
+        name,
+        ...all.get(name)!,
+        slot: attachedTo.get(name),
+        diskGiB: diskOf.get(name) ?? slotDefaults.diskGiB,
+    }));
+}

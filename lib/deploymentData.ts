@@ -1,0 +1,54 @@
+/**
+ * The shape of `infra.json`, the deployment data that the NixOS flake and `vm-state` read
+ * (docs/deployment-data.md), and the fixed names in it. The program builds it
+ * (infra/deploymentData.ts); nothing on the host recomputes what is in it.
+ */
+export const tailscaleAuthKeyFile = "/var/lib/microvm-infra/secrets/tailscale-auth-key";
+export const zfsPool = "microvms";
+export const guestDataLabel = "vmstate";
+
+/** A slot as the host sees it: its network identity and size. The state it runs is not here (vm-state apply). */
+export interface DeploymentSlot {
+    readonly name: string;
+    readonly index: number;
+    readonly subnet: string;
+    readonly prefixLength: number;
+    readonly gateway: string;
+    readonly address: string;
+    readonly bridge: string;
+    readonly tap: string;
+    readonly mac: string;
+    readonly vcpu: number;
+    readonly memMiB: number;
+    readonly diskGiB: number;
+}
+
+export interface DeploymentData {
+    readonly version: 1;
+    readonly host: {
+        readonly hostName: string;
+        readonly hostId: string;
+        readonly adminUser: string;
+        readonly sshPublicKeys: readonly string[];
+    };
+    readonly storage: {
+        readonly backend: string;
+        readonly pool: string;
+        readonly device: string | null;
+        readonly autoSnapshots: readonly { state: string; hourly: number; daily: number; weekly: number; monthly: number }[];
+    };
+    readonly tailscale: {
+        readonly enabled: boolean;
+        readonly hostname: string;
+        readonly tags: readonly string[];
+        readonly authKeyFile: string;
+        readonly advertiseRoutes: readonly string[];
+    };
+    readonly guest: { readonly dataLabel: string };
+    readonly slots: readonly DeploymentSlot[];
+}
+
+/** The file's text: stable key order, two-space indent, trailing newline (the bundle hash depends on it). */
+export function renderDeploymentData(data: DeploymentData): string {
+    return `${JSON.stringify(data, null, 2)}\n`;
+}
