@@ -46,7 +46,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         instanceType: cfg.host.instanceType,
         ami: cfg.host.ami,
         rootVolumeGiB: cfg.host.rootVolumeGiB,
-        sshPublicKey: cfg.host.sshPublicKeys[0],
+        firstBootKey: cfg.host.sshPublicKeys[0],
         subnetId: network.subnetId,
         securityGroupIds: [network.securityGroupId],
         instanceProfileName: role.instanceProfileName,

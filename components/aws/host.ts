@@ -11,8 +11,11 @@ export interface HostArgs {
     readonly ami?: string;
     /** Size of the encrypted gp3 root volume. */
     readonly rootVolumeGiB: number;
-    /** The first operator key: root's first authorized key, through an EC2 key pair. */
-    readonly sshPublicKey: string;
+    /**
+     * The key EC2 installs for root at the instance's first boot (through an EC2 key pair): the
+     * one Pulumi logs in with until NixOS is deployed. Changing it never replaces the instance.
+     */
+    readonly firstBootKey: string;
     readonly subnetId: pulumi.Input<string>;
     readonly securityGroupIds: pulumi.Input<string>[];
     readonly instanceProfileName: pulumi.Input<string>;
@@ -46,7 +49,9 @@ export const instanceTimeouts = { create: "30m", update: "30m", delete: "40m" };
  * Replacement: a new `instanceType` or a new pinned `ami` replaces the instance (the state volume
  * is re-attached to the new one); a newer official AMI does not (`ignoreChanges: ["ami"]` when
  * unpinned). User data is read once at first boot and only ever holds the (stable) host key, so
- * its changes are ignored: an edit to it never stops a running host.
+ * its changes are ignored: an edit to it never stops a running host. The key pair is read once at
+ * first boot too: a new first key replaces the key pair (the next new instance boots with it) but
+ * never the instance (`keyName` ignored); NixOS manages every operator key after the first deploy.
  */
 export class Host extends pulumi.ComponentResource {
     readonly instanceId: pulumi.Output<string>;
@@ -61,7 +66,7 @@ export class Host extends pulumi.ComponentResource {
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:Host", name, {}, opts);
 
-        const keyPair = new aws.ec2.KeyPair(`${name}-admin`, { publicKey: args.sshPublicKey, tags: args.tags }, { parent: this });
+        const keyPair = new aws.ec2.KeyPair(`${name}-admin`, { publicKey: args.firstBootKey, tags: args.tags }, { parent: this });
 
         const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {
             parent: this,
@@ -93,7 +98,8 @@ export class Host extends pulumi.ComponentResource {
         }, {
             parent: this,
             replaceOnChanges: ["instanceType"],
-            ignoreChanges: args.ami === undefined ? ["ami", "userData"] : ["userData"],
+            // Read at first boot only: an edit must never replace a running host.
+            ignoreChanges: [...(args.ami === undefined ? ["ami"] : []), "userData", "keyName"],
             additionalSecretOutputs: ["userData"],
             customTimeouts: instanceTimeouts,
         });

@@ -11,5 +11,7 @@ let keys = infra.host.sshPublicKeys; in
   };
   # Key-only logins, so sudo cannot ask for a password nobody has.
   security.sudo.wheelNeedsPassword = false;
-  services.openssh = import ../lib/openssh.nix;
+  # Only the keys above log in: the key EC2 wrote to /root/.ssh/authorized_keys at first boot
+  # (the first key when the instance was created) stops working once it leaves the list.
+  services.openssh = import ../lib/openssh.nix // { authorizedKeysInHomedir = false; };
 }

@@ -125,9 +125,9 @@ describe("AWS resources of the example stack", () => {
         }
     });
 
-    test("the newest NixOS AMI never replaces a running host: ami and user data changes are ignored", () => {
+    test("the newest NixOS AMI never replaces a running host: ami, user data and key pair changes are ignored", () => {
         const host = instance(plan);
-        expect(host.options.ignoreChanges.sort()).toEqual(["ami", "userData"]);
+        expect(host.options.ignoreChanges.sort()).toEqual(["ami", "keyName", "userData"]);
         expect(host.options.replaceOnChanges).toEqual(["instanceType"]);
         expect(inputs(host).userDataReplaceOnChange).toBe(false);
     });
@@ -174,7 +174,7 @@ describe("AWS config variants", () => {
         host(doc).ami = "ami-0123456789abcdef0";
         const plan = await planDoc(doc);
         expect(inputs(instance(plan)).ami).toBe("ami-0123456789abcdef0");
-        expect(instance(plan).options.ignoreChanges).toEqual(["userData"]);
+        expect(instance(plan).options.ignoreChanges).toEqual(["userData", "keyName"]);
     });
 });
 
@@ -205,6 +205,16 @@ describe("what config changes do to the host and its volume", () => {
         const diff = diffPlans(first.after.resources, next.resources);
         expect(diff.replace.find((c) => c.urn === urnOf(next, A.instance))?.replaceBecause).toEqual(["ami"]);
         expect(diff.unchanged).toContain(urnOf(next, A.volume));
+    });
+
+    test("a new operator key, even first in the list, never replaces the host: only the key pair and the deployment", async () => {
+        const newKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB new@example";
+        const { after, diff } = await planEdit((doc) => { host(doc).sshPublicKeys = [newKey, ...host(doc).sshPublicKeys]; });
+        expect(replaced(diff, after, A.instance)).toBe(false);
+        expect(diff.unchanged).toEqual(expect.arrayContaining([urnOf(after, A.instance), urnOf(after, A.volume), urnOf(after, A.attachment), urnOf(after, A.eip)]));
+        expect(diff.replace.map((c) => c.urn.split("::").pop()).sort()).toEqual(["microvm-admin", "microvm-switch"]);
+        expect(JSON.parse(after.files["nixos/infra.json"]).host.sshPublicKeys[0]).toBe(newKey);
+        expect(diff.delete).toEqual([]);
     });
 
     test("destroying the stack would not delete the state volume", async () => {
