@@ -517,7 +517,7 @@ prune_safety() {
 # interrupted one; a failure before the links change starts the stopped slots again at once.
 switch_slots() { # MAP_JSON WHY
   local map=$1 why=$2 slot state pairs=()
-  mapfile -d '' -t pairs < <(jq -j 'to_entries[] | "\(.key)\u0000\(.value)\u0000"' <<<"$map")
+  mapfile -d '' -t pairs < <(jq -j 'to_entries[] | [.key, .value] | map(gsub("\u0000"; "?") + "\u0000") | add' <<<"$map")
   local -A want=() current=() owner=()
   local i
   for ((i = 0; i + 1 < ${#pairs[@]}; i += 2)); do

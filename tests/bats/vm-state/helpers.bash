@@ -2,7 +2,7 @@
 # recording fakes first, HOME redirected. Load with `load helpers`.
 bats_require_minimum_version 1.5.0
 VM_STATE_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/require.bash
+# shellcheck source=tests/bats/lib/require.bash
 source "$VM_STATE_TESTS/../lib/require.bash"
 
 REPO=$(cd "$VM_STATE_TESTS/../../.." && pwd)
@@ -40,7 +40,7 @@ setup_vm_state() {
   export FAKE_ZFS_LOG=$BATS_TEST_TMPDIR/zfs.log
   export VM_STATE_START_TIMEOUT=2 VM_STATE_LOCK_WAIT=20
   unset VM_STATE_BACKEND VM_STATE_LOCK NO_COLOR FAKE_ROOT FAKE_SYSTEMCTL_CONTROL FAKE_SYSTEMCTL_DEAD FAKE_SYSTEMCTL_HANG FAKE_SYSTEMCTL_FAIL FAKE_CH_REMOTE_FAIL VM_STATE_TEST_PHASE
-  mkdir -p "$HOME"
+  mkdir -p "$HOME" "$FAKE_SYSTEMCTL_DIR"
   : >"$FAKE_SYSTEMCTL_LOG"
   : >"$FAKE_ZFS_LOG"
   : >"$FAKE_CH_REMOTE_LOG"
@@ -67,4 +67,50 @@ running() { [[ -e $FAKE_SYSTEMCTL_DIR/microvm@$1.service ]]; }
 systemctl_calls() {
   cat "$FAKE_SYSTEMCTL_LOG"
   : >"$FAKE_SYSTEMCTL_LOG"
+}
+
+# stop_at PHASE ARGS...: runs vm-state ARGS in its own process group with the test hook
+# VM_STATE_TEST_PHASE=PHASE, waits until it reaches that phase, then kills it with SIGKILL.
+stop_at() {
+  local phase=$1 mark=$BATS_TEST_TMPDIR/phase-reached pid _
+  shift
+  rm -f "$mark"
+  VM_STATE_TEST_PHASE=$phase VM_STATE_TEST_PHASE_FILE=$mark setsid "$VM_STATE" "$@" <&0 2>"$BATS_TEST_TMPDIR/killed.err" &
+  pid=$!
+  for _ in $(seq 600); do
+    [ -s "$mark" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [ ! -s "$mark" ]; then
+    echo "vm-state $* never reached phase $phase:" >&2
+    cat "$BATS_TEST_TMPDIR/killed.err" >&2
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    return 1
+  fi
+  kill -KILL -- "-$pid"
+  wait "$pid" || true
+}
+
+# mount_fs TYPE SIZE_MIB DIR [MKFS OPTIONS...]: a filesystem of that size in a file, loop-mounted
+# at DIR for this test only (unmount_all in teardown).
+mount_fs() {
+  local type=$1 size=$2 dir=$3
+  shift 3
+  require_root
+  require_tools "mkfs.$type" mount umount losetup
+  mkdir -p "$dir"
+  truncate -s "${size}M" "$dir.img"
+  "mkfs.$type" -q "$@" "$dir.img" >/dev/null
+  mount -o loop "$dir.img" "$dir"
+  echo "$dir" >>"$BATS_TEST_TMPDIR/mounts"
+}
+unmount_all() {
+  [ -f "$BATS_TEST_TMPDIR/mounts" ] || return 0
+  local dir
+  while IFS= read -r dir; do
+    umount "$dir" 2>/dev/null || umount -l "$dir" || true
+    rm -f "$dir.img"
+  done < <(tac "$BATS_TEST_TMPDIR/mounts")
+  rm -f "$BATS_TEST_TMPDIR/mounts"
 }
