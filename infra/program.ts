@@ -11,6 +11,7 @@ import { Network } from "../components/aws/network";
 import { StateVolume } from "../components/aws/stateVolume";
 import { hostConnection } from "../components/deploy/connection";
 import { Deployment } from "../components/deploy/deployment";
+import { HostReachable } from "../components/deploy/reachable";
 import { SlotAssignments } from "../components/state/slotAssignments";
 import { StateOrigin, VmState } from "../components/state/vmState";
 import { HostAuthKey } from "../components/tailscale/authKey";
@@ -71,11 +72,10 @@ export function defineInfrastructure(loaded: LoadedConfig) {
     const authKey = cfg.tailscale.enabled
         ? new HostAuthKey(name, { tags: cfg.tailscale.tags, machineId: host.instanceId }, { dependsOn: policy ? [policy] : [] })
         : undefined;
-    const connection = hostConnection({
-        address: cfg.host.connectVia === "tailscale" ? cfg.tailscale.hostname : host.publicIp,
-        hostPublicKey: host.hostPublicKey,
-        privateKey: loaded.sshPrivateKey,
-    });
+    const address = cfg.host.connectVia === "tailscale" ? cfg.tailscale.hostname : host.publicIp;
+    const connection = hostConnection({ address, hostPublicKey: host.hostPublicKey, privateKey: loaded.sshPrivateKey });
+    // Every remote command waits for this (through the deployment): a new host's boot, the right host key, a key it accepts.
+    const reachable = new HostReachable(name, { address, hostPublicKey: host.hostPublicKey, privateKey: loaded.sshPrivateKey, triggers: [host.instanceId] });
     const hostId = hostIdFor(pulumi.getProject(), pulumi.getStack());
     const infraJson = pulumi.output(volume?.devicePath).apply((device) => renderDeploymentData(deploymentData(cfg, topo, hostId, device)));
     const deployment = new Deployment(name, {
@@ -86,7 +86,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         hostTriggers: [host.instanceId],
         tailscale: cfg.tailscale.enabled,
         deletedWith: host,
-    }, { dependsOn: volume ? [volume] : [] });
+    }, { dependsOn: [reachable, ...(volume ? [volume] : [])] });
 
     const states = new Map<string, VmState>();
     for (const state of cfg.states) {

@@ -1,7 +1,10 @@
 /**
- * The one place SSH connections to the host are built: root, the host key pinned, retries long
- * enough for a metal host's first boot. Every remote command (deployment, states, slots,
- * Tailscale status) uses the connection this returns.
+ * The one place SSH connections to the host are built: root, the host key pinned, a minute of
+ * retries for a dial that fails (sshd restarting during a switch). The wait for a metal host's
+ * first boot is `HostReachable`'s, which every remote command waits for: the provider retries an
+ * authentication or host-key failure like any dial error, so long retries here would hide a wrong
+ * key for the whole boot window. Every remote command (deployment, states, slots, Tailscale
+ * status) uses the connection this returns.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { types } from "@pulumi/command";
@@ -20,10 +23,12 @@ export interface HostConnectionArgs {
 }
 
 /**
- * How long the first connection keeps trying: a fresh `.metal` instance takes 5 to 15 minutes
+ * How long `HostReachable` waits for a new host: a fresh `.metal` instance takes 5 to 15 minutes
  * from "running" to sshd answering (a1.metal at the slow end), so 20 minutes leaves a margin.
  */
 export const firstBootWaitSeconds = 20 * 60;
+/** How long a remote command keeps dialling a host that was reachable: sshd restarting. */
+export const redialSeconds = 60;
 /** Seconds one dial may take before it counts as failed. */
 export const perDialTimeoutSeconds = 20;
 /** The provider waits at most 5 s between dials (Pulumi's retry: 100 ms growing 1.5x, capped at 5 s). */
@@ -31,11 +36,20 @@ const maxRetryDelaySeconds = 5;
 
 /**
  * Dial attempts that cover `waitSeconds` even when every dial fails at once (connection
- * refused): each failure then costs about the capped retry delay. When dials time out instead,
- * each costs `perDialTimeoutSeconds` more, so giving up takes longer, never shorter.
+ * refused): the provider waits 100 ms before the second dial, 1.5 times longer before each next
+ * one, at most 5 s. When dials time out instead, each costs `perDialTimeoutSeconds` more, so
+ * giving up takes longer, never shorter.
  */
-export function dialErrorLimit(waitSeconds: number = firstBootWaitSeconds): number {
-    return Math.ceil(waitSeconds / maxRetryDelaySeconds);
+export function dialErrorLimit(waitSeconds: number = redialSeconds): number {
+    let delay = 0.1;
+    let waited = 0;
+    let dials = 0;
+    while (waited < waitSeconds) {
+        waited += Math.min(delay, maxRetryDelaySeconds);
+        delay *= 1.5;
+        dials++;
+    }
+    return dials;
 }
 
 export const noCredentialsMessage = "Pulumi has no SSH credentials for the host: set the private key as a secret "

@@ -6,7 +6,7 @@
  * `StrictHostKeyChecking=yes` and a known_hosts holding only the test host key.
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { createServer } from "net";
 import { tmpdir, userInfo } from "os";
 import { join, resolve } from "path";
@@ -17,13 +17,7 @@ const sshd = "/usr/sbin/sshd";
 
 export const requiredTools = ["ssh", "ssh-keygen", "setsid", "flock", "jq", "base64", "tar", "sha256sum", "mkfs.ext4", "e2label", "truncate"];
 
-/** Tools (and sshd) that are missing on this machine. */
-export function missingTools(): string[] {
-    const missing = requiredTools.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
-    return existsSync(sshd) ? missing : [sshd, ...missing];
-}
-
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
     return new Promise((res, rej) => {
         const srv = createServer();
         srv.on("error", rej);
@@ -46,6 +40,9 @@ export interface SshHost {
     readonly port: number;
     /** The test host's public key line (what Pulumi would pin). */
     readonly hostPublicKey: string;
+    /** The client's private key file (accepted by the host) and the user it logs in as. */
+    readonly clientKey: string;
+    readonly user: string;
     /** Runs `command` on the host as Pulumi's provider does (one command string, stdin piped). */
     run(command: string, stdin?: string, opts?: { knownHosts?: string; timeoutMs?: number }): Promise<RunResult>;
     /** Starts `command` and returns the ssh client process (to kill it mid-way). */
@@ -54,11 +51,13 @@ export interface SshHost {
     control(name: string, content: string): void;
     read(path: string): string;
     exists(path: string): boolean;
+    /** Starts sshd (after `startHost({ daemon: false })`) and waits until it accepts a login. */
+    startDaemon(): Promise<void>;
     stop(): Promise<void>;
 }
 
-/** Polls until `check` is true or `ms` pass. */
-export async function waitFor(check: () => boolean, ms = 20000, what = "condition"): Promise<void> {
+/** Polls until `check` is true; `ms` only bounds a hang (readiness, not a fixed wait). */
+export async function waitFor(check: () => boolean, ms = 120000, what = "condition"): Promise<void> {
     const end = Date.now() + ms;
     while (!check()) {
         if (Date.now() > end) {
@@ -68,7 +67,8 @@ export async function waitFor(check: () => boolean, ms = 20000, what = "conditio
     }
 }
 
-export async function startHost(): Promise<SshHost> {
+/** `port`: a chosen port; `daemon: false`: keys and config only, sshd started later by `startDaemon`. */
+export async function startHost(opts: { port?: number; daemon?: boolean } = {}): Promise<SshHost> {
     const dir = mkdtempSync(join(tmpdir(), "microvm-ssh-"));
     const root = join(dir, "host");
     for (const sub of ["state", "microvms", "units", "control", "profiles", "store"]) {
@@ -80,7 +80,7 @@ export async function startHost(): Promise<SshHost> {
     writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
     chmodSync(join(dir, "authorized_keys"), 0o600);
     const hostPublicKey = readFileSync(join(dir, "host_key.pub"), "utf8").trim();
-    const port = await freePort();
+    const port = opts.port ?? await freePort();
     writeFileSync(join(dir, "known_hosts"), `[127.0.0.1]:${port} ${hostPublicKey}\n`);
 
     const env: Record<string, string> = {
@@ -121,9 +121,16 @@ export async function startHost(): Promise<SshHost> {
     if (process.getuid?.() === 0) {
         mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
     }
-    const daemon = spawn(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+    let daemon: ChildProcess;
     let daemonErr = "";
-    daemon.stderr!.on("data", (d) => { daemonErr += d; });
+    const spawnDaemon = () => {
+        daemon = spawn(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+        daemon.stderr!.on("data", (d) => { daemonErr += d; });
+    };
+    const killDaemon = async () => {
+        daemon.kill("SIGTERM");
+        await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(undefined) : daemon.on("exit", r)));
+    };
     const user = userInfo().username;
 
     const sshArgs = (knownHosts: string, command: string) => [
@@ -146,42 +153,58 @@ export async function startHost(): Promise<SshHost> {
             let stderr = "";
             child.stdout!.on("data", (d) => { stdout += d; });
             child.stderr!.on("data", (d) => { stderr += d; });
-            const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60000);
+            // Only a bound against a hang: on a busy machine a deploy takes what it takes.
+            const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 300000);
             child.on("close", (code) => {
                 clearTimeout(timer);
                 res({ code, stdout, stderr });
             });
         });
 
-    // Wait until sshd accepts a login.
-    const end = Date.now() + 15000;
-    for (;;) {
-        const r = await run("true", "", { timeoutMs: 5000 });
-        if (r.code === 0) {
-            break;
+    // Starts sshd and waits until it accepts a login (bounded only against a hang: a busy machine may be slow).
+    const startDaemon = async () => {
+        spawnDaemon();
+        const end = Date.now() + 120000;
+        for (;;) {
+            const r = await run("true", "", { timeoutMs: 30000 });
+            if (r.code === 0) {
+                return;
+            }
+            if (Date.now() > end || daemon.exitCode !== null) {
+                daemon.kill();
+                throw new Error(`test sshd did not accept a login: ${r.stderr} ${daemonErr}`);
+            }
+            await new Promise((r2) => setTimeout(r2, 100));
         }
-        if (Date.now() > end || daemon.exitCode !== null) {
-            daemon.kill();
-            throw new Error(`test sshd did not accept a login: ${r.stderr} ${daemonErr}`);
-        }
-        await new Promise((r2) => setTimeout(r2, 100));
+    };
+    if (opts.daemon !== false) {
+        await startDaemon();
     }
 
     return {
         root,
         port,
         hostPublicKey,
+        clientKey: join(dir, "client_key"),
+        user,
         run,
         start: (command, stdin) => start(command, stdin),
         control: (name, content) => writeFileSync(join(root, "control", name), content),
         read: (path) => readFileSync(join(root, path), "utf8"),
         exists: (path) => existsSync(join(root, path)),
+        startDaemon,
         stop: async () => {
             writeFileSync(join(root, "control", "release"), "");
-            daemon.kill("SIGTERM");
-            await new Promise((r) => (daemon.exitCode !== null ? r(undefined) : daemon.on("exit", r)));
-            // Detached switch jobs of the test hold no lock after release; give them a moment.
-            await new Promise((r) => setTimeout(r, 300));
+            if (daemon) {
+                await killDaemon();
+            }
+            // Detached switch jobs hold their lock until they finish: wait for each, then clean up.
+            const switches = join(root, "state/switches");
+            for (const run of existsSync(switches) ? readdirSync(switches) : []) {
+                if (existsSync(join(switches, run, "lock"))) {
+                    spawnSync("flock", ["-w", "120", join(switches, run, "lock"), "true"]);
+                }
+            }
             rmSync(dir, { recursive: true, force: true });
         },
     };

@@ -7,14 +7,16 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { bundleHash, collectBundle, manifest, sortFiles, tarBundle } from "../../components/deploy/bundle";
-import { credentialsProblem, dialErrorLimit, firstBootWaitSeconds, noCredentialsMessage, perDialTimeoutSeconds } from "../../components/deploy/connection";
+import { credentialsProblem, dialErrorLimit, firstBootWaitSeconds, noCredentialsMessage, perDialTimeoutSeconds, redialSeconds } from "../../components/deploy/connection";
 import { checkSecretFiles } from "../../components/deploy/deployment";
 import {
     applySlotsCommand, createStateCommand, secretPathProblem, secretsCommand, secretsStdin, switchCommand, switchJobBundlePath, switchJobFile, switchUnit,
 } from "../../components/deploy/remoteCommands";
 import { PlannedResource } from "../../tools/plan/mockRuntime";
 import { Plan } from "../../tools/plan/run";
-import { byType, exampleStack, planDoc, repoRoot } from "../helpers/stacks";
+import { waitForSshScript } from "../../components/deploy/reachable";
+import { scriptCommand } from "../../components/deploy/script";
+import { byType, exampleStack, one, planDoc, repoRoot } from "../helpers/stacks";
 import { requireTools } from "../helpers/tools";
 
 const hash = "a".repeat(64);
@@ -78,7 +80,7 @@ describe("connection", () => {
         expect(noCredentialsMessage).toContain("ssh-agent");
     });
 
-    test("dial retries cover a metal host's first boot even when every dial fails at once", () => {
+    test("remote commands redial for about a minute, not for a boot: the boot wait is HostReachable's", () => {
         // Pulumi's retry waits 100 ms, growing 1.5x, capped at 5 s: the sum of the waits.
         let delay = 0.1;
         let total = 0;
@@ -86,7 +88,8 @@ describe("connection", () => {
             total += Math.min(delay, 5);
             delay *= 1.5;
         }
-        expect(total).toBeGreaterThanOrEqual(firstBootWaitSeconds - 60);
+        expect(total).toBeGreaterThanOrEqual(redialSeconds - 10);
+        expect(total).toBeLessThanOrEqual(2 * redialSeconds);
         expect(firstBootWaitSeconds).toBeGreaterThanOrEqual(15 * 60);
         expect(perDialTimeoutSeconds).toBeGreaterThanOrEqual(15);
     });
@@ -130,7 +133,7 @@ describe("remote scripts", () => {
         expect(() => switchCommand({ hash, tailscale: true, slots: ["Bad;rm"] })).toThrow(/slot name must be/);
     });
 
-    const shellFiles = ["components/deploy/remote", "components/tailscale/remote"]
+    const shellFiles = ["components/deploy/remote", "components/deploy/local", "components/tailscale/remote"]
         .flatMap((dir) => readdirSync(join(repoRoot, dir)).filter((f) => f.endsWith(".sh")).map((f) => join(repoRoot, dir, f)));
     requireTools(["shellcheck"], "apt-get install shellcheck").test("every remote script, and every command built from one, passes shellcheck", () => {
         expect(shellFiles.length).toBeGreaterThanOrEqual(5);
@@ -183,6 +186,17 @@ describe("the deploy as planned (mock runtime)", () => {
         expect(everything).not.toContain("tailscale auth key]");
         for (const r of mine()) {
             expect(r.secretInputs).toContain("connection");
+        }
+    });
+
+    test("no remote command runs before the host answers with its key and accepts the operator's (HostReachable)", () => {
+        const ready = one(plan, "command:local:Command", "microvm-ssh-ready");
+        expect(ready.inputs.triggers).toEqual([instanceId, "198.51.100.10"]);
+        expect(ready.inputs.interpreter).toEqual(["bash", "-c"]);
+        expect(ready.inputs.create).toBe(scriptCommand(waitForSshScript, ["198.51.100.10", "22", String(firstBootWaitSeconds), plan.outputs.knownHostsLine!.toString().split(" ").slice(1).join(" ")]));
+        expect(ready.inputs.stdin).toBeUndefined(); // the example logs in with the SSH agent
+        for (const first of ["microvm-secrets", "microvm-switch"]) {
+            expect(named(first).options.dependsOn).toContain(ready.urn);
         }
     });
 
