@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { parse, stringify } from "yaml";
-import { diffPlans } from "../tools/plan/diff";
+import { commandsRun, diffPlans } from "../tools/plan/diff";
 import { planStack } from "../tools/plan/run";
 
 const root = resolve(__dirname, "..");
@@ -66,8 +66,7 @@ async function editCost(): Promise<string[]> {
     const lines: string[] = [];
     for (const [name, file] of edits) {
         const diff = diffPlans(base.resources, (await planStack(file, "dev")).resources);
-        const touched = [...diff.create, ...diff.update, ...diff.replace, ...diff.delete];
-        const remote = touched.filter((c) => c.type.startsWith("command:remote:")).length;
+        const remote = commandsRun(diff).filter((c) => c.urn.includes("command:remote:")).length;
         lines.push(`  ${name.padEnd(34)} create ${diff.create.length}, update ${diff.update.length}, replace ${diff.replace.length}, delete ${diff.delete.length}; remote commands run: ${remote}; unchanged ${diff.unchanged.length}`);
     }
     return lines;

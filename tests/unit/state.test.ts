@@ -7,7 +7,7 @@ import { originText } from "../../components/state/vmState";
 import { stateOrigin } from "../../infra/program";
 import { createStateCommand, deleteStateCommand, slotsDocument } from "../../components/deploy/remoteCommands";
 import { StateConfig } from "../../infra/config";
-import { Change } from "../../tools/plan/diff";
+import { Change, commandsRun } from "../../tools/plan/diff";
 import { byType, planDoc, planEdit, exampleStack } from "../helpers/stacks";
 
 const cmdType = "command:remote:Command";
@@ -116,11 +116,24 @@ describe("config edits against the example stack", () => {
         expect(dev.deleteBeforeReplace).toBe(true);
     });
 
-    test("the way in moves to the tailnet: the commands update (each is idempotent), none is replaced", async () => {
-        const { diff } = await planEdit((d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; });
+    test("the way in moves to the tailnet: every remote command updates, so runs its create again (each is idempotent), none is replaced", async () => {
+        const { before, diff } = await planEdit((d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; });
         expect(diff.replace.filter((c) => c.type === cmdType)).toEqual([]);
-        for (const c of diff.update.filter((x) => x.type === cmdType)) {
-            expect(c.paths.every((p) => p.startsWith("connection"))).toBe(true);
+        const updated = diff.update.filter((x) => x.type === cmdType);
+        expect(updated.map((c) => c.urn).sort()).toEqual(byType(before, cmdType).map((r) => r.urn).sort());
+        for (const c of updated) {
+            expect({ urn: c.urn, paths: c.paths, runs: c.runs }).toEqual({ urn: c.urn, paths: ["connection"], runs: ["create again on the host (the command has no update)"] });
         }
+        // And the operator's machine checks the new way in before any of them runs.
+        expect(diff.replace.map((c) => c.urn.split("::").pop())).toEqual(["microvm-ssh-ready"]);
+    });
+
+    test("what runs: adding a state creates it on the host; removing a retained one runs nothing", async () => {
+        const added = await planEdit((d) => { d.config["microvm-infra:states"].extra = { from: "slot2" }; });
+        expect(commandsRun(added.diff)).toEqual([{ urn: expect.stringMatching(/Command::extra$/), runs: ["create on the host"] }]);
+        const removed = await planEdit((d) => { delete d.config["microvm-infra:states"].dev; });
+        expect(commandsRun(removed.diff)).toEqual([]);
+        const destroyed = await planEdit((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; });
+        expect(commandsRun(destroyed.diff)).toEqual([{ urn: expect.stringMatching(/Command::dev$/), runs: ["create again on the host (the command has no update)"] }]);
     });
 });

@@ -15,6 +15,11 @@ export interface Change {
     readonly deleteBeforeReplace?: boolean;
     /** For a delete: what happens to the real thing. */
     readonly note?: string;
+    /**
+     * For a command (remote or local): the commands `pulumi up` runs, in order. The provider runs
+     * `create` again on any input change of a command without an `update`, so an update runs it.
+     */
+    readonly runs?: string[];
 }
 
 export interface PlanDiff {
@@ -62,12 +67,60 @@ function deleteNote(r: PlannedResource): string | undefined {
     return undefined;
 }
 
+/** Secret inputs whose value changed (compared by digest; the values are never kept). */
+function changedSecrets(a: PlannedResource, b: PlannedResource): string[] {
+    const paths = [...new Set([...Object.keys(a.secretDigests ?? {}), ...Object.keys(b.secretDigests ?? {})])];
+    return paths.filter((p) => a.secretDigests?.[p] !== b.secretDigests?.[p]);
+}
+
 /**
  * A replaced (or newly created) resource gets new outputs (a new id, new addresses): like
  * `pulumi preview`, count every input that comes from one of them as changed.
  */
 function inputsFromNewOutputs(r: PlannedResource, renewed: Set<string>): string[] {
     return Object.entries(r.propertyDependencies).filter(([, urns]) => urns.some((u) => renewed.has(u))).map(([k]) => k);
+}
+
+const isCommand = (r: PlannedResource): boolean => r.type === "command:remote:Command" || r.type === "command:local:Command";
+const where = (r: PlannedResource): string => (r.type === "command:local:Command" ? "on your machine" : "on the host");
+
+/** A command's delete runs unless it has none, is retained, or goes with a resource deleted too. */
+function deleteRuns(r: PlannedResource, deleted: ReadonlySet<string>): boolean {
+    return typeof r.inputs.delete === "string" && !r.options.retainOnDelete && !deleted.has(r.options.deletedWith);
+}
+
+/** What each changed command runs, from the providers' semantics (see `Change.runs`). */
+function withRuns(diff: PlanDiff, old: ReadonlyMap<string, PlannedResource>, next: ReadonlyMap<string, PlannedResource>): PlanDiff {
+    const deleted = new Set(diff.delete.map((c) => c.urn));
+    const runsOf = (c: Change, kind: "create" | "update" | "replace" | "delete"): string[] | undefined => {
+        const r = next.get(c.urn) ?? old.get(c.urn);
+        if (!r || !isCommand(r)) {
+            return undefined;
+        }
+        const prev = old.get(c.urn) ?? r;
+        const create = `create ${where(r)}`;
+        switch (kind) {
+            case "create": return [create];
+            case "update": return [typeof r.inputs.update === "string" ? `update ${where(r)}` : `create again ${where(r)} (the command has no update)`];
+            case "replace": {
+                const del = deleteRuns(prev, deleted) ? [`delete ${where(r)} (the old one)`] : [];
+                return c.deleteBeforeReplace ? [...del, create] : [create, ...del];
+            }
+            case "delete": return deleteRuns(r, deleted) ? [`delete ${where(r)}`] : [];
+        }
+    };
+    const annotate = (kind: "create" | "update" | "replace" | "delete") => diff[kind].map((c) => {
+        const runs = runsOf(c, kind);
+        return runs === undefined ? c : { ...c, runs };
+    });
+    return { create: annotate("create"), update: annotate("update"), replace: annotate("replace"), delete: annotate("delete"), unchanged: diff.unchanged };
+}
+
+/** The commands a diff runs, on the host and on the operator's machine. */
+export function commandsRun(diff: PlanDiff): { urn: string; runs: string[] }[] {
+    return [...diff.create, ...diff.update, ...diff.replace, ...diff.delete]
+        .filter((c) => c.runs !== undefined && c.runs.length > 0)
+        .map((c) => ({ urn: c.urn, runs: c.runs! }));
 }
 
 export function diffPlans(old: readonly PlannedResource[], next: readonly PlannedResource[]): PlanDiff {
@@ -84,7 +137,7 @@ export function diffPlans(old: readonly PlannedResource[], next: readonly Planne
             continue;
         }
         matched.add(prev);
-        const changed = new Set([...changedPaths(prev.inputs, r.inputs), ...inputsFromNewOutputs(r, renewed)]);
+        const changed = new Set([...changedPaths(prev.inputs, r.inputs), ...changedSecrets(prev, r), ...inputsFromNewOutputs(r, renewed)]);
         const paths = [...changed].sort().filter((p) => !r.options.ignoreChanges.some((ig) => underPath(p, ig)));
         if (paths.length === 0) {
             diff.unchanged.push(r.urn);
@@ -103,5 +156,5 @@ export function diffPlans(old: readonly PlannedResource[], next: readonly Planne
             diff.delete.push({ urn: r.urn, type: r.type, paths: [], note: deleteNote(r) });
         }
     }
-    return diff;
+    return withRuns(diff, before, new Map(next.map((r) => [r.urn, r])));
 }

@@ -3,6 +3,7 @@
  * resource with its type, name, parent, inputs and resource options as the engine would see them.
  * No network call is made. Shared by `npm run plan` and the Jest tests.
  */
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { functionResults, resourceIds, resourceOutputs } from "./mockOutputs";
 import { secretPlaceholder } from "./stackFile";
@@ -32,6 +33,11 @@ export interface PlannedResource {
     readonly aliases: string[];
     /** Input paths that are secret (shown as "[secret]"). */
     readonly secretInputs: string[];
+    /**
+     * A digest of each secret input's value, by path: lets `--against` see that a secret input
+     * changed (as `pulumi preview` does) without the value ever being kept or printed.
+     */
+    readonly secretDigests: Record<string, string>;
     /** For each input that comes from other resources' outputs, those resources' URNs. */
     readonly propertyDependencies: Record<string, string[]>;
     readonly options: ResourceOptionsRecord;
@@ -50,16 +56,17 @@ function isSecretWrapper(v: unknown): v is { value: unknown } {
 }
 
 /** Replaces secret values by the placeholder and collects their paths. */
-export function redactSecrets(value: unknown, path = "", found: string[] = []): unknown {
+export function redactSecrets(value: unknown, path = "", found: string[] = [], digests: Record<string, string> = {}): unknown {
     if (isSecretWrapper(value)) {
         found.push(path);
+        digests[path] = createHash("sha256").update(JSON.stringify(unwrapSecrets(value.value)) ?? "undefined").digest("hex");
         return secretPlaceholder;
     }
     if (Array.isArray(value)) {
-        return value.map((v, i) => redactSecrets(v, `${path}[${i}]`, found));
+        return value.map((v, i) => redactSecrets(v, `${path}[${i}]`, found, digests));
     }
     if (typeof value === "object" && value !== null) {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, path ? `${path}.${k}` : k, found)]));
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, path ? `${path}.${k}` : k, found, digests)]));
     }
     return value;
 }
@@ -149,7 +156,8 @@ export class Recorder {
     private record(req: any, urn: string): void {
         const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
         const secretInputs: string[] = [];
-        const inputs = redactSecrets(deserializeProperties(req.getObject()), "", secretInputs) as Record<string, unknown>;
+        const secretDigests: Record<string, string> = {};
+        const inputs = redactSecrets(deserializeProperties(req.getObject()), "", secretInputs, secretDigests) as Record<string, unknown>;
         this.resources.push({
             urn,
             type: req.getType(),
@@ -159,6 +167,7 @@ export class Recorder {
             aliases: aliasUrns(req, urn),
             inputs,
             secretInputs,
+            secretDigests,
             propertyDependencies: propertyDependencies(req),
             options: {
                 protect: Boolean(req.getProtect()),

@@ -1,6 +1,6 @@
 /** The human-readable plan: resource tree with key inputs and options, slot table, files, diff. */
 import { createHash } from "crypto";
-import { PlanDiff } from "./diff";
+import { commandsRun, PlanDiff } from "./diff";
 import { PlannedResource } from "./mockRuntime";
 import { Plan } from "./run";
 
@@ -111,12 +111,13 @@ export function renderDiff(diff: PlanDiff, against: string): string {
             ...(c.paths.length && !c.replaceBecause ? [`      changed: ${c.paths.join(", ")}`] : []),
             ...(c.replaceBecause && c.paths.length > c.replaceBecause.length ? [`      also changed: ${c.paths.filter((p) => !c.replaceBecause!.includes(p)).join(", ")}`] : []),
             ...(c.note ? [`      ${c.note}`] : []),
+            ...(c.runs && c.runs.length > 0 ? [`      runs: ${c.runs.join(", then ")}`] : []),
         ]),
     ];
     const total = diff.create.length + diff.update.length + diff.replace.length + diff.delete.length;
     return [
         `Against ${against}: what \`pulumi up\` would do to a stack deployed from it`,
-        "(estimated offline from the providers' replace-on-change properties; secret inputs cannot be compared;",
+        "(estimated offline from the providers' replace-on-change properties; secret inputs are compared by digest, never shown;",
         " `pulumi preview` remains authoritative)",
         "",
         ...(total === 0 ? ["No changes: nothing to do."] : []),
@@ -125,6 +126,7 @@ export function renderDiff(diff: PlanDiff, against: string): string {
         ...section("Replace", "+-", diff.replace),
         ...section("Delete", "-", diff.delete),
         `Unchanged: ${diff.unchanged.length} resources left alone`,
+        `Commands run: ${commandsRun(diff).length} (${commandsRun(diff).filter((c) => c.runs.some((x) => x.includes("on the host"))).length} on the host)`,
         "",
     ].join("\n");
 }
