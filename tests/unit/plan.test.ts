@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { main, parseArgs } from "../../tools/plan";
@@ -89,6 +89,49 @@ describe("exit status and arguments", () => {
         expect(code).toBe(2);
         expect(err).toContain(message);
         expect(err).toContain("Usage: npm run plan --");
+    });
+
+    test("--render-dir on a file is a usage error naming it, before anything is planned", async () => {
+        const file = join(mkdtempSync(join(tmpdir(), "render-")), "not-a-dir");
+        writeFileSync(file, "");
+        const { code, err } = await runPlan("--render-dir", file);
+        expect(code).toBe(2);
+        expect(err).toContain(`--render-dir: ${file} exists and is not a directory`);
+    });
+
+    test("--render-dir keeps the executable bit of what is executable on the host", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "render-"));
+        expect((await runPlan("--render-dir", dir)).code).toBe(0);
+        expect(statSync(join(dir, "scripts/vm-state")).mode & 0o777).toBe(0o755);
+        expect(statSync(join(dir, "deploy/switch-job.sh")).mode & 0o777).toBe(0o755);
+        expect(statSync(join(dir, "nixos/flake.nix")).mode & 0o777).toBe(0o644);
+    });
+
+    test.each([
+        ["a list", "- a\n- b\n", "must be a YAML mapping with a \"config:\" key (like Pulumi.dev.yaml), got a list"],
+        ["a string", "just text\n", "must be a YAML mapping with a \"config:\" key (like Pulumi.dev.yaml), got a string"],
+        ["config not a map", "config: [1]\n", '"config" must be a map of keys to values'],
+    ])("a stack file that is %s exits 2 naming the file", async (_what, text, message) => {
+        const file = join(mkdtempSync(join(tmpdir(), "stack-")), "Pulumi.x.yaml");
+        writeFileSync(file, text);
+        const { code, err } = await runPlan("--config", file);
+        expect(code).toBe(2);
+        expect(err).toContain(`${file}: ${message}`);
+    });
+
+    test("--against a bad OLD exits 2 naming OLD and its file; a bad NEW exits 1 naming NEW", async () => {
+        const bad = exampleStack();
+        bad.config["microvm-infra:slots"].slot2 = { state: "slot1" };
+        const badFile = writeStack(bad);
+        const old = await runPlan("--against", badFile);
+        expect(old.code).toBe(2);
+        expect(old.err).toContain(`Invalid stack config in OLD (--against), ${badFile}:`);
+        const next = await runPlan("--config", badFile, "--against", exampleStackFile);
+        expect(next.code).toBe(1);
+        expect(next.err).toContain(`Invalid stack config in NEW, ${badFile}:`);
+        const missing = await runPlan("--against", "/nonexistent/Pulumi.old.yaml");
+        expect(missing.code).toBe(2);
+        expect(missing.err).toContain("--against: no such stack config file: /nonexistent/Pulumi.old.yaml");
     });
 
     test("--stack NAME reads Pulumi.NAME.yaml", () => {
