@@ -12,17 +12,20 @@
     };
   };
 
-  outputs = { self, nixpkgs, microvm }:
+  # Guest modules from other flakes (a slot's `modules: ["<input>#<attr>"]`, docs/nixos.md): add the
+  # flake here with its revision in the URL (and `inputs.nixpkgs.follows = "nixpkgs"`), then run
+  # `nix flake lock`. Every input reaches the guests as `inputs`.
+  outputs = inputs@{ self, nixpkgs, microvm, ... }:
     let
       system = "aarch64-linux";
       # The deployment data rendered by the Pulumi program; checked before anything uses it.
       infra = import ./lib/validate.nix (builtins.fromJSON (builtins.readFile ./infra.json));
       # Everything but the EC2 specifics, so the VM test runs the same modules.
-      hostModules = [ microvm.nixosModules.host ./modules/hypervisor.nix ];
+      hostModules = [ microvm.nixosModules.host ./modules/hypervisor.nix ./modules/egress.nix ];
     in
     {
       nixosConfigurations.hypervisor = nixpkgs.lib.nixosSystem {
-        specialArgs = { inherit infra; };
+        specialArgs = { inherit infra inputs; };
         modules = hostModules ++ [ ./modules/ec2.nix ];
       };
 
@@ -30,7 +33,7 @@
         hypervisor-toplevel = self.nixosConfigurations.hypervisor.config.system.build.toplevel;
         hypervisor-vm-test = import ./checks/hypervisor.nix {
           pkgs = nixpkgs.legacyPackages.${system};
-          inherit hostModules infra;
+          inherit hostModules infra inputs;
         };
       };
     };

@@ -1,7 +1,7 @@
 # NixOS VM test of the hypervisor modules (everything but modules/ec2.nix), for a machine with Nix
 # and KVM: `nix build .#checks.aarch64-linux.hypervisor-vm-test`. It cannot run in this repo's CI.
 # The test host uses the "files" backend and no tailnet, with the first two slots of the table.
-{ pkgs, hostModules, infra }:
+{ pkgs, hostModules, infra, inputs }:
 let
   # The node is `nodes.host`. The hypervisor module sets networking.hostName from
   # infra.host.hostName, and depending on the nixpkgs version the test driver names the machine
@@ -19,7 +19,7 @@ let
 in
 pkgs.testers.runNixOSTest {
   name = "microvm-infra-hypervisor";
-  node.specialArgs = { infra = testInfra; };
+  node.specialArgs = { infra = testInfra; inherit inputs; };
   nodes.${node} = { imports = hostModules; virtualisation.memorySize = 2048; };
   testScript = ''
     host.wait_for_unit("multi-user.target")

@@ -3,9 +3,15 @@
 infra: slot:
 let
   paths = import ./paths.nix;
-  # Public resolvers reached through the slot's NAT; the host serves no DNS to the slots.
-  # infra.guest.nameservers, when the deployment data grows one, replaces them.
-  nameservers = infra.guest.nameservers or [ "9.9.9.9" "149.112.112.112" ];
+  # By the slot's egress policy (lib/egress.nix): "internet" uses public resolvers through NAT
+  # (infra.guest.nameservers, when the deployment data grows one, replaces them); "allowlist" its own
+  # resolver on its gateway, which answers the allowlisted domains only; "none" has no DNS.
+  nameservers =
+    {
+      internet = infra.guest.nameservers or [ "9.9.9.9" "149.112.112.112" ];
+      allowlist = [ slot.gateway ];
+      none = [ ];
+    }.${slot.egress.policy or "internet"};
 in
 {
   hostName = slot.name;

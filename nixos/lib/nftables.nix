@@ -1,4 +1,5 @@
-# The hypervisor's slot firewall, generated from infra.json (docs/deployment-data.md).
+# The hypervisor's slot firewall, generated from infra.json (docs/deployment-data.md): isolation,
+# NAT, each slot's egress policy and its published ports.
 #
 # Value: infra (the parsed infra.json) -> the complete ruleset text that `nft -f` loads.
 # It replaces only its own table, `inet microvm`, so the NixOS firewall's tables (and tailscale's)
@@ -8,13 +9,28 @@
 # and loads the result into network namespaces with the real `nft`.
 infra:
 let
-  inherit (builtins) concatStringsSep length map toJSON;
+  inherit (builtins) concatLists concatStringsSep filter length map toJSON;
 
-  slots = (import ./validate.nix infra).slots;
+  slots = import ./slot-defaults.nix infra;
+  egress = import ./egress.nix infra;
+  policy = p: filter (s: s.egress.policy == p) slots;
 
   lines = concatStringsSep "\n";
-  # One rule per slot, indented to sit inside a chain.
-  perSlot = f: lines (map (s: "    ${f s}") slots);
+  # Rules from a list, indented to sit inside a chain (an empty list leaves an empty line).
+  rules = xs: lines (map (r: "    ${r}") xs);
+  # One rule per slot.
+  perSlot = f: rules (map f slots);
+  # Every published port of every slot, with its slot.
+  published = to: concatLists (map (s: map (p: p // { slot = s; }) (filter (p: p.to == to) s.publish)) slots);
+  # Where every allowlist slot's HTTP(S) goes: its own proxy listener on its gateway.
+  proxied = s: [
+    ("iifname ${quoted s.bridge} ip saddr ${s.subnet} tcp dport 443 dnat ip to ${s.gateway}:${toString egress.ports.${s.name}.tls}"
+      + " comment ${quoted "${s.name}: HTTPS to its egress proxy"}")
+    ("iifname ${quoted s.bridge} ip saddr ${s.subnet} tcp dport 80 dnat ip to ${s.gateway}:${toString egress.ports.${s.name}.http}"
+      + " comment ${quoted "${s.name}: HTTP to its egress proxy"}")
+  ];
+  # Never the slots' own ranges, nor anything private, link-local, loopback or multicast.
+  notPublic = "0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16, 224.0.0.0/4, 240.0.0.0/4";
   quoted = toJSON; # names are checked by validate.nix: no quotes or spaces to escape
 
   # A named set; an empty one has no `elements` line (nft rejects `elements = { }`).
@@ -37,10 +53,16 @@ in
 
     ${set "slot_subnets" "ipv4_addr" "    flags interval\n" (map (s: s.subnet) slots)}
 
-    # Slot -> host: nothing but a ping to the slot's own gateway (no DNS or DHCP is served here:
-    # guests have static addresses and use a public resolver through NAT).
+    # The bridges of the slots whose egress policy is "internet": only they are forwarded out.
+    ${set "egress_internet" "ifname" "" (map (s: quoted s.bridge) (policy "internet"))}
+
+    # Slot -> host: a ping to the slot's own gateway; for an allowlist slot also its resolver and
+    # its egress proxy there (lib/egress.nix). Internet slots use a public resolver through NAT.
     chain input {
       type filter hook input priority filter; policy accept;
+      # The slots' resolvers and egress proxies serve their own slot only, never the uplink or the tailnet.
+      iifname != @slot_bridges ip daddr @slot_subnets meta l4proto { tcp, udp } th dport 53 counter drop comment "slot resolvers serve slots only"
+      iifname != @slot_bridges tcp dport ${egress.portRange} counter drop comment "egress proxies serve slots only"
       iifname @slot_bridges jump slot_to_host
     }
 
@@ -51,7 +73,48 @@ in
     "iifname ${quoted s.bridge} ip saddr ${s.subnet} ip daddr ${s.gateway} icmp type echo-request"
     + " accept comment ${quoted "${s.name}: ping its gateway"}"
   )}
+  ${rules (
+    concatLists (
+      map (s: [
+        ("iifname ${quoted s.bridge} ip saddr ${s.subnet} ip daddr ${s.gateway} tcp dport { 53, ${toString egress.ports.${s.name}.tls}, ${toString egress.ports.${s.name}.http} }"
+          + " accept comment ${quoted "${s.name}: its resolver and egress proxy"}")
+        ("iifname ${quoted s.bridge} ip saddr ${s.subnet} ip daddr ${s.gateway} udp dport 53"
+          + " accept comment ${quoted "${s.name}: its resolver"}")
+      ]) (policy "allowlist")
+    )
+  )}
       counter drop comment "slot to host"
+    }
+
+    # The egress proxy (nginx, uid ${toString egress.proxyUid}) connects only to public addresses: an
+    # allowlisted name that resolves to a slot, the host, the VPC or the metadata service gets nowhere.
+    chain output {
+      type filter hook output priority filter; policy accept;
+      meta skuid ${toString egress.proxyUid} jump egress_proxy_out
+    }
+
+    chain egress_proxy_out {
+      ct state established,related accept
+      ip daddr ${egress.resolver} meta l4proto { tcp, udp } th dport 53 accept comment "the host's resolver"
+      meta nfproto != ipv4 counter drop comment "egress proxy: IPv4 only"
+      ip daddr { ${notPublic} } counter drop comment "egress proxy: never to a private, link-local or loopback address"
+      fib daddr type local counter drop comment "egress proxy: never to the host itself"
+    }
+
+    # Allowlist slots' HTTP(S) goes to their proxy whatever the address; ports published to the
+    # internet are forwarded from the host's own addresses, from their sources only.
+    chain prerouting {
+      type nat hook prerouting priority dstnat; policy accept;
+  ${rules (concatLists (map proxied (policy "allowlist")))}
+  ${rules (
+    map (
+      p:
+      "iifname != @slot_bridges iifname != \"tailscale0\" fib daddr type local ip daddr != @slot_subnets"
+      + " ip saddr { ${concatStringsSep ", " p.sources} } tcp dport ${toString p.hostPort}"
+      + " dnat ip to ${p.slot.address}:${toString p.port}"
+      + " comment ${quoted "${p.slot.name}: port ${toString p.port} published to the internet on ${toString p.hostPort}"}"
+    ) (published "internet")
+  )}
     }
 
     # Forwarded traffic that enters or leaves a slot bridge; everything else is not ours to judge.
@@ -61,7 +124,8 @@ in
       oifname @slot_bridges jump slot_in
     }
 
-    # Leaving a slot: only to the internet (masqueraded below) and replies to whoever reached it.
+    # Leaving a slot: replies to whoever reached it, and new connections to the internet (masqueraded
+    # below) for the slots whose policy is "internet"; "none" and "allowlist" slots open none.
     chain slot_out {
   ${perSlot (
     s: "iifname ${quoted s.bridge} ip saddr != ${s.subnet} counter drop comment ${quoted "${s.name}: spoofed source"}"
@@ -72,13 +136,29 @@ in
       oifname @slot_bridges counter drop comment "slot to slot"
       oifname "tailscale0" counter drop comment "slots do not open connections into the tailnet"
       ip daddr 169.254.0.0/16 counter drop comment "instance metadata and other link-local services"
-      accept
+      iifname @egress_internet accept
+      counter drop comment "egress: the slot's policy is none or allowlist"
     }
 
-    # Entering a slot: replies, and new connections from the tailnet only.
+    # Entering a slot: replies, new connections from the tailnet, and the ports published to the
+    # internet (only as forwarded by the prerouting chain, so only from their sources).
     chain slot_in {
       ct state established,related accept
+  ${rules (
+    map (
+      p:
+      "iifname \"tailscale0\" ip daddr ${p.slot.address} tcp dport ${toString p.port}"
+      + " counter accept comment ${quoted "${p.slot.name}: port ${toString p.port} published to the tailnet"}"
+    ) (published "tailnet")
+  )}
       iifname "tailscale0" ip daddr @slot_subnets accept
+  ${rules (
+    map (
+      p:
+      "oifname ${quoted p.slot.bridge} ip daddr ${p.slot.address} tcp dport ${toString p.port} ct status dnat ct original proto-dst ${toString p.hostPort}"
+      + " counter accept comment ${quoted "${p.slot.name}: port ${toString p.port} published to the internet on ${toString p.hostPort}"}"
+    ) (published "internet")
+  )}
       counter drop comment "to a slot from outside the tailnet"
     }
 

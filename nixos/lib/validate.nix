@@ -155,6 +155,99 @@ let
     diskGiB = R.positive;
   };
 
+  # The optional workload fields of a slot (issue 13); their defaults are in ./slot-defaults.nix.
+  oneOf = values: {
+    ok = v: elem v values;
+    valid = concatStringsSep " or " (map toJSON values);
+  };
+  unknownKeys =
+    path: set: known:
+    map (k: "${path}.${k}: unknown key; expected only ${concatStringsSep ", " known}") (filter (k: !(elem k known)) (attrNames set));
+  absent = path: set: key: why: if set ? ${key} then bad "${path}.${key}" set.${key} why else [ ];
+  # The host's own SSH: a published port there would take it from the operators.
+  reservedHostPorts = [ 22 ];
+
+  egressProblems =
+    at: e:
+    let
+      p = "${at}.egress";
+      policy = e.policy or null;
+    in
+    if !(isAttrs e) then
+      bad p e "an object such as {\"policy\": \"internet\"}"
+    else
+      unknownKeys p e [ "policy" "domains" ]
+      ++ field p (oneOf [ "internet" "none" "allowlist" ]) e "policy"
+      ++ (
+        if policy != "allowlist" then
+          absent p e "domains" "no domains unless policy is \"allowlist\""
+        else if !(isList (e.domains or null)) || e.domains == [ ] then
+          bad "${p}.domains" (e.domains or null) "a non-empty list, each ${R.domain.valid}"
+        else
+          list "${p}.domains" R.domain e.domains
+      );
+
+  publishProblems =
+    at: ps:
+    if !(isList ps) then
+      bad "${at}.publish" ps "a list of { port, to, hostPort, sources }"
+    else
+      concatLists (
+        imap (
+          j: e:
+          let
+            q = "${at}.publish[${toString j}]";
+            to = e.to or null;
+          in
+          if !(isAttrs e) then
+            bad q e "an object such as {\"port\": 8080, \"to\": \"tailnet\"}"
+          else
+            unknownKeys q e [ "port" "to" "hostPort" "sources" ]
+            ++ field q R.port e "port"
+            ++ field q (oneOf [ "tailnet" "internet" ]) e "to"
+            ++ (
+              if to == "internet" then
+                optional q R.port e "hostPort"
+                ++ check (!(elem (e.hostPort or e.port or null) reservedHostPorts))
+                  "${q}.hostPort: ${toJSON (e.hostPort or e.port)} is not valid; expected a port other than ${concatStringsSep ", " (map toString reservedHostPorts)} (the host's SSH)"
+                ++ (
+                  if !(isList (e.sources or null)) || e.sources == [ ] then
+                    bad "${q}.sources" (e.sources or null) "a non-empty list of the addresses allowed in, each ${R.cidr.valid}"
+                  else
+                    list "${q}.sources" R.cidr e.sources
+                )
+              else
+                absent q e "hostPort" "no hostPort unless to is \"internet\""
+                ++ absent q e "sources" "no sources unless to is \"internet\" (the tailnet's policy decides who reaches a tailnet port)"
+            )
+        ) ps
+      )
+      ++ map (k: "${at}.publish: port ${k} is published more than once") (
+        let
+          g = groupBy (e: "${toJSON (e.port or null)} to ${toJSON (e.to or null)}") (filter isAttrs ps);
+        in
+        filter (k: length g.${k} > 1) (attrNames g)
+      );
+
+  modulesProblems =
+    at: ms:
+    if !(isList ms) then
+      bad "${at}.modules" ms "a list of ${R.moduleRef.valid}"
+    else
+      list "${at}.modules" R.moduleRef ms
+      ++ map (m: "${at}.modules: ${m} is listed more than once") (
+        let
+          g = groupBy toJSON ms;
+        in
+        filter (k: length g.${k} > 1) (attrNames g)
+      );
+
+  workloadProblems =
+    at: s:
+    (if (s.egress or null) != null then egressProblems at s.egress else [ ])
+    ++ (if (s.publish or null) != null then publishProblems at s.publish else [ ])
+    ++ (if (s.modules or null) != null then modulesProblems at s.modules else [ ]);
+
   slotProblems =
     i: s:
     let
@@ -173,7 +266,8 @@ let
       ++ inSubnet "gateway"
       ++ inSubnet "address"
       ++ check (s.gateway != s.address) "${at}.address: ${toJSON s.address} is not valid; expected an address other than the gateway's"
-      ++ check (s.bridge != s.tap) "${at}.tap: ${toJSON s.tap} is not valid; expected a name other than the bridge's";
+      ++ check (s.bridge != s.tap) "${at}.tap: ${toJSON s.tap} is not valid; expected a name other than the bridge's"
+      ++ workloadProblems at s;
 
   slotList = if isList slots then slots else [ ];
   perSlot = concatLists (imap slotProblems slotList);
@@ -213,6 +307,18 @@ let
     ) labelled
   );
 
+  # Two slots publishing the same host port to the internet: one DNAT rule would hide the other.
+  hostPorts = sharedBy "slots[].publish[].hostPort" (
+    concatLists (
+      map (
+        e:
+        map (p: { inherit (e) label; value = p.hostPort or p.port; }) (
+          filter (p: p.to == "internet") (e.s.publish or [ ])
+        )
+      ) labelled
+    )
+  );
+
   problems =
     if !(isAttrs infra) then
       [ "expected an object (the parsed infra.json), got ${typeOf infra}" ]
@@ -226,6 +332,6 @@ let
       ++ guestProblems
       ++ slotsShapeProblems
       ++ perSlot
-      ++ (if perSlot == [ ] then duplicates ++ crossed else [ ]);
+      ++ (if perSlot == [ ] then duplicates ++ crossed ++ hostPorts else [ ]);
 in
 if problems == [ ] then infra else throw (concatStringsSep "\n" (map (p: "infra.json: ${p}") problems))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# Slot isolation, for real: one namespace lab per fixture (5 slots, 6 slots, a custom slot), built
+# Slot isolation, for real: one namespace lab per fixture (5 slots, 6 slots, a custom slot, slots
+# with egress policies and published ports), built
 # from networkd.nix's units and loaded with nftables.nix's ruleset (see lab.bash), then probed.
 # Each check runs in every lab; they run as functions inside in_each_lab, so every assertion
 # returns explicitly (errexit does not apply there).
@@ -11,7 +12,7 @@ setup_file() {
   require_root
   nix_setup
   require_tools jq nft ip socat ping timeout ss sysctl
-  for fixture in five-slots six-slots custom-slot; do
+  for fixture in five-slots six-slots custom-slot workloads; do
     lab_up "$FIXTURES/$fixture.json"
   done
 }
@@ -66,10 +67,17 @@ check_gateways() {
 check_nat() {
   local i seen
   for i in "${!NAMES[@]}"; do
-    seen=$(tcp_read "$(slot_ns "${NAMES[i]}")" "$INTERNET" 80)
-    [[ "$seen" == "$UPLINK_HOST" ]] ||
-      say "${NAMES[i]}: the internet saw '$seen', expected the host's uplink $UPLINK_HOST"
+    if [[ ${EGRESS[i]} == internet ]]; then
+      seen=$(tcp_read "$(slot_ns "${NAMES[i]}")" "$INTERNET" 80)
+      [[ "$seen" == "$UPLINK_HOST" ]] ||
+        say "${NAMES[i]}: the internet saw '$seen', expected the host's uplink $UPLINK_HOST"
+    else
+      # "none" and "allowlist" slots open no connection of their own (workloads.bats tests the proxy).
+      expect_blocked "${NAMES[i]} (egress ${EGRESS[i]}) -> internet tcp/80" tcp_read "$(slot_ns "${NAMES[i]}")" "$INTERNET" 80 1
+      expect_blocked "${NAMES[i]} (egress ${EGRESS[i]}) -> internet ping" pings "$(slot_ns "${NAMES[i]}")" "$INTERNET" 1
+    fi
   done
+  no_leaks
 }
 
 check_slot_to_slot() {
@@ -152,7 +160,7 @@ check_spoofing() {
   in_each_lab check_gateways
 }
 
-@test "each slot reaches the internet, masqueraded behind the host's uplink address" {
+@test "each internet slot reaches the internet, masqueraded behind the host's uplink address; others do not" {
   in_each_lab check_nat
 }
 

@@ -64,6 +64,7 @@ lab_use() {
   mapfile -t ADDRESSES < <(jq -r '.slots[].address' "$FIXTURE")
   mapfile -t GATEWAYS < <(jq -r '.slots[].gateway' "$FIXTURE")
   mapfile -t SUBNETS < <(jq -r '.slots[].subnet' "$FIXTURE")
+  mapfile -t EGRESS < <(jq -r '.slots[] | .egress.policy // "internet"' "$FIXTURE")
 }
 
 slot_ns() { echo "$LAB-s-$1"; }
@@ -135,7 +136,9 @@ lab_up() {
   serve "$NS_TS" TCP-LISTEN:22,fork,reuseaddr "SYSTEM:echo tailnet-client"
   serve "$NS_HOST" TCP-LISTEN:22,fork,reuseaddr "SYSTEM:echo SSH-2.0-host"
   # shellcheck disable=SC2016 # socat's shell expands it, per connection
-  serve "$NS_INET" TCP-LISTEN:80,fork,reuseaddr 'SYSTEM:echo $SOCAT_PEERADDR'
+  serve "$NS_INET" "TCP-LISTEN:80,bind=$INTERNET,fork,reuseaddr" 'SYSTEM:echo $SOCAT_PEERADDR'
+  # shellcheck disable=SC2016
+  serve "$NS_INET" "TCP-LISTEN:80,bind=$METADATA,fork,reuseaddr" 'SYSTEM:echo $SOCAT_PEERADDR'
   : >"$UDP_LOG"
   serve "$NS_INET" -u UDP-RECV:9 "OPEN:$UDP_LOG,append"
   for name in "${NAMES[@]}"; do
@@ -187,16 +190,21 @@ labs_down() {
 }
 
 # expect_blocked DESC COMMAND...: runs the probe COMMAND in the background; if it gets through,
-# DESC is written to $LEAKS. Call `wait` before reading $LEAKS.
+# DESC is written to $LEAKS. no_leaks waits for the probes (only them: a test may also have started
+# listeners in the background).
+PROBES=()
 expect_blocked() {
   local desc=$1
   shift
   { if "$@"; then echo "$desc" >>"$LEAKS"; fi; } &
+  PROBES+=("$!")
 }
 
-# no_leaks: after `wait`, fail listing every probe that got through.
+# no_leaks: after the probes end, fail listing every probe that got through.
 no_leaks() {
-  wait
+  local pid
+  for pid in "${PROBES[@]}"; do wait "$pid" || true; done
+  PROBES=()
   [[ ! -s "$LEAKS" ]] || {
     echo "got through:" >&2
     cat "$LEAKS" >&2
