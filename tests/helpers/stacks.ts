@@ -4,13 +4,14 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
-import { join, resolve } from "path";
+import { join } from "path";
 import { parse, stringify } from "yaml";
 import { diffPlans, PlanDiff } from "../../tools/plan/diff";
 import { PlannedResource } from "../../tools/plan/mockRuntime";
 import { Plan, planStack } from "../../tools/plan/run";
+import { repoRoot } from "./paths";
 
-export const repoRoot = resolve(__dirname, "../..");
+export { repoRoot } from "./paths";
 export const exampleStackFile = join(repoRoot, "Pulumi.dev.yaml");
 
 export type StackDoc = { config: Record<string, any> };
@@ -30,9 +31,17 @@ export function planDoc(doc: StackDoc, stack = "dev"): Promise<Plan> {
     return planStack(writeStack(doc), stack);
 }
 
+let baseline: Promise<Plan> | undefined;
+
+/** The plan of the unedited example, made once per test file (planning takes seconds). */
+export function examplePlan(): Promise<Plan> {
+    baseline ??= planStack(exampleStackFile, "dev");
+    return baseline;
+}
+
 /** Plans `edit(example)` against the unedited example. */
 export async function planEdit(edit: (doc: StackDoc) => void): Promise<{ before: Plan; after: Plan; diff: PlanDiff }> {
-    const before = await planStack(exampleStackFile, "dev");
+    const before = await examplePlan();
     const doc = exampleStack();
     edit(doc);
     const after = await planDoc(doc);

@@ -9,9 +9,9 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { createServer } from "net";
 import { tmpdir, userInfo } from "os";
-import { join, resolve } from "path";
+import { join } from "path";
+import { repoRoot } from "../helpers/paths";
 
-export const repoRoot = resolve(__dirname, "../..");
 export const fakes = join(__dirname, "fakes");
 const sshd = "/usr/sbin/sshd";
 

@@ -1,9 +1,9 @@
 /** docs/aws.md's cost table is the table the config validates against: same types, same prices, same date. */
 import { readFileSync } from "fs";
-import { join } from "path";
 import { metalTypes, pricesAsOf } from "../../infra/instanceTypes";
+import { repoPath } from "../helpers/paths";
 
-const doc = readFileSync(join(__dirname, "../../docs/aws.md"), "utf8");
+const doc = readFileSync(repoPath("docs/aws.md"), "utf8");
 
 test("the cost table lists every supported metal type with its vCPUs, memory and price", () => {
     const rows = [...doc.matchAll(/^\| `([a-z0-9.-]+)` \| (\d+) \| (\d+) \| \$([\d.]+) \| \$(\d+) \|$/gm)]

@@ -3,6 +3,7 @@
  * query and the pinned-AMI check, the network CIDRs.
  */
 import { chooseAvailabilityZone } from "../../components/aws/availabilityZone";
+import { repoPath } from "../helpers/paths";
 import { hostSecurityRules, SecurityRule, sshPort, tailscaleUdpPort } from "../../components/aws/firewall";
 import { networkCidrProblems } from "../../components/aws/network";
 import { hostArchitecture, nixosAmiLookup, nixosAmiOwner, nixosRelease, pinnedAmiProblem } from "../../components/aws/nixosAmi";
@@ -167,7 +168,7 @@ describe("NixOS AMI", () => {
     });
 
     test("the release matches the nixpkgs branch the flake pins", () => {
-        const flake = require("fs").readFileSync(require("path").join(__dirname, "../../nixos/flake.nix"), "utf8") as string;
+        const flake = require("fs").readFileSync(repoPath("nixos/flake.nix"), "utf8") as string;
         expect(flake).toContain(`nixos-${nixosRelease}`);
     });
 

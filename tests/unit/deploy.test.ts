@@ -18,6 +18,7 @@ import { waitForSshScript } from "../../components/deploy/reachable";
 import { scriptCommand } from "../../components/deploy/script";
 import { byType, exampleStack, one, planDoc, repoRoot } from "../helpers/stacks";
 import { requireTools } from "../helpers/tools";
+import { repoPath } from "../helpers/paths";
 
 const hash = "a".repeat(64);
 
@@ -173,7 +174,7 @@ describe("the deploy as planned (mock runtime)", () => {
         expect(sw.inputs.triggers).toEqual([h, instanceId]);
         expect(h).toBe(bundleHash(collectBundle(plan.files["nixos/infra.json"])));
         expect(Object.keys(plan.files)).toEqual(collectBundle(plan.files["nixos/infra.json"]).map((f) => f.path));
-        expect(plan.files["scripts/vm-state"]).toBe(readFileSync(join(__dirname, "../../scripts/vm-state"), "utf8"));
+        expect(plan.files["scripts/vm-state"]).toBe(readFileSync(repoPath("scripts/vm-state"), "utf8"));
     });
 
     test("secrets are secret: the auth key travels only in the secrets command's secret stdin", () => {

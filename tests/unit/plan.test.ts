@@ -4,6 +4,7 @@ import { join } from "path";
 import { main, parseArgs } from "../../tools/plan";
 import { changedPaths, diffPlans } from "../../tools/plan/diff";
 import { planStack } from "../../tools/plan/run";
+import { repoPath } from "../helpers/paths";
 import { exampleStack, exampleStackFile, planEdit, writeStack } from "../helpers/stacks";
 
 /** Runs `npm run plan -- ARGS` in-process; returns exit code, stdout and stderr. */
@@ -255,7 +256,7 @@ test("an error the program raises in a lookup ends the plan with exit 1 and the 
     doc.config["microvm-infra:host"].availabilityZone = "us-east-1f";
     const file = writeStack(doc);
     const { spawnSync } = await import("child_process");
-    const r = spawnSync(join(__dirname, "../../node_modules/.bin/tsx"), [join(__dirname, "../../tools/plan.ts"), "--config", file], { encoding: "utf8", timeout: 60000 });
+    const r = spawnSync(repoPath("node_modules/.bin/tsx"), [repoPath("tools/plan.ts"), "--config", file], { encoding: "utf8", timeout: 60000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`plan: the program stopped with an error planning the stack config, ${file}:\nhost.availabilityZone`);
     expect(r.stderr).toContain('\nhost.availabilityZone "us-east-1f" does not offer a1.metal in us-east-1; use one of us-east-1a, us-east-1b');

@@ -57,7 +57,6 @@ export const functionResults: Record<string, (args: Props) => Props> = {
         name: placeholder("newest official NixOS arm64 AMI, looked up at deploy time"),
     }),
     "aws:index/getRegion:getRegion": () => ({ name: "us-east-1", region: "us-east-1", id: "us-east-1" }),
-    "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({ names: ["us-east-1a", "us-east-1b", "us-east-1c"] }),
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": () => ({
         instanceTypes: ["placeholder"],
         locations: ["us-east-1a", "us-east-1b"],

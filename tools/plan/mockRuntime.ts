@@ -6,6 +6,7 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { functionResults, resourceIds, resourceOutputs } from "./mockOutputs";
+import { currentMonitor, deserializeProperties, secretSig, sigKey, waitForRPCs } from "./sdk";
 import { secretPlaceholder } from "./stackFile";
 
 export interface ResourceOptionsRecord {
@@ -48,8 +49,6 @@ export interface FunctionCall {
     readonly args: Record<string, unknown>;
 }
 
-const sigKey = "4dabf18193072939515e22adb298388d";
-const secretSig = "1b47061264138c4ac30d75fd1eb44270";
 
 function isSecretWrapper(v: unknown): v is { value: unknown } {
     return typeof v === "object" && v !== null && (v as Record<string, unknown>)[sigKey] === secretSig;
@@ -141,7 +140,7 @@ export class Recorder {
 
     /** Wraps the mock monitor's registerResource to see the request the engine would get. */
     attach(): void {
-        const monitor = (pulumi.runtime as any).getMonitor();
+        const monitor = currentMonitor();
         const original = monitor.registerResource.bind(monitor);
         monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
             original(req, (err: any, resp: any) => {
@@ -154,7 +153,6 @@ export class Recorder {
     }
 
     private record(req: any, urn: string): void {
-        const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
         const secretInputs: string[] = [];
         const secretDigests: Record<string, string> = {};
         const inputs = redactSecrets(deserializeProperties(req.getObject()), "", secretInputs, secretDigests) as Record<string, unknown>;
@@ -195,6 +193,5 @@ export async function startMockRuntime(project: string, stack: string, config: R
 
 /** Waits until every registration the program started has been answered. */
 export async function settle(): Promise<void> {
-    const settings = require("@pulumi/pulumi/runtime/settings");
-    await settings.waitForRPCs();
+    await waitForRPCs();
 }

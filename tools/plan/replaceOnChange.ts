@@ -19,7 +19,6 @@ export const replaceOnChange: Record<string, readonly string[]> = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ["securityGroupId"],
     "aws:iam/role:Role": ["name", "namePrefix", "path"],
     "aws:iam/rolePolicy:RolePolicy": ["name", "namePrefix", "role"],
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ["role", "policyArn"],
     "aws:iam/instanceProfile:InstanceProfile": ["name", "namePrefix", "path"],
     "aws:ec2/keyPair:KeyPair": ["keyName", "keyNamePrefix", "publicKey"],
     "aws:ec2/instance:Instance": [
@@ -38,6 +37,5 @@ export const replaceOnChange: Record<string, readonly string[]> = {
     "tailscale:index/deviceTags:DeviceTags": ["deviceId"],
     "tailscale:index/acl:Acl": [],
     "command:remote:Command": ["triggers"],
-    "command:remote:CopyToRemote": ["triggers", "remotePath", "source"],
     "command:local:Command": ["triggers"],
 };

@@ -18,6 +18,8 @@ export interface Plan {
     readonly files: Record<string, string>;
     /** The pushed files that are executable. */
     readonly executables: string[];
+    /** The provider functions (lookups) the program called, by token. */
+    readonly lookups: string[];
     /** The stack outputs `pulumi up` would export (secrets as "[secret]"). */
     readonly outputs: Record<string, unknown>;
 }
@@ -83,5 +85,6 @@ async function planOnce(configFile: string, stack: string): Promise<Plan> {
     await settle();
     return {
         stack, configFile, resources: recorder.resources, topology: { slots: program.topology.slots }, files: pushed, executables, outputs: exported,
+        lookups: [...new Set(recorder.calls.map((c) => c.token))].sort(),
     };
 }
