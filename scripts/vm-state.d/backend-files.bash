@@ -105,8 +105,10 @@ files_prepare() { :; }
 files_live() { echo pause; }
 
 # Refuses a filesystem without reflinks: there a "constant-time" copy would copy every byte.
+# The probe runs once per filesystem: its result is a file on that filesystem.
 xfs_prepare() {
-  local probe err
+  local mark=$STATES/.vm-state-reflink probe err
+  if [[ -f $mark && ! -L $mark ]]; then return 0; fi
   probe=$(mktemp -- "$STATES/.tmp-reflink.XXXXXX")
   printf x >"$probe"
   if ! err=$(cp --reflink=always -- "$probe" "$probe.copy" 2>&1); then
@@ -114,4 +116,5 @@ xfs_prepare() {
     die "$EX_ERROR" "backend xfs needs reflinks, and the filesystem of $STATES has none ($(last_line "$err")); format it with 'mkfs.xfs -m reflink=1' or use the files backend"
   fi
   rm -f -- "$probe" "$probe.copy"
+  : >"$mark"
 }

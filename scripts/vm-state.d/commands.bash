@@ -201,14 +201,14 @@ cmd_snapshot() {
     be snapshot "$state" "$snap"
     level=consistent how="no slot runs $state"
   elif flag --stop; then
-    journal_edit --argjson add_stopped "$(json_array "$running")"
+    journal_edit stop "$running"
     ROLLBACK_SLOTS=("$running")
     stop_slot "$running"
     phase stopped
     be snapshot "$state" "$snap"
     ROLLBACK_SLOTS=()
     start_slot "$running"
-    journal_edit --argjson drop_stopped "$(json_array "$running")"
+    journal_edit started "$running"
     wait_running "$running"
     level=application-consistent how="$running was stopped cleanly for it and started again"
   elif [[ $(be live) == atomic ]]; then
@@ -312,14 +312,14 @@ assign() { # SLOT STATE
   other=$(state_slot "$2")
   [[ -z $other || $other == "$1" ]] ||
     die "$EX_CONFLICT" "state $2 is attached to $other; a state runs on one slot at most (assign $other another state first)"
-  switch_slots "$(jq -cn --arg slot "$1" --arg state "$2" '{($slot): $state}')" assign
+  switch_slots assign "$1" "$2"
 }
 
 cmd_apply() {
   USAGE_LINE='apply FILE|-'
   parse_args "" "" "$@"
   want_args 1
-  local input map file=${POS[0]}
+  local input file=${POS[0]}
   local example='{"slots": {"slot1": "web"}} (slot name -> state name)'
   if [[ $file == - ]]; then
     input=$(cat)
@@ -329,16 +329,19 @@ cmd_apply() {
     input=$(<"$file")
   fi
   [[ -n ${input//[[:space:]]/} ]] || die "$EX_USAGE" "apply input is empty; it must be JSON like $example"
-  map=$(jq -cs 'if length > 1 then "several"
-      elif (.[0].slots | type) == "object" and ([.[0].slots[] | type == "string"] | all) then .[0].slots
-      else "shape" end' <<<"$input" 2>/dev/null) || map='"shape"'
-  case $map in
-    '"several"') die "$EX_USAGE" "apply input holds several JSON documents; give exactly one, like $example" ;;
-    '"shape"') die "$EX_USAGE" "apply input must be JSON like $example" ;;
+  local parsed=()
+  mapfile -d '' -t parsed < <(jq -j -s 'if length > 1 then "several\u0000"
+      elif (.[0].slots | type) == "object" and ([.[0].slots[] | type == "string"] | all) then
+        "ok\u0000" + ([.[0].slots | to_entries[] | .key, .value | gsub("\u0000"; "?") + "\u0000"] | add // "")
+      else "shape\u0000" end' <<<"$input" 2>/dev/null || printf 'shape\0')
+  case ${parsed[0]:-shape} in
+    ok) ;;
+    several) die "$EX_USAGE" "apply input holds several JSON documents; give exactly one, like $example" ;;
+    *) die "$EX_USAGE" "apply input must be JSON like $example" ;;
   esac
   load_config
   take_lock
-  switch_slots "$map" apply
+  switch_slots apply "${parsed[@]:1}"
 }
 
 cmd_adopt() {
@@ -361,14 +364,14 @@ cmd_adopt() {
   local running=''
   if is_running "$slot"; then running=$slot; fi
   if [[ -n $running ]]; then
-    journal_edit --argjson add_stopped "$(json_array "$slot")"
+    journal_edit stop "$slot"
     ROLLBACK_SLOTS=("$slot")
     stop_slot "$slot"
   fi
   be adopt "$link" "$state"
   log "$link is now state $state"
   if [[ -n $running ]]; then
-    journal_edit --argjson add_links "$(jq -cn --arg s "$slot" --arg t "$state" '{($s): $t}')"
+    journal_edit link "$slot" "$state"
     ROLLBACK_SLOTS=()
   fi
   rm -f -- "$link.tmp"
@@ -377,7 +380,7 @@ cmd_adopt() {
   log "$slot -> $state"
   if [[ -n $running ]]; then
     start_slot "$slot"
-    journal_edit --argjson drop_stopped "$(json_array "$slot")" --argjson drop_links "$(json_array "$slot")"
+    journal_edit started "$slot"
     wait_running "$slot"
   fi
 }

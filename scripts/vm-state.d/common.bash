@@ -220,7 +220,7 @@ on_exit() {
   if [[ -n $PAUSED_SLOT ]]; then
     if "$CH_REMOTE" --api-socket "$(api_socket "$PAUSED_SLOT")" resume >/dev/null 2>&1 9>&-; then
       log "resumed $PAUSED_SLOT after the failure"
-      journal_edit --argjson drop_paused "$(json_array "$PAUSED_SLOT")" || true
+      journal_edit resumed "$PAUSED_SLOT" || true
     else
       log "could not resume $PAUSED_SLOT; the next vm-state change retries (or: $CH_REMOTE --api-socket $(api_socket "$PAUSED_SLOT") resume)"
     fi
@@ -231,8 +231,8 @@ on_exit() {
       log "starting $slot again on the disk it had, after the failure"
       if "$SYSTEMCTL" start "$(unit "$slot")" 9>&-; then started+=("$slot"); fi
     done
-    journal_edit --argjson drop_links "$(json_array "${ROLLBACK_SLOTS[@]}")" \
-      --argjson drop_stopped "$(json_array "${started[@]}")" || true
+    journal_edit unlink "${ROLLBACK_SLOTS[@]}" || true
+    journal_edit started "${started[@]}" || true
   fi
   exit "$rc"
 }
@@ -241,7 +241,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-json_array() { if (($#)); then printf '%s\n' "$@" | jq -R . | jq -cs .; else echo '[]'; fi; }
 
 # ---------------------------------------------------------------- the root and the lock
 
@@ -264,7 +263,9 @@ check_layout() {
 # whatever an interrupted command left stopped or paused is finished (recover).
 take_lock() {
   local err
-  if ! err=$(mkdir -p -- "$ROOT" "$(dirname -- "$LOCK")" 2>&1); then
+  local lockdir=.
+  if [[ $LOCK == */* ]]; then lockdir=${LOCK%/*}/; fi
+  if [[ ! -d $ROOT || ! -d $lockdir ]] && ! err=$(mkdir -p -- "$ROOT" "$lockdir" 2>&1); then
     die "$EX_ERROR" "cannot create $ROOT: $(last_line "$err")"
   fi
   not_a_link "$LOCK"
@@ -280,7 +281,7 @@ take_lock() {
   flock "${wait[@]}" 9 ||
     die "$EX_BUSY" "busy: another vm-state command holds $LOCK (waited ${LOCK_WAIT}s); try again later"
   check_layout
-  if ! err=$(mkdir -p -- "$STATES" 2>&1); then
+  if [[ ! -d $STATES ]] && ! err=$(mkdir -p -- "$STATES" 2>&1); then
     die "$EX_ERROR" "cannot create $STATES: $(last_line "$err")"
   fi
   be leftovers
@@ -294,25 +295,30 @@ take_lock() {
 # It is written before anything is stopped and only ever merged (never replaced), and every
 # change first finishes what it lists (recover), so a killed command's slots run again.
 
-journal_read() {
-  if [[ -f $JOURNAL ]]; then
-    jq -c '{stopped: (.stopped // []), links: (.links // {}), paused: (.paused // [])}' "$JOURNAL" ||
-      die "$EX_ERROR" "cannot read the journal $JOURNAL; fix or remove it (it lists slots an interrupted command stopped)"
-  else
-    echo '{"stopped": [], "links": {}, "paused": []}'
-  fi
-}
-# journal_edit [--argjson add_stopped ARRAY] [--argjson add_links OBJECT] [... add_paused,
-# drop_stopped, drop_links (slot names), drop_paused]: merges the change into the journal.
+EMPTY_JOURNAL='{"stopped":[],"links":{},"paused":[]}'
+# journal_edit OP ARGS...: one change, merged into the journal (one jq call):
+#   stop SLOT...          the slots are stopped (to start again)
+#   link SLOT STATE...    the links being made
+#   pause SLOT...         the VMs are paused (to resume)
+#   started SLOT...       started again: neither stopped nor linking any more
+#   unlink SLOT...        the links will not be made (a rolled-back change)
+#   resumed SLOT...       resumed
 journal_edit() {
-  local now new tmp
-  now=$(journal_read)
-  new=$(jq -c "$@" '$ARGS.named as $a
-    | {stopped: ((.stopped + ($a.add_stopped // []) | unique) - ($a.drop_stopped // [])),
-       links: ((.links + ($a.add_links // {}))
-               | with_entries(select(.key as $k | ($a.drop_links // []) | index($k) | not))),
-       paused: ((.paused + ($a.add_paused // []) | unique) - ($a.drop_paused // []))}' <<<"$now")
-  if [[ $new == '{"stopped":[],"links":{},"paused":[]}' ]]; then
+  local op=$1 new tmp src=(-n)
+  shift
+  if [[ -f $JOURNAL ]]; then src=("$JOURNAL"); fi
+  new=$(jq -c --arg op "$op" '$ARGS.positional as $a
+    | def without($keys): with_entries(select(.key as $k | $keys | any(. == $k) | not));
+      (. // {}) | {stopped: (.stopped // []), links: (.links // {}), paused: (.paused // [])}
+    | if $op == "stop" then .stopped = (.stopped + $a | unique)
+      elif $op == "link" then .links += ([range(0; $a | length; 2) as $i | {key: $a[$i], value: $a[$i + 1]}] | from_entries)
+      elif $op == "pause" then .paused = (.paused + $a | unique)
+      elif $op == "started" then .stopped -= $a | .links |= without($a)
+      elif $op == "unlink" then .links |= without($a)
+      elif $op == "resumed" then .paused -= $a
+      else error("unknown journal operation " + $op) end' "${src[@]}" --args "$@") ||
+    die "$EX_ERROR" "cannot update the journal $JOURNAL; fix or remove it (it lists slots an interrupted command stopped or paused)"
+  if [[ $new == "$EMPTY_JOURNAL" ]]; then
     rm -f -- "$JOURNAL"
     return 0
   fi
@@ -322,41 +328,52 @@ journal_edit() {
   printf '%s\n' "$new" >"$tmp"
   mv -T -- "$tmp" "$JOURNAL"
 }
+# journal_list stopped|paused|links: the entries, NUL-terminated (links: SLOT, STATE pairs).
+journal_list() {
+  [[ -f $JOURNAL ]] || return 0
+  jq -j --arg what "$1" 'if $what == "links" then (.links // {} | to_entries[] | .key, .value)
+    else (.[$what] // [])[] end | tostring | gsub("\u0000"; "?") + "\u0000"' "$JOURNAL" ||
+    die "$EX_ERROR" "cannot read the journal $JOURNAL; fix or remove it (it lists slots an interrupted command stopped or paused)"
+}
 
 # Finishes what an interrupted command left: resumes paused slots, completes the links it was
 # making and starts what it stopped.
 recover() {
   if [[ -f $LEGACY_JOURNAL ]]; then
-    local legacy
-    legacy=$(jq -c '[.stopped[]? | strings]' "$LEGACY_JOURNAL" 2>/dev/null) || legacy='[]'
-    journal_edit --argjson add_stopped "$legacy"
+    local legacy=()
+    mapfile -t legacy < <(jq -r '.stopped[]? | strings' "$LEGACY_JOURNAL" 2>/dev/null || true)
+    journal_edit stop "${legacy[@]}"
     rm -f -- "$LEGACY_JOURNAL"
   fi
   [[ -f $JOURNAL ]] || return 0
-  local journal slot paused=() stopped=() links
-  journal=$(journal_read)
-  mapfile -t paused < <(jq -r '.paused[]' <<<"$journal")
+  local slot paused=() stopped=() links=()
+  mapfile -d '' -t paused < <(journal_list paused)
   for slot in "${paused[@]}"; do
     log "resuming $slot, left paused by an interrupted snapshot"
     if ! is_slot "$slot" || ! attempt_quiet "$CH_REMOTE" --api-socket "$(api_socket "$slot")" resume; then
-      log "warning: could not resume $slot (not running any more?); forgetting it"
+      log "warning: could not resume $(shown "$slot") (not running any more?); forgetting it"
     fi
-    journal_edit --argjson drop_paused "$(json_array "$slot")"
+    journal_edit resumed "$slot"
   done
-  journal=$(journal_read)
-  mapfile -t stopped < <(jq -r '.stopped[]' <<<"$journal")
-  links=$(jq -c .links <<<"$journal")
+  mapfile -d '' -t stopped < <(journal_list stopped)
+  mapfile -d '' -t links < <(journal_list links)
+  local forget=() i
   for slot in "${stopped[@]}"; do
-    if ! is_slot "$slot"; then
-      log "warning: the journal lists $(shown "$slot"), which is no slot in $CONFIG any more; forgetting it"
-      journal_edit --argjson drop_stopped "$(json_array "$slot")" --argjson drop_links "$(json_array "$slot")"
-    fi
+    if ! is_slot "$slot"; then forget+=("$slot"); fi
   done
-  journal=$(journal_read)
-  [[ $journal != '{"stopped":[],"links":{},"paused":[]}' ]] || return 0
-  log "an interrupted vm-state command left $(jq -r '.stopped | join(" ")' <<<"$journal") stopped: finishing it first"
-  RECOVERY_NOTE="could not finish the change that an interrupted vm-state command recorded in $JOURNAL ($journal); fix the cause and run any vm-state change again"
-  switch_slots "$(jq -c .links <<<"$journal")" recover
+  for ((i = 0; i < ${#links[@]}; i += 2)); do
+    if ! is_slot "${links[i]}"; then forget+=("${links[i]}"); fi
+  done
+  if ((${#forget[@]})); then
+    log "warning: the journal lists $(printf '%s ' "${forget[@]}")which are no slots in $CONFIG any more; forgetting them"
+    journal_edit started "${forget[@]}"
+    mapfile -d '' -t stopped < <(journal_list stopped)
+    mapfile -d '' -t links < <(journal_list links)
+  fi
+  ((${#stopped[@]} + ${#links[@]})) || return 0
+  log "an interrupted vm-state command left ${stopped[*]:-no slot} stopped: finishing it first"
+  RECOVERY_NOTE="could not finish the change that an interrupted vm-state command recorded in $JOURNAL; fix the cause and run any vm-state change again"
+  switch_slots recover "${links[@]}"
   RECOVERY_NOTE=''
 }
 attempt_quiet() { "$@" >/dev/null 2>&1 9>&-; }
@@ -393,12 +410,12 @@ wait_running() {
 # relative to the unit's WorkingDirectory <stateDir>/<name>; our guests' hostName is the slot.
 api_socket() { printf '%s/%s/%s.sock' "$ROOT" "$1" "$1"; }
 pause_slot() {
-  journal_edit --argjson add_paused "$(json_array "$1")"
+  journal_edit pause "$1"
   PAUSED_SLOT=$1
   local err
   if ! err=$("$CH_REMOTE" --api-socket "$(api_socket "$1")" pause 2>&1 9>&-); then
     PAUSED_SLOT=''
-    journal_edit --argjson drop_paused "$(json_array "$1")"
+    journal_edit resumed "$1"
     die "$EX_ERROR" "could not pause $1 through $(api_socket "$1"): $(last_line "${err:-failed}"); no snapshot taken (--stop takes one with the VM stopped)"
   fi
 }
@@ -408,7 +425,7 @@ resume_slot() {
     die "$EX_ERROR" "could not resume $1: $(last_line "${err:-failed}"); it is still paused (the next vm-state change retries, or: $CH_REMOTE --api-socket $(api_socket "$1") resume)"
   fi
   PAUSED_SLOT=''
-  journal_edit --argjson drop_paused "$(json_array "$1")"
+  journal_edit resumed "$1"
 }
 
 # ---------------------------------------------------------------- slots and states
@@ -515,15 +532,15 @@ prune_safety() {
 # even in a swap or after an interruption), then they are started and must come up.
 # The journal lists the slots stopped and the links to make, so any later change finishes an
 # interrupted one; a failure before the links change starts the stopped slots again at once.
-switch_slots() { # MAP_JSON WHY
-  local map=$1 why=$2 slot state pairs=()
-  mapfile -d '' -t pairs < <(jq -j 'to_entries[] | [.key, .value] | map(gsub("\u0000"; "?") + "\u0000") | add' <<<"$map")
+switch_slots() { # WHY SLOT STATE [SLOT STATE...]
+  local why=$1 slot state
+  shift
   local -A want=() current=() owner=()
-  local i
-  for ((i = 0; i + 1 < ${#pairs[@]}; i += 2)); do
-    check_slot "${pairs[i]}"
-    check_state "${pairs[i + 1]}"
-    want[${pairs[i]}]=${pairs[i + 1]}
+  while (($# >= 2)); do
+    check_slot "$1"
+    check_state "$2"
+    want[$1]=$2
+    shift 2
   done
   for slot in "${!want[@]}"; do need_slot "$slot"; done
   for slot in "${SLOTS[@]}"; do
@@ -542,11 +559,11 @@ switch_slots() { # MAP_JSON WHY
     fi
   done
 
-  local changed=() pending=() to_start=() was_running=() links='{}'
+  local changed=() pending=() to_start=() was_running=() links=()
   for slot in "${SLOTS[@]}"; do
     if [[ -n ${want[$slot]+set} && ${current[$slot]} != "${want[$slot]}" ]]; then changed+=("$slot"); fi
   done
-  mapfile -t pending < <(journal_read | jq -r '.stopped[]')
+  mapfile -d '' -t pending < <(journal_list stopped)
   for slot in "${SLOTS[@]}"; do
     if [[ " ${changed[*]} ${pending[*]} " == *" $slot "* ]]; then to_start+=("$slot"); fi
   done
@@ -557,10 +574,11 @@ switch_slots() { # MAP_JSON WHY
   for slot in "${changed[@]}"; do check_slot_disk "$slot"; done
 
   for slot in "${changed[@]}"; do
-    links=$(jq -c --arg s "$slot" --arg t "${want[$slot]}" '. + {($s): $t}' <<<"$links")
+    links+=("$slot" "${want[$slot]}")
     if is_running "$slot"; then was_running+=("$slot"); fi
   done
-  journal_edit --argjson add_stopped "$(json_array "${changed[@]}")" --argjson add_links "$links"
+  journal_edit stop "${changed[@]}"
+  journal_edit link "${links[@]}"
   # Until the links change, a failure starts again what was running, on the disk it had.
   ROLLBACK_SLOTS=("${was_running[@]}")
   for slot in "${changed[@]}"; do stop_slot "$slot"; done
@@ -587,10 +605,8 @@ switch_slots() { # MAP_JSON WHY
     log "$slot -> ${want[$slot]}"
   done
   phase linked
-  for slot in "${to_start[@]}"; do
-    start_slot "$slot"
-    journal_edit --argjson drop_stopped "$(json_array "$slot")" --argjson drop_links "$(json_array "$slot")"
-  done
+  for slot in "${to_start[@]}"; do start_slot "$slot"; done
+  journal_edit started "${to_start[@]}"
   wait_running "${to_start[@]}"
   prune_safety
 }

@@ -21,8 +21,14 @@ setup() { setup_vm_state; }
   require_tools setpriv
   (($(id -u) == 0)) || skip "needs root to switch to an unprivileged user"
   make_state web
-  chmod -R a+rX "$BATS_TEST_TMPDIR"
-  chmod a+x "$BATS_RUN_TMPDIR" "$(dirname "$BATS_TEST_TMPDIR")" 2>/dev/null || true
+  chmod -R a+rX "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"
+  local d
+  for d in "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"; do
+    while [[ $d != / ]]; do
+      chmod a+x "$d" 2>/dev/null || true
+      d=$(dirname "$d")
+    done
+  done
   run setpriv --reuid=65534 --regid=65534 --clear-groups "$VM_STATE" list --json
   [ "$status" -eq 0 ]
   [ "$(jq -r '.states[0].name' <<<"$output")" = web ]

@@ -180,6 +180,7 @@ start microvm@slot1.service" ]
 }
 
 @test "a full disk, for real: create, snapshot and assign fail with vm-state's message; the slot runs again" {
+  [[ $TEST_BACKEND == files ]] || skip "reflink copies need no space for data; the files backend run covers a full disk"
   mount_fs ext4 160 "$BATS_TEST_TMPDIR/small"
   export VM_STATE_ROOT=$BATS_TEST_TMPDIR/small/root
   make_state web

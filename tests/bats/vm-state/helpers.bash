@@ -11,11 +11,16 @@ FAKES=$VM_STATE_TESTS/fakes
 # The one fake systemctl, shared with the real-SSH tests.
 SYSTEMCTL_FAKE=$REPO/tests/fakes/systemctl
 MiB=1048576
+# The backend the suite runs on: files (default) on the temporary directory, or xfs on the
+# loop-mounted XFS at VM_STATE_TEST_XFS (xfs.bats runs the whole suite that way).
+TEST_BACKEND=${VM_STATE_TEST_BACKEND:-files}
 
 # write_config BACKEND SLOT... : infra.json with those slots (indexes from 1).
+# Backend "files" stands for the backend the suite runs on.
 write_config() {
   local backend=$1
   shift
+  if [[ $backend == files ]]; then backend=$TEST_BACKEND; fi
   jq -n --arg backend "$backend" '{
     version: 1,
     storage: {backend: $backend, pool: "tank", device: null, autoSnapshots: []},
@@ -29,6 +34,14 @@ setup_vm_state() {
   require_tools jq flock mkfs.ext4 e2label cksum setsid
   export HOME=$BATS_TEST_TMPDIR/home
   export VM_STATE_ROOT=$BATS_TEST_TMPDIR/root
+  if [[ $TEST_BACKEND == xfs ]]; then
+    [[ -d ${VM_STATE_TEST_XFS:-} ]] || {
+      echo "VM_STATE_TEST_BACKEND=xfs needs VM_STATE_TEST_XFS, a mounted XFS with reflinks" >&2
+      return 1
+    }
+    rm -rf "$VM_STATE_TEST_XFS"/t-* # the previous test's root: the XFS is small
+    export VM_STATE_ROOT=$VM_STATE_TEST_XFS/t-$BATS_SUITE_TEST_NUMBER/root
+  fi
   export VM_STATE_CONFIG=$BATS_TEST_TMPDIR/infra.json
   export VM_STATE_SYSTEMCTL=$SYSTEMCTL_FAKE
   export VM_STATE_ZFS=$FAKES/zfs

@@ -14,8 +14,8 @@ setup() {
 @test "status --json: backend, every slot with state/running/unit, every state with size and snapshots" {
   run --separate-stderr vm status --json
   [ "$status" -eq 0 ]
-  jq -e '
-    (keys == ["backend", "slots", "states"]) and .backend == "files"
+  jq -e --arg backend "$TEST_BACKEND" '
+    (keys == ["backend", "slots", "states"]) and .backend == $backend
     and .slots == [
       {name: "slot1", state: null, running: false, unit: "microvm@slot1.service"},
       {name: "slot2", state: "web", running: true, unit: "microvm@slot2.service"},
@@ -34,7 +34,7 @@ setup() {
   local list=$output
   run --separate-stderr vm status --json
   [ "$(jq -c .states <<<"$list")" = "$(jq -c .states <<<"$output")" ]
-  [ "$(jq -r .backend <<<"$list")" = files ]
+  [ "$(jq -r .backend <<<"$list")" = "$TEST_BACKEND" ]
 }
 
 @test "the tables are rendered from the same records, without colour when stdout is not a terminal" {

@@ -224,3 +224,52 @@ EOF
   running slot1 && running slot3
   [ -z "$(find "$VM_STATE_ROOT/states" -name '.tmp-*')" ]
 }
+
+# set_retention KEEP DAYS: .storage.safetySnapshots in infra.json.
+set_retention() {
+  jq --argjson keep "$1" --argjson days "$2" '.storage.safetySnapshots = {keep: $keep, maxAgeDays: $days}' \
+    "$VM_STATE_CONFIG" >"$VM_STATE_CONFIG.new"
+  mv "$VM_STATE_CONFIG.new" "$VM_STATE_CONFIG"
+}
+snaps_of() { vm snapshots "$1" --json 2>/dev/null | jq -r '[.snapshots[].name] | join(" ")'; }
+safety_count() { vm snapshots "$1" --json 2>/dev/null | jq '[.snapshots[].name | select(startswith("pre-"))] | length'; }
+
+@test "safety snapshots: the newest 'keep' per state are kept, pruned after each successful switch; users' snapshots never" {
+  set_retention 2 30
+  vm snapshot one mine 2>/dev/null
+  local i
+  for i in 1 2 3 4; do
+    vm assign slot1 one 2>/dev/null
+    vm assign slot1 two 2>/dev/null
+  done
+  [ "$(safety_count one)" -eq 2 ]
+  [ "$(safety_count two)" -eq 2 ]
+  [[ " $(snaps_of one) " == *" mine "* ]]
+}
+
+@test "safety snapshots older than maxAgeDays are pruned, except the newest one of a state" {
+  set_retention 5 30
+  vm assign slot1 one 2>/dev/null
+  vm assign slot1 two 2>/dev/null
+  vm assign slot1 one 2>/dev/null
+  vm assign slot1 two 2>/dev/null
+  [ "$(safety_count one)" -eq 2 ]
+  touch -d '40 days ago' "$VM_STATE_ROOT"/states/one/.snapshots/pre-*.img
+  touch -d '40 days ago' "$VM_STATE_ROOT"/states/two/.snapshots/pre-*.img
+  vm assign slot2 three 2>/dev/null
+  [ "$(safety_count one)" -eq 1 ]
+  [ "$(safety_count two)" -eq 1 ]
+}
+
+@test "without .storage.safetySnapshots the default keeps 5; a bad value is refused naming the key" {
+  local i
+  for i in 1 2 3 4 5 6 7; do
+    vm assign slot1 one 2>/dev/null
+    vm assign slot1 two 2>/dev/null
+  done
+  [ "$(safety_count one)" -eq 5 ]
+  set_retention 0 30
+  run vm assign slot1 one
+  [ "$status" -eq 1 ]
+  [[ $output == *".storage.safetySnapshots.keep must be a whole number from 1, got '0'"* ]]
+}
