@@ -12,10 +12,19 @@ export function hostIdFor(project: string, stack: string): string {
     return createHash("sha256").update(`${project}/${stack}`).digest("hex").slice(0, 8);
 }
 
-/** The slot record the host gets: the identity without the state it runs (that is vm-state's map). */
+/**
+ * The slot record the host gets: the identity without the state it runs (that is vm-state's map),
+ * with the workload fields only where they differ from the defaults, so a stack that uses none
+ * renders the same infra.json as before they existed.
+ */
 export function deploymentSlot(identity: SlotIdentity): DeploymentSlot {
-    const { state: _runs, ...slot } = identity;
-    return slot;
+    const { state: _runs, egress, publish, modules, ...slot } = identity;
+    return {
+        ...slot,
+        ...(egress ? { egress } : {}),
+        ...(publish.length > 0 ? { publish } : {}),
+        ...(modules.length > 0 ? { modules } : {}),
+    };
 }
 
 export function deploymentData(cfg: StackConfig, topo: Topology, hostId: string, stateDevice: string | undefined): DeploymentData {

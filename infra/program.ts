@@ -41,7 +41,8 @@ export function defineInfrastructure(loaded: LoadedConfig) {
 
     // --- AWS ---
     const availabilityZone = hostAvailabilityZone(cfg.host.instanceType, cfg.host.availabilityZone);
-    const network = new Network(name, { ...cfg.network, availabilityZone, adminCidrs: cfg.host.adminCidrs, tailscale: cfg.tailscale.enabled, tags });
+    const published = topo.slots.flatMap((s) => s.publish.flatMap((p) => (p.to === "internet" ? [{ slot: s.name, hostPort: p.hostPort!, sources: p.sources! }] : [])));
+    const network = new Network(name, { ...cfg.network, availabilityZone, adminCidrs: cfg.host.adminCidrs, tailscale: cfg.tailscale.enabled, published, tags });
     const role = new HostRole(name, { tags });
     const host = new Host(name, {
         instanceType: cfg.host.instanceType,
@@ -68,7 +69,8 @@ export function defineInfrastructure(loaded: LoadedConfig) {
 
     // --- Over SSH: the NixOS deployment, states, slot assignments ---
     // The policy (optional) must own the tags before a key with those tags can be created.
-    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy ? new TailnetPolicy(name, { tags: cfg.tailscale.tags, slots: topo.slots }) : undefined;
+    const policySlots = topo.slots.map((s) => ({ name: s.name, subnet: s.subnet, tailnetPorts: s.publish.filter((p) => p.to === "tailnet").map((p) => p.port) }));
+    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy ? new TailnetPolicy(name, { tags: cfg.tailscale.tags, slots: policySlots }) : undefined;
     const authKey = cfg.tailscale.enabled
         ? new HostAuthKey(name, { tags: cfg.tailscale.tags, machineId: host.instanceId }, { dependsOn: policy ? [policy] : [] })
         : undefined;

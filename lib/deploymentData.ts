@@ -21,6 +21,12 @@ export interface DeploymentSlot {
     readonly vcpu: number;
     readonly memMiB: number;
     readonly diskGiB: number;
+    /** Absent: "internet". */
+    readonly egress?: { readonly policy: string; readonly domains?: readonly string[] };
+    /** Absent: none. */
+    readonly publish?: readonly { readonly port: number; readonly to: string; readonly hostPort?: number; readonly sources?: readonly string[] }[];
+    /** Absent: none. `guests/<name>` or `<input>[#<module>]`. */
+    readonly modules?: readonly string[];
 }
 
 export interface DeploymentData {

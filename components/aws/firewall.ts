@@ -30,18 +30,46 @@ function cidrField(cidr: string): { cidrIpv4: string } | { cidrIpv6: string } {
     return parseIpv4Cidr(cidr) ? { cidrIpv4: cidr } : { cidrIpv6: cidr };
 }
 
+/** A slot's port published to the internet: the host's `hostPort` forwarded to the slot's VM. */
+export interface PublishedHostPort {
+    readonly slot: string;
+    readonly hostPort: number;
+    /** Who may connect (IPv4 CIDRs). */
+    readonly sources: readonly string[];
+}
+
+function checkCidrs(what: string, cidrs: readonly string[]): void {
+    cidrs.forEach((cidr, i) => {
+        const problem = cidrProblem(cidr);
+        if (problem) {
+            throw new Error(`${what}[${i}] ${problem}`);
+        }
+    });
+}
+
 /**
  * The rules for a host whose SSH is open to `adminCidrs` only (none: no public SSH at all), with
  * Tailscale's UDP port open to the internet when the host joins a tailnet (WireGuard authenticates
- * every packet) and all egress. Throws on an invalid CIDR, naming `adminCidrs[i]`.
+ * every packet), each published port open to its sources only, and all egress. Throws on an
+ * invalid CIDR, naming `adminCidrs[i]` or the published port's `sources[i]`.
  */
-export function hostSecurityRules(adminCidrs: readonly string[], tailscale = true): SecurityRule[] {
-    adminCidrs.forEach((cidr, i) => {
-        const problem = cidrProblem(cidr);
-        if (problem) {
-            throw new Error(`adminCidrs[${i}] ${problem}`);
+export function hostSecurityRules(adminCidrs: readonly string[], tailscale = true, published: readonly PublishedHostPort[] = []): SecurityRule[] {
+    checkCidrs("adminCidrs", adminCidrs);
+    for (const p of published) {
+        checkCidrs(`published ${p.slot}:${p.hostPort} sources`, p.sources);
+        if (p.hostPort === sshPort) {
+            throw new Error(`published ${p.slot}:${p.hostPort}: port ${sshPort} is the host's SSH`);
         }
-    });
+    }
+    const publishedRules = published.flatMap((p) => [...new Set(p.sources)].map((cidr): SecurityRule => ({
+        key: `publish-${p.slot}-${p.hostPort}-${cidrKey(cidr)}`,
+        direction: "ingress",
+        description: `${p.slot}'s published port ${p.hostPort} from ${cidr} (slots.${p.slot}.publish)`,
+        ipProtocol: "tcp",
+        fromPort: p.hostPort,
+        toPort: p.hostPort,
+        ...cidrField(cidr),
+    })));
     const ssh = [...new Set(adminCidrs)].map((cidr): SecurityRule => ({
         key: `ssh-${cidrKey(cidr)}`,
         direction: "ingress",
@@ -63,6 +91,7 @@ export function hostSecurityRules(adminCidrs: readonly string[], tailscale = tru
     return [
         ...ssh,
         ...tailscaleRules,
+        ...publishedRules,
         {
             key: "all-egress",
             direction: "egress",

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
-import { hostSecurityRules } from "./firewall";
+import { hostSecurityRules, PublishedHostPort } from "./firewall";
 
 export interface NetworkArgs {
     /** The VPC's CIDR; must not overlap the slots' 10.N.0.0/24 subnets (10.0.0.0/8). */
@@ -14,6 +14,8 @@ export interface NetworkArgs {
     readonly adminCidrs: readonly string[];
     /** Open Tailscale's UDP port for direct connections (tailscale.enabled). */
     readonly tailscale: boolean;
+    /** Slots' ports published to the internet: each host port open to its sources only. Defaults to none. */
+    readonly published?: readonly PublishedHostPort[];
     readonly tags: Record<string, string>;
 }
 
@@ -67,7 +69,7 @@ export class Network extends pulumi.ComponentResource {
         if (problems.length > 0) {
             throw new Error(`Network ${name}: ${problems.map((p) => `${p.arg} ${p.message}`).join("; ")}`);
         }
-        const rules = hostSecurityRules(args.adminCidrs, args.tailscale);
+        const rules = hostSecurityRules(args.adminCidrs, args.tailscale, args.published ?? []);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
 
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, {

@@ -11,6 +11,11 @@ export interface PolicySlot {
     readonly name: string;
     /** The slot's subnet, 10.N.0.0/24. */
     readonly subnet: string;
+    /**
+     * TCP ports the slot publishes to the tailnet: when any, members reach only these (admins still
+     * reach everything); when none, members reach the whole slot. Defaults to none.
+     */
+    readonly tailnetPorts?: readonly number[];
 }
 
 export interface TailnetPolicyArgs {
@@ -38,8 +43,9 @@ export const defaultMembers = ["autogroup:member"];
  * The whole tailnet policy for this stack: the host's tags owned by the admins; every slot's route
  * auto-approved for the host's tags (so a new slot works even before Pulumi approves it, and a
  * re-joined host gets its routes back); admins may SSH to the host; one grant per slot lets
- * members reach that slot's subnet. Nothing else is allowed: slots do not reach each other or the
- * tailnet (the host's firewall enforces that as well).
+ * members reach that slot's subnet, or only the ports it publishes to the tailnet when it
+ * publishes any (admins then keep a grant to the whole slot). Nothing else is allowed: slots do
+ * not reach each other or the tailnet (the host's firewall enforces that as well).
  */
 export function tailnetPolicy(args: TailnetPolicyArgs): TailnetPolicyDocument {
     if (args.tags.length === 0) {
@@ -58,7 +64,12 @@ export function tailnetPolicy(args: TailnetPolicyArgs): TailnetPolicyDocument {
         autoApprovers: { routes: Object.fromEntries(args.slots.map((s) => [s.subnet, [...tags]])) },
         grants: [
             { src: [...admins], dst: [...tags], ip: ["tcp:22"] },
-            ...args.slots.map((s) => ({ src: [...members], dst: [s.subnet], ip: ["*"] })),
+            ...args.slots.flatMap((s) => {
+                const ports = [...new Set(s.tailnetPorts ?? [])].sort((a, b) => a - b);
+                return ports.length === 0
+                    ? [{ src: [...members], dst: [s.subnet], ip: ["*"] }]
+                    : [{ src: [...members], dst: [s.subnet], ip: ports.map((p) => `tcp:${p}`) }, { src: [...admins], dst: [s.subnet], ip: ["*"] }];
+            }),
         ],
     };
 }

@@ -4,6 +4,7 @@
  * object in, a `StackConfig` out, or a `ConfigError` naming every bad key at once;
  * `infra/stackConfig.ts` feeds it from `pulumi.Config`.
  */
+import { resolve } from "path";
 import { checkWayIn, HostConfig, parseHost } from "./host";
 import { unknownKeyProblems } from "./keys";
 import { NetworkConfig, parseNetwork } from "./network";
@@ -21,6 +22,7 @@ export type { NetworkConfig } from "./network";
 export type { StorageBackend, StorageConfig } from "./storage";
 export type { TailscaleConfig } from "./tailscale";
 export type { SlotConfig } from "./slots";
+export type { Egress, PublishedPort, Workload } from "./workloads";
 export type { AutoSnapshots, OnRemove, StateConfig, StateSource } from "./states";
 
 export interface StackConfig {
@@ -40,7 +42,10 @@ export interface StackConfig {
  * (`microvm-infra:host`, `aws:region`) so that a typo at the top level or in a namespace is
  * reported too.
  */
-export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = []): StackConfig {
+/** The NixOS flake the config's guest modules are checked against. */
+export const defaultNixosDir = resolve(__dirname, "../../nixos");
+
+export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = [], nixosDir: string = defaultNixosDir): StackConfig {
     const p = new Problems();
     for (const line of unknownKeyProblems(allKeys)) {
         p.addLine(line);
@@ -49,7 +54,7 @@ export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = []
     const network = parseNetwork(p, raw.network);
     const storage = parseStorage(p, raw.storage);
     const tailscale = parseTailscale(p, raw.tailscale);
-    const slots = parseSlots(p, raw.slots);
+    const slots = parseSlots(p, raw.slots, nixosDir);
     const states = resolveStates(p, slots, parseListedStates(p, raw.states, storage.backend));
     checkCapacity(p, host.instanceType, slots);
     checkWayIn(p, host, tailscale.enabled);

@@ -2,9 +2,10 @@
 import { maxNameLength, nameProblem } from "../../lib/names";
 import { metalTypes, slotMemoryBudgetMiB } from "../instanceTypes";
 import { Problems, readInt, readMap, readObject, readString } from "./reader";
+import { checkHostPorts, parseWorkload, Workload } from "./workloads";
 
 /** A slot as configured: the topology's input. */
-export interface SlotConfig {
+export interface SlotConfig extends Workload {
     readonly name: string;
     readonly index: number;
     /** The state it runs: the slot's own name unless `state` says otherwise. */
@@ -16,7 +17,7 @@ export interface SlotConfig {
 
 export const slotDefaults = { vcpu: 1, memMiB: 1024, diskGiB: 64 } as const;
 
-const slotKeys = ["index", "state", "vcpu", "memMiB", "diskGiB"];
+const slotKeys = ["index", "state", "vcpu", "memMiB", "diskGiB", "egress", "publish", "modules"];
 const interfaceNote = (name: string) => `(so br-${name} and vm-${name} fit Linux's 15-character interface names)`;
 
 function slotIndexFromName(name: string): number | undefined {
@@ -41,8 +42,8 @@ function readIndex(p: Problems, o: Record<string, unknown>, path: string, name: 
     return explicit ?? implied ?? 0;
 }
 
-/** The slots, sorted by index. */
-export function parseSlots(p: Problems, raw: unknown): SlotConfig[] {
+/** The slots, sorted by index. `nixosDir`: the flake, where declared guest modules must exist. */
+export function parseSlots(p: Problems, raw: unknown, nixosDir: string): SlotConfig[] {
     const slots: SlotConfig[] = [];
     for (const [name, value] of readMap(p, "slots", raw)) {
         const path = `slots.${name}`;
@@ -65,8 +66,10 @@ export function parseSlots(p: Problems, raw: unknown): SlotConfig[] {
             vcpu: readInt(p, o, path, "vcpu", 1, 192, slotDefaults.vcpu),
             memMiB: readInt(p, o, path, "memMiB", 128, 1048576, slotDefaults.memMiB),
             diskGiB: readInt(p, o, path, "diskGiB", 1, 16384, slotDefaults.diskGiB),
+            ...parseWorkload(p, path, o, nixosDir),
         });
     }
+    checkHostPorts(p, slots);
     const byIndex = new Map<number, string>();
     for (const slot of slots) {
         const other = byIndex.get(slot.index);

@@ -43,7 +43,7 @@ describe("defaults", () => {
         expect(cfg.storage).toEqual({ backend: "zfs", volumeGiB: 256, volumeType: "gp3", iops: undefined, throughputMiBps: undefined });
         expect(cfg.tailscale).toEqual({ enabled: true, hostname: "microvm-host", tags: ["tag:microvm-host"], managePolicy: false });
         expect(cfg.network).toEqual({ vpcCidr: "172.20.0.0/16", subnetCidr: "172.20.1.0/24" });
-        expect(cfg.slots[0]).toEqual({ name: "slot1", index: 1, state: "slot1", vcpu: 1, memMiB: 1024, diskGiB: 64 });
+        expect(cfg.slots[0]).toEqual({ name: "slot1", index: 1, state: "slot1", vcpu: 1, memMiB: 1024, diskGiB: 64, egress: undefined, publish: [], modules: [] });
     });
 
     test("every slot's own state exists without being listed, attached to its slot, retained on removal", () => {
@@ -97,7 +97,7 @@ describe("invalid configs are rejected with a message naming the key", () => {
         ["unknown host key", (r) => { r.host.instanceTyp = "a1.metal"; },
             "host.instanceTyp: unknown key; valid keys of host are instanceType, ami, rootVolumeGiB, sshPublicKeys, adminCidrs, allowSshFromAnywhere, availabilityZone, adminUser, connectVia"],
         ["unknown slot key", (r) => { r.slots.slot1 = { memory: 2048 }; },
-            "slots.slot1.memory: unknown key; valid keys of slots.slot1 are index, state, vcpu, memMiB, diskGiB"],
+            "slots.slot1.memory: unknown key; valid keys of slots.slot1 are index, state, vcpu, memMiB, diskGiB, egress, publish, modules"],
         ["unknown state key", (r) => { r.states = { slot1: { snapshot: ["a"] } }; },
             "states.slot1.snapshot: unknown key; valid keys of states.slot1 are from, snapshots, onRemove, autoSnapshots"],
         ["unknown storage key", (r) => { r.storage = { backnd: "zfs" }; },

@@ -164,7 +164,8 @@ describe("tailscale.managePolicy: true", () => {
 
     test("applies the policy generated from the same slot list", () => {
         const acl = one(plan, T.acl);
-        const slots = plan.topology.slots.map((s) => ({ name: s.name, subnet: s.subnet }));
+        const slots = plan.topology.slots.map((s) => ({ name: s.name, subnet: s.subnet, tailnetPorts: s.publish.filter((p) => p.to === "tailnet").map((p) => p.port) }));
+        expect(slots.find((s) => s.name === "slot4")!.tailnetPorts).toEqual([8080]);
         expect(acl.inputs.acl).toBe(renderTailnetPolicy(tailnetPolicy({ tags: ["tag:microvm-host"], slots })));
         expect(Object.keys(JSON.parse(acl.inputs.acl as string).autoApprovers.routes)).toEqual(approved(plan));
         expect(acl.inputs).toMatchObject({ overwriteExistingContent: true, resetAclOnDestroy: false });
@@ -183,9 +184,9 @@ test("the topology's routes are what the program approves for any slot list", as
     doc.config["microvm-infra:states"] = {};
     const plan = await planDoc(doc);
     expect(approved(plan)).toEqual(topology([
-        { name: "slot2", index: 2, state: "slot2", vcpu: 1, memMiB: 1024, diskGiB: 64 },
-        { name: "slot9", index: 9, state: "slot9", vcpu: 1, memMiB: 1024, diskGiB: 64 },
-        { name: "web", index: 40, state: "web", vcpu: 1, memMiB: 1024, diskGiB: 64 },
+        { name: "slot2", index: 2, state: "slot2", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [] },
+        { name: "slot9", index: 9, state: "slot9", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [] },
+        { name: "web", index: 40, state: "web", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [] },
     ]).routes);
     expect(infraJson(plan).tailscale.advertiseRoutes).toEqual(approved(plan));
 });

@@ -66,7 +66,7 @@ slot0() { echo "infra: infra // { slots = [ ((builtins.head infra.slots) // $1) 
 # modules_of EDIT-OF-INPUTS: { slot: [ { ref, kind, file|input, attr, module } ] } with stand-in inputs
 # whose modules are strings, so the mapping can be compared as JSON.
 modules_of() {
-  local inputs='{ agent.nixosModules = { default = "agent-default"; extra = "agent-extra"; }; }'
+  local inputs='{ microvm.nixosModules = { default = "microvm-default"; extra = "microvm-extra"; }; }'
   nix_eval "{ lib, fixture }: let
       infra = builtins.fromJSON (builtins.readFile fixture);
       inputs = ${1:-$inputs};
@@ -79,18 +79,18 @@ modules_of() {
   run --separate-stderr modules_of
   [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
   [ "$(jq -c '.slot1 | map([.ref, .kind, .module])' <<<"$output")" = '[["guests/dev-tools","repository","dev-tools.nix"]]' ]
-  [ "$(jq -c '.slot2 | map([.ref, .kind, .module])' <<<"$output")" = '[["agent#default","input","agent-default"],["guests/dev-tools","repository","dev-tools.nix"]]' ]
-  [ "$(jq -c '.slot3 | map([.ref, .input, .attr, .module])' <<<"$output")" = '[["agent","agent","default","agent-default"]]' ]
+  [ "$(jq -c '.slot2 | map([.ref, .kind, .module])' <<<"$output")" = '[["microvm#default","input","microvm-default"],["guests/dev-tools","repository","dev-tools.nix"]]' ]
+  [ "$(jq -c '.slot3 | map([.ref, .input, .attr, .module])' <<<"$output")" = '[["microvm","microvm","default","microvm-default"]]' ]
   [ "$(jq -c '[.slot4, .slot5]' <<<"$output")" = '[[],[]]' ]
 }
 
 @test "guest modules: an unknown reference is an evaluation error naming the slot and the reference" {
   run --separate-stderr modules_of '{ }'
   [ "$status" -ne 0 ]
-  [[ "$stderr" == *'infra.json: slot slot2: module "agent#default": no flake input "agent"'* ]]
-  run --separate-stderr modules_of '{ agent.nixosModules = { other = 1; }; }'
+  [[ "$stderr" == *'infra.json: slot slot2: module "microvm#default": no flake input "microvm"'* ]]
+  run --separate-stderr modules_of '{ microvm.nixosModules = { other = 1; }; }'
   [ "$status" -ne 0 ]
-  [[ "$stderr" == *'slot slot2: module "agent#default": flake input "agent" has no nixosModules.default'* ]]
+  [[ "$stderr" == *'slot slot2: module "microvm#default": flake input "microvm" has no nixosModules.default'* ]]
   run --separate-stderr generate validate "$W" "$(slot0 '{ modules = [ "guests/no-such-module" ]; }')"
   [ "$status" -eq 0 ] # the form is fine; the file is looked up by guest-modules.nix:
   run --separate-stderr nix_eval "{ lib, fixture }: import (lib + \"/guest-modules.nix\") {
