@@ -46,7 +46,8 @@ in
   };
   networking.firewall.enable = true;
 
-  environment.systemPackages = [ vm-state ];
+  # jq: the deploy's switch job reads infra.json with it.
+  environment.systemPackages = [ vm-state pkgs.jq ];
   # vm-state and operators read the deployment data here: exactly what this system was built from.
   environment.etc.${lib.removePrefix "/etc/" paths.infraJson}.text = builtins.toJSON infra;
 

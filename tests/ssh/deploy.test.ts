@@ -163,6 +163,24 @@ suite("deploying over real SSH", () => {
         expect(host.read("infra.json")).toBe(next.files["nixos/infra.json"]);
     });
 
+    test("a slot's declared module that does not evaluate stops the deploy before anything switches, naming the slot", async () => {
+        expect((await deploy()).code).toBe(0);
+        const withModule = await planDoc(testStack((d) => { d.config["microvm-infra:slots"].slot2.modules = ["guests/dev-tools"]; }));
+        host.control("eval-fail", "slot2\n");
+        const r = await deploy(withModule);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("slot slot2 (modules: guests/dev-tools) does not evaluate:");
+        expect(r.stderr).toContain("error: attribute 'nonexistentOption' missing");
+        expect(r.stderr).toContain("nothing was switched: the running system is unchanged");
+        expect(rebuildCalls(host)).toHaveLength(1); // only the first deploy's
+        expect(host.read("nix.log")).toContain(".vms.slot2.config.config.system.build.toplevel.drvPath");
+        expect(host.read("nix.log")).not.toContain(".vms.slot1.");
+
+        host.control("eval-fail", "");
+        expect((await deploy(withModule)).code).toBe(0);
+        expect(rebuildCalls(host)).toHaveLength(2);
+    });
+
     test("states are created, snapshotted, restored, cloned, migrated and swapped over SSH", async () => {
         expect((await deploy()).code).toBe(0);
         for (const name of ["slot1", "slot1@golden", "slot2", "dev"]) {

@@ -88,6 +88,7 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         MICROVM_INFRA_STATE_DIR: join(root, "state"),
         MICROVM_INFRA_DETACH: "setsid",
         MICROVM_INFRA_NIXOS_REBUILD: join(fakes, "nixos-rebuild"),
+        MICROVM_INFRA_NIX: join(fakes, "nix"),
         MICROVM_INFRA_SYSTEMCTL: join(fakes, "systemctl"),
         MICROVM_INFRA_SYSTEM_PROFILE: join(root, "profiles/system"),
         MICROVM_INFRA_CURRENT_SYSTEM: join(root, "current-system"),

@@ -10,6 +10,7 @@ bundle=$1 run=$2 tailscale=$3
 shift 3
 slots=("$@")
 rebuild=${MICROVM_INFRA_NIXOS_REBUILD:-nixos-rebuild}
+nix=${MICROVM_INFRA_NIX:-nix}
 systemctl=${MICROVM_INFRA_SYSTEMCTL:-systemctl}
 profile=${MICROVM_INFRA_SYSTEM_PROFILE:-/nix/var/nix/profiles/system}
 current=${MICROVM_INFRA_CURRENT_SYSTEM:-/run/current-system}
@@ -59,7 +60,26 @@ healthy() {
   done
 }
 
+# Every slot that declares guest modules must evaluate before anything switches, and a failure
+# names the slot and its modules (a plain build error names neither).
+guests_evaluate() {
+  local slot modules out ok=0
+  while IFS=$'\t' read -r slot modules; do
+    [[ -n $slot ]] || continue
+    if ! out=$("$nix" eval --raw "path:$bundle?dir=nixos#nixosConfigurations.$flake_attr.config.microvm.vms.$slot.config.config.system.build.toplevel.drvPath" 2>&1 >/dev/null); then
+      say "slot $slot (modules: $modules) does not evaluate:"
+      printf '%s\n' "$out" | tail -n 20
+      ok=1
+    fi
+  done < <(jq -r '.slots[] | select((.modules // []) | length > 0) | [.name, (.modules | join(", "))] | @tsv' "$bundle/nixos/infra.json")
+  return "$ok"
+}
+
 say "switching to bundle ${bundle##*/}"
+if ! guests_evaluate; then
+  say "nothing was switched: the running system is unchanged"
+  finish 1
+fi
 before=$(readlink "$profile" || true)
 if "$rebuild" switch --flake "path:$bundle?dir=nixos#$flake_attr"; then
   if healthy; then

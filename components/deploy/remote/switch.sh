@@ -12,6 +12,7 @@
 #   MICROVM_INFRA_STATE_DIR      /var/lib/microvm-infra   bundles, switch logs
 #   MICROVM_INFRA_DETACH         systemd-run              or setsid (tests: no systemd)
 #   MICROVM_INFRA_NIXOS_REBUILD  nixos-rebuild
+#   MICROVM_INFRA_NIX            nix                      evaluates each slot's guest system first
 #   MICROVM_INFRA_SYSTEMCTL      systemctl
 #   MICROVM_INFRA_SYSTEM_PROFILE /nix/var/nix/profiles/system  compared before/after: roll back?
 #   MICROVM_INFRA_CURRENT_SYSTEM /run/current-system
