@@ -10,7 +10,7 @@
  * (`deploy/switch-job.sh`).
  */
 import { createHash } from "crypto";
-import { lstatSync, readdirSync, readFileSync } from "fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
 import { join, posix, resolve } from "path";
 import { switchJobBundlePath, switchJobFile } from "./remoteCommands";
 
@@ -138,8 +138,34 @@ export function tarBundle(files: readonly BundleFile[]): Buffer {
     return Buffer.concat(parts);
 }
 
-/** The deployment command's stdin: the tar, base64 in 76-character lines. */
-export function bundleStdin(files: readonly BundleFile[]): string {
-    const b64 = tarBundle(files).toString("base64");
-    return `${b64.replace(/.{1,76}/g, "$&\n")}`;
+/** Where bundle tars are cached on the operator's machine, relative to the project (gitignored). */
+export const bundleCacheDir = ".microvm-infra/bundles";
+/** How many tars the cache keeps; older ones are removed when a new one is written. */
+const cachedBundles = 10;
+
+/**
+ * Writes the bundle's tar to `<root>/.microvm-infra/bundles/<hash>.tar` (once: the name is its
+ * content) and returns that path relative to `root`, the path the upload's FileAsset names, so the
+ * stack's state holds a stable path and a hash, never the content.
+ */
+export function writeBundleTar(files: readonly BundleFile[], root: string = repoRoot): string {
+    const hash = bundleHash(files);
+    const dir = join(root, bundleCacheDir);
+    const rel = posix.join(bundleCacheDir, `${hash}.tar`);
+    const target = join(root, rel);
+    if (!existsSync(target)) {
+        mkdirSync(dir, { recursive: true });
+        const tmp = `${target}.${process.pid}.tmp`;
+        writeFileSync(tmp, tarBundle(files));
+        renameSync(tmp, target);
+        const old = readdirSync(dir).filter((f) => f.endsWith(".tar")).map((f) => join(dir, f))
+            .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs).slice(cachedBundles);
+        old.filter((f) => f !== target).forEach((f) => rmSync(f, { force: true }));
+    }
+    return rel;
+}
+
+/** Per-file content hashes, for the switch's triggers: a review sees which file changed. */
+export function fileHashes(files: readonly BundleFile[]): Record<string, string> {
+    return Object.fromEntries(sortFiles(files).map((f) => [f.path, `${f.mode} ${sha256(f.content).slice(0, 16)}`]));
 }

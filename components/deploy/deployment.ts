@@ -2,21 +2,22 @@
  * Pushes the NixOS bundle to the host and switches to it, over SSH:
  *
  * - `<name>-secrets`: the secret files (the Tailscale auth key), root-only, from stdin;
- * - `<name>-switch`: the bundle as a base64 tar on stdin, received into
- *   `/var/lib/microvm-infra/bundles/<hash>`, then `nixos-rebuild switch` run detached (a transient
- *   systemd unit named after the hash), the health check, a rollback on failure.
- *
- * Why stdin rather than `remote.CopyToRemote`: CopyToRemote needs the files on the operator's
- * disk (path-based assets), so the rendered `infra.json` would have to be written to a temporary
- * directory on every run, and it copies into a fixed path without telling whether the copy
- * completed. On stdin, the bundle is an input Pulumi diffs like any other, nothing is written
- * locally, and the host checks the hash before it uses a single file.
+ * - `<name>-bundle`: the bundle, a reproducible tar written once to the operator's
+ *   `.microvm-infra/bundles/<hash>.tar`, copied (`CopyToRemote`) to the host's
+ *   `/var/lib/microvm-infra/incoming/<hash>.tar`. The stack's state holds the tar's path and hash,
+ *   never its content;
+ * - `<name>-switch`: takes the uploaded tar into `bundles/<hash>` after checking its hash, then
+ *   runs `nixos-rebuild switch` detached (a transient systemd unit named after the hash), the health
+ *   check, a rollback on failure. Its `triggers` are what a review reads in `pulumi preview --diff`:
+ *   the bundle hash, the host, each file's hash (so a changed file is named) and the deployment
+ *   data itself as structured data (so adding slot6 shows as slot6 added).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
-import { bundleHash, bundleStdin, collectBundle } from "./bundle";
+import { relative } from "path";
+import { bundleHash, collectBundle, fileHashes, repoRoot, writeBundleTar } from "./bundle";
 import { Connection } from "./connection";
-import { secretPathProblem, secretsCommand, secretsStdin, switchCommand } from "./remoteCommands";
+import { incomingBundlePath, secretPathProblem, secretsCommand, secretsStdin, switchCommand } from "./remoteCommands";
 import { inheritedDependsOn } from "./inherit";
 
 export interface DeploymentArgs {
@@ -81,15 +82,24 @@ export class Deployment extends pulumi.ComponentResource {
             logging: "none",
         }, { ...common, dependsOn: after, additionalSecretOutputs: ["stdout", "stderr"] });
 
+        // The tar goes where the engine reads it from: relative to the program's directory.
+        const tar = files.apply((fs) => relative(process.cwd(), `${repoRoot}/${writeBundleTar(fs)}`));
+        const upload = new remote.CopyToRemote(`${name}-bundle`, {
+            connection: args.connection,
+            source: tar.apply((path) => new pulumi.asset.FileAsset(path)),
+            remotePath: this.bundleHash.apply(incomingBundlePath),
+            triggers: [this.bundleHash, ...args.hostTriggers],
+        }, { ...common, dependsOn: after, customTimeouts: { create: "30m", update: "30m" } });
+
+        const deploymentData = pulumi.output(args.infraJson).apply((text) => JSON.parse(text) as unknown);
         const sw = new remote.Command(`${name}-switch`, {
             connection: args.connection,
             create: this.bundleHash.apply((hash) => switchCommand({ hash, tailscale: args.tailscale ?? true, slots: args.slotNames })),
-            stdin: files.apply(bundleStdin),
-            triggers: [this.bundleHash, ...args.hostTriggers],
+            triggers: [this.bundleHash, ...args.hostTriggers, files.apply(fileHashes), deploymentData],
             addPreviousOutputInEnv: false,
         }, {
             ...common,
-            dependsOn: [...after, ...(secrets ? [secrets] : [])],
+            dependsOn: [...after, upload, ...(secrets ? [secrets] : [])],
             customTimeouts: switchTimeouts,
         });
 

@@ -36,7 +36,13 @@ export interface SwitchParams {
     readonly slots: readonly string[];
 }
 
-/** The deployment's command (`remote/switch.sh`); its stdin is `bundleStdin`. */
+/** Where `CopyToRemote` puts a bundle's tar on the host for `remote/switch.sh` to take. */
+export function incomingBundlePath(hash: string): string {
+    checkHash(hash);
+    return `/var/lib/microvm-infra/incoming/${hash}.tar`;
+}
+
+/** The deployment's command (`remote/switch.sh`); it takes the tar uploaded to `incomingBundlePath`. */
 export function switchCommand(p: SwitchParams): string {
     checkHash(p.hash);
     checkNames("slot", p.slots);

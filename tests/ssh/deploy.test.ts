@@ -47,6 +47,11 @@ function cmd(plan: Plan, name: string): Cmd {
     return c;
 }
 
+/** The bundle upload (CopyToRemote) the plan declares. */
+function uploadOf(plan: Plan): { source: { fileAsset: string }; remotePath: string } {
+    return plan.resources.find((r) => r.type === "command:remote:CopyToRemote" && r.name === "microvm-bundle")!.inputs as any;
+}
+
 const bundleHashOf = (plan: Plan): string => /^set -- '([0-9a-f]{64})'/.exec(cmd(plan, "microvm-switch").create)![1];
 const rebuildCalls = (host: SshHost): string[] => (host.exists("rebuild.log") ? host.read("rebuild.log").trim().split("\n") : []);
 const vm = async (host: SshHost, args: string) => JSON.parse((await host.run(`"$MICROVM_INFRA_VM_STATE" ${args}`)).stdout);
@@ -65,9 +70,20 @@ suite("deploying over real SSH", () => {
         await host.stop();
     });
 
+    /**
+     * What the provider's CopyToRemote does: the tar the plan names (a FileAsset) written over SSH to
+     * the incoming path, here under the test host's state directory.
+     */
+    async function upload(p: Plan = plan, tar: Buffer = readFileSync(uploadOf(p).source.fileAsset)) {
+        const remote = uploadOf(p).remotePath.replace("/var/lib/microvm-infra/", "");
+        const r = await host.run(`mkdir -p "$MICROVM_INFRA_STATE_DIR/incoming" && cat >"$MICROVM_INFRA_STATE_DIR/${remote}"`, tar);
+        expect(r.code).toBe(0);
+    }
+
     async function deploy(p: Plan = plan) {
+        await upload(p);
         const sw = cmd(p, "microvm-switch");
-        const r = await host.run(sw.create, sw.stdin, { timeoutMs: 300000 });
+        const r = await host.run(sw.create, "", { timeoutMs: 300000 });
         if (process.env.DEBUG_SSH) { console.log(r.stderr); }
         return r;
     }
@@ -83,6 +99,7 @@ suite("deploying over real SSH", () => {
         }
         expect(statSync(join(host.root, "state/bundles", hash, "scripts/vm-state")).mode & 0o111).not.toBe(0);
         expect(host.read("infra.json")).toBe(plan.files["nixos/infra.json"]);
+        expect(host.exists(`state/incoming/${hash}.tar`)).toBe(false); // taken, not left behind
 
         const again = await deploy();
         expect(again.code).toBe(0);
@@ -91,21 +108,29 @@ suite("deploying over real SSH", () => {
     });
 
     test("a bundle that does not match its hash is refused before anything is used", async () => {
-        const sw = cmd(plan, "microvm-switch");
-        const tar = Buffer.from(sw.stdin!.replace(/\n/g, ""), "base64");
+        const tar = readFileSync(uploadOf(plan).source.fileAsset);
         const at = tar.indexOf(Buffer.from('"version": 1'));
         tar.write('"version": 2', at);
-        const r = await host.run(sw.create, tar.toString("base64"));
+        await upload(plan, tar);
+        const r = await host.run(cmd(plan, "microvm-switch").create);
         expect(r.code).toBe(1);
         expect(r.stderr).toContain("does not match its hash");
         expect(readdirSync(join(host.root, "state/bundles"))).toEqual([]);
         expect(rebuildCalls(host)).toEqual([]);
     });
 
+    test("a bundle that was never uploaded is reported, and nothing runs", async () => {
+        const r = await host.run(cmd(plan, "microvm-switch").create);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`the bundle was not uploaded: ${host.root}/state/incoming/${bundleHashOf(plan)}.tar is missing`);
+        expect(rebuildCalls(host)).toEqual([]);
+    });
+
     test("killing the SSH session mid-switch does not stop it; the next run attaches and collects its result", async () => {
         host.control("rebuild", "hang");
         const sw = cmd(plan, "microvm-switch");
-        const first = host.start(sw.create, sw.stdin);
+        await upload();
+        const first = host.start(sw.create);
         await waitFor(() => host.exists("control/hanging"), 120000, "the switch to start");
         first.kill("SIGKILL");
         await new Promise((r) => first.on("close", r));
@@ -114,7 +139,7 @@ suite("deploying over real SSH", () => {
         const busy = await host.run(`flock -n "$MICROVM_INFRA_STATE_DIR/switches/${hash}/lock" true`);
         expect(busy.code).not.toBe(0); // the detached job still holds its lock
 
-        const second = host.start(sw.create, sw.stdin);
+        const second = host.start(sw.create);
         let stderr = "";
         second.stderr!.on("data", (d) => { stderr += d; });
         const closed = new Promise<number | null>((r) => second.on("close", r));

@@ -44,9 +44,9 @@ export interface SshHost {
     readonly clientKey: string;
     readonly user: string;
     /** Runs `command` on the host as Pulumi's provider does (one command string, stdin piped). */
-    run(command: string, stdin?: string, opts?: { knownHosts?: string; timeoutMs?: number }): Promise<RunResult>;
+    run(command: string, stdin?: string | Buffer, opts?: { knownHosts?: string; timeoutMs?: number }): Promise<RunResult>;
     /** Starts `command` and returns the ssh client process (to kill it mid-way). */
-    start(command: string, stdin?: string): ChildProcess;
+    start(command: string, stdin?: string | Buffer): ChildProcess;
     /** Writes a control file for the fakes (`rebuild`: ok, fail-build, fail-activate, unhealthy, hang). */
     control(name: string, content: string): void;
     read(path: string): string;
@@ -141,13 +141,13 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         "-o", "ConnectTimeout=10", "-F", "/dev/null",
         `${user}@127.0.0.1`, command,
     ];
-    const start = (command: string, stdin?: string, knownHosts = join(dir, "known_hosts")): ChildProcess => {
+    const start = (command: string, stdin?: string | Buffer, knownHosts = join(dir, "known_hosts")): ChildProcess => {
         const child = spawn("ssh", sshArgs(knownHosts, command), { stdio: ["pipe", "pipe", "pipe"] });
         child.stdin!.on("error", () => undefined);
         child.stdin!.end(stdin ?? "");
         return child;
     };
-    const run = (command: string, stdin?: string, opts: { knownHosts?: string; timeoutMs?: number } = {}): Promise<RunResult> =>
+    const run = (command: string, stdin?: string | Buffer, opts: { knownHosts?: string; timeoutMs?: number } = {}): Promise<RunResult> =>
         new Promise((res) => {
             const child = start(command, stdin, opts.knownHosts);
             let stdout = "";

@@ -212,7 +212,7 @@ describe("what config changes do to the host and its volume", () => {
         const { after, diff } = await planEdit((doc) => { host(doc).sshPublicKeys = [newKey, ...host(doc).sshPublicKeys]; });
         expect(replaced(diff, after, A.instance)).toBe(false);
         expect(diff.unchanged).toEqual(expect.arrayContaining([urnOf(after, A.instance), urnOf(after, A.volume), urnOf(after, A.attachment), urnOf(after, A.eip)]));
-        expect(diff.replace.map((c) => c.urn.split("::").pop()).sort()).toEqual(["microvm-admin", "microvm-switch"]);
+        expect(diff.replace.map((c) => c.urn.split("::").pop()).sort()).toEqual(["microvm-admin", "microvm-bundle", "microvm-switch"]);
         expect(JSON.parse(after.files["nixos/infra.json"]).host.sshPublicKeys[0]).toBe(newKey);
         expect(diff.delete).toEqual([]);
     });

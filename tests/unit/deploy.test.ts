@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { bundleHash, collectBundle, manifest, sortFiles, tarBundle } from "../../components/deploy/bundle";
+import { bundleHash, collectBundle, fileHashes, manifest, sortFiles, tarBundle } from "../../components/deploy/bundle";
 import { credentialsProblem, dialErrorLimit, firstBootWaitSeconds, noCredentialsMessage, perDialTimeoutSeconds, redialSeconds } from "../../components/deploy/connection";
 import { checkSecretFiles } from "../../components/deploy/deployment";
 import {
@@ -168,11 +168,13 @@ describe("the deploy as planned (mock runtime)", () => {
     const hostUrn = () => plan.resources.find((r) => r.type === "microvm-infra:aws:Host")!.urn;
     const instanceId = "i-0placeholder000000";
 
-    test("the switch is triggered by the bundle hash and the instance id, and pushes every bundle file", () => {
+    test("the switch is triggered by the bundle hash, the instance id, each file's hash and the deployment data itself", () => {
         const sw = named("microvm-switch");
         const h = /^set -- '([0-9a-f]{64})'/.exec(sw.inputs.create as string)![1];
-        expect(sw.inputs.triggers).toEqual([h, instanceId]);
-        expect(h).toBe(bundleHash(collectBundle(plan.files["nixos/infra.json"])));
+        const bundle = collectBundle(plan.files["nixos/infra.json"]);
+        expect(sw.inputs.triggers).toEqual([h, instanceId, fileHashes(bundle), JSON.parse(plan.files["nixos/infra.json"])]);
+        expect(sw.inputs.stdin).toBeUndefined();
+        expect(h).toBe(bundleHash(bundle));
         expect(Object.keys(plan.files)).toEqual(collectBundle(plan.files["nixos/infra.json"]).map((f) => f.path));
         expect(plan.files["scripts/vm-state"]).toBe(readFileSync(repoPath("scripts/vm-state"), "utf8"));
     });

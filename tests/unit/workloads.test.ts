@@ -117,7 +117,7 @@ describe("an edit touches only the slots it names", () => {
     test("declaring slot2's workload changes the deployment, the slot map stays, no state and no other slot's resource moves", async () => {
         const { diff } = await planEdit(exampleWith());
         expect(diff.create.map((c) => c.urn.split("::").pop())).toEqual(["microvm-publish-slot2-8443-198-51-100-0-24"]);
-        expect(diff.replace.map((c) => c.urn.split("::").pop())).toEqual(["microvm-switch"]);
+        expect(diff.replace.map((c) => c.urn.split("::").pop())).toEqual(["microvm-bundle", "microvm-switch"]);
         expect(diff.update).toEqual([]);
         expect(diff.delete).toEqual([]);
     });

@@ -4,6 +4,8 @@
  * No network call is made. Shared by `npm run plan` and the Jest tests.
  */
 import { createHash } from "crypto";
+import { existsSync, readFileSync } from "fs";
+import { resolve } from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { functionResults, resourceIds, resourceOutputs } from "./mockOutputs";
 import { currentMonitor, deserializeProperties, secretSig, sigKey, waitForRPCs } from "./sdk";
@@ -66,6 +68,32 @@ export function redactSecrets(value: unknown, path = "", found: string[] = [], d
     }
     if (typeof value === "object" && value !== null) {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, path ? `${path}.${k}` : k, found, digests)]));
+    }
+    return value;
+}
+
+/**
+ * Assets as the engine keeps them in state: a file asset is its path and the sha256 of its
+ * content (what `pulumi preview` compares), never the content. `raw` is the same value as sent.
+ */
+export function describeAssets(value: unknown, raw: unknown): unknown {
+    const isAsset = (v: unknown): boolean => pulumi.asset.Asset.isInstance(v) || pulumi.asset.Archive.isInstance(v);
+    if (isAsset(value)) {
+        const r = raw as Record<string, unknown>;
+        if (typeof r.path === "string") {
+            const file = resolve(r.path);
+            const sha256 = existsSync(file) ? createHash("sha256").update(readFileSync(file)).digest("hex") : "missing";
+            return { [pulumi.asset.Asset.isInstance(value) ? "fileAsset" : "fileArchive"]: r.path, sha256 };
+        }
+        return { asset: typeof r.text === "string" ? `text, ${Buffer.byteLength(r.text)} bytes` : "remote" };
+    }
+    if (Array.isArray(value)) {
+        return value.map((v, i) => describeAssets(v, (raw as unknown[] | undefined)?.[i]));
+    }
+    if (typeof value === "object" && value !== null) {
+        const r = (raw ?? {}) as Record<string, unknown>;
+        const inner = isSecretWrapper(value) ? { ...value, value: describeAssets(value.value, r.value) } : undefined;
+        return inner ?? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, describeAssets(v, r[k])]));
     }
     return value;
 }
@@ -155,7 +183,8 @@ export class Recorder {
     private record(req: any, urn: string): void {
         const secretInputs: string[] = [];
         const secretDigests: Record<string, string> = {};
-        const inputs = redactSecrets(deserializeProperties(req.getObject()), "", secretInputs, secretDigests) as Record<string, unknown>;
+        const struct = req.getObject();
+        const inputs = redactSecrets(describeAssets(deserializeProperties(struct), struct.toJavaScript()), "", secretInputs, secretDigests) as Record<string, unknown>;
         this.resources.push({
             urn,
             type: req.getType(),

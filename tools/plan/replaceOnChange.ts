@@ -37,5 +37,6 @@ export const replaceOnChange: Record<string, readonly string[]> = {
     "tailscale:index/deviceTags:DeviceTags": ["deviceId"],
     "tailscale:index/acl:Acl": [],
     "command:remote:Command": ["triggers"],
+    "command:remote:CopyToRemote": ["triggers", "remotePath", "source"],
     "command:local:Command": ["triggers"],
 };

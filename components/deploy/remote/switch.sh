@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# microvm-infra: receive a bundle and switch the host to it. The deployment's command (Pulumi runs
-# this file's text over SSH with its arguments set first; the tests run the same text).
-#   switch.sh HASH TAILSCALE(0|1) SLOT...      stdin: the bundle, a base64 tar
-# Receives the bundle into STATE_DIR/bundles/HASH unless it is there (checking the hash before a
-# single file is used), then starts the switch detached (deploy/switch-job.sh from the bundle, in
+# microvm-infra: take an uploaded bundle and switch the host to it. The deployment's command
+# (Pulumi runs this file's text over SSH with its arguments set first; the tests run the same text).
+#   switch.sh HASH TAILSCALE(0|1) SLOT...
+# Takes the bundle's tar that Pulumi uploaded to STATE_DIR/incoming/HASH.tar into
+# STATE_DIR/bundles/HASH unless it is there (checking the hash before a single file is used), then
+# starts the switch detached (deploy/switch-job.sh from the bundle, in
 # a transient systemd unit named after the hash) or attaches to the one already running for this
 # hash, waits for its result and fails with the end of its log.
 #
@@ -47,24 +48,34 @@ manifest_hash() (
   done | sha256sum | cut -d' ' -f1
 )
 
+incoming=$state_dir/incoming/$hash.tar
 receive() {
   if [[ -d $bundle ]]; then
-    cat >/dev/null
+    rm -f "$incoming"
     log "bundle $hash is already on the host"
     return 0
+  fi
+  if [[ ! -f $incoming ]]; then
+    log "the bundle was not uploaded: $incoming is missing; run pulumi up again (it uploads it first)"
+    exit 1
   fi
   rm -rf "$state_dir/bundles/.tmp-$hash".*
   local tmp got
   tmp=$(mktemp -d "$state_dir/bundles/.tmp-$hash.XXXXXX")
-  base64 -d | tar -x -C "$tmp" --no-same-owner
+  if ! tar -x -f "$incoming" -C "$tmp" --no-same-owner; then
+    rm -rf "$tmp" "$incoming"
+    log "the bundle uploaded to $incoming is not a readable tar; nothing was changed"
+    exit 1
+  fi
   got=$(manifest_hash "$tmp")
   if [[ $got != "$hash" ]]; then
-    rm -rf "$tmp"
+    rm -rf "$tmp" "$incoming"
     log "the bundle received does not match its hash (got $got); nothing was changed"
     exit 1
   fi
   chmod 0755 "$tmp"
   mv -T "$tmp" "$bundle"
+  rm -f "$incoming"
   log "bundle $hash received"
 }
 
