@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Benchmark of vm-state on the files backend: `clone` and `snapshot` of a 1 GiB sparse image
-# holding 256 MiB of data, against a plain `cp --sparse=always` of the same image, and the time
-# of an `apply` that has nothing to do. Runs in a temporary root (default under /var/tmp, i.e. on
-# the same kind of disk the states would use; set BENCH_DIR to measure another filesystem) with
-# the recording fake systemctl from the tests, so no VM is involved. The image was just written,
-# so reads come from the page cache: this measures the copy, not the disk.
+# Benchmark of vm-state (issue 12): clone and snapshot of a 4 GiB image holding 1 GiB of data,
+# on the xfs backend (a loop-mounted XFS with reflinks) and on the files backend on a
+# loop-mounted ext4, against a plain `cp --sparse=always` of the same image on that ext4: time
+# and extra space of each. Then vm-state's fixed cost per call: a change with nothing to do
+# (`create --if-missing`, `apply` of the current map) and a read (`list --json`).
+# Both filesystems are files in a temporary directory (BENCH_DIR, default /var/tmp); the recording
+# fake systemctl of the tests stands in for systemd, so no VM is involved. The image was just
+# written, so reads come from the page cache: this measures the copy, not the disk.
+# Needs root (loop mounts), mkfs.xfs (xfsprogs) and mkfs.ext4.
 #
 # Usage: bench/vm-state.sh [ROUNDS]   (default 5; the table shows the median of the rounds)
 set -euo pipefail
@@ -16,16 +19,41 @@ rounds=${1:-5}
   echo "Usage: $0 [ROUNDS]" >&2
   exit 2
 }
-work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/vm-state-bench.XXXXXX")
-trap 'rm -rf -- "$work"' EXIT
+PATH=$PATH:/usr/sbin:/sbin
+for tool in mkfs.xfs mkfs.ext4 mount umount jq; do
+  command -v "$tool" >/dev/null || {
+    echo "bench: needs $tool" >&2
+    exit 1
+  }
+done
+((EUID == 0)) || {
+  echo "bench: needs root (loop mounts)" >&2
+  exit 1
+}
 
-export VM_STATE_ROOT=$work/root VM_STATE_CONFIG=$work/infra.json
-export VM_STATE_SYSTEMCTL=$repo/tests/fakes/systemctl
-export FAKE_SYSTEMCTL_DIR=$work/units FAKE_SYSTEMCTL_LOG=$work/systemctl.log
+work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/vm-state-bench.XXXXXX")
+cleanup() {
+  umount "$work/xfs" 2>/dev/null || true
+  umount "$work/ext4" 2>/dev/null || true
+  rm -rf -- "$work"
+}
+trap cleanup EXIT
+for fs in xfs ext4; do
+  mkdir -p "$work/$fs"
+  truncate -s 24G "$work/$fs.img"
+  if [[ $fs == xfs ]]; then mkfs.xfs -q -m reflink=1 "$work/$fs.img"; else mkfs.ext4 -q "$work/$fs.img"; fi
+  mount -o loop "$work/$fs.img" "$work/$fs"
+done
+
+export VM_STATE_SYSTEMCTL=$repo/tests/fakes/systemctl FAKE_ROOT=$work
+export VM_STATE_CONFIG=$work/infra.json
 unset VM_STATE_BACKEND VM_STATE_LOCK
-jq -n '{version: 1, storage: {backend: "files"}, guest: {dataLabel: "vmstate"},
-        slots: [{name: "slot1", index: 1}]}' >"$VM_STATE_CONFIG"
 vm() { "$repo/scripts/vm-state" "$@" 2>/dev/null; }
+use() { # BACKEND FS: vm-state's root on that filesystem, infra.json for that backend
+  export VM_STATE_ROOT=$work/$2/root
+  jq -n --arg backend "$1" '{version: 1, storage: {backend: $backend}, guest: {dataLabel: "vmstate"},
+        slots: [{name: "slot1", index: 1}]}' >"$VM_STATE_CONFIG"
+}
 
 # Milliseconds taken by a command.
 ms() {
@@ -36,46 +64,71 @@ ms() {
   echo $(((end - start) / 1000000))
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+used_kib() {
+  sync
+  df -k --output=used "$1" | tail -1
+}
 
-vm create bench --size-gib 1
-img=$VM_STATE_ROOT/states/bench/data.img
-# 256 MiB of incompressible data, in four 64 MiB runs spread over the image.
-for offset in 64 320 576 832; do
-  dd if=/dev/urandom of="$img" bs=1M count=64 seek="$offset" conv=notrunc status=none
+# A 4 GiB state holding 1 GiB of incompressible data in four 256 MiB runs, on each filesystem.
+for pair in "xfs xfs" "files ext4"; do
+  read -r backend fs <<<"$pair"
+  use "$backend" "$fs"
+  vm create bench --size-gib 4
+  img=$VM_STATE_ROOT/states/bench/data.img
+  for offset in 256 1280 2304 3328; do
+    dd if=/dev/urandom of="$img" bs=1M count=256 seek="$offset" conv=notrunc status=none
+  done
 done
 sync
 
-reflink=no
-printf x >"$work/probe"
-if cp --reflink=always "$work/probe" "$work/probe2" 2>/dev/null; then reflink=yes; fi
+declare -A t=() space=()
+# measure NAME FS COMMAND...: time (median over the rounds) and extra KiB (median) of COMMAND.
+measure() {
+  local name=$1 fs=$2 times=() spaces=() before i
+  shift 2
+  for i in $(seq "$rounds"); do
+    before=$(used_kib "$work/$fs")
+    times+=("$(ms "${@//@i@/$i}")")
+    spaces+=($(($(used_kib "$work/$fs") - before)))
+  done
+  t[$name]=$(median "${times[@]}")
+  space[$name]=$(median "${spaces[@]}")
+}
 
-cp_ms=() clone_ms=() snap_ms=() apply_ms=()
+use xfs xfs
+measure "xfs: vm-state clone" xfs vm clone bench copy-@i@
+measure "xfs: vm-state snapshot" xfs vm snapshot bench snap-@i@
+use files ext4
+ext4_img=$VM_STATE_ROOT/states/bench/data.img
+measure "ext4: cp --sparse=always (baseline)" ext4 cp --sparse=always "$ext4_img" "$work/ext4/plain-@i@.img"
+measure "ext4: vm-state clone (files)" ext4 vm clone bench copy-@i@
+measure "ext4: vm-state snapshot (files)" ext4 vm snapshot bench snap-@i@
+
+# Fixed cost: calls that change nothing.
+use files ext4
 echo '{"slots": {"slot1": "bench"}}' >"$work/want.json"
 vm apply "$work/want.json"
-: >"$FAKE_SYSTEMCTL_LOG"
-for i in $(seq "$rounds"); do
-  cp_ms+=("$(ms cp --sparse=always "$img" "$work/plain-$i.img")")
-  clone_ms+=("$(ms vm clone bench "copy-$i")")
-  snap_ms+=("$(ms vm snapshot bench "snap-$i")")
-  apply_ms+=("$(ms vm apply "$work/want.json")")
-  rm -f "$work/plain-$i.img"
-  vm delete --yes "copy-$i"
-  vm delete-snapshot --yes "bench@snap-$i"
+: >"$work/systemctl.log"
+noop=() apply=() list=()
+for i in $(seq $((rounds * 4))); do
+  noop+=("$(ms vm create --if-missing bench)")
+  apply+=("$(ms vm apply "$work/want.json")")
+  list+=("$(ms vm list --json)")
 done
-if [[ -s $FAKE_SYSTEMCTL_LOG ]]; then
-  echo "apply no-op stopped or started a slot: $(cat "$FAKE_SYSTEMCTL_LOG")" >&2
+if [[ -s $work/systemctl.log ]]; then
+  echo "apply with nothing to change stopped or started a slot: $(cat "$work/systemctl.log")" >&2
   exit 1
 fi
 
-cp_med=$(median "${cp_ms[@]}")
-ratio() { awk -v a="$1" -v b="$cp_med" 'BEGIN {printf (b > 0 ? "%.2fx" : "-"), a / b}'; }
-fs=$(stat -f -c %T "$work")
-alloc=$(($(stat -c '%b * %B' "$img") / 1048576))
-printf 'vm-state files backend: 1 GiB image, %s MiB allocated, on %s (reflink: %s), median of %s rounds\n\n' \
-  "$alloc" "$fs" "$reflink" "$rounds"
-printf '| %-36s | %9s | %-8s |\n' operation "time (ms)" "vs cp"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..10})"
-printf '| %-36s | %9s | %-8s |\n' "cp --sparse=always (baseline)" "$cp_med" "1.00x"
-printf '| %-36s | %9s | %-8s |\n' "vm-state clone" "$(median "${clone_ms[@]}")" "$(ratio "$(median "${clone_ms[@]}")")"
-printf '| %-36s | %9s | %-8s |\n' "vm-state snapshot" "$(median "${snap_ms[@]}")" "$(ratio "$(median "${snap_ms[@]}")")"
-printf '| %-36s | %9s | %-8s |\n' "vm-state apply (nothing to change)" "$(median "${apply_ms[@]}")" "-"
+alloc=$(($(stat -c '%b * %B' "$ext4_img") / 1048576))
+printf 'vm-state: 4 GiB image, %s MiB allocated; loop-mounted XFS (reflink) and ext4; median of %s rounds\n\n' \
+  "$alloc" "$rounds"
+printf '| %-38s | %9s | %12s |\n' operation "time (ms)" "extra space"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..40})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..14})"
+for name in "ext4: cp --sparse=always (baseline)" "ext4: vm-state clone (files)" "ext4: vm-state snapshot (files)" \
+  "xfs: vm-state clone" "xfs: vm-state snapshot"; do
+  printf '| %-38s | %9s | %8s MiB |\n' "$name" "${t[$name]}" "$(awk -v k="${space[$name]}" 'BEGIN {printf "%.1f", k / 1024}')"
+done
+printf '| %-38s | %9s | %12s |\n' "fixed cost: create --if-missing (no-op)" "$(median "${noop[@]}")" "-"
+printf '| %-38s | %9s | %12s |\n' "fixed cost: apply, nothing to change" "$(median "${apply[@]}")" "-"
+printf '| %-38s | %9s | %12s |\n' "fixed cost: list --json (1 state)" "$(median "${list[@]}")" "-"

@@ -24,12 +24,18 @@ files_list() {
 files_snap_exists() { [[ ! -L $STATES/$1/.snapshots && -f $(snap_img "$1" "$2") ]]; }
 files_snaps() {
   [[ ! -L $STATES/$1/.snapshots ]] || return 0
-  local f name
+  local f name files=()
   for f in "$STATES/$1"/.snapshots/*.img; do
     name=${f##*/}
     name=${name%.img}
-    if is_name snapshot "$name"; then printf '%s\t%s\n' "$name" "$(stat -c %Y -- "$f")"; fi
-  done | sort -t $'\t' -k2,2n -k1,1
+    if is_name snapshot "$name"; then files+=("$f"); fi
+  done
+  ((${#files[@]})) || return 0
+  # One stat for all: "EPOCH<TAB>PATH" (names hold no tab or newline), oldest first.
+  stat -c $'%Y\t%n' -- "${files[@]}" | sort -t $'\t' -k1,1n -k2,2 | while IFS=$'\t' read -r epoch f; do
+    name=${f##*/}
+    printf '%s\t%s\n' "${name%.img}" "$epoch"
+  done
 }
 files_snap_held() { return 1; }
 

@@ -68,58 +68,50 @@ EOF
 
 # ---------------------------------------------------------------- read-only commands
 
+# shellcheck disable=SC2016 # jq programs, single-quoted on purpose
 cmd_status() {
   USAGE_LINE='status [--json]'
   parse_args "--json" "" "$@"
   want_args 0
   load_config
   warn_journal
-  local slots states
-  slots=$(slots_json)
-  states=$(states_json)
+  slots_tsv
   if flag --json; then
-    jq -n --arg backend "$BACKEND" --argjson slots "$slots" --argjson states "$states" \
-      '{backend: $backend, slots: $slots, states: $states}'
+    query '{backend: $backend, slots: $slots, states: $states}'
   else
-    slots_table "$slots"
-    printf '\n'
-    states_table "$states"
+    query '($slots | slots_rows), "", ($states | states_rows), ""' | render_tables
   fi
 }
 
+# shellcheck disable=SC2016 # jq programs, single-quoted on purpose
 cmd_list() {
   USAGE_LINE='list [--json] [--all]'
   parse_args "--json --all" "" "$@"
   want_args 0
   load_config
-  local states hidden='[]'
-  states=$(states_json)
-  if flag --all; then hidden=$(be hidden); fi
-  if flag --json; then
-    jq -n --arg backend "$BACKEND" --argjson states "$states" --argjson hidden "$hidden" --arg all "${OPT[--all]:-}" \
-      '{backend: $backend, states: $states} + (if $all == "" then {} else {hidden: $hidden} end)'
+  if flag --all; then HIDDEN_JSON=$(be hidden); fi
+  if flag --json && flag --all; then
+    query '{backend: $backend, states: $states, hidden: $hidden}'
+  elif flag --json; then
+    query '{backend: $backend, states: $states}'
+  elif flag --all; then
+    query '($states | states_rows), "", ($hidden | hidden_rows), ""' | render_tables
   else
-    states_table "$states"
-    if flag --all; then
-      printf '\n'
-      hidden_table "$hidden"
-    fi
+    query '($states | states_rows), ""' | render_tables
   fi
 }
 
+# shellcheck disable=SC2016 # jq programs, single-quoted on purpose
 cmd_snapshots() {
   USAGE_LINE='snapshots STATE [--json]'
   parse_args "--json" "" "$@"
   want_args 1
   load_config
   need_state "${POS[0]}"
-  local json
-  json=$(state_json "${POS[0]}")
   if flag --json; then
-    jq '{state: .name, snapshots: .snapshots}' <<<"$json"
+    query '$states[0] | {state: .name, snapshots: .snapshots}' "${POS[0]}"
   else
-    jq -r '(["SNAPSHOT", "CREATED"] | @tsv), (.snapshots[] | [.name, .created] | @tsv)' <<<"$json" |
-      render_table
+    query '($states[0].snapshots | snapshots_rows), ""' "${POS[0]}" | render_tables
   fi
 }
 

@@ -272,10 +272,10 @@ take_lock() {
   if [[ -d $LOCK ]]; then
     die "$EX_ERROR" "the lock $LOCK is a directory; remove it (vm-state creates the lock file itself)"
   fi
-  if ! err=$({ : >>"$LOCK"; } 2>&1); then
+  if ! { exec 9>>"$LOCK"; } 2>/dev/null; then
+    err=$({ : >>"$LOCK"; } 2>&1) || true
     die "$EX_ERROR" "cannot open the lock $LOCK: ${err##*: }"
   fi
-  exec 9>>"$LOCK"
   local wait=(-w "$LOCK_WAIT")
   if [[ $LOCK_WAIT == 0 ]]; then wait=(-n); fi
   flock "${wait[@]}" 9 ||
@@ -613,43 +613,52 @@ switch_slots() { # WHY SLOT STATE [SLOT STATE...]
 
 # ---------------------------------------------------------------- output
 
-state_json() { # STATE
-  local img size=null alloc=null snaps
-  img=$(state_img "$1")
-  if [[ -f $img ]]; then
-    read -r size alloc < <(stat -c '%s %b*%B' -- "$img")
-    alloc=$((alloc))
-  fi
-  snaps=$(be snaps "$1")
-  jq -cn --arg name "$1" --arg slot "$(state_slot "$1")" --argjson size "$size" \
-    --argjson alloc "$alloc" --arg snaps "$snaps" '{
-      name: $name,
-      slot: (if $slot == "" then null else $slot end),
-      sizeBytes: $size,
-      allocatedBytes: $alloc,
-      snapshots: [$snaps | splits("\n") | select(. != "") | split("\t")
-                  | {name: .[0], created: (.[1] | tonumber | todate)}]
-    }'
-}
-states_json() {
-  local names=() state
-  mapfile -t names < <(be list)
-  for state in "${names[@]}"; do state_json "$state"; done | jq -cs .
-}
-slots_json() {
-  local slot state running link
+# query FILTER [STATE...]: runs the jq FILTER (raw output) once over the records of the named
+# states (all if none) as $states, and with SLOTS_TSV set (slots_tsv) over $slots; also
+# $backend, $hidden (HIDDEN_JSON) and the helpers of JQ_TABLES. One jq call per command.
+HIDDEN_JSON='[]' SLOTS_TSV=''
+query() {
+  local filter=$1 names=("${@:2}") state slot img size alloc args=()
+  local -A slot_of=()
+  if (($# == 1)); then mapfile -t names < <(be list); fi
   for slot in "${SLOTS[@]}"; do
     state=$(slot_state "$slot")
+    if [[ -n $state ]]; then slot_of[$state]=$slot; fi
+  done
+  for state in "${names[@]}"; do
+    img=$(state_img "$state") size=null alloc=null
+    if [[ -f $img ]]; then
+      read -r size alloc < <(stat -c '%s %b*%B' -- "$img")
+      alloc=$((alloc))
+    fi
+    args+=("$state" "${slot_of[$state]:-}" "$size" "$alloc" "$(be snaps "$state")")
+  done
+  jq -rn --arg backend "$BACKEND" --arg slots "$SLOTS_TSV" --argjson hidden "$HIDDEN_JSON" "$JQ_TABLES"'
+    ($ARGS.positional | [range(0; length; 5) as $i | .[$i:$i + 5] | {
+      name: .[0],
+      slot: (if .[1] == "" then null else .[1] end),
+      sizeBytes: (.[2] | fromjson),
+      allocatedBytes: (.[3] | fromjson),
+      snapshots: [.[4] | splits("\n") | select(. != "") | split("\t")
+                  | {name: .[0], created: (.[1] | tonumber | todate)}]
+    }]) as $states
+    | ([$slots | splits("\n") | select(. != "") | split("\t") | {
+      name: .[0], state: (if .[1] == "" then null else .[1] end), running: (.[2] == "true"),
+      unit: "microvm@\(.[0]).service"}]) as $slots
+    | '"$filter" --args "${args[@]}"
+}
+# Sets SLOTS_TSV: "SLOT<TAB>STATE<TAB>RUNNING" lines, for query's $slots.
+slots_tsv() {
+  local slot link
+  SLOTS_TSV=''
+  for slot in "${SLOTS[@]}"; do
     link=$(slot_link "$slot")
     if [[ -e $link && ! -L $link ]]; then
       log "warning: $link is not a link to a state (adopt it: $PROG adopt $slot NAME)"
     fi
-    running=false
-    if is_running "$slot"; then running=true; fi
-    jq -cn --arg name "$slot" --arg state "$state" --argjson running "$running" \
-      --arg unit "$(unit "$slot")" \
-      '{name: $name, state: (if $state == "" then null else $state end), running: $running, unit: $unit}'
-  done | jq -cs .
+    SLOTS_TSV+=$slot$'\t'$(slot_state "$slot")$'\t'
+    if is_running "$slot"; then SLOTS_TSV+=true$'\n'; else SLOTS_TSV+=false$'\n'; fi
+  done
 }
 # Read-only commands only warn about an interrupted change: the next change finishes it.
 warn_journal() {
@@ -692,24 +701,31 @@ render_table() {
   done
 }
 
-# jq: bytes -> "1.5G"
-JQ_SIZE='def size: if . == null then "-"
-  elif . >= 1073741824 then "\(. * 10 / 1073741824 | floor / 10)G"
-  elif . >= 1048576 then "\(. * 10 / 1048576 | floor / 10)M"
-  elif . >= 1024 then "\(. / 1024 | floor)K" else "\(.)B" end;'
-
-states_table() { # states JSON array
-  jq -r "$JQ_SIZE"'(["STATE", "SLOT", "SIZE", "ALLOCATED", "SNAPSHOTS", "LATEST"] | @tsv),
+# jq helpers for the tables: size (bytes -> "1.5G") and the rows (TSV, header first) of each
+# table; render_table aligns them. Tables are separated by an empty line.
+JQ_TABLES='def size: if . == null then "-"
+    elif . >= 1073741824 then "\(. * 10 / 1073741824 | floor / 10)G"
+    elif . >= 1048576 then "\(. * 10 / 1048576 | floor / 10)M"
+    elif . >= 1024 then "\(. / 1024 | floor)K" else "\(.)B" end;
+  def states_rows: (["STATE", "SLOT", "SIZE", "ALLOCATED", "SNAPSHOTS", "LATEST"] | @tsv),
     (.[] | [.name, (.slot // "-"), (.sizeBytes | size), (.allocatedBytes | size),
-            (.snapshots | length | tostring), (.snapshots[-1].name // "-")] | @tsv)' <<<"$1" |
-    render_table
-}
-slots_table() { # slots JSON array
-  jq -r '(["SLOT", "STATE", "RUNNING"] | @tsv),
-    (.[] | [.name, (.state // "-"), (if .running then "running" else "stopped" end)] | @tsv)' <<<"$1" |
-    render_table
-}
-hidden_table() { # hidden JSON array
-  jq -r '(["HIDDEN", "WAS", "HELD BY"] | @tsv),
-    (.[] | [.name, .was, (.heldBy | join(","))] | @tsv)' <<<"$1" | render_table
+            (.snapshots | length | tostring), (.snapshots[-1].name // "-")] | @tsv);
+  def slots_rows: (["SLOT", "STATE", "RUNNING"] | @tsv),
+    (.[] | [.name, (.state // "-"), (if .running then "running" else "stopped" end)] | @tsv);
+  def hidden_rows: (["HIDDEN", "WAS", "HELD BY"] | @tsv),
+    (.[] | [.name, .was, (.heldBy | join(","))] | @tsv);
+  def snapshots_rows: (["SNAPSHOT", "CREATED"] | @tsv), (.[] | [.name, .created] | @tsv);'
+# Renders the tables that query printed: each block of TSV lines (up to an empty line) aligned.
+render_tables() {
+  local line block=() first=1
+  while IFS= read -r line || ((${#block[@]})); do
+    if [[ -n $line ]]; then
+      block+=("$line")
+      continue
+    fi
+    if ((!first)); then printf '\n'; fi
+    first=0
+    printf '%s\n' "${block[@]}" | render_table
+    block=()
+  done
 }
