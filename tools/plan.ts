@@ -7,6 +7,8 @@
  *   npm run plan -- --json              one JSON document instead of text
  *   npm run plan -- --against OLD       what applying the config to a stack deployed from OLD would do
  *   npm run plan -- --render-dir DIR    also write the files pushed to the host into DIR
+ *   npm run plan -- --against OLD --format markdown
+ *                                       a pull-request review: slots, states, data at risk, host, security, cost
  *
  * Exit status: 0 ok, 1 invalid config (the validation message says which key), 2 bad arguments.
  */
@@ -15,17 +17,21 @@ import { basename, dirname, join, resolve } from "path";
 import { createHash } from "crypto";
 import { ConfigError } from "../infra/config";
 import { diffPlans, PlanDiff } from "./plan/diff";
-import { renderDiff, renderPlan } from "./plan/render";
+import { renderReview } from "./plan/markdown";
+import { renderDiff, renderPlan, renderSlotEffects } from "./plan/render";
+import { reviewChange } from "./plan/review";
 import { Plan, planStack, ProgramError } from "./plan/run";
 import { StackFileError } from "./plan/stackFile";
 
-const usage = "Usage: npm run plan -- [--stack NAME | --config FILE] [--against OLD_FILE] [--json] [--render-dir DIR]";
+const usage = "Usage: npm run plan -- [--stack NAME | --config FILE] [--against OLD_FILE] [--json | --format text|json|markdown] [--render-dir DIR]";
+
+export type PlanFormat = "text" | "json" | "markdown";
 
 export interface PlanArgs {
     config: string;
     stack: string;
     against?: string;
-    json: boolean;
+    format: PlanFormat;
     renderDir?: string;
 }
 
@@ -41,7 +47,7 @@ function stackName(file: string): string {
 export function parseArgs(argv: readonly string[]): PlanArgs {
     let config: string | undefined;
     let stack: string | undefined;
-    const out: Partial<PlanArgs> = { json: false };
+    const out: Partial<PlanArgs> = { format: "text" };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const next = (): string => {
@@ -56,12 +62,23 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
             case "--config": config = next(); break;
             case "--against": out.against = next(); break;
             case "--render-dir": out.renderDir = next(); break;
-            case "--json": out.json = true; break;
+            case "--json": out.format = "json"; break;
+            case "--format": {
+                const f = next();
+                if (f !== "text" && f !== "json" && f !== "markdown") {
+                    throw new UsageError(`--format must be text, json or markdown, got "${f}"`);
+                }
+                out.format = f;
+                break;
+            }
             default: throw new UsageError(`unknown argument "${arg}"`);
         }
     }
     if (stack !== undefined && config !== undefined) {
         throw new UsageError("--stack and --config are mutually exclusive: --stack NAME reads Pulumi.NAME.yaml");
+    }
+    if (out.format === "markdown" && out.against === undefined) {
+        throw new UsageError("--format markdown reviews a change: it needs --against OLD_FILE (the base branch's stack file)");
     }
     if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) {
         throw new UsageError(`--stack must be a stack name, got "${stack}"`);
@@ -163,12 +180,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (args.renderDir) {
             renderFiles(args.renderDir, plan.files, plan.executables);
         }
-        if (args.json) {
+        if (args.format === "json") {
             process.stdout.write(`${JSON.stringify(toJson(plan, diff), null, 2)}\n`);
+        } else if (args.format === "markdown") {
+            const title = `stack \`${args.stack}\`: ${basename(args.config)} against ${basename(args.against!)}`;
+            process.stdout.write(renderReview(reviewChange(oldPlan!, plan, diff!), title));
         } else {
             process.stdout.write(renderPlan(plan));
             if (diff) {
                 process.stdout.write(`\n${renderDiff(diff, args.against!)}`);
+                process.stdout.write(renderSlotEffects(reviewChange(oldPlan!, plan, diff)));
             }
         }
         return 0;

@@ -6,7 +6,11 @@
 import { createHash } from "crypto";
 import { readFileSync } from "fs";
 import { collectBundle, tarBundle } from "../../components/deploy/bundle";
-import { examplePlan, one, planEdit } from "../helpers/stacks";
+import { commandsRun, diffPlans } from "../../tools/plan/diff";
+import { renderReview, reviewMarker } from "../../tools/plan/markdown";
+import { systemChanges } from "../../tools/plan/restarts";
+import { Review, reviewChange } from "../../tools/plan/review";
+import { examplePlan, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
 
 const sizeOf = (v: unknown): number => Buffer.byteLength(JSON.stringify(v) ?? "");
 
@@ -38,5 +42,173 @@ describe("the inputs a preview shows", () => {
         expect(infra.slots[5]).toMatchObject({ name: "slot6", address: "10.6.0.2" });
         const upload = diff.replace.find((c) => c.urn.endsWith("::microvm-bundle"))!;
         expect(upload.paths).toEqual(expect.arrayContaining(["source.fileAsset", "source.sha256"]));
+    });
+});
+
+/** `Type name` of each change, sorted: the exact set of resources an edit may change. */
+const changed = (cs: { urn: string }[]) => cs.map((c) => {
+    const [type, name] = c.urn.split("::").slice(-2);
+    return `${type.split("$").pop()!.split(":").pop()} ${name}`;
+}).sort();
+
+const slotsOf = (d: StackDoc) => d.config["microvm-infra:slots"];
+const statesOf = (d: StackDoc) => d.config["microvm-infra:states"];
+const hostReplacement = {
+    update: ["Command dev", "Command slot1", "Command slot1@golden", "Command slot2", "Command slot3", "Command slot4", "Command slot5"],
+    replace: [
+        "Command microvm-secrets", "Command microvm-slots", "Command microvm-ssh-ready", "Command microvm-switch", "Command microvm-tailscale-status",
+        "CopyToRemote microvm-bundle", "DeviceKey microvm-device-key", "DeviceSubnetRoutes microvm-routes", "DeviceTags microvm-device-tags",
+        "EipAssociation microvm-ip", "Instance microvm-host", "TailnetKey microvm-auth-key", "VolumeAttachment microvm-state",
+    ],
+};
+
+describe("the review of a catalogue of real edits: the exact resources each may change, and what a reviewer is told", () => {
+    interface Case {
+        edit: (d: StackDoc) => void;
+        create?: string[]; update?: string[]; replace?: string[]; delete?: string[];
+        slots?: Record<string, string>;
+        states?: Record<string, string>;
+        check?: (r: Review, md: string) => void;
+    }
+    const cases: [string, Case][] = [
+        ["nothing changed", { edit: () => undefined, check: (_r, md) => expect(md).toContain("**No change.** `pulumi up` would do nothing.") }],
+        ["add slot6", {
+            edit: (d) => { slotsOf(d).slot6 = {}; },
+            create: ["Command slot6", "VmState slot6"], update: ["Command microvm-slots", "DeviceSubnetRoutes microvm-routes"],
+            replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+            slots: { slot6: "created" }, states: { slot6: "created" },
+            check: (r) => expect(r.security).toEqual(["tailnet routes: +10.6.0.0/24"]),
+        }],
+        ["remove a slot", {
+            edit: (d) => { delete slotsOf(d).slot3; },
+            update: ["Command microvm-slots", "DeviceSubnetRoutes microvm-routes"], replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+            delete: ["Command slot3", "VmState slot3"],
+            slots: { slot3: "removed" }, states: { slot3: "forgotten" },
+        }],
+        ["move a state", {
+            edit: (d) => { slotsOf(d).slot2 = { state: "dev" }; },
+            update: ["Command microvm-slots"], slots: { slot2: "restarts" }, states: { dev: "moved", slot2: "moved" },
+        }],
+        ["swap two states", {
+            edit: (d) => { slotsOf(d).slot1 = { state: "slot3" }; slotsOf(d).slot3 = { state: "slot1" }; },
+            update: ["Command microvm-slots"], slots: { slot1: "restarts", slot3: "restarts" }, states: { slot1: "moved", slot3: "moved" },
+        }],
+        ["clone a new state", {
+            edit: (d) => { statesOf(d).copy = { from: "slot2" }; },
+            create: ["Command copy", "VmState copy"], states: { copy: "cloned" },
+        }],
+        ["change a slot's memory", {
+            edit: (d) => { slotsOf(d).slot2 = { memMiB: 2048 }; },
+            replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"], slots: { slot2: "restarts" },
+            check: (r) => expect(r.slots.find((s) => s.slot === "slot2")!.why).toEqual(["its settings changed: memMiB 1024 -> 2048"]),
+        }],
+        ["change the instance type", {
+            edit: (d) => { d.config["microvm-infra:host"].instanceType = "m7g.metal"; },
+            ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
+            check: (r, md) => {
+                expect(r.host).toEqual({ replaced: true, because: ["instanceType"], volume: "kept" });
+                expect(r.cost.after).toEqual({ instanceType: "m7g.metal", usdPerHour: 2.6112, usdPerMonth: 1906.18 });
+                expect(md).toContain("the state volume is kept and attached to the new host (the states survive)");
+                expect(md).toContain("cost $0.408/h -> $2.611/h");
+            },
+        }],
+        ["pin a new AMI", {
+            edit: (d) => { d.config["microvm-infra:host"].ami = "ami-0123456789abcdef0"; },
+            ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
+            check: (r) => expect(r.host.because).toEqual(["ami"]),
+        }],
+        ["grow the state volume", { edit: (d) => { d.config["microvm-infra:storage"].volumeGiB = 512; }, update: ["Volume microvm-state"] }],
+        ["add an admin CIDR", {
+            edit: (d) => { d.config["microvm-infra:host"].adminCidrs.push("198.51.100.7/32"); },
+            create: ["SecurityGroupIngressRule microvm-ssh-198-51-100-7-32"],
+            check: (r) => expect(r.security).toEqual(["opens inbound: SSH from 198.51.100.7/32 (host.adminCidrs)"]),
+        }],
+        ["rotate the Tailscale API key (a new secret value)", {
+            edit: (d) => { d.config["tailscale:apiKey"] = { secure: "v1:ROTATED-CIPHERTEXT" }; },
+            check: (r, md) => {
+                expect(r.config).toEqual([{ key: "tailscale:apiKey", change: "changed", secret: true }]);
+                expect(md).toContain("| `tailscale:apiKey` | changed (secret, value not shown) |");
+                expect(md).not.toContain("CIPHERTEXT");
+            },
+        }],
+    ];
+
+    test.each(cases)("%s", async (_name, c) => {
+        const base = exampleStack();
+        base.config["tailscale:apiKey"] = { secure: "v1:ORIGINAL-CIPHERTEXT" };
+        const old = await planDoc(base);
+        const doc = exampleStack();
+        doc.config["tailscale:apiKey"] = { secure: "v1:ORIGINAL-CIPHERTEXT" };
+        c.edit(doc);
+        const next = await planDoc(doc);
+        const diff = diffPlans(old.resources, next.resources);
+        expect({ create: changed(diff.create), update: changed(diff.update), replace: changed(diff.replace), delete: changed(diff.delete) })
+            .toEqual({ create: c.create ?? [], update: c.update ?? [], replace: c.replace ?? [], delete: c.delete ?? [] });
+        const review = reviewChange(old, next, diff);
+        expect(Object.fromEntries(review.slots.filter((s) => s.change !== "unchanged").map((s) => [s.slot, s.change]))).toEqual(c.slots ?? {});
+        expect(Object.fromEntries(review.states.map((s) => [s.state, s.change]))).toEqual(c.states ?? {});
+        const md = renderReview(review, "test");
+        expect(md).toBe(renderReview(reviewChange(old, next, diffPlans(old.resources, next.resources)), "test")); // stable
+        expect(md.startsWith(`${reviewMarker}\n`)).toBe(true);
+        c.check?.(review, md);
+    });
+
+    test("onRemove: destroy in the base, then the state removed: its delete runs, shown in bold as data loss", async () => {
+        const base = exampleStack();
+        statesOf(base).dev.onRemove = "destroy";
+        const old = await planDoc(base);
+        const doc = exampleStack();
+        delete statesOf(doc).dev;
+        const next = await planDoc(doc);
+        const diff = diffPlans(old.resources, next.resources);
+        expect(changed(diff.delete)).toEqual(["Command dev", "VmState dev"]);
+        const review = reviewChange(old, next, diff);
+        expect(review.states).toEqual([{ state: "dev", change: "destroyed", detail: expect.stringContaining("deleted on the host"), dataLoss: true }]);
+        const md = renderReview(review, "test");
+        expect(md).toContain("**1 state destroyed (data loss)**");
+        expect(md).toContain("| `dev` | **destroyed: DATA LOSS** |");
+    });
+
+    test("switching onRemove to destroy and removing the state in one change keeps the data, and says so", async () => {
+        const { before, after, diff } = await planEdit((d) => { statesOf(d).dev.onRemove = "destroy"; delete statesOf(d).dev; });
+        const review = reviewChange(before, after, diff);
+        expect(review.states).toEqual([{ state: "dev", change: "forgotten", detail: expect.stringContaining("its data stays on the host"), dataLoss: false }]);
+        expect(commandsRun(diff)).toEqual([]);
+    });
+
+    test("the done-when review: add slot6 and move state dev into slot4", async () => {
+        const { before, after, diff } = await planEdit((d) => { slotsOf(d).slot6 = {}; slotsOf(d).slot4 = { ...slotsOf(d).slot4, state: "dev" }; });
+        const md = renderReview(reviewChange(before, after, diff), "stack `dev`");
+        expect(md).toContain("**1 slot created, 1 VM restarts, no data at risk, cost unchanged ($0.408/h).**");
+        expect(md).toContain("| `slot6` | created |");
+        expect(md).toContain("| `slot4` | VM restarts | runs state dev instead of slot4 |");
+        expect(md).toContain("| `slot6` | created | new, empty (64 GiB), runs in slot6 |");
+        expect(md).not.toContain("destroyed");
+    });
+});
+
+describe("which slots' systems change", () => {
+    const withFile = (files: Record<string, string>, path: string, edit: (text: string) => string) => ({ ...files, [path]: edit(files[path]) });
+
+    test("a declared module's file restarts only the slots that declare it", async () => {
+        const plan = await examplePlan();
+        const files = withFile(plan.files, "nixos/guests/dev-tools.nix", (t) => `${t}\n# edited\n`);
+        expect(plan.topology.slots.map((s) => [s.name, systemChanges(s.name, plan.files, files)])).toEqual([
+            ["slot1", []], ["slot2", []], ["slot3", []], ["slot4", ["its declared module changed (nixos/guests/dev-tools.nix)"]], ["slot5", []],
+        ]);
+    });
+
+    test("the shared guest configuration restarts every slot; a host-only file restarts none", async () => {
+        const plan = await examplePlan();
+        const shared = withFile(plan.files, "nixos/modules/guest.nix", (t) => `${t}\n# edited\n`);
+        expect(plan.topology.slots.every((s) => systemChanges(s.name, plan.files, shared).length === 1)).toBe(true);
+        const hostOnly = withFile(plan.files, "nixos/lib/nftables.nix", (t) => `${t}\n# edited\n`);
+        expect(plan.topology.slots.map((s) => systemChanges(s.name, plan.files, hostOnly)).flat()).toEqual([]);
+    });
+
+    test("a new nixpkgs pin restarts every slot", async () => {
+        const plan = await examplePlan();
+        const files = withFile(plan.files, "nixos/flake.lock", (t) => t.replace(/"rev": "[0-9a-f]+"/, '"rev": "0000000000000000000000000000000000000000"'));
+        expect(systemChanges("slot1", plan.files, files)).toEqual([expect.stringMatching(/^a pinned flake input it is built from changed \((microvm|nixpkgs)\)$/)]);
     });
 });

@@ -1,6 +1,7 @@
 /** The human-readable plan: resource tree with key inputs and options, slot table, files, diff. */
 import { createHash } from "crypto";
 import { commandsRun, PlanDiff } from "./diff";
+import { Review } from "./review";
 import { PlannedResource } from "./mockRuntime";
 import { Plan } from "./run";
 
@@ -100,6 +101,18 @@ export function renderPlan(plan: Plan): string {
 function shortUrn(urn: string): string {
     const [, , type, ...name] = urn.split("::");
     return `${type.split("$").pop()}  ${name.join("::")}`;
+}
+
+/** The slots an edit creates, removes or restarts (and why), and the states it touches. */
+export function renderSlotEffects(review: Review): string {
+    const slots = review.slots.filter((s) => s.change !== "unchanged");
+    return [
+        `Slots: ${slots.length === 0 ? "none created, removed or restarted" : ""}`,
+        ...slots.map((s) => `  ${s.slot}: ${s.change === "restarts" ? "VM restarts" : s.change}${s.why.length ? ` (${s.why.join("; ")})` : ""}`),
+        `States: ${review.states.length === 0 ? "none created, moved or deleted" : ""}`,
+        ...review.states.map((s) => `  ${s.state}: ${s.change}${s.dataLoss ? " (DATA LOSS)" : ""}, ${s.detail}`),
+        "",
+    ].join("\n");
 }
 
 export function renderDiff(diff: PlanDiff, against: string): string {

@@ -4,13 +4,18 @@ import { defineInfrastructure } from "../../infra/program";
 import { loadStackConfig } from "../../infra/stackConfig";
 import { SlotIdentity } from "../../infra/topology";
 import { PlannedResource, settle, startMockRuntime } from "./mockRuntime";
-import { readStackFile, secretPlaceholder } from "./stackFile";
+import { StackConfig } from "../../infra/config";
+import { readStackFile, secretPlaceholder, StackFile } from "./stackFile";
 
 export const project = "microvm-infra";
 
 export interface Plan {
     readonly stack: string;
     readonly configFile: string;
+    /** The stack file as read (flat keys, secrets as "[secret]") and its secrets' digests. */
+    readonly stackFile: StackFile;
+    /** The validated config the program ran with. */
+    readonly config: StackConfig;
     readonly resources: PlannedResource[];
     /** The slots as the program computed them (never recomputed here). */
     readonly topology: { slots: readonly SlotIdentity[] };
@@ -75,8 +80,8 @@ export function planStack(configFile: string, stack: string): Promise<Plan> {
 }
 
 async function planOnce(configFile: string, stack: string): Promise<Plan> {
-    const { config, secretKeys } = readStackFile(configFile, project);
-    const recorder = await startMockRuntime(project, stack, config, secretKeys);
+    const stackFile = readStackFile(configFile, project);
+    const recorder = await startMockRuntime(project, stack, stackFile.config, stackFile.secretKeys);
     const loaded = loadStackConfig();
     const program = defineInfrastructure(loaded);
     const pushed = await value(program.files);
@@ -84,7 +89,7 @@ async function planOnce(configFile: string, stack: string): Promise<Plan> {
     const exported = await exportedOutputs(program.outputs);
     await settle();
     return {
-        stack, configFile, resources: recorder.resources, topology: { slots: program.topology.slots }, files: pushed, executables, outputs: exported,
+        stack, configFile, stackFile, config: loaded.cfg, resources: recorder.resources, topology: { slots: program.topology.slots }, files: pushed, executables, outputs: exported,
         lookups: [...new Set(recorder.calls.map((c) => c.token))].sort(),
     };
 }

@@ -3,6 +3,7 @@
  * runtime holds. Encrypted (`secure:`) values are never decrypted: they become "[secret]" and
  * their keys are marked secret, so nothing secret can reach the plan's output.
  */
+import { createHash } from "crypto";
 import { readFileSync } from "fs";
 import { parse } from "yaml";
 
@@ -11,6 +12,11 @@ export const secretPlaceholder = "[secret]";
 export interface StackFile {
     readonly config: Record<string, string>;
     readonly secretKeys: string[];
+    /**
+     * A digest of each key's ciphertexts (`secure:` values), so a review can say that a secret
+     * changed without ever decrypting or printing it.
+     */
+    readonly secretDigests: Record<string, string>;
 }
 
 function isSecure(value: unknown): boolean {
@@ -43,7 +49,7 @@ export function readStackFile(path: string, project: string): StackFile {
         throw new StackFileError(`cannot read stack config ${path}: ${(err as Error).message}`);
     }
     if (doc === null || doc === undefined) {
-        return { config: {}, secretKeys: [] };
+        return { config: {}, secretKeys: [], secretDigests: {} };
     }
     if (typeof doc !== "object" || Array.isArray(doc)) {
         throw new StackFileError(`${path}: must be a YAML mapping with a "config:" key (like Pulumi.dev.yaml), got ${Array.isArray(doc) ? "a list" : `a ${typeof doc}`}`);
@@ -54,13 +60,15 @@ export function readStackFile(path: string, project: string): StackFile {
     }
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
+    const secretDigests: Record<string, string> = {};
     for (const [key, value] of Object.entries(raw)) {
         const fullKey = key.includes(":") ? key : `${project}:${key}`;
         const [clean, secret] = redact(value);
         config[fullKey] = typeof clean === "string" ? clean : JSON.stringify(clean);
         if (secret) {
             secretKeys.push(fullKey);
+            secretDigests[fullKey] = createHash("sha256").update(JSON.stringify(value)).digest("hex");
         }
     }
-    return { config, secretKeys };
+    return { config, secretKeys, secretDigests };
 }
