@@ -306,3 +306,15 @@ zfs destroy tank/states/src@_vmstate-copy-PID" ]
   [ "$(jq '.snapshots | length' <<<"$output")" -eq 2 ]
   model_ok
 }
+
+@test "zfs adopt copies a slot's own image into a new dataset, renamed last, then links the slot" {
+  mkdir -p "$VM_STATE_ROOT/slot1"
+  truncate -s 64M "$VM_STATE_ROOT/slot1/data.img"
+  put_text "$VM_STATE_ROOT/slot1/data.img" 4096 "old layout"
+  run vm adopt slot1 legacy
+  [ "$status" -eq 0 ]
+  [ "$(zfs_changes)" = "zfs create tank/states/_tmp-legacy
+zfs rename tank/states/_tmp-legacy tank/states/legacy" ]
+  [ "$(get_text "$(img legacy)" 4096 10)" = "old layout" ]
+  [ "$(link_of slot1)" = "$(img legacy)" ]
+}
