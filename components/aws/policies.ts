@@ -1,14 +1,16 @@
 /**
  * Every IAM document the host's role carries, as pure functions: the one place to review what the
  * host may do in AWS. Each statement has a `Sid` that says why it exists. `policyProblems` is the
- * rule the tests hold every document to (no `Action: "*"`, no mutating EC2 action on
- * `Resource: "*"` without a condition).
+ * rule the tests (and the policy pack) hold every document to (no `Action: "*"`, no `Allow` with
+ * `NotAction`, no mutating EC2 action on `Resource: "*"` without a condition).
  */
 
 export interface PolicyStatement {
     readonly Sid: string;
     readonly Effect: "Allow" | "Deny";
-    readonly Action: string | readonly string[];
+    /** What the statement allows or denies. A document written elsewhere may use `NotAction` instead. */
+    readonly Action?: string | readonly string[];
+    readonly NotAction?: string | readonly string[];
     readonly Resource?: string | readonly string[];
     readonly Principal?: Record<string, string | readonly string[]>;
     readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
@@ -167,6 +169,9 @@ export function policyProblems(doc: PolicyDocument): string[] {
         const id = s.Sid || `statement ${i}`;
         if (!s.Sid) {
             problems.push(`statement ${i} has no Sid saying what it is for`);
+        }
+        if (s.Effect === "Allow" && s.NotAction !== undefined) {
+            problems.push(`${id}: Allow with NotAction grants every action but the listed ones; list the actions instead`);
         }
         for (const action of list(s.Action)) {
             if (action === "*" || action.endsWith(":*")) {

@@ -78,8 +78,13 @@ describe("IAM documents", () => {
         expect(policyProblems(doc as PolicyDocument)).toEqual([]);
     });
 
+    test("Allow with NotAction is refused: it grants everything but the listed actions", () => {
+        const doc: PolicyDocument = { Version: "2012-10-17", Statement: [{ Sid: "Broad", Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }] };
+        expect(policyProblems(doc)).toEqual(["Broad: Allow with NotAction grants every action but the listed ones; list the actions instead"]);
+    });
+
     test("every mutating EC2 action is scoped by a tag or create-action condition", () => {
-        const mutating = snapshot.Statement.filter((s) => [s.Action].flat().some((a) => isMutatingEc2Action(a)));
+        const mutating = snapshot.Statement.filter((s) => [s.Action ?? []].flat().some((a) => isMutatingEc2Action(a)));
         expect(mutating.map((s) => s.Sid)).toHaveLength(4);
         for (const s of mutating) {
             expect(s.Resource).not.toBe("*");
@@ -103,7 +108,7 @@ describe("IAM documents", () => {
 
     test("the only Resource * statements are read-only or non-EC2 agent channels", () => {
         const wide = [...ssmCorePolicy().Statement, ...snapshot.Statement].filter((s) => s.Resource === "*");
-        const actions = wide.flatMap((s) => [s.Action].flat());
+        const actions = wide.flatMap((s) => [s.Action ?? []].flat());
         expect(actions.filter(isMutatingEc2Action)).toEqual([]);
         expect(actions.every((a) => /^(ssm:UpdateInstanceInformation|ssmmessages:|ec2messages:|ec2:Describe)/.test(a))).toBe(true);
     });
