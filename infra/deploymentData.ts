@@ -4,7 +4,7 @@
  */
 import { createHash } from "crypto";
 import { DeploymentData, DeploymentSlot, guestDataLabel, tailscaleAuthKeyFile, zfsPool } from "../lib/deploymentData";
-import { StackConfig } from "./config";
+import { StackConfig, usesStateVolume } from "./config";
 import { SlotIdentity, Topology } from "./topology";
 
 /** `networking.hostId` (8 hex digits) stable for a project and stack, so a replaced host imports its pool. */
@@ -39,7 +39,8 @@ export function deploymentData(cfg: StackConfig, topo: Topology, hostId: string,
         storage: {
             backend: cfg.storage.backend,
             pool: zfsPool,
-            device: cfg.storage.backend === "zfs" ? stateDevice ?? null : null,
+            device: usesStateVolume(cfg.storage.backend) ? stateDevice ?? null : null,
+            safetySnapshots: cfg.storage.safetySnapshots,
             autoSnapshots: cfg.states.flatMap((s) => (s.autoSnapshots ? [{ state: s.name, ...s.autoSnapshots }] : [])),
         },
         tailscale: {

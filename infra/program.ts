@@ -18,7 +18,7 @@ import { HostAuthKey } from "../components/tailscale/authKey";
 import { TailnetPolicy } from "../components/tailscale/policy";
 import { SubnetRouter } from "../components/tailscale/subnetRouter";
 import { renderDeploymentData, tailscaleAuthKeyFile } from "../lib/deploymentData";
-import { StateConfig } from "./config";
+import { StateConfig, usesStateVolume } from "./config";
 import { deploymentData, hostIdFor } from "./deploymentData";
 import { LoadedConfig } from "./stackConfig";
 import { topology } from "./topology";
@@ -55,7 +55,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         availabilityZone,
         tags,
     });
-    const volume = cfg.storage.backend === "zfs"
+    const volume = usesStateVolume(cfg.storage.backend)
         ? new StateVolume(name, {
             availabilityZone: host.availabilityZone,
             sizeGiB: cfg.storage.volumeGiB,

@@ -41,6 +41,8 @@ export interface DeploymentData {
         readonly backend: string;
         readonly pool: string;
         readonly device: string | null;
+        /** Safety snapshots vm-state keeps per state after each assign/apply. */
+        readonly safetySnapshots: { readonly keep: number; readonly maxAgeDays: number };
         readonly autoSnapshots: readonly { state: string; hourly: number; daily: number; weekly: number; monthly: number }[];
     };
     readonly tailscale: {

@@ -1,18 +1,35 @@
 /** `storage`: where the states live and, for zfs, the EBS volume that holds them. */
 import { Problems, readChoice, readInt, readObject } from "./reader";
 
-export type StorageBackend = "zfs" | "files";
-export const storageBackends: readonly StorageBackend[] = ["zfs", "files"];
+/**
+ * `zfs`: a pool on the state volume (checksums, atomic snapshots, send/receive); `xfs`: the state
+ * volume formatted XFS with reflinks (instant copies, no kernel module to keep in step);
+ * `files`: plain files on the root disk (no state volume; copies are full copies).
+ */
+export type StorageBackend = "zfs" | "xfs" | "files";
+export const storageBackends: readonly StorageBackend[] = ["zfs", "xfs", "files"];
+
+/** Backends whose states live on the dedicated EBS volume (kept when the host is replaced). */
+export function usesStateVolume(backend: StorageBackend): boolean {
+    return backend !== "files";
+}
+
+/** How many safety snapshots (taken by assign/apply) each state keeps, and for how long. */
+export interface SafetySnapshots {
+    readonly keep: number;
+    readonly maxAgeDays: number;
+}
 
 export interface StorageConfig {
     readonly backend: StorageBackend;
+    readonly safetySnapshots: SafetySnapshots;
     readonly volumeGiB: number;
     readonly volumeType: "gp3" | "io2";
     readonly iops?: number;
     readonly throughputMiBps?: number;
 }
 
-export const storageDefaults = { volumeGiB: 256 } as const;
+export const storageDefaults = { volumeGiB: 256, safetySnapshots: { keep: 5, maxAgeDays: 30 } } as const;
 
 /** AWS's limits for the two volume types (EBS User Guide, "Amazon EBS volume types"). */
 export const ebsLimits = {
@@ -21,7 +38,8 @@ export const ebsLimits = {
 } as const;
 
 export function parseStorage(p: Problems, raw: unknown): StorageConfig {
-    const o = readObject(p, "storage", raw, ["backend", "volumeGiB", "volumeType", "iops", "throughputMiBps"]);
+    const o = readObject(p, "storage", raw, ["backend", "volumeGiB", "volumeType", "iops", "throughputMiBps", "safetySnapshots"]);
+    const safety = readObject(p, "storage.safetySnapshots", o.safetySnapshots, ["keep", "maxAgeDays"]);
     const volumeType = readChoice(p, o, "storage", "volumeType", ["gp3", "io2"] as const, "gp3");
     const volumeGiB = readInt(p, o, "storage", "volumeGiB", 8, 16384, storageDefaults.volumeGiB);
     const gp3 = ebsLimits.gp3;
@@ -48,6 +66,10 @@ export function parseStorage(p: Problems, raw: unknown): StorageConfig {
     }
     return {
         backend: readChoice(p, o, "storage", "backend", storageBackends, "zfs"),
+        safetySnapshots: {
+            keep: readInt(p, safety, "storage.safetySnapshots", "keep", 1, 1000, storageDefaults.safetySnapshots.keep),
+            maxAgeDays: readInt(p, safety, "storage.safetySnapshots", "maxAgeDays", 1, 3650, storageDefaults.safetySnapshots.maxAgeDays),
+        },
         volumeGiB,
         volumeType,
         iops,

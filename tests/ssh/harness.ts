@@ -89,7 +89,7 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         MICROVM_INFRA_DETACH: "setsid",
         MICROVM_INFRA_NIXOS_REBUILD: join(fakes, "nixos-rebuild"),
         MICROVM_INFRA_NIX: join(fakes, "nix"),
-        MICROVM_INFRA_SYSTEMCTL: join(fakes, "systemctl"),
+        MICROVM_INFRA_SYSTEMCTL: join(repoRoot, "tests/fakes/systemctl"),
         MICROVM_INFRA_SYSTEM_PROFILE: join(root, "profiles/system"),
         MICROVM_INFRA_CURRENT_SYSTEM: join(root, "current-system"),
         MICROVM_INFRA_VM_STATE: join(repoRoot, "scripts/vm-state"),
@@ -99,7 +99,7 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         MICROVM_INFRA_SLOT_TIMEOUT: "2",
         VM_STATE_ROOT: join(root, "microvms"),
         VM_STATE_CONFIG: join(root, "infra.json"),
-        VM_STATE_SYSTEMCTL: join(fakes, "systemctl"),
+        VM_STATE_SYSTEMCTL: join(repoRoot, "tests/fakes/systemctl"),
         VM_STATE_START_TIMEOUT: "2",
         VM_STATE_LOCK_WAIT: "20",
     };

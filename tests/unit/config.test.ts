@@ -40,7 +40,7 @@ describe("defaults", () => {
     test("a minimal config gets the documented defaults", () => {
         const cfg = parse(() => undefined);
         expect(cfg.host).toMatchObject({ instanceType: "a1.metal", rootVolumeGiB: 64, adminUser: "admin", connectVia: "public" });
-        expect(cfg.storage).toEqual({ backend: "zfs", volumeGiB: 256, volumeType: "gp3", iops: undefined, throughputMiBps: undefined });
+        expect(cfg.storage).toEqual({ backend: "zfs", safetySnapshots: { keep: 5, maxAgeDays: 30 }, volumeGiB: 256, volumeType: "gp3", iops: undefined, throughputMiBps: undefined });
         expect(cfg.tailscale).toEqual({ enabled: true, hostname: "microvm-host", tags: ["tag:microvm-host"], managePolicy: false });
         expect(cfg.network).toEqual({ vpcCidr: "172.20.0.0/16", subnetCidr: "172.20.1.0/24" });
         expect(cfg.slots[0]).toEqual({ name: "slot1", index: 1, state: "slot1", vcpu: 1, memMiB: 1024, diskGiB: 64, egress: undefined, publish: [], modules: [] });
@@ -101,7 +101,9 @@ describe("invalid configs are rejected with a message naming the key", () => {
         ["unknown state key", (r) => { r.states = { slot1: { snapshot: ["a"] } }; },
             "states.slot1.snapshot: unknown key; valid keys of states.slot1 are from, snapshots, onRemove, autoSnapshots"],
         ["unknown storage key", (r) => { r.storage = { backnd: "zfs" }; },
-            "storage.backnd: unknown key; valid keys of storage are backend, volumeGiB, volumeType, iops, throughputMiBps"],
+            "storage.backnd: unknown key; valid keys of storage are backend, volumeGiB, volumeType, iops, throughputMiBps, safetySnapshots"],
+        ["safety snapshots kept for no time", (r) => { r.storage = { safetySnapshots: { maxAgeDays: 0 } }; },
+            "storage.safetySnapshots.maxAgeDays: must be an integer from 1 to 3650, got 0"],
         ["non-metal Graviton type", (r) => { r.host.instanceType = "m7g.large"; },
             expect.stringMatching(/^host\.instanceType: "m7g\.large" is not bare metal, and KVM needs a \.metal type; valid types are a1\.metal, c6g\.metal, /)],
         ["x86 metal type", (r) => { r.host.instanceType = "m5.metal"; },
@@ -149,7 +151,7 @@ describe("invalid configs are rejected with a message naming the key", () => {
         ["bad availability zone", (r) => { r.host.availabilityZone = "us-east-1"; },
             'host.availabilityZone: must be an availability zone name such as us-east-1a, got "us-east-1"'],
         ["unknown backend", (r) => { r.storage = { backend: "ext4" }; },
-            'storage.backend: must be one of "zfs", "files", got "ext4"'],
+            'storage.backend: must be one of "zfs", "xfs", "files", got "ext4"'],
         ["gp3 iops out of range", (r) => { r.storage = { iops: 100 }; },
             'storage.iops: must be an integer from 3000 to 16000, got 100'],
         ["slot name with upper case", (r) => { r.slots.Slot7 = { index: 7 }; },
@@ -225,7 +227,7 @@ describe("invalid configs are rejected with a message naming the key", () => {
     test("all problems are reported at once, each naming its key", () => {
         const found = problems((r) => { r.slots.slot1 = { vcpu: 0 }; r.storage = { backend: "nfs" }; });
         expect(found).toEqual([
-            'storage.backend: must be one of "zfs", "files", got "nfs"',
+            'storage.backend: must be one of "zfs", "xfs", "files", got "nfs"',
             "slots.slot1.vcpu: must be an integer from 1 to 192, got 0",
         ]);
     });
