@@ -16,6 +16,8 @@ let
     stringLength
     ;
 
+  mod = a: b: a - (a / b) * b;
+
   matches = re: v: isString v && match re v != null;
 
   # Lower-case letters, digits and '-', starting with a letter, not ending with '-' (names.json).
@@ -84,6 +86,12 @@ rec {
     ok = name 63;
     valid = "a state name: ${nameValid 63}";
   };
+  # A host of the fleet (infra.json `fleet.hosts[].name`, `replicate --to <host>`): the slot rule,
+  # as the program's (its hosts name resources and tailnet devices); names.json's "host" column.
+  fleetHostName = {
+    ok = v: name 12 v && v != "states";
+    valid = "a host name: ${nameValid 12}, not \"states\"";
+  };
   snapshotName = {
     ok = name 63;
     valid = "a snapshot name: ${nameValid 63}";
@@ -120,6 +128,11 @@ rec {
   tag = {
     ok = matches "tag:[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?";
     valid = "a Tailscale tag such as \"tag:microvm-host\" (letters, digits, '-')";
+  };
+  # A public key line as authorized_keys and known_hosts carry it: type, key, optional comment.
+  sshPublicKey = {
+    ok = matches "(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com|sk-ecdsa-sha2-nistp256@openssh.com) [A-Za-z0-9+/]+=* ?[^\n]*";
+    valid = "an OpenSSH public key line such as \"ssh-ed25519 AAAA... you@example\"";
   };
   absolutePath = {
     ok = matches "/[A-Za-z0-9_./@:+-]*";
@@ -162,9 +175,37 @@ rec {
     valid = "\"guests/<name>\" (a file nixos/guests/<name>.nix) or \"<input>#<attr>\" (a flake input's nixosModules.<attr>; \"<input>\" alone means #default)";
   };
 
-  # names.json's three kinds, by the names the table uses.
+  # A replication period, "<N>m", "<N>h" or "<N>d", in minutes; null when it is not one.
+  intervalMinutes =
+    v:
+    let
+      m = if isString v then match "([1-9][0-9]{0,5})([mhd])" v else null;
+    in
+    if m == null then
+      null
+    else
+      fromJSON (elemAt m 0)
+      * {
+        m = 1;
+        h = 60;
+        d = 1440;
+      }.${elemAt m 1};
+  # Periods that run on the clock (systemd OnCalendar, so a run missed while the host was down is
+  # caught up at boot): a divisor of an hour, or a whole number of hours that divides a day.
+  interval = {
+    ok =
+      v:
+      let
+        minutes = intervalMinutes v;
+      in
+      minutes != null && (mod 60 minutes == 0 || (mod minutes 60 == 0 && mod 1440 minutes == 0));
+    valid = "\"<N>m\", \"<N>h\" or \"<N>d\" that divides an hour or a day evenly: 1m, 2m, 3m, 4m, 5m, 6m, 10m, 12m, 15m, 20m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, 12h or 1d (60m and 24h are fine too)";
+  };
+
+  # names.json's kinds, by the names the table uses.
   names = {
     slot = slotName.ok;
+    host = fleetHostName.ok;
     state = stateName.ok;
     snapshot = snapshotName.ok;
   };

@@ -3,19 +3,16 @@
 # exactly this; tests/bats/nixos evaluates it.
 #
 # - `microvm@<slot>`: skipped (ConditionPathExists, not failed) while the slot has no state link.
-# - zfs backend: `microvm@` Wants= and After= microvm-state-pool.service, so a boot or a slot start
-#   brings the pool up first, and AssertPathIsMountPoint= on the states directory, so a slot never
-#   starts on an unmounted state (the unit fails, visibly). Never Requires=, Requisite=, BindsTo= or
-#   PartOf=: those propagate a stop or restart of the pool unit (a switch that changes its script or
-#   the zfs package restarts it) to every running slot. Wants= does not.
+# - zfs and xfs backends: `microvm@` Wants= and After= the storage unit (microvm-state-pool.service,
+#   microvm-state-volume.service), so a boot or a slot start brings the states' storage up first,
+#   and AssertPathIsMountPoint= on the states directory, so a slot never starts on unmounted
+#   states (the unit fails, visibly). Never a stop-propagating dependency: ./storage.nix says why.
 #
 # Builtins only (no nixpkgs).
 infra:
 let
   paths = import ./paths.nix;
   slots = (import ./validate.nix infra).slots;
-  zfs = infra.storage.backend == "zfs";
-  pool = "microvm-state-pool.service";
 in
 builtins.listToAttrs (
   map (s: {
@@ -24,13 +21,5 @@ builtins.listToAttrs (
   }) slots
 )
 // {
-  "microvm@" =
-    if zfs then
-      {
-        wants = [ pool ];
-        after = [ pool ];
-        unitConfig.AssertPathIsMountPoint = paths.statesDir;
-      }
-    else
-      { };
+  "microvm@" = (import ./storage.nix infra).dependency;
 }

@@ -75,29 +75,43 @@ let
         else if !(isList host.sshPublicKeys) || host.sshPublicKeys == [ ] then
           bad "host.sshPublicKeys" host.sshPublicKeys "at least one public key, or nobody can log in"
         else
-          list "host.sshPublicKeys" {
-            ok = v: match "(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com|sk-ecdsa-sha2-nistp256@openssh.com) [A-Za-z0-9+/]+=* ?[^\n]*" v != null;
-            valid = "an OpenSSH public key line such as \"ssh-ed25519 AAAA... you@example\"";
-          } host.sshPublicKeys
+          list "host.sshPublicKeys" R.sshPublicKey host.sshPublicKeys
       );
 
-  backend = {
-    ok = v: elem v [ "zfs" "files" ];
-    valid = "\"zfs\" or \"files\"";
-  };
+  backends = [ "zfs" "xfs" "files" ];
+  backend = oneOf backends;
   snapshotCounts = [ "hourly" "daily" "weekly" "monthly" ];
+  # A whole number from 1 (vm-state's own check of these keys says the same).
+  safetySnapshotsProblems =
+    s:
+    if !(isAttrs s) then
+      bad "storage.safetySnapshots" s "an object such as {\"keep\": 5, \"maxAgeDays\": 30}"
+    else
+      unknownKeys "storage.safetySnapshots" s [ "keep" "maxAgeDays" ]
+      ++ optional "storage.safetySnapshots" R.positive s "keep"
+      ++ optional "storage.safetySnapshots" R.positive s "maxAgeDays";
   storageProblems =
     if !(isAttrs storage) then
       bad "storage" storage "an object"
     else
       field "storage" backend storage "backend"
       ++ (
+        let
+          b = storage.backend or null;
+        in
+        # zfs and xfs live on the dedicated state volume; files on the root disk.
+        if b != "zfs" && b != "xfs" then
+          [ ]
+        else
+          field "storage" (R.absolutePath // { valid = "the state volume's /dev/disk/by-id path (needed by storage.backend ${toJSON b})"; }) storage "device"
+      )
+      ++ (
         if (storage.backend or null) != "zfs" then
           [ ]
         else
-          field "storage" (R.absolutePath // { valid = "the state volume's /dev/disk/by-id path (needed by storage.backend \"zfs\")"; }) storage "device"
-          ++ field "storage" (R.stateName // { valid = "a ZFS pool name (needed by storage.backend \"zfs\")"; }) storage "pool"
+          field "storage" (R.stateName // { valid = "a ZFS pool name (needed by storage.backend \"zfs\")"; }) storage "pool"
       )
+      ++ (if (storage.safetySnapshots or null) != null then safetySnapshotsProblems storage.safetySnapshots else [ ])
       ++ (
         let
           snaps = storage.autoSnapshots or [ ];
@@ -281,14 +295,16 @@ let
   uniqueFields = [ "name" "index" "subnet" "gateway" "address" "bridge" "tap" "mac" ];
   label = i: s: if isAttrs s && R.slotName.ok (s.name or null) then s.name else "slots[${toString i}]";
   labelled = imap (i: s: { inherit i s; label = label i s; }) slotList;
-  sharedBy =
-    path: entries:
+  # shared WHY PATH ENTRIES: a problem for each value that several of ENTRIES ({ label; value; }) hold.
+  shared =
+    why: path: entries:
     let
       groups = groupBy (e: toJSON e.value) entries;
     in
-    map (k: "${path}: ${k} is used by ${concatStringsSep " and " (map (e: e.label) groups.${k})}; each slot needs its own") (
+    map (k: "${path}: ${k} is used by ${concatStringsSep " and " (map (e: e.label) groups.${k})}; ${why}") (
       filter (k: length groups.${k} > 1) (attrNames groups)
     );
+  sharedBy = shared "each slot needs its own";
   duplicates = concatLists (
     map (
       f:
@@ -319,6 +335,106 @@ let
     )
   );
 
+  # The fleet (issue 14): present only on a host of a multi-host stack. Hosts are named by the one
+  # name rule and reached at their private (VPC) address; the transfer key is the stack's own,
+  # for host-to-host copies only; replicas name fleet hosts. ./fleet.nix builds from it.
+  fleet = infra.fleet or null;
+  fleetHosts = if isAttrs fleet && isList (fleet.hosts or null) then filter isAttrs fleet.hosts else [ ];
+  fleetNames = map (h: h.name or null) fleetHosts;
+  namedHosts = concatStringsSep ", " (map toJSON (attrNames (groupBy (n: n) (filter R.fleetHostName.ok fleetNames))));
+  fleetHost = {
+    ok = v: R.fleetHostName.ok v && elem v fleetNames;
+    valid = "the name of one of fleet.hosts (${namedHosts})";
+  };
+  fleetHostProblems =
+    i: h:
+    let
+      at = "fleet.hosts[${toString i}]";
+    in
+    if !(isAttrs h) then
+      bad at h "an object such as {\"name\": \"big\", \"address\": \"172.20.2.10\", \"backend\": \"zfs\", \"hostKey\": \"ssh-ed25519 AAAA...\"}"
+    else
+      unknownKeys at h [ "name" "address" "backend" "hostKey" ]
+      ++ field at R.fleetHostName h "name"
+      ++ field at (R.ipv4 // { valid = "${R.ipv4.valid}: the host's private (VPC) address"; }) h "address"
+      ++ field at backend h "backend"
+      ++ field at (R.sshPublicKey // { valid = "the host's public SSH host key, such as \"ssh-ed25519 AAAA...\" (vm-state checks the host against it: never trusted on first use)"; }) h "hostKey"
+      ++ (
+        if (h.name or null) == (fleet.self or null) && (h.backend or null) != (storage.backend or null) && elem (h.backend or null) backends then
+          bad "${at}.backend" h.backend "${toJSON (storage.backend or null)}, this host's storage.backend"
+        else
+          [ ]
+      );
+  keepProblems =
+    at: k:
+    if !(isAttrs k) then
+      bad at k "an object such as {\"hourly\": 24, \"daily\": 7}"
+    else
+      unknownKeys at k snapshotCounts ++ concatLists (map (optional at R.count k) snapshotCounts);
+  replicaProblems =
+    i: r:
+    let
+      at = "fleet.replicas[${toString i}]";
+    in
+    if !(isAttrs r) then
+      bad at r "an object such as {\"state\": \"web\", \"from\": \"main\", \"to\": \"big\", \"every\": \"15m\"}"
+    else
+      unknownKeys at r [ "state" "from" "to" "every" "keep" ]
+      ++ field at R.stateName r "state"
+      ++ field at fleetHost r "from"
+      ++ field at fleetHost r "to"
+      ++ check (!(r ? from) || (r.to or null) != r.from) "${at}.to: ${toJSON (r.to or null)} is not valid; expected a host other than from (${toJSON r.from})"
+      # A replica is received the way its source keeps states (zfs receive, or files and xfs images).
+      ++ (
+        let
+          backendOf = n: (head (filter (h: (h.name or null) == n) fleetHosts ++ [ { } ])).backend or null;
+          from = backendOf (r.from or null);
+          to = backendOf (r.to or null);
+        in
+        check (from == null || to == null || from == to)
+          "${at}.to: ${toJSON r.to} is not valid; expected a host with the same storage backend as ${r.from} (${toJSON from}), not ${toJSON to}"
+      )
+      ++ field at R.interval r "every"
+      ++ (if (r.keep or null) != null then keepProblems "${at}.keep" r.keep else [ ]);
+  fleetProblems =
+    if fleet == null then
+      [ ]
+    else if !(isAttrs fleet) then
+      bad "fleet" fleet "an object (or no fleet key at all on a one-host stack)"
+    else
+      unknownKeys "fleet" fleet [ "self" "hosts" "transferKeyFile" "transferPublicKey" "replicas" ]
+      ++ (
+        if !(isList (fleet.hosts or null)) || length fleet.hosts < 2 then
+          bad "fleet.hosts" (fleet.hosts or null) "a list of at least two hosts (a one-host stack has no fleet key)"
+        else
+          concatLists (imap fleetHostProblems fleet.hosts)
+          ++ concatLists (map (f: shared "each host needs its own" "fleet.hosts[].${f}" (hostValues f)) [ "name" "address" "hostKey" ])
+      )
+      ++ field "fleet" fleetHost fleet "self"
+      ++ field "fleet" (R.absolutePath // { valid = "an absolute path (where the deployment installs the fleet's private transfer key, root-only)"; }) fleet "transferKeyFile"
+      ++ field "fleet" (R.sshPublicKey // { valid = "the fleet transfer key's public half, ${R.sshPublicKey.valid}"; }) fleet "transferPublicKey"
+      ++ (
+        let
+          rs = fleet.replicas or [ ];
+        in
+        if !(isList rs) then
+          bad "fleet.replicas" rs "a list of { state, from, to, every, keep }"
+        else
+          concatLists (imap replicaProblems rs)
+          # One replication (and one unit, microvm-replicate-<state>) per state.
+          ++ shared "each state replicates to one host" "fleet.replicas[].state" (
+            filter (e: e.value != null) (imap (i: r: { label = "fleet.replicas[${toString i}]"; value = r.state or null; }) rs)
+          )
+      );
+  hostValues =
+    f:
+    filter (e: e.value != null) (
+      imap (i: h: {
+        label = "fleet.hosts[${toString i}]";
+        value = h.${f} or null;
+      }) fleet.hosts
+    );
+
   problems =
     if !(isAttrs infra) then
       [ "expected an object (the parsed infra.json), got ${typeOf infra}" ]
@@ -330,6 +446,7 @@ let
       ++ storageProblems
       ++ tailscaleProblems
       ++ guestProblems
+      ++ fleetProblems
       ++ slotsShapeProblems
       ++ perSlot
       ++ (if perSlot == [ ] then duplicates ++ crossed ++ hostPorts else [ ]);

@@ -144,6 +144,34 @@ STOP_PROPAGATING='["requires","requisite","bindsTo","partOf","upholds","required
 
 @test "units: the storage and slot modules take the slots' dependencies from lib/units.nix only" {
   # The data the test above checks is what the modules set: no module writes its own.
-  ! grep -nE 'requires|requisite|bindsTo|partOf' "$NIXOS/modules/storage.nix" "$NIXOS/modules/slots.nix" || return 1
+  ! grep -nE 'requires|requisite|bindsTo|partOf' "$NIXOS/modules/storage.nix" "$NIXOS/modules/slots.nix" "$NIXOS/modules/fleet.nix" || return 1
   grep -q '../lib/units.nix infra' "$NIXOS/modules/slots.nix"
+}
+
+@test "units (xfs): slots want the state volume's unit and wait for it and for the mount, never stop with it" {
+  run --separate-stderr generate units "$FIXTURES/five-slots.json" \
+    'infra: infra // { storage = infra.storage // { backend = "xfs"; }; }'
+  [ "$status" -eq 0 ]
+  [ "$(jq -c '.["microvm@"].wants' <<<"$output")" = '["microvm-state-volume.service"]' ]
+  [ "$(jq -c '.["microvm@"].after' <<<"$output")" = '["microvm-state-volume.service","var-lib-microvms-states.mount"]' ]
+  [ "$(jq -r '.["microvm@"].unitConfig.AssertPathIsMountPoint' <<<"$output")" = /var/lib/microvms/states ]
+  jq -e --argjson bad "$STOP_PROPAGATING" '[.[] | keys[], ((.unitConfig // {}) | keys[] | (.[0:1] | ascii_downcase) + .[1:])]
+      | map(select(. as $k | $bad | index($k))) == []' <<<"$output"
+}
+
+@test "storage: the states' mount unit is systemd's own name for the states directory" {
+  require_tools systemd-escape
+  run --separate-stderr generate storage "$FIXTURES/five-slots.json"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .mountUnit <<<"$output")" = "$(systemd-escape --path --suffix=mount /var/lib/microvms/states)" ]
+  [ "$(jq -r .unit <<<"$output")" = microvm-state-pool.service ]
+  run --separate-stderr generate storage "$FIXTURES/five-slots.json" 'infra: infra // { storage = { backend = "files"; }; }'
+  [ "$(jq -c . <<<"$output")" = '{"dependency":{},"mountUnit":"var-lib-microvms-states.mount","unit":null}' ]
+}
+
+@test "sanoid: nothing with the xfs backend (scheduled snapshots are zfs only)" {
+  run --separate-stderr generate sanoid "$FIXTURES/five-slots.json" \
+    'infra: infra // { storage = infra.storage // { backend = "xfs"; }; }'
+  [ "$status" -eq 0 ]
+  [ "$output" = '{}' ]
 }

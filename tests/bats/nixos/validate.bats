@@ -86,3 +86,26 @@ slot0() { echo "infra: infra // { slots = [ ((builtins.head infra.slots) // $1) 
   run --separate-stderr generate validate "$FIXTURES/five-slots.json" "$(slot0 '{ tap = "vm-slot3"; }')"
   [[ "$stderr" == *'slots[].tap: "vm-slot3" is used by slot1 and slot3'* ]]
 }
+
+@test "storage: xfs needs the state volume's device as zfs does; files needs none" {
+  run --separate-stderr generate validate "$FIXTURES/five-slots.json" \
+    'infra: infra // { storage = removeAttrs infra.storage [ "pool" ] // { backend = "xfs"; }; }'
+  [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
+  rejects 'infra: infra // { storage = infra.storage // { backend = "xfs"; device = null; }; }' storage.device
+  [[ "$stderr" == *'infra.json: storage.device: null is not valid; expected the state volume'"'"'s /dev/disk/by-id path (needed by storage.backend "xfs")'* ]]
+  rejects 'infra: infra // { storage = infra.storage // { backend = "xfs"; device = "sdb"; }; }' storage.device
+  run --separate-stderr generate validate "$FIXTURES/five-slots.json" \
+    'infra: infra // { storage = { backend = "files"; }; }'
+  [ "$status" -eq 0 ]
+  rejects 'infra: infra // { storage = infra.storage // { backend = "btrfs"; }; }' storage.backend
+  [[ "$stderr" == *'storage.backend: "btrfs" is not valid; expected "zfs" or "xfs" or "files"'* ]]
+}
+
+@test "storage.safetySnapshots: optional; keep and maxAgeDays whole numbers from 1, no other key" {
+  run --separate-stderr generate validate "$FIXTURES/five-slots.json" \
+    'infra: infra // { storage = removeAttrs infra.storage [ "safetySnapshots" ]; }'
+  [ "$status" -eq 0 ]
+  rejects 'infra: infra // { storage = infra.storage // { safetySnapshots = { keep = 0; maxAgeDays = "30"; ttl = 1; }; }; }' \
+    storage.safetySnapshots.keep storage.safetySnapshots.maxAgeDays storage.safetySnapshots.ttl
+  rejects 'infra: infra // { storage = infra.storage // { safetySnapshots = 5; }; }' storage.safetySnapshots
+}
