@@ -1,6 +1,6 @@
 # NixOS VM test of the hypervisor modules (everything but modules/ec2.nix), for a machine with Nix
 # and KVM: `nix build .#checks.aarch64-linux.hypervisor-vm-test`. It cannot run in this repo's CI.
-# The test host uses the "files" backend and no tailnet, with the first two slots of the table.
+# The test host uses the "files" backend, no tailnet and no fleet, with the first two slots of the table.
 { pkgs, hostModules, infra, inputs }:
 let
   # The node is `nodes.host`. The hypervisor module sets networking.hostName from
@@ -8,7 +8,9 @@ let
   # after the node's attribute or after its system.name (which follows the host name). Giving the
   # host the node's own name makes `host` the machine's name under either rule.
   node = "host";
-  testInfra = infra // {
+  # One host on its own: no `fleet` (no peers to serve or replicate to, and its backend is no
+  # longer the one fleet.hosts names for it).
+  testInfra = removeAttrs infra [ "fleet" ] // {
     host = infra.host // { hostName = node; };
     storage = { backend = "files"; pool = null; device = null; autoSnapshots = [ ]; };
     tailscale = infra.tailscale // { enabled = false; };

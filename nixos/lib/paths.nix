@@ -5,4 +5,9 @@ rec {
   # The slot's disk: a symlink that vm-state points at its assigned state's image.
   slotImage = slotName: "${stateDir}/${slotName}/data.img";
   infraJson = "/etc/microvm-infra/infra.json";
+  # vm-state of the running system, by a path that needs no PATH (systemd units, a forced command).
+  vmState = "/run/current-system/sw/bin/vm-state";
+  # The fleet's SSH client side (lib/fleet.nix): `ssh -F <fleetSshConfig> <host>`.
+  fleetSshConfig = "/etc/microvm-infra/fleet/ssh_config";
+  fleetKnownHosts = "/etc/microvm-infra/fleet/known_hosts";
 }

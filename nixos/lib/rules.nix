@@ -191,15 +191,16 @@ rec {
         d = 1440;
       }.${elemAt m 1};
   # Periods that run on the clock (systemd OnCalendar, so a run missed while the host was down is
-  # caught up at boot): a divisor of an hour, or a whole number of hours that divides a day.
+  # caught up at boot): from 5 minutes, a divisor of an hour or a whole number of hours that
+  # divides a day. The table tests/fixtures/intervals.json.
   interval = {
     ok =
       v:
       let
         minutes = intervalMinutes v;
       in
-      minutes != null && (mod 60 minutes == 0 || (mod minutes 60 == 0 && mod 1440 minutes == 0));
-    valid = "\"<N>m\", \"<N>h\" or \"<N>d\" that divides an hour or a day evenly: 1m, 2m, 3m, 4m, 5m, 6m, 10m, 12m, 15m, 20m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, 12h or 1d (60m and 24h are fine too)";
+      minutes != null && minutes >= 5 && (mod 60 minutes == 0 || (mod minutes 60 == 0 && mod 1440 minutes == 0));
+    valid = "\"<N>m\", \"<N>h\" or \"<N>d\" that divides an hour or a day evenly, from 5 minutes: 5m, 6m, 10m, 12m, 15m, 20m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, 12h or 1d (60m and 24h are the same as 1h and 1d)";
   };
 
   # names.json's kinds, by the names the table uses.

@@ -21,7 +21,7 @@ let
   };
 in
 {
-  imports = [ ./storage.nix ./tailscale.nix ./users.nix ./slots.nix ];
+  imports = [ ./storage.nix ./tailscale.nix ./users.nix ./slots.nix ./fleet.nix ];
 
   system.stateVersion = "26.05";
   networking.hostName = infra.host.hostName;

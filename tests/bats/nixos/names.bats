@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # tests/fixtures/names.json, the one accept/reject table for slot, state and snapshot names, run
 # through the Nix rule (nixos/lib/rules.nix) and through validate.nix where infra.json carries such
-# names (slots[].name, storage.autoSnapshots[].state). TypeScript and vm-state run the same table.
+# names (slots[].name, storage.autoSnapshots[].state, fleet.hosts[].name). Fleet hosts follow the
+# slot rule (the table's "host" column, the slot column where a case has none). TypeScript and
+# vm-state run the same table.
 # shellcheck disable=SC2154,SC2030,SC2031 # bats' run sets $stderr and $status per test
 load helpers
 
@@ -14,7 +16,7 @@ setup() {
 # Every case, in one evaluation: what the rule says, and whether validate.nix accepts the name in
 # the place infra.json carries it.
 verdicts() {
-  nix_eval '{ lib, table, fixture }:
+  nix_eval '{ lib, table, fixture, fleetFixture }:
     let
       rules = import (lib + "/rules.nix");
       validate = import (lib + "/validate.nix");
@@ -22,16 +24,25 @@ verdicts() {
       accepts = i: (builtins.tryEval (builtins.deepSeq (validate i) true)).success;
       asSlot = n: infra // { slots = [ ((builtins.head infra.slots) // { name = n; }) ]; };
       asState = n: infra // { storage = infra.storage // { autoSnapshots = [ { state = n; daily = 1; } ]; }; };
+      # The fleet host "big" of fleet-main.json renamed, wherever the fleet names it.
+      fleet = (builtins.fromJSON (builtins.readFile fleetFixture)).fleet;
+      asHost = n: infra // { fleet = fleet // {
+        hosts = map (h: h // { name = if h.name == "big" then n else h.name; }) fleet.hosts;
+        replicas = map (r: r // { from = if r.from == "big" then n else r.from; to = if r.to == "big" then n else r.to; }) fleet.replicas;
+      }; };
     in
     map (c: {
       inherit (c) name;
       slot = rules.names.slot c.name;
       state = rules.names.state c.name;
       snapshot = rules.names.snapshot c.name;
+      host = rules.names.host c.name;
       validateSlot = accepts (asSlot c.name);
+      validateHost = accepts (asHost c.name);
       validateState = accepts (asState c.name);
     }) (builtins.fromJSON (builtins.readFile table)).cases' \
-    --argstr lib "$NIXOS/lib" --argstr table "$TABLE" --argstr fixture "$FIXTURES/five-slots.json"
+    --argstr lib "$NIXOS/lib" --argstr table "$TABLE" --argstr fixture "$FIXTURES/five-slots.json" \
+    --argstr fleetFixture "$FIXTURES/fleet-main.json"
 }
 
 @test "every case of names.json gets the table's verdict from the Nix rule and from validate.nix" {
@@ -42,8 +53,10 @@ verdicts() {
   local wrong
   wrong=$(jq -c --slurpfile t "$TABLE" '
     [ ., $t[0].cases ] | transpose[] | . as [$got, $want]
+    | ($want.host // $want.slot) as $host
     | select($got.slot != $want.slot or $got.state != $want.state or $got.snapshot != $want.snapshot
-             or $got.validateSlot != $want.slot or $got.validateState != $want.state)
+             or $got.validateSlot != $want.slot or $got.validateState != $want.state
+             or $got.host != $host or $got.validateHost != $host)
     | {name: $want.name, why: $want.why, want: {slot: $want.slot, state: $want.state, snapshot: $want.snapshot}, got: $got}' <<<"$output")
   [ -z "$wrong" ] || { echo "$wrong" >&2; return 1; }
 }
