@@ -3,8 +3,8 @@
  * Pure: the program passes in what only AWS knows (the state volume's device path) once it is known.
  */
 import { createHash } from "crypto";
-import { DeploymentData, DeploymentSlot, guestDataLabel, tailscaleAuthKeyFile, zfsPool } from "../lib/deploymentData";
-import { StackConfig, usesStateVolume } from "./config";
+import { DeploymentData, DeploymentSlot, FleetData, guestDataLabel, tailscaleAuthKeyFile, zfsPool } from "../lib/deploymentData";
+import { FleetHost, StackConfig, usesStateVolume } from "./config";
 import { SlotIdentity, Topology } from "./topology";
 
 /** `networking.hostId` (8 hex digits) stable for a project and stack, so a replaced host imports its pool. */
@@ -13,12 +13,13 @@ export function hostIdFor(project: string, stack: string): string {
 }
 
 /**
- * The slot record the host gets: the identity without the state it runs (that is vm-state's map),
+ * The slot record the host gets: the identity without the state it runs (that is vm-state's map)
+ * or the host it runs on (each host's file lists its own slots),
  * with the workload fields only where they differ from the defaults, so a stack that uses none
  * renders the same infra.json as before they existed.
  */
 export function deploymentSlot(identity: SlotIdentity): DeploymentSlot {
-    const { state: _runs, egress, publish, modules, ...slot } = identity;
+    const { state: _runs, host: _on, egress, publish, modules, ...slot } = identity;
     return {
         ...slot,
         ...(egress ? { egress } : {}),
@@ -27,30 +28,41 @@ export function deploymentSlot(identity: SlotIdentity): DeploymentSlot {
     };
 }
 
-export function deploymentData(cfg: StackConfig, topo: Topology, hostId: string, stateDevice: string | undefined): DeploymentData {
+/**
+ * One host's `infra.json`: its own slots, routes and states' schedules, with `fleet` only in a
+ * stack of several hosts (so a one-host stack renders exactly what it did before fleets).
+ */
+export function deploymentData(cfg: StackConfig, host: FleetHost, topo: Topology, hostId: string, stateDevice: string | undefined, fleet?: FleetData): DeploymentData {
+    const states = cfg.states.filter((s) => s.host === host.name);
     return {
         version: 1,
         host: {
-            hostName: cfg.tailscale.hostname,
+            hostName: host.tailscaleHostname,
             hostId,
             adminUser: cfg.host.adminUser,
             sshPublicKeys: cfg.host.sshPublicKeys,
         },
         storage: {
-            backend: cfg.storage.backend,
+            backend: host.storage.backend,
             pool: zfsPool,
-            device: usesStateVolume(cfg.storage.backend) ? stateDevice ?? null : null,
-            safetySnapshots: cfg.storage.safetySnapshots,
-            autoSnapshots: cfg.states.flatMap((s) => (s.autoSnapshots ? [{ state: s.name, ...s.autoSnapshots }] : [])),
+            device: usesStateVolume(host.storage.backend) ? stateDevice ?? null : null,
+            safetySnapshots: host.storage.safetySnapshots,
+            autoSnapshots: states.flatMap((s) => (s.autoSnapshots ? [{ state: s.name, ...s.autoSnapshots }] : [])),
         },
         tailscale: {
             enabled: cfg.tailscale.enabled,
-            hostname: cfg.tailscale.hostname,
+            hostname: host.tailscaleHostname,
             tags: cfg.tailscale.tags,
             authKeyFile: tailscaleAuthKeyFile,
             advertiseRoutes: cfg.tailscale.enabled ? topo.routes : [],
         },
         guest: { dataLabel: guestDataLabel },
         slots: topo.slots.map(deploymentSlot),
+        ...(fleet ? { fleet } : {}),
     };
+}
+
+/** The replications of the whole fleet, as every host's infra.json lists them. */
+export function fleetReplicas(cfg: StackConfig): FleetData["replicas"] {
+    return cfg.states.flatMap((s) => (s.replicate ? [{ state: s.name, from: s.host, to: s.replicate.to, every: s.replicate.every, keep: s.replicate.keep }] : []));
 }

@@ -1,10 +1,14 @@
 /**
  * The whole stack, wired from the validated config. Reading top to bottom follows what `pulumi up`
- * does: AWS (network, role, host, state volume), then over SSH (the NixOS deployment, the states,
- * the slot assignments), then Tailscale (route approval).
+ * does: what the fleet shares (network, role, tailnet policy, backups), then for each host: AWS
+ * (the instance, its state volume), over SSH (the NixOS deployment, its states, its slot map), and
+ * Tailscale (its routes). A one-host stack has one host, `main`, whose resources keep the names they
+ * always had.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import { hostAvailabilityZone } from "../components/aws/availabilityZone";
+import { StateVolumeBackups } from "../components/aws/backups";
 import { Host } from "../components/aws/host";
 import { HostRole } from "../components/aws/hostRole";
 import { Network } from "../components/aws/network";
@@ -17,11 +21,11 @@ import { StateOrigin, VmState } from "../components/state/vmState";
 import { HostAuthKey } from "../components/tailscale/authKey";
 import { TailnetPolicy } from "../components/tailscale/policy";
 import { SubnetRouter } from "../components/tailscale/subnetRouter";
-import { renderDeploymentData, tailscaleAuthKeyFile } from "../lib/deploymentData";
-import { StateConfig, usesStateVolume } from "./config";
-import { deploymentData, hostIdFor } from "./deploymentData";
+import { FleetData, fleetTransferKeyFile, renderDeploymentData, tailscaleAuthKeyFile } from "../lib/deploymentData";
+import { FleetHost, primaryHost, StateConfig, usesStateVolume } from "./config";
+import { deploymentData, fleetReplicas, hostIdFor } from "./deploymentData";
 import { LoadedConfig } from "./stackConfig";
-import { topology } from "./topology";
+import { Topology, topology } from "./topology";
 
 /** How a configured state comes to exist on the host. */
 export function stateOrigin(state: StateConfig): StateOrigin {
@@ -33,105 +37,183 @@ export function stateOrigin(state: StateConfig): StateOrigin {
         : { kind: "restore", source: state.from.state, snapshot: state.from.snapshot };
 }
 
+const baseName = "microvm";
+
+/** The one rule for a host's resource names: `main` keeps the one-host names, others add theirs. */
+export function hostResourceName(host: string): string {
+    return host === primaryHost ? baseName : `${baseName}-${host}`;
+}
+
+/** What AWS creates for one host, before anything runs on it. */
+interface Machine {
+    readonly cfg: FleetHost;
+    readonly name: string;
+    readonly host: Host;
+    readonly volume?: StateVolume;
+    readonly topology: Topology;
+}
+
 export function defineInfrastructure(loaded: LoadedConfig) {
     const { cfg } = loaded;
     const topo = topology(cfg.slots);
-    const name = "microvm";
     const tags = { Project: pulumi.getProject(), Stack: pulumi.getStack(), ManagedBy: "pulumi" };
+    const fleet = cfg.hosts.length > 1;
 
-    // --- AWS ---
-    const availabilityZone = hostAvailabilityZone(cfg.host.instanceType, cfg.host.availabilityZone);
+    // --- What the fleet shares: the VPC and security group, the hosts' role, backups ---
+    const zoneOf = new Map(cfg.hosts.map((h) => [h.name, hostAvailabilityZone(h.instanceType, h.availabilityZone)]));
+    const first = cfg.hosts.find((h) => h.name === primaryHost) ?? cfg.hosts[0];
     const published = topo.slots.flatMap((s) => s.publish.flatMap((p) => (p.to === "internet" ? [{ slot: s.name, hostPort: p.hostPort!, sources: p.sources! }] : [])));
-    const network = new Network(name, { ...cfg.network, availabilityZone, adminCidrs: cfg.host.adminCidrs, tailscale: cfg.tailscale.enabled, published, tags });
-    const role = new HostRole(name, { tags });
-    const host = new Host(name, {
-        instanceType: cfg.host.instanceType,
-        ami: cfg.host.ami,
-        rootVolumeGiB: cfg.host.rootVolumeGiB,
-        firstBootKey: cfg.host.sshPublicKeys[0],
-        subnetId: network.subnetId,
-        securityGroupIds: [network.securityGroupId],
-        instanceProfileName: role.instanceProfileName,
-        availabilityZone,
+    const network = new Network(baseName, {
+        ...cfg.network,
+        availabilityZone: zoneOf.get(first.name)!,
+        moreSubnets: cfg.hosts.filter((h) => h.subnetCidr !== cfg.network.subnetCidr).map((h) => ({ key: h.name, cidr: h.subnetCidr, availabilityZone: zoneOf.get(h.name)! })),
+        adminCidrs: cfg.host.adminCidrs,
+        tailscale: cfg.tailscale.enabled,
+        published,
         tags,
     });
-    const volume = usesStateVolume(cfg.storage.backend)
-        ? new StateVolume(name, {
-            availabilityZone: host.availabilityZone,
-            sizeGiB: cfg.storage.volumeGiB,
-            volumeType: cfg.storage.volumeType,
-            iops: cfg.storage.iops,
-            throughputMiBps: cfg.storage.throughputMiBps,
-            instanceId: host.instanceId,
-            tags,
-        })
-        : undefined;
+    const role = new HostRole(baseName, { tags });
+    if (cfg.backups) {
+        new StateVolumeBackups(`${baseName}-backups`, { ...cfg.backups, tags });
+    }
 
-    // --- Over SSH: the NixOS deployment, states, slot assignments ---
+    // --- AWS, per host: the instance and its state volume ---
+    const machines: Machine[] = cfg.hosts.map((h) => {
+        const name = hostResourceName(h.name);
+        const host = new Host(name, {
+            instanceType: h.instanceType,
+            ami: h.ami,
+            rootVolumeGiB: h.rootVolumeGiB,
+            firstBootKey: cfg.host.sshPublicKeys[0],
+            subnetId: h.subnetCidr === cfg.network.subnetCidr ? network.subnetId : network.moreSubnetIds[h.name],
+            securityGroupIds: [network.securityGroupId],
+            instanceProfileName: role.instanceProfileName,
+            availabilityZone: zoneOf.get(h.name)!,
+            tags,
+        });
+        const volume = usesStateVolume(h.storage.backend)
+            ? new StateVolume(name, {
+                availabilityZone: host.availabilityZone,
+                sizeGiB: h.storage.volumeGiB,
+                volumeType: h.storage.volumeType,
+                iops: h.storage.iops,
+                throughputMiBps: h.storage.throughputMiBps,
+                snapshotId: h.fromSnapshot,
+                instanceId: host.instanceId,
+                tags,
+            })
+            : undefined;
+        return { cfg: h, name, host, volume, topology: topology(cfg.slots.filter((s) => s.host === h.name)) };
+    });
+
+    // --- The fleet's own key, for moving and replicating states between hosts ---
+    const transferKey = fleet
+        ? new tls.PrivateKey(`${baseName}-fleet-transfer`, { algorithm: "ED25519" }, { additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] })
+        : undefined;
+    const fleetData = (self: string): pulumi.Output<FleetData> | undefined => transferKey && pulumi.all([
+        transferKey.publicKeyOpenssh,
+        pulumi.all(machines.map((m) => pulumi.all([m.host.privateIp, m.host.hostPublicKey]))),
+    ]).apply(([pub, hosts]) => ({
+        self,
+        hosts: machines.map((m, i) => ({ name: m.cfg.name, address: hosts[i][0], backend: m.cfg.storage.backend, hostKey: hosts[i][1] })),
+        transferKeyFile: fleetTransferKeyFile,
+        transferPublicKey: `${pub.trim().split(/\s+/).slice(0, 2).join(" ")} microvm-infra-fleet`,
+        replicas: fleetReplicas(cfg),
+    }));
+
     // The policy (optional) must own the tags before a key with those tags can be created.
     const policySlots = topo.slots.map((s) => ({ name: s.name, subnet: s.subnet, tailnetPorts: s.publish.filter((p) => p.to === "tailnet").map((p) => p.port) }));
-    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy ? new TailnetPolicy(name, { tags: cfg.tailscale.tags, slots: policySlots }) : undefined;
-    const authKey = cfg.tailscale.enabled
-        ? new HostAuthKey(name, { tags: cfg.tailscale.tags, machineId: host.instanceId }, { dependsOn: policy ? [policy] : [] })
-        : undefined;
-    const address = cfg.host.connectVia === "tailscale" ? cfg.tailscale.hostname : host.publicIp;
-    const connection = hostConnection({ address, hostPublicKey: host.hostPublicKey, privateKey: loaded.sshPrivateKey });
-    // Every remote command waits for this (through the deployment): a new host's boot, the right host key, a key it accepts.
-    const reachable = new HostReachable(name, { address, hostPublicKey: host.hostPublicKey, privateKey: loaded.sshPrivateKey, triggers: [host.instanceId] });
-    const hostId = hostIdFor(pulumi.getProject(), pulumi.getStack());
-    const infraJson = pulumi.output(volume?.devicePath).apply((device) => renderDeploymentData(deploymentData(cfg, topo, hostId, device)));
-    const deployment = new Deployment(name, {
-        connection,
-        infraJson,
-        secretFiles: authKey ? { [tailscaleAuthKeyFile]: authKey.key } : {},
-        slotNames: topo.slots.map((s) => s.name),
-        hostTriggers: [host.instanceId],
-        tailscale: cfg.tailscale.enabled,
-        deletedWith: host,
-    }, { dependsOn: [reachable, ...(volume ? [volume] : [])] });
+    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy ? new TailnetPolicy(baseName, { tags: cfg.tailscale.tags, slots: policySlots }) : undefined;
 
+    // --- Over SSH, per host: the NixOS deployment ---
+    const deployed = machines.map((m) => {
+        const authKey = cfg.tailscale.enabled
+            ? new HostAuthKey(m.name, { tags: cfg.tailscale.tags, machineId: m.host.instanceId }, { dependsOn: policy ? [policy] : [] })
+            : undefined;
+        const address = cfg.host.connectVia === "tailscale" ? m.cfg.tailscaleHostname : m.host.publicIp;
+        const connection = hostConnection({ address, hostPublicKey: m.host.hostPublicKey, privateKey: loaded.sshPrivateKey });
+        // Every remote command waits for this (through the deployment): a new host's boot, the right host key, a key it accepts.
+        const reachable = new HostReachable(m.name, { address, hostPublicKey: m.host.hostPublicKey, privateKey: loaded.sshPrivateKey, triggers: [m.host.instanceId] });
+        const hostId = hostIdFor(pulumi.getProject(), m.cfg.name === primaryHost ? pulumi.getStack() : `${pulumi.getStack()}/${m.cfg.name}`);
+        const infraJson = pulumi.all([pulumi.output(m.volume?.devicePath), pulumi.output(fleetData(m.cfg.name))])
+            .apply(([device, fleetBlock]) => renderDeploymentData(deploymentData(cfg, m.cfg, m.topology, hostId, device, fleetBlock)));
+        const secretFiles: Record<string, pulumi.Input<string>> = {
+            ...(authKey ? { [tailscaleAuthKeyFile]: authKey.key } : {}),
+            ...(transferKey ? { [fleetTransferKeyFile]: transferKey.privateKeyOpenssh } : {}),
+        };
+        const deployment = new Deployment(m.name, {
+            connection,
+            infraJson,
+            secretFiles,
+            slotNames: m.topology.slots.map((s) => s.name),
+            hostTriggers: [m.host.instanceId],
+            tailscale: cfg.tailscale.enabled,
+            deletedWith: m.host,
+        }, { dependsOn: [reachable, ...(m.volume ? [m.volume] : [])] });
+        return { ...m, connection, deployment };
+    });
+    const on = (host: string) => deployed.find((d) => d.cfg.name === host)!;
+
+    // --- Over SSH: the states (each on its host; in a fleet, placed there first) and each host's slot map ---
     const states = new Map<string, VmState>();
     for (const state of cfg.states) {
         const source = state.from ? states.get(state.from.state) : undefined;
+        const d = on(state.host);
         states.set(state.name, new VmState(state.name, {
-            connection,
+            connection: d.connection,
             state: state.name,
             origin: stateOrigin(state),
             snapshots: state.snapshots,
             onRemove: state.onRemove,
-            hostId: host.instanceId,
-            deletedWith: host,
-        }, { dependsOn: [deployment, ...(source ? [source] : [])] }));
+            hostId: d.host.instanceId,
+            fleetHost: fleet ? state.host : undefined,
+            deletedWith: d.host,
+        }, { dependsOn: [...(fleet ? deployed.map((x) => x.deployment) : [d.deployment]), ...(source ? [source] : [])] }));
     }
-    const assignments = new SlotAssignments(name, {
-        connection,
-        assignments: Object.fromEntries(topo.slots.map((s) => [s.name, s.state])),
-        addresses: Object.fromEntries(topo.slots.map((s) => [s.name, s.address])),
-        hostTriggers: [host.instanceId],
-        deletedWith: host,
-    }, { dependsOn: [deployment, ...topo.slots.map((s) => states.get(s.state)!)] });
+    const hosts = deployed.map((d) => {
+        const slots = d.topology.slots;
+        const assignments = new SlotAssignments(d.name, {
+            connection: d.connection,
+            assignments: Object.fromEntries(slots.map((s) => [s.name, s.state])),
+            addresses: Object.fromEntries(slots.map((s) => [s.name, s.address])),
+            hostTriggers: [d.host.instanceId],
+            deletedWith: d.host,
+        }, { dependsOn: [d.deployment, ...slots.map((s) => states.get(s.state)!)] });
 
-    // --- Tailscale ---
-    const router = cfg.tailscale.enabled
-        ? new SubnetRouter(name, {
-            connection, hostname: cfg.tailscale.hostname, routes: topo.routes, tags: cfg.tailscale.tags, hostTriggers: [host.instanceId],
-            deletedWith: host,
-        }, { dependsOn: [deployment, ...(policy ? [policy] : [])] })
-        : undefined;
+        // --- Tailscale: this host's slots' routes ---
+        const router = cfg.tailscale.enabled
+            ? new SubnetRouter(d.name, {
+                connection: d.connection, hostname: d.cfg.tailscaleHostname, routes: d.topology.routes, tags: cfg.tailscale.tags,
+                hostTriggers: [d.host.instanceId], deletedWith: d.host,
+            }, { dependsOn: [d.deployment, ...(policy ? [policy] : [])] })
+            : undefined;
+        return { ...d, assignments, router };
+    });
 
-    const outputs = {
-        hostId: host.instanceId,
-        publicIp: host.publicIp,
-        availabilityZone: host.availabilityZone,
-        stateVolumeId: volume?.volumeId,
-        stateDevicePath: volume?.devicePath,
+    const hostOutputs = (h: typeof hosts[number]) => ({
+        hostId: h.host.instanceId,
+        publicIp: h.host.publicIp,
+        availabilityZone: h.host.availabilityZone,
+        stateVolumeId: h.volume?.volumeId,
+        stateDevicePath: h.volume?.devicePath,
         // Pins the host key Pulumi generated instead of trusting on first use (OpenSSH 8.5+).
-        sshCommand: pulumi.interpolate`ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${host.hostPublicKey.apply((k) => k.trim())}" root@${host.publicIp}`,
-        knownHostsLine: host.knownHostsLine,
-        bundleHash: deployment.bundleHash,
-        tailscaleDeviceId: router?.deviceId,
+        sshCommand: pulumi.interpolate`ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${h.host.hostPublicKey.apply((k) => k.trim())}" root@${h.host.publicIp}`,
+        knownHostsLine: h.host.knownHostsLine,
+        bundleHash: h.deployment.bundleHash,
+        tailscaleDeviceId: h.router?.deviceId,
+    });
+    const primary = hosts.find((h) => h.cfg.name === primaryHost) ?? hosts[0];
+    const outputs = {
+        ...hostOutputs(primary),
         slots: topo.slots,
-        slotAssignments: assignments.urn.apply(() => Object.fromEntries(topo.slots.map((s) => [s.name, s.state]))),
+        slotAssignments: pulumi.all(hosts.map((h) => h.assignments.urn)).apply(() => Object.fromEntries(topo.slots.map((s) => [s.name, s.state]))),
+        ...(fleet ? { hosts: Object.fromEntries(hosts.map((h) => [h.cfg.name, { ...hostOutputs(h), privateIp: h.host.privateIp }])) } : {}),
     };
-    return { outputs, topology: topo, files: deployment.bundleFiles, executables: deployment.executableFiles };
+    return {
+        outputs,
+        topology: topo,
+        files: primary.deployment.bundleFiles,
+        executables: primary.deployment.executableFiles,
+        hostFiles: Object.fromEntries(hosts.map((h) => [h.cfg.name, h.deployment.bundleFiles])),
+    };
 }

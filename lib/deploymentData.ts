@@ -4,6 +4,8 @@
  * (infra/deploymentData.ts); nothing on the host recomputes what is in it.
  */
 export const tailscaleAuthKeyFile = "/var/lib/microvm-infra/secrets/tailscale-auth-key";
+/** The fleet's transfer key (private half), on every host of a multi-host stack. */
+export const fleetTransferKeyFile = "/var/lib/microvm-infra/secrets/fleet-transfer-key";
 export const zfsPool = "microvms";
 export const guestDataLabel = "vmstate";
 
@@ -54,6 +56,23 @@ export interface DeploymentData {
     };
     readonly guest: { readonly dataLabel: string };
     readonly slots: readonly DeploymentSlot[];
+    /** Only in a stack with several hosts: the other hosts, and how states move and replicate between them. */
+    readonly fleet?: FleetData;
+}
+
+export interface FleetData {
+    /** This host's name. */
+    readonly self: string;
+    /** Every host: its private address, state backend and SSH host key (for a pinned known_hosts). */
+    readonly hosts: readonly { readonly name: string; readonly address: string; readonly backend: string; readonly hostKey: string }[];
+    readonly transferKeyFile: string;
+    /** The public half: root's authorized key on every host, restricted to `vm-state fleet-serve`. */
+    readonly transferPublicKey: string;
+    /** Every replication in the fleet; each host runs those `from` itself. */
+    readonly replicas: readonly {
+        readonly state: string; readonly from: string; readonly to: string; readonly every: string;
+        readonly keep: { readonly hourly: number; readonly daily: number; readonly weekly: number; readonly monthly: number };
+    }[];
 }
 
 /** The file's text: stable key order, two-space indent, trailing newline (the bundle hash depends on it). */

@@ -5,9 +5,10 @@
  * `br-<slot>` and `vm-<slot>` fit Linux's 15-character interface names, and never `states` (where
  * vm-state keeps the states); states and snapshots at most 63.
  */
-export type NameKind = "slot" | "state" | "snapshot";
+export type NameKind = "slot" | "host" | "state" | "snapshot";
 
-export const maxNameLength: Readonly<Record<NameKind, number>> = { slot: 12, state: 63, snapshot: 63 };
+/** Hosts follow the slot rule: they name resources and tailnet devices (`microvm-<host>`, `<hostname>-<host>`). */
+export const maxNameLength: Readonly<Record<NameKind, number>> = { slot: 12, host: 12, state: 63, snapshot: 63 };
 export const reservedSlotNames: readonly string[] = ["states"];
 export const nameRule = "lowercase letters, digits and '-', starting with a letter and not ending with '-'";
 
@@ -21,7 +22,7 @@ export function nameProblem(kind: NameKind, name: string): string | undefined {
     if (name.length > maxNameLength[kind]) {
         return `${kind} name must be at most ${maxNameLength[kind]} characters, got ${name.length} ("${name}")`;
     }
-    if (kind === "slot" && reservedSlotNames.includes(name)) {
+    if ((kind === "slot" || kind === "host") && reservedSlotNames.includes(name)) {
         return `slot name "${name}" is reserved (vm-state keeps the states in <root>/${name})`;
     }
     return undefined;

@@ -20,6 +20,8 @@ export interface SecurityRule {
     readonly toPort?: number;
     readonly cidrIpv4?: string;
     readonly cidrIpv6?: string;
+    /** From the members of the same security group (the fleet's hosts), instead of a CIDR. */
+    readonly fromSelf?: boolean;
 }
 
 function cidrKey(cidr: string): string {
@@ -53,7 +55,7 @@ function checkCidrs(what: string, cidrs: readonly string[]): void {
  * every packet), each published port open to its sources only, and all egress. Throws on an
  * invalid CIDR, naming `adminCidrs[i]` or the published port's `sources[i]`.
  */
-export function hostSecurityRules(adminCidrs: readonly string[], tailscale = true, published: readonly PublishedHostPort[] = []): SecurityRule[] {
+export function hostSecurityRules(adminCidrs: readonly string[], tailscale = true, published: readonly PublishedHostPort[] = [], fleet = false): SecurityRule[] {
     checkCidrs("adminCidrs", adminCidrs);
     for (const p of published) {
         checkCidrs(`published ${p.slot}:${p.hostPort} sources`, p.sources);
@@ -88,10 +90,20 @@ export function hostSecurityRules(adminCidrs: readonly string[], tailscale = tru
         toPort: tailscaleUdpPort,
         cidrIpv4: "0.0.0.0/0",
     }];
+    const fleetRules: SecurityRule[] = !fleet ? [] : [{
+        key: "fleet-ssh",
+        direction: "ingress",
+        description: "SSH between the fleet's hosts (state moves and replicas, with the fleet's own key)",
+        ipProtocol: "tcp",
+        fromPort: sshPort,
+        toPort: sshPort,
+        fromSelf: true,
+    }];
     return [
         ...ssh,
         ...tailscaleRules,
         ...publishedRules,
+        ...fleetRules,
         {
             key: "all-egress",
             direction: "egress",

@@ -57,6 +57,8 @@ export class Host extends pulumi.ComponentResource {
     readonly instanceId: pulumi.Output<string>;
     /** The Elastic IP: survives stop/start. */
     readonly publicIp: pulumi.Output<string>;
+    /** The address inside the VPC (the fleet's hosts reach each other on it). */
+    readonly privateIp: pulumi.Output<string>;
     readonly availabilityZone: pulumi.Output<string>;
     /** The host's SSH public key (OpenSSH line), pinned by every connection Pulumi makes. */
     readonly hostPublicKey: pulumi.Output<string>;
@@ -110,6 +112,7 @@ export class Host extends pulumi.ComponentResource {
         this.instanceId = instance.id;
         // Through the association, so whoever dials the address waits until it points at the host.
         this.publicIp = pulumi.all([eip.publicIp, association.id]).apply(([ip]) => ip);
+        this.privateIp = instance.privateIp;
         this.availabilityZone = pulumi.output(args.availabilityZone);
         this.hostPublicKey = hostPublicKey;
         this.knownHostsLine = pulumi.all([this.publicIp, hostPublicKey]).apply(([ip, key]) => knownHostsLine(ip, key));

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ec2AssumeRolePolicy, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagValue } from "./policies";
+import { ec2AssumeRolePolicy, policyJson, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagValue } from "./policies";
 
 export interface HostRoleArgs {
     /**
@@ -9,14 +9,6 @@ export interface HostRoleArgs {
      */
     readonly stateVolumeTag?: string;
     readonly tags: Record<string, string>;
-}
-
-function policyJson(doc: PolicyDocument): string {
-    const problems = policyProblems(doc);
-    if (problems.length > 0) {
-        throw new Error(`refusing an IAM policy that breaks the rules: ${problems.join("; ")}`);
-    }
-    return JSON.stringify(doc);
 }
 
 /**

@@ -16,6 +16,11 @@ export interface NetworkArgs {
     readonly tailscale: boolean;
     /** Slots' ports published to the internet: each host port open to its sources only. Defaults to none. */
     readonly published?: readonly PublishedHostPort[];
+    /**
+     * More hosts' own subnets (a fleet): `key` names the subnet (`<name>-public-<key>`). With any,
+     * the hosts may SSH to each other (the fleet's transfers). Defaults to none.
+     */
+    readonly moreSubnets?: readonly { readonly key: string; readonly cidr: string; readonly availabilityZone: pulumi.Input<string> }[];
     readonly tags: Record<string, string>;
 }
 
@@ -61,6 +66,8 @@ export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg:
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly subnetId: pulumi.Output<string>;
+    /** `moreSubnets`' ids by key. */
+    readonly moreSubnetIds: Record<string, pulumi.Output<string>>;
     readonly securityGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -69,7 +76,14 @@ export class Network extends pulumi.ComponentResource {
         if (problems.length > 0) {
             throw new Error(`Network ${name}: ${problems.map((p) => `${p.arg} ${p.message}`).join("; ")}`);
         }
-        const rules = hostSecurityRules(args.adminCidrs, args.tailscale, args.published ?? []);
+        const more = args.moreSubnets ?? [];
+        for (const m of more) {
+            const bad = networkCidrProblems(args.vpcCidr, m.cidr).filter((x) => x.arg === "subnetCidr");
+            if (bad.length > 0) {
+                throw new Error(`Network ${name}: moreSubnets ${m.key}: ${bad[0].message}`);
+            }
+        }
+        const rules = hostSecurityRules(args.adminCidrs, args.tailscale, args.published ?? [], more.length > 0);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
 
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
@@ -94,6 +108,14 @@ export class Network extends pulumi.ComponentResource {
             gatewayId: gateway.id,
         }, { parent: this });
         new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
+        this.moreSubnetIds = {};
+        for (const m of more) {
+            const extra = new aws.ec2.Subnet(`${name}-public-${m.key}`, {
+                vpcId: vpc.id, cidrBlock: m.cidr, availabilityZone: m.availabilityZone, mapPublicIpOnLaunch: false, tags: tagged(`public-${m.key}`),
+            }, { parent: this });
+            new aws.ec2.RouteTableAssociation(`${name}-public-${m.key}`, { subnetId: extra.id, routeTableId: routes.id }, { parent: this });
+            this.moreSubnetIds[m.key] = extra.id;
+        }
 
         const group = new aws.ec2.SecurityGroup(`${name}-host`, {
             vpcId: vpc.id,
@@ -109,6 +131,7 @@ export class Network extends pulumi.ComponentResource {
                 toPort: rule.toPort,
                 cidrIpv4: rule.cidrIpv4,
                 cidrIpv6: rule.cidrIpv6,
+                referencedSecurityGroupId: rule.fromSelf ? group.id : undefined,
                 tags: tagged(rule.key),
             };
             if (rule.direction === "ingress") {

@@ -52,6 +52,28 @@ export function ec2AssumeRolePolicy(): PolicyDocument {
     };
 }
 
+/** Trust policy: only Data Lifecycle Manager may assume the role (the state volumes' backups). */
+export function dlmAssumeRolePolicy(): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [{
+            Sid: "OnlyDataLifecycleManagerAssumesThisRole",
+            Effect: "Allow",
+            Principal: { Service: "dlm.amazonaws.com" },
+            Action: "sts:AssumeRole",
+        }],
+    };
+}
+
+/** The document as JSON, refusing one that breaks `policyProblems`' rules. */
+export function policyJson(doc: PolicyDocument): string {
+    const problems = policyProblems(doc);
+    if (problems.length > 0) {
+        throw new Error(`refusing an IAM policy that breaks the rules: ${problems.join("; ")}`);
+    }
+    return JSON.stringify(doc);
+}
+
 /**
  * Break-glass access through SSM Session Manager and Run Command (the NixOS image runs the SSM
  * agent): the agent's own channel actions, a subset of `AmazonSSMManagedInstanceCore` without its

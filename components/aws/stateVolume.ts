@@ -13,7 +13,12 @@ export interface StateVolumeArgs {
     readonly throughputMiBps?: number;
     /** The instance to attach to; a replaced instance gets the same volume re-attached. */
     readonly instanceId: pulumi.Input<string>;
-    /** Value of the state-volume tag the host's snapshot policy checks. Defaults to `<project>/<stack>`. */
+    /**
+     * An EBS snapshot to create the volume from (restoring a lost host's states). Only read when the
+     * volume is created: the volume is protected, so a changed snapshot stops `pulumi up`.
+     */
+    readonly snapshotId?: string;
+    /** Value of the state-volume tag the host's snapshot policy checks (and backups select). Defaults to `<project>/<stack>`. */
     readonly stateVolumeTag?: string;
     readonly tags: Record<string, string>;
 }
@@ -49,6 +54,7 @@ export class StateVolume extends pulumi.ComponentResource {
             size: args.sizeGiB,
             type: args.volumeType,
             iops: args.iops,
+            snapshotId: args.snapshotId,
             throughput: args.volumeType === "gp3" ? args.throughputMiBps : undefined,
             encrypted: true,
             // If it is ever deleted after all (unprotected, retainOnDelete removed), AWS snapshots it first.

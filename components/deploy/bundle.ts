@@ -140,7 +140,7 @@ export function tarBundle(files: readonly BundleFile[]): Buffer {
 
 /** Where bundle tars are cached on the operator's machine, relative to the project (gitignored). */
 export const bundleCacheDir = ".microvm-infra/bundles";
-/** How many tars the cache keeps; older ones are removed when a new one is written. */
+/** How many tars the cache keeps at least; beyond them, tars older than a week are removed when a new one is written. */
 const cachedBundles = 10;
 
 /**
@@ -158,9 +158,11 @@ export function writeBundleTar(files: readonly BundleFile[], root: string = repo
         const tmp = `${target}.${process.pid}.tmp`;
         writeFileSync(tmp, tarBundle(files));
         renameSync(tmp, target);
+        // Prune only old tars: another `pulumi` or plan may be using a recent one right now.
+        const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
         const old = readdirSync(dir).filter((f) => f.endsWith(".tar")).map((f) => join(dir, f))
             .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs).slice(cachedBundles);
-        old.filter((f) => f !== target).forEach((f) => rmSync(f, { force: true }));
+        old.filter((f) => f !== target && statSync(f).mtimeMs < weekAgo).forEach((f) => rmSync(f, { force: true }));
     }
     return rel;
 }

@@ -134,6 +134,13 @@ export function deleteSnapshotCommand(state: string, snapshot: string): string {
         + `${vmState} delete-snapshot --yes --if-exists ${shq(`${state}@${snapshot}`)}\n`;
 }
 
+/** Puts a state on `host` in a fleet, pulling it from the host that holds it (`remote/place-state.sh`). */
+export function placeStateCommand(state: string, host: string): string {
+    checkNames("state", [state]);
+    checkNames("host", [host]);
+    return scriptCommand(join(remoteDir, "place-state.sh"), [state, host]);
+}
+
 /** The stdin of `applySlotsCommand`: the whole map, keys sorted, as `vm-state apply` reads it. */
 export function slotsDocument(assignments: Record<string, string>): string {
     const sorted = Object.fromEntries(Object.keys(assignments).sort().map((k) => [k, assignments[k]]));

@@ -24,7 +24,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { checkNames } from "../../lib/names";
 import { Connection } from "../deploy/connection";
-import { createSnapshotCommand, createStateCommand, deleteSnapshotCommand, deleteStateCommand, StateOrigin } from "../deploy/remoteCommands";
+import { createSnapshotCommand, createStateCommand, deleteSnapshotCommand, deleteStateCommand, placeStateCommand, StateOrigin } from "../deploy/remoteCommands";
 import { inheritedDependsOn } from "../deploy/inherit";
 
 export type { StateOrigin } from "../deploy/remoteCommands";
@@ -41,6 +41,12 @@ export interface VmStateArgs {
     readonly onRemove?: "retain" | "destroy";
     /** The host's instance id: when it changes, the commands run again on the new machine. */
     readonly hostId?: pulumi.Input<string>;
+    /**
+     * In a fleet of several hosts: the name of the host the state lives on. A `<state>/placement`
+     * command runs there first whenever it changes, and pulls the state from the host that holds it,
+     * so the state is moved, never created empty on its new host. Undefined: one host, no placement.
+     */
+    readonly fleetHost?: string;
     /** The resource whose deletion makes remote deletes pointless (the host). */
     readonly deletedWith?: pulumi.Resource;
 }
@@ -81,6 +87,12 @@ export class VmState extends pulumi.ComponentResource {
         const after = inheritedDependsOn(opts);
         const common = { parent: this, deletedWith: args.deletedWith, customTimeouts: stateTimeouts, ...removal };
 
+        const placement = args.fleetHost === undefined ? undefined : new remote.Command(`${args.state}/placement`, {
+            connection: args.connection,
+            create: placeStateCommand(args.state, args.fleetHost),
+            addPreviousOutputInEnv: false,
+        }, { parent: this, deletedWith: args.deletedWith, dependsOn: after, customTimeouts: { create: "6h", update: "6h" } });
+
         const triggers = [originText(args.origin)];
         const state = new remote.Command(stateResourceName(args.state), {
             connection: args.connection,
@@ -88,7 +100,7 @@ export class VmState extends pulumi.ComponentResource {
             ...(destroy ? { delete: deleteStateCommand(args.state) } : {}),
             triggers,
             addPreviousOutputInEnv: false,
-        }, { ...common, dependsOn: after, aliases: [{ name: formerStateName(args.state) }] });
+        }, { ...common, dependsOn: [...after, ...(placement ? [placement] : [])], aliases: [{ name: formerStateName(args.state) }] });
 
         for (const snap of snapshots) {
             new remote.Command(snapshotResourceName(args.state, snap), {

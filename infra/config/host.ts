@@ -6,16 +6,12 @@ import { Problems, readBool, readChoice, readInt, readObject, readString, readSt
 
 export type ConnectVia = "public" | "tailscale";
 
-export interface HostConfig {
-    readonly instanceType: string;
-    /** Pinned AMI id, or undefined to look up the newest official NixOS arm64 AMI. */
-    readonly ami?: string;
-    readonly rootVolumeGiB: number;
+/** `host`: what every host shares (keys, the way in) and the machine defaults `hosts` override. */
+export interface HostConfig extends Machine {
     readonly sshPublicKeys: readonly string[];
     readonly adminCidrs: readonly string[];
     /** The explicit opt-in that lets adminCidrs hold 0.0.0.0/0 or ::/0. */
     readonly allowSshFromAnywhere: boolean;
-    readonly availabilityZone?: string;
     readonly adminUser: string;
     /** How Pulumi reaches the host over SSH: its public address, or its tailnet name. */
     readonly connectVia: ConnectVia;
@@ -25,7 +21,7 @@ export const hostDefaults = { instanceType: "a1.metal", rootVolumeGiB: 64, admin
 
 const hostKeys = ["instanceType", "ami", "rootVolumeGiB", "sshPublicKeys", "adminCidrs", "allowSshFromAnywhere", "availabilityZone", "adminUser", "connectVia"];
 
-function checkInstanceType(p: Problems, instanceType: string): void {
+function checkInstanceType(p: Problems, path: string, instanceType: string): void {
     if (metalTypes[instanceType]) {
         return;
     }
@@ -34,7 +30,7 @@ function checkInstanceType(p: Problems, instanceType: string): void {
         : !isMetalType(instanceType)
             ? "is not bare metal, and KVM needs a .metal type"
             : "is not a Graviton metal type microvm-infra knows";
-    p.add("host.instanceType", `"${instanceType}" ${why}; valid types are ${Object.keys(metalTypes).join(", ")}`);
+    p.add(path, `"${instanceType}" ${why}; valid types are ${Object.keys(metalTypes).join(", ")}`);
 }
 
 function readKeys(p: Problems, o: Record<string, unknown>): string[] {
@@ -66,31 +62,46 @@ function readAdminCidrs(p: Problems, o: Record<string, unknown>, allowAnywhere: 
     return cidrs;
 }
 
+/** What makes one machine: the keys `host` holds for every host and `hosts.<name>` overrides. */
+export interface Machine {
+    readonly instanceType: string;
+    readonly ami?: string;
+    readonly rootVolumeGiB: number;
+    readonly availabilityZone?: string;
+}
+
+export const machineKeys = ["instanceType", "ami", "rootVolumeGiB", "availabilityZone"] as const;
+
+/** The machine keys of `o` (at `path`), each falling back to `base`'s, or to the defaults. */
+export function readMachine(p: Problems, o: Record<string, unknown>, path: string, base?: Machine): Machine {
+    const instanceType = readString(p, o, path, "instanceType", base?.instanceType ?? hostDefaults.instanceType);
+    if (o.instanceType !== undefined || base === undefined) {
+        checkInstanceType(p, `${path}.instanceType`, instanceType);
+    }
+    const ami = readString(p, o, path, "ami") ?? base?.ami;
+    if (o.ami !== undefined && ami !== undefined && !/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(ami)) {
+        p.add(`${path}.ami`, `must be an AMI id like ami-0123456789abcdef0, got "${ami}"`);
+    }
+    const availabilityZone = readString(p, o, path, "availabilityZone") ?? base?.availabilityZone;
+    if (o.availabilityZone !== undefined && availabilityZone !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(availabilityZone)) {
+        p.add(`${path}.availabilityZone`, `must be an availability zone name such as us-east-1a, got "${availabilityZone}"`);
+    }
+    return { instanceType, ami, rootVolumeGiB: readInt(p, o, path, "rootVolumeGiB", 20, 16384, base?.rootVolumeGiB ?? hostDefaults.rootVolumeGiB), availabilityZone };
+}
+
 export function parseHost(p: Problems, raw: unknown): HostConfig {
     const o = readObject(p, "host", raw, hostKeys);
-    const instanceType = readString(p, o, "host", "instanceType", hostDefaults.instanceType);
-    checkInstanceType(p, instanceType);
-    const ami = readString(p, o, "host", "ami");
-    if (ami !== undefined && !/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(ami)) {
-        p.add("host.ami", `must be an AMI id like ami-0123456789abcdef0, got "${ami}"`);
-    }
+    const machine = readMachine(p, o, "host");
     const allowSshFromAnywhere = readBool(p, o, "host", "allowSshFromAnywhere", false);
-    const availabilityZone = readString(p, o, "host", "availabilityZone");
-    if (availabilityZone !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(availabilityZone)) {
-        p.add("host.availabilityZone", `must be an availability zone name such as us-east-1a, got "${availabilityZone}"`);
-    }
     const adminUser = readString(p, o, "host", "adminUser", hostDefaults.adminUser);
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(adminUser) || adminUser === "root") {
         p.add("host.adminUser", `must be a Linux user name other than root (lowercase, up to 32 characters), got "${adminUser}"`);
     }
     return {
-        instanceType,
-        ami,
-        rootVolumeGiB: readInt(p, o, "host", "rootVolumeGiB", 20, 16384, hostDefaults.rootVolumeGiB),
+        ...machine,
         sshPublicKeys: readKeys(p, o),
         adminCidrs: readAdminCidrs(p, o, allowSshFromAnywhere),
         allowSshFromAnywhere,
-        availabilityZone,
         adminUser,
         connectVia: readChoice(p, o, "host", "connectVia", ["public", "tailscale"] as const, "public"),
     };

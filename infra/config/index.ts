@@ -11,7 +11,8 @@ import { NetworkConfig, parseNetwork } from "./network";
 import { Problems, RawObject } from "./reader";
 import { checkCapacity, parseSlots, SlotConfig } from "./slots";
 import { parseListedStates, resolveStates, StateConfig } from "./states";
-import { parseStorage, StorageConfig } from "./storage";
+import { Backups, parseBackups, parseStorage, StorageConfig } from "./storage";
+import { FleetHost, parseHosts } from "./fleet";
 import { parseTailscale, TailscaleConfig } from "./tailscale";
 
 export { ConfigError } from "./reader";
@@ -19,7 +20,9 @@ export type { RawObject } from "./reader";
 export { configNamespace, structuredKeys } from "./keys";
 export type { ConnectVia, HostConfig } from "./host";
 export type { NetworkConfig } from "./network";
-export type { SafetySnapshots, StorageBackend, StorageConfig } from "./storage";
+export type { Backups, SafetySnapshots, StorageBackend, StorageConfig } from "./storage";
+export type { FleetHost, Replication } from "./fleet";
+export { primaryHost } from "./fleet";
 export { usesStateVolume } from "./storage";
 export type { TailscaleConfig } from "./tailscale";
 export type { SlotConfig } from "./slots";
@@ -27,7 +30,12 @@ export type { Egress, PublishedPort, Workload } from "./workloads";
 export type { AutoSnapshots, OnRemove, StateConfig, StateSource } from "./states";
 
 export interface StackConfig {
+    /** What every host shares, and the machine defaults. */
     readonly host: HostConfig;
+    /** The hosts, `main` first: one, named `main`, unless the stack lists `hosts`. */
+    readonly hosts: readonly FleetHost[];
+    /** EBS snapshots of the state volumes (Data Lifecycle Manager), fleet-wide. */
+    readonly backups?: Backups;
     readonly network: NetworkConfig;
     readonly storage: StorageConfig;
     readonly tailscale: TailscaleConfig;
@@ -53,12 +61,14 @@ export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = []
     }
     const host = parseHost(p, raw.host);
     const network = parseNetwork(p, raw.network);
-    const storage = parseStorage(p, raw.storage);
+    const storage = parseStorage(p, raw.storage, "storage", undefined, ["backups"]);
+    const backups = parseBackups(p, (raw.storage as RawObject | undefined)?.backups);
     const tailscale = parseTailscale(p, raw.tailscale);
-    const slots = parseSlots(p, raw.slots, nixosDir);
-    const states = resolveStates(p, slots, parseListedStates(p, raw.states, storage.backend));
-    checkCapacity(p, host.instanceType, slots);
+    const hosts = parseHosts(p, raw.hosts, host, storage, tailscale, network);
+    const slots = parseSlots(p, raw.slots, nixosDir, hosts);
+    const states = resolveStates(p, slots, parseListedStates(p, raw.states, storage.backend), hosts);
+    checkCapacity(p, hosts, slots);
     checkWayIn(p, host, tailscale.enabled);
     p.throwIfAny();
-    return { host, network, storage, tailscale, slots, states };
+    return { host, hosts, backups, network, storage, tailscale, slots, states };
 }

@@ -3,11 +3,14 @@ import { maxNameLength, nameProblem } from "../../lib/names";
 import { metalTypes, slotMemoryBudgetMiB } from "../instanceTypes";
 import { Problems, readInt, readMap, readObject, readString } from "./reader";
 import { checkHostPorts, parseWorkload, Workload } from "./workloads";
+import { FleetHost, slotHost } from "./fleet";
 
 /** A slot as configured: the topology's input. */
 export interface SlotConfig extends Workload {
     readonly name: string;
     readonly index: number;
+    /** The host it runs on (`hosts`), the only host by default. */
+    readonly host: string;
     /** The state it runs: the slot's own name unless `state` says otherwise. */
     readonly state: string;
     readonly vcpu: number;
@@ -17,7 +20,7 @@ export interface SlotConfig extends Workload {
 
 export const slotDefaults = { vcpu: 1, memMiB: 1024, diskGiB: 64 } as const;
 
-const slotKeys = ["index", "state", "vcpu", "memMiB", "diskGiB", "egress", "publish", "modules"];
+const slotKeys = ["index", "host", "state", "vcpu", "memMiB", "diskGiB", "egress", "publish", "modules"];
 const interfaceNote = (name: string) => `(so br-${name} and vm-${name} fit Linux's 15-character interface names)`;
 
 function slotIndexFromName(name: string): number | undefined {
@@ -43,7 +46,7 @@ function readIndex(p: Problems, o: Record<string, unknown>, path: string, name: 
 }
 
 /** The slots, sorted by index. `nixosDir`: the flake, where declared guest modules must exist. */
-export function parseSlots(p: Problems, raw: unknown, nixosDir: string): SlotConfig[] {
+export function parseSlots(p: Problems, raw: unknown, nixosDir: string, hosts: readonly FleetHost[]): SlotConfig[] {
     const slots: SlotConfig[] = [];
     for (const [name, value] of readMap(p, "slots", raw)) {
         const path = `slots.${name}`;
@@ -62,6 +65,7 @@ export function parseSlots(p: Problems, raw: unknown, nixosDir: string): SlotCon
         slots.push({
             name,
             index,
+            host: slotHost(p, name, readString(p, o, path, "host"), hosts),
             state,
             vcpu: readInt(p, o, path, "vcpu", 1, 192, slotDefaults.vcpu),
             memMiB: readInt(p, o, path, "memMiB", 128, 1048576, slotDefaults.memMiB),
@@ -84,8 +88,14 @@ export function parseSlots(p: Problems, raw: unknown, nixosDir: string): SlotCon
     return slots.sort((a, b) => a.index - b.index);
 }
 
-/** Whether the slots fit the host's memory (after its share) and vCPUs. */
-export function checkCapacity(p: Problems, instanceType: string, slots: readonly SlotConfig[]): void {
+/** Whether each host's slots fit its memory (after its share) and vCPUs. */
+export function checkCapacity(p: Problems, hosts: readonly FleetHost[], slots: readonly SlotConfig[]): void {
+    for (const host of hosts) {
+        checkHostCapacity(p, host.instanceType, slots.filter((s) => s.host === host.name), hosts.length > 1 ? host.name : undefined);
+    }
+}
+
+function checkHostCapacity(p: Problems, instanceType: string, slots: readonly SlotConfig[], hostName: string | undefined): void {
     const type = metalTypes[instanceType];
     if (!type) {
         return;
@@ -94,8 +104,8 @@ export function checkCapacity(p: Problems, instanceType: string, slots: readonly
     const total = slots.reduce((sum, s) => sum + s.memMiB, 0);
     if (total > budget) {
         const fits = Object.entries(metalTypes).filter(([, t]) => slotMemoryBudgetMiB(t) >= total).map(([n]) => n);
-        const hint = fits.length > 0 ? ` or choose a larger host.instanceType (${fits.slice(0, 3).join(", ")})` : "";
-        p.add("slots", `the slots' memory adds up to ${total} MiB, but ${instanceType} has ${type.memoryGiB} GiB and leaves ${budget} MiB for slots after the host's share; lower slots.<name>.memMiB${hint}`);
+        const hint = fits.length > 0 ? ` or choose a larger ${hostName ? `hosts.${hostName}.instanceType` : "host.instanceType"} (${fits.slice(0, 3).join(", ")})` : "";
+        p.add(hostName ? `hosts.${hostName}` : "slots", `the slots'${hostName ? ` (on ${hostName})` : ""} memory adds up to ${total} MiB, but ${instanceType} has ${type.memoryGiB} GiB and leaves ${budget} MiB for slots after the host's share; lower slots.<name>.memMiB${hint}`);
     }
     for (const slot of slots) {
         if (slot.vcpu > type.vcpu) {

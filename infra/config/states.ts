@@ -1,5 +1,6 @@
 /** `states`: the VMs' disks, how each comes to exist, its snapshots and what removal does. */
 import { nameProblem } from "../../lib/names";
+import { checkReplication, FleetHost, parseReplication, Replication, stateHost } from "./fleet";
 import { SlotConfig, slotDefaults } from "./slots";
 import { StorageBackend } from "./storage";
 import { Problems, readChoice, readInt, readMap, readObject, readString, readStringList } from "./reader";
@@ -20,6 +21,10 @@ export interface StateSource {
 
 export interface StateConfig {
     readonly name: string;
+    /** The host it lives on: its slot's, its own `host`, its source's, or the only host. */
+    readonly host: string;
+    /** A warm copy on another host. */
+    readonly replicate?: Replication;
     readonly from?: StateSource;
     readonly snapshots: readonly string[];
     readonly onRemove: OnRemove;
@@ -32,13 +37,15 @@ export interface StateConfig {
 
 /** A state as listed under `states` (before the slots' own states are added). */
 export interface ListedState {
+    readonly host?: string;
+    readonly replicate?: Replication;
     readonly from?: StateSource;
     readonly snapshots: readonly string[];
     readonly onRemove: OnRemove;
     readonly autoSnapshots?: AutoSnapshots;
 }
 
-const stateKeys = ["from", "snapshots", "onRemove", "autoSnapshots"];
+const stateKeys = ["from", "host", "snapshots", "onRemove", "autoSnapshots", "replicate"];
 const autoSnapshotKeys = ["hourly", "daily", "weekly", "monthly"] as const;
 
 function parseFrom(p: Problems, path: string, text: string): StateSource | undefined {
@@ -84,6 +91,8 @@ export function parseListedStates(p: Problems, raw: unknown, backend: StorageBac
             p.add(`${path}.autoSnapshots`, `needs storage.backend "zfs" (scheduled snapshots are ZFS snapshots taken by sanoid)`);
         }
         states.set(name, {
+            host: readString(p, o, path, "host"),
+            replicate: parseReplication(p, `${path}.replicate`, o.replicate),
             from: fromText === undefined ? undefined : parseFrom(p, `${path}.from`, fromText),
             snapshots,
             onRemove: readChoice(p, o, path, "onRemove", ["retain", "destroy"] as const, "retain"),
@@ -151,7 +160,7 @@ function sourceOrder(p: Problems, all: Map<string, ListedState>): string[] {
  * Every state (listed ones and each slot's own), ordered so each comes after the state it is
  * cloned from; reports references to unknown states and snapshots, and cycles.
  */
-export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed: Map<string, ListedState>): StateConfig[] {
+export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed: Map<string, ListedState>, hosts: readonly FleetHost[]): StateConfig[] {
     const attachedTo = checkAttachments(p, slots);
     const all = new Map<string, ListedState>(slots.map((s) => [s.name, { snapshots: [], onRemove: "retain" }]));
     for (const [name, state] of listed) {
@@ -164,10 +173,33 @@ export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed:
     }
     checkSources(p, all);
     const diskOf = new Map(slots.map((s) => [s.state, s.diskGiB]));
-    return sourceOrder(p, all).map((name) => ({
-        name,
-        ...all.get(name)!,
-        slot: attachedTo.get(name),
-        diskGiB: diskOf.get(name) ?? slotDefaults.diskGiB,
-    }));
+    const slotHostOf = new Map(slots.map((s) => [s.name, s.host]));
+    const hostOf = new Map<string, string>();
+    return sourceOrder(p, all).map((name): StateConfig => {
+        const listedState = all.get(name)!;
+        const slot = attachedTo.get(name);
+        const host = placeState(p, name, listedState, slot === undefined ? undefined : slotHostOf.get(slot), slotHostOf.get(name), hostOf, hosts);
+        hostOf.set(name, host);
+        if (listedState.replicate) {
+            checkReplication(p, name, host, listedState.replicate, hosts);
+        }
+        return { name, ...listedState, host, slot, diskGiB: diskOf.get(name) ?? slotDefaults.diskGiB };
+    });
+}
+
+/**
+ * The host a state lives on: the host of the slot that runs it (an explicit `host` must agree),
+ * else its own `host`, the host of the slot it belongs to (a slot's own state stays with its slot
+ * when another state runs there), its source's, or the only host. Sources come first, so their
+ * hosts are known. (A state is created where it lives: a new clone of a state on another host
+ * fails there, naming the source; clone on the source's host, then move it. An existing state
+ * whose slot moves to another host is moved, not created: VmState's placement.)
+ */
+function placeState(p: Problems, name: string, s: ListedState, slotHostName: string | undefined, ownSlotHost: string | undefined, hostOf: Map<string, string>, hosts: readonly FleetHost[]): string {
+    const sourceHost = s.from ? hostOf.get(s.from.state) : undefined;
+    const host = slotHostName ?? stateHost(p, name, s.host, ownSlotHost ?? sourceHost, hosts);
+    if (slotHostName !== undefined && s.host !== undefined && s.host !== slotHostName) {
+        p.add(`states.${name}.host`, `is ${s.host}, but the slot that runs it is on ${slotHostName}; a state lives where its slot runs (remove states.${name}.host)`);
+    }
+    return host;
 }

@@ -43,7 +43,8 @@ describe("defaults", () => {
         expect(cfg.storage).toEqual({ backend: "zfs", safetySnapshots: { keep: 5, maxAgeDays: 30 }, volumeGiB: 256, volumeType: "gp3", iops: undefined, throughputMiBps: undefined });
         expect(cfg.tailscale).toEqual({ enabled: true, hostname: "microvm-host", tags: ["tag:microvm-host"], managePolicy: false });
         expect(cfg.network).toEqual({ vpcCidr: "172.20.0.0/16", subnetCidr: "172.20.1.0/24" });
-        expect(cfg.slots[0]).toEqual({ name: "slot1", index: 1, state: "slot1", vcpu: 1, memMiB: 1024, diskGiB: 64, egress: undefined, publish: [], modules: [] });
+        expect(cfg.slots[0]).toEqual({ name: "slot1", index: 1, host: "main", state: "slot1", vcpu: 1, memMiB: 1024, diskGiB: 64, egress: undefined, publish: [], modules: [] });
+        expect(cfg.hosts.map((h) => [h.name, h.instanceType, h.tailscaleHostname, h.subnetCidr])).toEqual([["main", "a1.metal", "microvm-host", "172.20.1.0/24"]]);
     });
 
     test("every slot's own state exists without being listed, attached to its slot, retained on removal", () => {
@@ -97,11 +98,11 @@ describe("invalid configs are rejected with a message naming the key", () => {
         ["unknown host key", (r) => { r.host.instanceTyp = "a1.metal"; },
             "host.instanceTyp: unknown key; valid keys of host are instanceType, ami, rootVolumeGiB, sshPublicKeys, adminCidrs, allowSshFromAnywhere, availabilityZone, adminUser, connectVia"],
         ["unknown slot key", (r) => { r.slots.slot1 = { memory: 2048 }; },
-            "slots.slot1.memory: unknown key; valid keys of slots.slot1 are index, state, vcpu, memMiB, diskGiB, egress, publish, modules"],
+            "slots.slot1.memory: unknown key; valid keys of slots.slot1 are index, host, state, vcpu, memMiB, diskGiB, egress, publish, modules"],
         ["unknown state key", (r) => { r.states = { slot1: { snapshot: ["a"] } }; },
-            "states.slot1.snapshot: unknown key; valid keys of states.slot1 are from, snapshots, onRemove, autoSnapshots"],
+            "states.slot1.snapshot: unknown key; valid keys of states.slot1 are from, host, snapshots, onRemove, autoSnapshots, replicate"],
         ["unknown storage key", (r) => { r.storage = { backnd: "zfs" }; },
-            "storage.backnd: unknown key; valid keys of storage are backend, volumeGiB, volumeType, iops, throughputMiBps, safetySnapshots"],
+            "storage.backnd: unknown key; valid keys of storage are backend, volumeGiB, volumeType, iops, throughputMiBps, safetySnapshots, backups"],
         ["safety snapshots kept for no time", (r) => { r.storage = { safetySnapshots: { maxAgeDays: 0 } }; },
             "storage.safetySnapshots.maxAgeDays: must be an integer from 1 to 3650, got 0"],
         ["non-metal Graviton type", (r) => { r.host.instanceType = "m7g.large"; },
@@ -220,7 +221,7 @@ describe("invalid configs are rejected with a message naming the key", () => {
 
     test("a typo at the top level of the namespace is reported; other namespaces are the providers'", () => {
         expect(problems(() => undefined, ["microvm-infra:slot", "microvm-infra:host", "aws:region", "tailscale:tailnet"])).toEqual([
-            "slot: unknown key in microvm-infra; valid keys are host, network, storage, tailscale, slots, states, sshPrivateKey",
+            "slot: unknown key in microvm-infra; valid keys are host, hosts, network, storage, tailscale, slots, states, sshPrivateKey",
         ]);
     });
 
@@ -241,7 +242,7 @@ describe("invalid configs are rejected with a message naming the key", () => {
 describe("names: the shared accept/reject table (tests/fixtures/names.json)", () => {
     const table: { cases: ({ name: string; why: string } & Record<NameKind, boolean>)[] } =
         JSON.parse(readFileSync(join(repoRoot, "tests/fixtures/names.json"), "utf8"));
-    const rows = table.cases.flatMap((c) => (["slot", "state", "snapshot"] as const).map((kind) => [kind, c.name, c[kind], c.why] as const));
+    const rows = table.cases.flatMap((c) => (["slot", "host", "state", "snapshot"] as const).map((kind) => [kind, c.name, c[kind], c.why] as const));
     test.each(rows)("%s %j: valid %s (%s)", (kind, name, valid) => {
         expect(nameProblem(kind, name) === undefined).toBe(valid);
     });

@@ -50,7 +50,7 @@ describe("npm run plan on the example stack", () => {
         expect(doc.topology.slots).toHaveLength(5);
         expect(doc.topology.slots[4]).toEqual({
             name: "slot5", index: 5, state: "slot5", subnet: "10.5.0.0/24", gateway: "10.5.0.1", address: "10.5.0.2",
-            bridge: "br-slot5", tap: "vm-slot5", mac: "02:00:0a:05:00:02", prefixLength: 24, vcpu: 2, memMiB: 2048, diskGiB: 64, publish: [], modules: [],
+            bridge: "br-slot5", tap: "vm-slot5", mac: "02:00:0a:05:00:02", prefixLength: 24, vcpu: 2, memMiB: 2048, diskGiB: 64, publish: [], modules: [], host: "main",
             egress: { policy: "allowlist", domains: ["github.com", "*.githubusercontent.com", "cache.nixos.org"] },
         });
     });

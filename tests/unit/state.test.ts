@@ -12,7 +12,7 @@ import { byType, planDoc, planEdit, exampleStack } from "../helpers/stacks";
 
 const cmdType = "command:remote:Command";
 const names = (changes: Change[], type?: string) => changes.filter((c) => !type || c.type === type).map((c) => c.urn.split("::").pop()).sort();
-const base: StateConfig = { name: "web", snapshots: [], onRemove: "retain", diskGiB: 8 };
+const base: StateConfig = { name: "web", host: "main", snapshots: [], onRemove: "retain", diskGiB: 8 };
 
 describe("state commands", () => {
     test.each([

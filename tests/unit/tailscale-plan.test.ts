@@ -184,9 +184,9 @@ test("the topology's routes are what the program approves for any slot list", as
     doc.config["microvm-infra:states"] = {};
     const plan = await planDoc(doc);
     expect(approved(plan)).toEqual(topology([
-        { name: "slot2", index: 2, state: "slot2", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [] },
-        { name: "slot9", index: 9, state: "slot9", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [] },
-        { name: "web", index: 40, state: "web", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [] },
+        { name: "slot2", index: 2, state: "slot2", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" },
+        { name: "slot9", index: 9, state: "slot9", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" },
+        { name: "web", index: 40, state: "web", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" },
     ]).routes);
     expect(infraJson(plan).tailscale.advertiseRoutes).toEqual(approved(plan));
 });

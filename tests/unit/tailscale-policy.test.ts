@@ -1,7 +1,7 @@
 import { renderTailnetPolicy, tailnetPolicy } from "../../components/tailscale/policy";
 import { topology } from "../../infra/topology";
 
-const slot = (name: string, index: number) => ({ name, index, state: name, vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [] });
+const slot = (name: string, index: number) => ({ name, index, state: name, vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" });
 const slots = topology([slot("slot1", 1), slot("slot2", 2), slot("web", 17)]).slots;
 
 describe("tailnetPolicy", () => {

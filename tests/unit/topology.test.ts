@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { slotIdentity, slotMac, topology } from "../../infra/topology";
 
-const slot = (name: string, index: number) => ({ name, index, state: name, vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [] });
+const slot = (name: string, index: number) => ({ name, index, state: name, vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" });
 const allIndices = Array.from({ length: 254 }, (_, i) => i + 1);
 
 describe("topology", () => {

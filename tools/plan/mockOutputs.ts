@@ -5,6 +5,15 @@
  */
 export const placeholder = (what: string): string => `[placeholder: ${what}]`;
 
+/**
+ * A small number that tells resources of different hosts apart (0 for the main host's, whose
+ * placeholders stay what they always were), so a plan of a fleet never shows two hosts alike.
+ */
+export function hostOrdinal(name: string): number {
+    const host = /^microvm-(.+)-(host|ip|state)$/.exec(name)?.[1];
+    return host === undefined ? 0 : [...host].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 250, 7) + 1;
+}
+
 type Props = Record<string, any>;
 
 /** Remote commands whose stdout the program parses, by name suffix: a placeholder in the real format. */
@@ -24,11 +33,12 @@ const remoteStdout = (name: string): string | undefined => Object.entries(remote
 export const resourceOutputs: Record<string, (name: string, inputs: Props) => Props> = {
     "aws:ec2/instance:Instance": (_n, i) => ({
         publicIp: placeholder("instance public IP"),
-        privateIp: "172.20.1.10",
+        // A stand-in private address per instance (the main host's as before), valid where infra.json needs an IPv4.
+        privateIp: hostOrdinal(_n) === 0 ? "172.20.1.10" : `172.31.${hostOrdinal(_n)}.10`,
         arn: placeholder("instance ARN"),
         availabilityZone: i.availabilityZone ?? "us-east-1a",
     }),
-    "aws:ec2/eip:Eip": () => ({ publicIp: "198.51.100.10", allocationId: "eipalloc-placeholder" }),
+    "aws:ec2/eip:Eip": (n) => ({ publicIp: `198.51.100.${10 + hostOrdinal(n)}`, allocationId: "eipalloc-placeholder" }),
     "aws:ebs/volume:Volume": () => ({ arn: placeholder("volume ARN") }),
     "aws:iam/role:Role": (n) => ({ arn: `arn:aws:iam::123456789012:role/${n}` }),
     "aws:iam/instanceProfile:InstanceProfile": (n) => ({ arn: `arn:aws:iam::123456789012:instance-profile/${n}` }),
@@ -43,9 +53,9 @@ export const resourceOutputs: Record<string, (name: string, inputs: Props) => Pr
 };
 
 /** Resource ids that other values are derived from (the EBS by-id path). */
-export const resourceIds: Record<string, string> = {
-    "aws:ebs/volume:Volume": "vol-0placeholder000000",
-    "aws:ec2/instance:Instance": "i-0placeholder000000",
+export const resourceIds: Record<string, (name: string) => string> = {
+    "aws:ebs/volume:Volume": (n) => `vol-0placeholder${String(hostOrdinal(n)).padStart(6, "0")}`,
+    "aws:ec2/instance:Instance": (n) => `i-0placeholder${String(hostOrdinal(n)).padStart(6, "0")}`,
 };
 
 /** Answers to provider functions (lookups), labelled as placeholders. */

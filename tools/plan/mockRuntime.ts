@@ -156,7 +156,7 @@ export class Recorder {
         newResource: (args) => {
             const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
             const extra = resourceOutputs[args.type]?.(args.name, inputs) ?? {};
-            const id = args.custom ? resourceIds[args.type] ?? `${args.name}-id` : undefined;
+            const id = args.custom ? resourceIds[args.type]?.(args.name) ?? `${args.name}-id` : undefined;
             return { id, state: { ...args.inputs, ...extra } };
         },
         call: (args) => {

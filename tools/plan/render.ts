@@ -76,6 +76,7 @@ export function table(header: string[], rows: string[][]): string[] {
 export function renderPlan(plan: Plan): string {
     const custom = plan.resources.filter((r) => r.custom).length;
     const slots = plan.topology.slots;
+    const fleet = plan.config.hosts.length > 1;
     const files = Object.entries(plan.files).sort(([a], [b]) => a.localeCompare(b));
     return [
         `microvm-infra plan: stack "${plan.stack}" from ${plan.configFile}`,
@@ -86,8 +87,11 @@ export function renderPlan(plan: Plan): string {
         ...tree(plan.resources),
         "",
         `Slots: ${slots.length}`,
-        ...table(["slot", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
-            slots.map((s) => [s.name, s.state, s.address, s.subnet, s.bridge, String(s.vcpu), String(s.memMiB), String(s.diskGiB)])),
+        ...(fleet
+            ? table(["slot", "host", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
+                slots.map((s) => [s.name, s.host, s.state, s.address, s.subnet, s.bridge, String(s.vcpu), String(s.memMiB), String(s.diskGiB)]))
+            : table(["slot", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
+                slots.map((s) => [s.name, s.state, s.address, s.subnet, s.bridge, String(s.vcpu), String(s.memMiB), String(s.diskGiB)]))),
         "",
         "Stack outputs:",
         ...Object.entries(plan.outputs).filter(([k]) => k !== "slots").map(([k, v]) => `  ${k} = ${short(v)}`),

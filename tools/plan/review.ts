@@ -27,7 +27,7 @@ export interface SlotChange {
 
 export interface StateChange {
     readonly state: string;
-    readonly change: "created" | "cloned" | "restored" | "moved" | "destroyed" | "forgotten" | "snapshotted" | "onRemove";
+    readonly change: "created" | "cloned" | "restored" | "moved" | "transferred" | "destroyed" | "forgotten" | "snapshotted" | "onRemove";
     readonly detail: string;
     /** Data is deleted for good. */
     readonly dataLoss: boolean;
@@ -128,7 +128,11 @@ function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[]
         if (a.state !== b.state) {
             why.push(`runs state ${b.state} instead of ${a.state}`);
         }
-        why.push(...systemChanges(slot, old.files, next.files));
+        if (a.host !== b.host) {
+            why.push(`moves from host ${a.host} to host ${b.host}`);
+        } else {
+            why.push(...systemChanges(slot, old.hostFiles[a.host] ?? old.files, next.hostFiles[b.host] ?? next.files));
+        }
         return { slot, change: why.length > 0 ? "restarts" : "unchanged", why };
     });
 }
@@ -160,6 +164,13 @@ function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
             continue;
         }
         if (a && b) {
+            if (a.host !== b.host) {
+                changes.push({
+                    state: name, change: "transferred",
+                    detail: `from host ${a.host} to host ${b.host} (up to ${b.diskGiB} GiB: sent while its VM runs, then the VM stops for the last changes only; the copy on ${a.host} is kept hidden until the next apply)`,
+                    dataLoss: false,
+                });
+            }
             if (a.slot !== b.slot) {
                 const detail = b.slot === undefined ? `detached from ${a.slot}, kept` : a.slot === undefined ? `attached to ${b.slot}` : `moved from ${a.slot} to ${b.slot}`;
                 changes.push({ state: name, change: "moved", detail, dataLoss: false });

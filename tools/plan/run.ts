@@ -23,6 +23,8 @@ export interface Plan {
     readonly files: Record<string, string>;
     /** The pushed files that are executable. */
     readonly executables: string[];
+    /** Each host's pushed files (in a one-host stack, `main`'s are `files`). */
+    readonly hostFiles: Record<string, Record<string, string>>;
     /** The provider functions (lookups) the program called, by token. */
     readonly lookups: string[];
     /** The stack outputs `pulumi up` would export (secrets as "[secret]"). */
@@ -86,10 +88,14 @@ async function planOnce(configFile: string, stack: string): Promise<Plan> {
     const program = defineInfrastructure(loaded);
     const pushed = await value(program.files);
     const executables = await value(program.executables);
+    const hostFiles: Record<string, Record<string, string>> = {};
+    for (const [host, files] of Object.entries(program.hostFiles)) {
+        hostFiles[host] = await value(files);
+    }
     const exported = await exportedOutputs(program.outputs);
     await settle();
     return {
-        stack, configFile, stackFile, config: loaded.cfg, resources: recorder.resources, topology: { slots: program.topology.slots }, files: pushed, executables, outputs: exported,
+        stack, configFile, stackFile, config: loaded.cfg, resources: recorder.resources, topology: { slots: program.topology.slots }, files: pushed, executables, hostFiles, outputs: exported,
         lookups: [...new Set(recorder.calls.map((c) => c.token))].sort(),
     };
 }

@@ -1,0 +1,190 @@
+/**
+ * A fleet: several hosts in one stack (issue 14, the program's side). A one-host stack keeps its
+ * resources (tests/unit/urns.test.ts), and listing its host under `hosts.main` changes nothing;
+ * each further host gets its own instance, volume, subnet, deployment, slot map and routes; states
+ * live on their slot's host and move between hosts by a config edit; replicas and backups.
+ */
+import { ConfigError, parseStackConfig } from "../../infra/config";
+import { diffPlans } from "../../tools/plan/diff";
+import { renderReview } from "../../tools/plan/markdown";
+import { reviewChange } from "../../tools/plan/review";
+import { Plan } from "../../tools/plan/run";
+import { byType, examplePlan, exampleStack, one, planDoc, StackDoc } from "../helpers/stacks";
+
+const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA you@example";
+
+/** The example with a second host, `big`, running slot5; dev stays on main; slot1 replicated to big. */
+function twoHosts(edit?: (doc: StackDoc) => void): StackDoc {
+    const doc = exampleStack();
+    const c = doc.config;
+    c["microvm-infra:hosts"] = { main: {}, big: { instanceType: "m7g.metal", availabilityZone: "us-east-1b", subnetCidr: "172.20.2.0/24" } };
+    for (const s of ["slot1", "slot2", "slot3", "slot4"]) {
+        c["microvm-infra:slots"][s] = { ...(c["microvm-infra:slots"][s] ?? {}), host: "main" };
+    }
+    c["microvm-infra:slots"].slot5.host = "big";
+    c["microvm-infra:states"].slot1.replicate = { to: "big", every: "15m" };
+    edit?.(doc);
+    return doc;
+}
+
+const named = (plan: Plan, type: string, name: string) => one(plan, type, name);
+const infraOf = (plan: Plan, host: string) => JSON.parse(plan.hostFiles[host]["nixos/infra.json"]);
+
+describe("one host", () => {
+    test("listing the one host under hosts.main changes no resource and no input", async () => {
+        const doc = exampleStack();
+        doc.config["microvm-infra:hosts"] = { main: {} };
+        const diff = diffPlans((await examplePlan()).resources, (await planDoc(doc)).resources);
+        expect([diff.create, diff.update, diff.replace, diff.delete]).toEqual([[], [], [], []]);
+    });
+
+    test("a one-host stack has no fleet block, no placement and no fleet key", async () => {
+        const plan = await examplePlan();
+        expect(infraOf(plan, "main").fleet).toBeUndefined();
+        expect(plan.resources.filter((r) => r.name.endsWith("/placement") || r.name.includes("fleet"))).toEqual([]);
+    });
+});
+
+describe("two hosts", () => {
+    let plan: Plan;
+    beforeAll(async () => {
+        plan = await planDoc(twoHosts());
+    }, 120000);
+
+    test("each host has its own instance, volume, subnet, deployment, slot map and routes; main keeps its names", () => {
+        for (const [type, names] of Object.entries({
+            "aws:ec2/instance:Instance": ["microvm-big-host", "microvm-host"],
+            "aws:ebs/volume:Volume": ["microvm-big-state", "microvm-state"],
+            "aws:ec2/subnet:Subnet": ["microvm-public", "microvm-public-big"],
+            "command:remote:CopyToRemote": ["microvm-big-bundle", "microvm-bundle"],
+            "tailscale:index/deviceSubnetRoutes:DeviceSubnetRoutes": ["microvm-big-routes", "microvm-routes"],
+        })) {
+            expect({ type, names: byType(plan, type).map((r) => r.name).sort() }).toEqual({ type, names });
+        }
+        expect(named(plan, "aws:ec2/subnet:Subnet", "microvm-public-big").inputs).toMatchObject({ cidrBlock: "172.20.2.0/24", availabilityZone: "us-east-1b" });
+        expect(named(plan, "tailscale:index/deviceSubnetRoutes:DeviceSubnetRoutes", "microvm-big-routes").inputs.routes).toEqual(["10.5.0.0/24"]);
+        expect(named(plan, "command:remote:Command", "microvm-big-slots").inputs.stdin).toBe('{"slots":{"slot5":"slot5"}}\n');
+        expect(named(plan, "command:remote:Command", "microvm-slots").inputs.stdin).toBe('{"slots":{"slot1":"slot1","slot2":"slot2","slot3":"slot3","slot4":"dev"}}\n'.replace('"slot4":"dev"', '"slot4":"slot4"'));
+    });
+
+    test("each host's infra.json holds its own slots and routes, and the fleet: addresses, host keys, the transfer key's public half, replicas", () => {
+        const main = infraOf(plan, "main");
+        const big = infraOf(plan, "big");
+        expect(main.slots.map((s: any) => s.name)).toEqual(["slot1", "slot2", "slot3", "slot4"]);
+        expect(big.slots.map((s: any) => s.name)).toEqual(["slot5"]);
+        expect(big.tailscale).toMatchObject({ hostname: "microvm-host-big", advertiseRoutes: ["10.5.0.0/24"] });
+        expect(big.host.hostId).not.toBe(main.host.hostId);
+        expect(main.fleet).toEqual({ ...big.fleet, self: "main" });
+        expect(big.fleet).toMatchObject({
+            self: "big",
+            hosts: [
+                { name: "main", address: "172.20.1.10", backend: "zfs", hostKey: expect.stringMatching(/^ssh-ed25519 /) },
+                { name: "big", address: expect.stringMatching(/^172\.31\.\d+\.10$/), backend: "zfs", hostKey: expect.stringMatching(/^ssh-ed25519 /) },
+            ],
+            transferKeyFile: "/var/lib/microvm-infra/secrets/fleet-transfer-key",
+            transferPublicKey: expect.stringMatching(/^ssh-ed25519 \S+ microvm-infra-fleet$/),
+            replicas: [{ state: "slot1", from: "main", to: "big", every: "15m", keep: { hourly: 24, daily: 7, weekly: 0, monthly: 0 } }],
+        });
+        expect(big.storage.autoSnapshots).toEqual([]);
+        expect(main.storage.autoSnapshots.map((a: any) => a.state)).toEqual(["slot1"]);
+    });
+
+    test("the transfer key reaches every host only as a secret file; the hosts may SSH to each other, nobody else", () => {
+        const transfer = named(plan, "tls:index/privateKey:PrivateKey", "microvm-fleet-transfer");
+        expect(transfer.options.additionalSecretOutputs).toEqual(expect.arrayContaining(["privateKeyOpenssh"]));
+        for (const secrets of ["microvm-secrets", "microvm-big-secrets"]) {
+            const r = named(plan, "command:remote:Command", secrets);
+            expect(r.inputs.create).toContain("/var/lib/microvm-infra/secrets/fleet-transfer-key");
+            expect(r.secretInputs).toContain("stdin");
+        }
+        const rule = named(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "microvm-fleet-ssh");
+        expect(rule.inputs).toMatchObject({ fromPort: 22, toPort: 22, ipProtocol: "tcp" });
+        expect(rule.inputs.cidrIpv4).toBeUndefined();
+        expect(rule.propertyDependencies.referencedSecurityGroupId).toEqual([named(plan, "aws:ec2/securityGroup:SecurityGroup", "microvm-host").urn]);
+    });
+
+    test("every state is placed on its host first, and its commands run there", () => {
+        const placement = named(plan, "command:remote:Command", "slot5/placement");
+        expect(placement.inputs.create).toMatch(/^set -- 'slot5' 'big'\n/);
+        const state = named(plan, "command:remote:Command", "slot5");
+        expect(state.options.dependsOn).toContain(placement.urn);
+        expect(state.options.deletedWith).toBe(named(plan, "microvm-infra:aws:Host", "microvm-big").urn);
+        expect(named(plan, "command:remote:Command", "dev/placement").inputs.create).toMatch(/^set -- 'dev' 'main'\n/);
+    });
+
+    test("moving a state to a slot on another host is one edit; the plan shows the transfer and which slots restart", async () => {
+        const moved = await planDoc(twoHosts((d) => { d.config["microvm-infra:slots"].slot5.state = "dev"; }));
+        const diff = diffPlans(plan.resources, moved.resources);
+        const names = (cs: { urn: string }[]) => cs.map((c) => c.urn.split("::").pop()).sort();
+        expect(names(diff.update)).toEqual(["dev", "dev/placement", "microvm-big-slots"]);
+        expect(diff.update.find((c) => c.urn.endsWith("::dev/placement"))!.runs).toEqual(["create again on the host (the command has no update)"]);
+        expect(diff.create).toEqual([]);
+        expect(diff.delete).toEqual([]);
+        const review = reviewChange(plan, moved, diff);
+        expect(review.states).toEqual(expect.arrayContaining([
+            expect.objectContaining({ state: "dev", change: "transferred", detail: expect.stringMatching(/^from host main to host big \(up to 64 GiB/) }),
+        ]));
+        expect(review.slots.filter((s) => s.change !== "unchanged")).toEqual([{ slot: "slot5", change: "restarts", why: ["runs state dev instead of slot5"] }]);
+        expect(renderReview(review, "test")).toContain("| `dev` | transferred | from host main to host big");
+    });
+
+    test("backups: a lifecycle policy for the fleet's state volumes, with its own least-privilege role", async () => {
+        const backed = await planDoc(twoHosts((d) => { d.config["microvm-infra:storage"].backups = { everyHours: 12, keep: 14 }; }));
+        const policy = named(backed, "aws:dlm/lifecyclePolicy:LifecyclePolicy", "microvm-backups-policy");
+        expect(policy.inputs.policyDetails).toMatchObject({
+            resourceTypes: ["VOLUME"],
+            targetTags: { "microvm-infra:state-volume": "microvm-infra/dev" },
+            schedules: [{ createRule: { interval: 12, intervalUnit: "HOURS" }, retainRule: { count: 14 }, copyTags: true }],
+        });
+        expect(JSON.parse(named(backed, "aws:iam/role:Role", "microvm-backups-role").inputs.assumeRolePolicy as string).Statement[0].Principal).toEqual({ Service: "dlm.amazonaws.com" });
+    });
+
+    test("a host restored from an EBS snapshot gets its state volume from it", async () => {
+        const restored = await planDoc(twoHosts((d) => { d.config["microvm-infra:hosts"].big.storage = { fromSnapshot: "snap-0123456789abcdef0" }; }));
+        expect(named(restored, "aws:ebs/volume:Volume", "microvm-big-state").inputs.snapshotId).toBe("snap-0123456789abcdef0");
+    });
+});
+
+describe("fleet config is validated like the rest", () => {
+    function problems(raw: Record<string, any>): string[] {
+        try {
+            parseStackConfig({ host: { sshPublicKeys: [key], adminCidrs: ["203.0.113.0/24"] }, ...raw });
+            return [];
+        } catch (err) {
+            if (err instanceof ConfigError) {
+                return [...err.problems];
+            }
+            throw err;
+        }
+    }
+    const hosts = { main: {}, big: { subnetCidr: "172.20.2.0/24" } };
+
+    test.each<[string, Record<string, any>, string]>([
+        ["a slot without a host when there are several", { hosts, slots: { slot1: { host: "main" }, slot2: {} } },
+            "slots.slot2.host: is required: the stack has several hosts (main, big), so a slot must say which one"],
+        ["an unknown host", { hosts, slots: { slot1: { host: "small" } } }, 'slots.slot1.host: names host "small", which is not in hosts (main, big)'],
+        ["a second host without a subnet", { hosts: { main: {}, big: {} }, slots: { slot1: { host: "main" } } },
+            "hosts.big.subnetCidr: is required for a host other than main: its own subnet, an unused IPv4 CIDR inside network.vpcCidr (172.20.0.0/16), such as a /24"],
+        ["overlapping subnets", { hosts: { main: {}, big: { subnetCidr: "172.20.1.0/25" } }, slots: { slot1: { host: "main" } } },
+            'hosts.big.subnetCidr: "172.20.1.0/25" overlaps the subnet of network.subnetCidr; each host needs its own subnet'],
+        ["a host name that is no name", { hosts: { Big: {} }, slots: { slot1: {} } }, 'hosts.Big: host name must be lowercase letters, digits and \'-\', starting with a letter and not ending with \'-\', got "Big"'],
+        ["a state on one host, run by a slot on another", { hosts, slots: { slot1: { host: "main" }, slot2: { host: "big", state: "copy" } }, states: { copy: { host: "main" } } },
+            "states.copy.host: is main, but the slot that runs it is on big; a state lives where its slot runs (remove states.copy.host)"],
+        ["an unattached state with no host to infer", { hosts, slots: { slot1: { host: "main" } }, states: { spare: {} } },
+            "states.spare.host: is required: the stack has several hosts (main, big), so a state that no slot runs must say which one"],
+        ["a replica on the state's own host", { hosts, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "main" } } } },
+            "states.slot1.replicate.to: is the host the state already lives on (main); a replica protects against losing that host, so it goes to another one"],
+        ["a replica with a bad period", { hosts, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "big", every: "2m" } } } },
+            'states.slot1.replicate.every: must be a period such as 15m, 1h or 1d (at least 5m), got "2m"'],
+        ["a replica between backends", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { backend: "xfs" } } }, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "big" } } } },
+            "states.slot1.replicate.to: host big stores states with xfs, host main with zfs; replicas need the same backend"],
+        ["a bad snapshot id", { hosts: { main: { storage: { fromSnapshot: "snapshot-1" } } }, slots: { slot1: {} } },
+            'hosts.main.storage.fromSnapshot: must be an EBS snapshot id like snap-0123456789abcdef0, got "snapshot-1"'],
+        ["a backup interval DLM cannot schedule", { storage: { backups: { everyHours: 5 } }, slots: { slot1: {} } },
+            "storage.backups.everyHours: must be one of 1, 2, 3, 4, 6, 8, 12, 24 (the intervals EBS lifecycle policies schedule), got 5"],
+        ["too much memory on one host", { hosts, slots: { slot1: { host: "main", memMiB: 30000 }, slot2: { host: "big" } } },
+            expect.stringMatching(/^hosts\.main: the slots' \(on main\) memory adds up to 30000 MiB, but a1\.metal has 32 GiB/)],
+    ])("%s", (_what, raw, message) => {
+        expect(problems(raw)).toEqual([message]);
+    });
+});
