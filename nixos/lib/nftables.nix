@@ -13,6 +13,15 @@ let
 
   slots = import ./slot-defaults.nix infra;
   egress = import ./egress.nix infra;
+  # The other hosts of a fleet (lib/fleet.nix): a slot's connection to one would be masqueraded to
+  # this host's address, which their sshd accepts the fleet's key from. Slots have no business with
+  # the hypervisors; nothing at all on a one-host stack (the ruleset is then as before fleets).
+  fleetPeers = map (h: h.address) (import ./fleet.nix infra).peers;
+  fleetRule =
+    if fleetPeers == [ ] then
+      ""
+    else
+      "\n    ip daddr { ${concatStringsSep ", " fleetPeers} } counter drop comment \"the fleet's other hosts\"";
   policy = p: filter (s: s.egress.policy == p) slots;
 
   lines = concatStringsSep "\n";
@@ -135,7 +144,7 @@ in
       meta nfproto != ipv4 counter drop comment "slots are IPv4 only"
       oifname @slot_bridges counter drop comment "slot to slot"
       oifname "tailscale0" counter drop comment "slots do not open connections into the tailnet"
-      ip daddr 169.254.0.0/16 counter drop comment "instance metadata and other link-local services"
+      ip daddr 169.254.0.0/16 counter drop comment "instance metadata and other link-local services"${fleetRule}
       iifname @egress_internet accept
       counter drop comment "egress: the slot's policy is none or allowlist"
     }

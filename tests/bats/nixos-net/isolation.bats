@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Slot isolation, for real: one namespace lab per fixture (5 slots, 6 slots, a custom slot, slots
-# with egress policies and published ports), built
+# with egress policies and published ports, a host of a two-host fleet), built
 # from networkd.nix's units and loaded with nftables.nix's ruleset (see lab.bash), then probed.
 # Each check runs in every lab; they run as functions inside in_each_lab, so every assertion
 # returns explicitly (errexit does not apply there).
@@ -12,7 +12,7 @@ setup_file() {
   require_root
   nix_setup
   require_tools jq nft ip socat ping timeout ss sysctl
-  for fixture in five-slots six-slots custom-slot workloads; do
+  for fixture in five-slots six-slots custom-slot workloads fleet-main; do
     lab_up "$FIXTURES/$fixture.json"
   done
 }
@@ -39,6 +39,9 @@ check_control() {
   [[ "$(tcp_read "$s1" "${GATEWAYS[0]}" 22)" == SSH-2.0-host ]] || missing+=("slot to host SSH")
   [[ "$(tcp_read "$s1" "$TS_CLIENT" 22)" == tailnet-client ]] || missing+=("slot to tailnet")
   [[ "$(tcp_read "$NS_INET" "${ADDRESSES[0]}" 22)" == "${NAMES[0]}" ]] || missing+=("internet to slot")
+  for address in "${PEERS[@]}"; do
+    [[ "$(tcp_read "$s1" "$address" 22)" == fleet-host ]] || missing+=("slot to fleet host $address")
+  done
   spoofed="${SUBNETS[1]%.*/*}.99"
   ip -n "$s1" addr add "$spoofed/32" dev eth0
   udp_send "$s1" "$spoofed" "$INTERNET" 9 "control-spoof"
@@ -116,6 +119,18 @@ check_host_ssh() {
   no_leaks
 }
 
+check_fleet_hosts() {
+  local i address
+  for address in "${PEERS[@]}"; do
+    [[ "$(tcp_read "$NS_HOST" "$address" 22)" == fleet-host ]] || say "the host lost the fleet host $address"
+    for i in "${!NAMES[@]}"; do
+      expect_blocked "${NAMES[i]} -> fleet host $address tcp/22" tcp_read "$(slot_ns "${NAMES[i]}")" "$address" 22 1
+      expect_blocked "${NAMES[i]} -> fleet host $address ping" pings "$(slot_ns "${NAMES[i]}")" "$address" 1
+    done
+  done
+  no_leaks
+}
+
 check_tailnet() {
   local i said
   for i in "${!NAMES[@]}"; do
@@ -174,6 +189,10 @@ check_spoofing() {
 
 @test "no slot reaches the host's SSH, which the uplink still reaches" {
   in_each_lab check_host_ssh
+}
+
+@test "fleet: no slot reaches the fleet's other hosts, which the host still reaches" {
+  in_each_lab check_fleet_hosts
 }
 
 @test "the tailnet client reaches every slot" {

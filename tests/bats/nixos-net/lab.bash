@@ -7,7 +7,8 @@
 #   host      the hypervisor: one bridge per slot (networkd.nix's units applied with ip(8), standing
 #             in for systemd-networkd), an uplink with a random name, tailscale0, the ruleset from
 #             nftables.nix, and a listener on port 22 standing for its SSH.
-#   inet      "the internet" behind the uplink: a server and the instance metadata address.
+#   inet      "the internet" behind the uplink: a server and the instance metadata address; on a
+#             fleet fixture also the other hosts' addresses, each with a listener on port 22.
 #   ts        a tailnet client behind tailscale0, routing 10.0.0.0/8 to the host (the subnet routes).
 #   s-<slot>  one per slot VM: eth0 (its peer in host is named like the slot's tap), the slot's
 #             address, a default route via its gateway, and a listener on port 22 that says its name.
@@ -65,6 +66,8 @@ lab_use() {
   mapfile -t GATEWAYS < <(jq -r '.slots[].gateway' "$FIXTURE")
   mapfile -t SUBNETS < <(jq -r '.slots[].subnet' "$FIXTURE")
   mapfile -t EGRESS < <(jq -r '.slots[] | .egress.policy // "internet"' "$FIXTURE")
+  # The other hosts of a fleet (none on a one-host fixture): reached like the internet, in the lab.
+  mapfile -t PEERS < <(jq -r '.fleet as $f | ($f.hosts // [])[] | select(.name != $f.self) | .address' "$FIXTURE")
 }
 
 slot_ns() { echo "$LAB-s-$1"; }
@@ -94,6 +97,9 @@ lab_up() {
   ip -n "$NS_INET" link set wan0 up
   ip -n "$NS_INET" addr add "$INTERNET/32" dev lo
   ip -n "$NS_INET" addr add "$METADATA/32" dev lo
+  for address in "${PEERS[@]}"; do
+    ip -n "$NS_INET" addr add "$address/32" dev lo
+  done
   ip -n "$NS_INET" route add 10.0.0.0/8 via "$UPLINK_HOST"
   ip -n "$NS_HOST" route add default via "$UPLINK_PEER"
 
@@ -141,6 +147,9 @@ lab_up() {
   serve "$NS_INET" "TCP-LISTEN:80,bind=$METADATA,fork,reuseaddr" 'SYSTEM:echo $SOCAT_PEERADDR'
   : >"$UDP_LOG"
   serve "$NS_INET" -u UDP-RECV:9 "OPEN:$UDP_LOG,append"
+  for address in "${PEERS[@]}"; do
+    serve "$NS_INET" "TCP-LISTEN:22,bind=$address,fork,reuseaddr" "SYSTEM:echo fleet-host"
+  done
   for name in "${NAMES[@]}"; do
     wait_listening "$(slot_ns "$name")" 22
   done

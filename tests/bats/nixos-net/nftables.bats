@@ -95,3 +95,17 @@ table inet microvm {" ]
     }
   done
 }
+
+@test "fleet: slots are kept from the fleet's other hosts; a one-host ruleset has no such rule" {
+  text=$(ruleset "$FIXTURES/fleet-main.json")
+  grep -qxF '    ip daddr { 172.20.2.10 } counter drop comment "the fleet'"'"'s other hosts"' <<<"$text"
+  # In slot_out, before the internet slots are let out.
+  local chain
+  chain=$(sed -n '/chain slot_out/,/^  }/p' <<<"$text")
+  [ "$(grep -n "fleet's other hosts" <<<"$chain" | cut -d: -f1)" -lt "$(grep -n '@egress_internet accept' <<<"$chain" | cut -d: -f1)" ]
+  text=$(ruleset "$FIXTURES/fleet-big.json")
+  grep -qF 'ip daddr { 172.20.1.10 } counter drop comment "the fleet' <<<"$text"
+  for f in five-slots six-slots custom-slot workloads; do
+    ! grep -q 'fleet' <<<"$(ruleset "$FIXTURES/$f.json")" || return 1
+  done
+}
