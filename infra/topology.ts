@@ -3,17 +3,10 @@
  * and in the files pushed to the host, comes from here: slot N owns 10.N.0.0/24, its gateway (the
  * host's bridge) is 10.N.0.1, the VM is 10.N.0.2.
  */
+import { SlotNetwork } from "../lib/deploymentData";
 import { SlotConfig } from "./config";
 
-export interface SlotIdentity extends SlotConfig {
-    readonly subnet: string;
-    readonly prefixLength: number;
-    readonly gateway: string;
-    readonly address: string;
-    readonly bridge: string;
-    readonly tap: string;
-    readonly mac: string;
-}
+export interface SlotIdentity extends SlotConfig, SlotNetwork {}
 
 export interface Topology {
     /** In index order. */

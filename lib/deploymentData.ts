@@ -9,10 +9,8 @@ export const fleetTransferKeyFile = "/var/lib/microvm-infra/secrets/fleet-transf
 export const zfsPool = "microvms";
 export const guestDataLabel = "vmstate";
 
-/** A slot as the host sees it: its network identity and size. The state it runs is not here (vm-state apply). */
-export interface DeploymentSlot {
-    readonly name: string;
-    readonly index: number;
+/** A slot's network identity (infra/topology.ts computes it from the slot's index and name). */
+export interface SlotNetwork {
     readonly subnet: string;
     readonly prefixLength: number;
     readonly gateway: string;
@@ -20,6 +18,12 @@ export interface DeploymentSlot {
     readonly bridge: string;
     readonly tap: string;
     readonly mac: string;
+}
+
+/** A slot as the host sees it: its network identity and size. The state it runs is not here (vm-state apply). */
+export interface DeploymentSlot extends SlotNetwork {
+    readonly name: string;
+    readonly index: number;
     readonly vcpu: number;
     readonly memMiB: number;
     readonly diskGiB: number;

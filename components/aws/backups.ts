@@ -7,6 +7,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { stackArnScope } from "./scope";
 import { dlmAssumeRolePolicy, policyJson, stateSnapshotPolicy, stateVolumeTagKey, stateVolumeTagValue } from "./policies";
 
 export const backupIntervals = [1, 2, 3, 4, 6, 8, 12, 24] as const;
@@ -45,11 +46,7 @@ export class StateVolumeBackups extends pulumi.ComponentResource {
             assumeRolePolicy: JSON.stringify(dlmAssumeRolePolicy()),
             tags: args.tags,
         }, { parent: this });
-        const scope = pulumi.all([
-            aws.getPartitionOutput({}, { parent: this }),
-            aws.getRegionOutput({}, { parent: this }),
-            aws.getCallerIdentityOutput({}, { parent: this }),
-        ]).apply(([p, r, c]) => ({ partition: p.partition, region: r.region, accountId: c.accountId }));
+        const scope = stackArnScope(this);
         const policy = new aws.iam.RolePolicy(`${name}-snapshots`, {
             role: role.id,
             policy: scope.apply((s) => policyJson(stateSnapshotPolicy(s, tagValue))),

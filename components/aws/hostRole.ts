@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { stackArnScope } from "./scope";
 import { ec2AssumeRolePolicy, policyJson, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagValue } from "./policies";
 
 export interface HostRoleArgs {
@@ -32,11 +33,7 @@ export class HostRole extends pulumi.ComponentResource {
 
         new aws.iam.RolePolicy(`${name}-ssm`, { role: role.id, policy: policyJson(ssmCorePolicy()) }, { parent: this });
 
-        const scope = pulumi.all([
-            aws.getPartitionOutput({}, { parent: this }),
-            aws.getRegionOutput({}, { parent: this }),
-            aws.getCallerIdentityOutput({}, { parent: this }),
-        ]).apply(([p, r, c]) => ({ partition: p.partition, region: r.region, accountId: c.accountId }));
+        const scope = stackArnScope(this);
         new aws.iam.RolePolicy(`${name}-state-snapshots`, {
             role: role.id,
             policy: scope.apply((s) => policyJson(stateSnapshotPolicy(s, tagValue))),

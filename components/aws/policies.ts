@@ -21,7 +21,7 @@ export interface PolicyDocument {
     readonly Statement: readonly PolicyStatement[];
 }
 
-/** Where the role's ARNs point: the stack's partition, region and account. */
+/** Where the roles' ARNs point: the stack's partition, region and account (`stackArnScope` looks them up). */
 export interface ArnScope {
     readonly partition: string;
     readonly region: string;
@@ -39,31 +39,16 @@ export function stateVolumeTagValue(project: string, stack: string): string {
     return `${project}/${stack}`;
 }
 
-/** Trust policy: only the EC2 service may assume the role (for the instance profile). */
-export function ec2AssumeRolePolicy(): PolicyDocument {
-    return {
-        Version: "2012-10-17",
-        Statement: [{
-            Sid: "OnlyEc2AssumesThisRole",
-            Effect: "Allow",
-            Principal: { Service: "ec2.amazonaws.com" },
-            Action: "sts:AssumeRole",
-        }],
-    };
+/** Trust policy: only one AWS service may assume the role. */
+function serviceAssumeRolePolicy(sid: string, service: string): PolicyDocument {
+    return { Version: "2012-10-17", Statement: [{ Sid: sid, Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] };
 }
 
+/** Trust policy: only the EC2 service may assume the role (for the instance profile). */
+export const ec2AssumeRolePolicy = (): PolicyDocument => serviceAssumeRolePolicy("OnlyEc2AssumesThisRole", "ec2.amazonaws.com");
+
 /** Trust policy: only Data Lifecycle Manager may assume the role (the state volumes' backups). */
-export function dlmAssumeRolePolicy(): PolicyDocument {
-    return {
-        Version: "2012-10-17",
-        Statement: [{
-            Sid: "OnlyDataLifecycleManagerAssumesThisRole",
-            Effect: "Allow",
-            Principal: { Service: "dlm.amazonaws.com" },
-            Action: "sts:AssumeRole",
-        }],
-    };
-}
+export const dlmAssumeRolePolicy = (): PolicyDocument => serviceAssumeRolePolicy("OnlyDataLifecycleManagerAssumesThisRole", "dlm.amazonaws.com");
 
 /** The document as JSON, refusing one that breaks `policyProblems`' rules. */
 export function policyJson(doc: PolicyDocument): string {
