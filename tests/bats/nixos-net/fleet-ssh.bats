@@ -8,8 +8,9 @@
 #
 # Shown: the fleet key runs `vm-state fleet-serve` and nothing else, whatever the client asks
 # (which arrives in $SSH_ORIGINAL_COMMAND), with the data channel intact; it is refused from an
-# address outside the fleet; the client trusts only the pinned host key (an impostor, and a host
-# reached by address, are refused: no trust on first use). Everything stays inside namespaces.
+# address outside the fleet; the client trusts only the pinned host keys (an impostor at a fleet
+# address, and a host outside the fleet, are refused: no trust on first use). Everything stays
+# inside namespaces.
 
 load helpers
 
@@ -79,8 +80,10 @@ EOF
   done
   echo "ListenAddress 172.20.2.10:22" >>"$D/sshd_big"
   echo "ListenAddress 172.20.2.10:2222" >>"$D/sshd_impostor"
+  echo "ListenAddress 172.20.2.11:22" >>"$D/sshd_impostor"
 
-  # The hosts' VPC: main at 172.20.1.10 (and a stranger's 172.20.3.99 beside it), big at 172.20.2.10.
+  # The hosts' VPC: main at 172.20.1.10 (and a stranger's 172.20.3.99 beside it), big at 172.20.2.10
+  # (and, beside it, 172.20.2.11, where only the impostor answers).
   ip netns add "$NS_MAIN"
   ip netns add "$NS_BIG"
   ip -n "$NS_MAIN" link set lo up
@@ -89,6 +92,7 @@ EOF
   ip -n "$NS_MAIN" addr add 172.20.1.10/16 dev vpc0
   ip -n "$NS_MAIN" addr add 172.20.3.99/16 dev vpc0
   ip -n "$NS_BIG" addr add 172.20.2.10/16 dev vpc0
+  ip -n "$NS_BIG" addr add 172.20.2.11/16 dev vpc0 # an address outside the fleet
   ip -n "$NS_MAIN" link set vpc0 up
   ip -n "$NS_BIG" link set vpc0 up
 
@@ -173,7 +177,7 @@ args=fleet-serve cmd=internal-sftp" ] || { records >&2; return 1; }
   [ -z "$(records)" ]
 }
 
-@test "the client trusts only the pinned host key: an impostor and a host reached by address are refused" {
+@test "the client trusts only the pinned host keys: an impostor, or a host outside the fleet, is refused" {
   local known
   known=$(sha256sum <"$D/known_hosts")
   : >"$D/record"
@@ -181,14 +185,18 @@ args=fleet-serve cmd=internal-sftp" ] || { records >&2; return 1; }
   run from 172.20.1.10 -p 2222 big 'replicate-receive slot1' </dev/null
   [ "$status" -eq 255 ]
   [[ "$output" == *"Host key verification failed"* ]]
-  # big itself, by address instead of its fleet name: no pinned key under that name, never learnt.
-  run from 172.20.1.10 172.20.2.10 'replicate-receive slot1' </dev/null
+  # A host that is not in the fleet, reached by its address: no key known, none learnt.
+  run from 172.20.1.10 172.20.2.11 'replicate-receive slot1' </dev/null
   [ "$status" -eq 255 ]
   [[ "$output" == *"Host key verification failed"* ]]
   [ -z "$(records)" ]
   [ "$(sha256sum <"$D/known_hosts")" = "$known" ]
   [ "$(ls -A "$D/home")" = "" ] || [ "$(ls -A "$D/home/.ssh" 2>/dev/null)" = "" ]
-  # The control: the same client, by name, to the real big.
+  # The controls: the same client to the real big, by its fleet name and by its address.
   run from 172.20.1.10 big ok </dev/null
   [ "$status" -eq 0 ]
+  run from 172.20.1.10 172.20.2.10 ok </dev/null
+  [ "$status" -eq 0 ]
+  [ "$(records)" = "args=fleet-serve cmd=ok
+args=fleet-serve cmd=ok" ]
 }

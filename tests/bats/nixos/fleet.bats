@@ -88,7 +88,7 @@ module() {
   [ "$status" -eq 0 ]
   local cfg="$BATS_TEST_TMPDIR/ssh_config" g
   jq -r '.etc["/etc/microvm-infra/fleet/ssh_config"]' <<<"$output" >"$cfg"
-  [ "$(jq -r '.etc["/etc/microvm-infra/fleet/known_hosts"]' <<<"$output")" = "big $(jq -r '.fleet.hosts[1].hostKey' "$MAIN")" ]
+  [ "$(jq -r '.etc["/etc/microvm-infra/fleet/known_hosts"]' <<<"$output")" = "big,172.20.2.10 $(jq -r '.fleet.hosts[1].hostKey' "$MAIN")" ]
   g=$(ssh -G -F "$cfg" big)
   # `ssh -G` prints the options in effect, one "key value" a line.
   for want in "hostname 172.20.2.10" "user root" "port 22" "hostkeyalias big" \
