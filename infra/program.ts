@@ -39,6 +39,9 @@ export function stateOrigin(state: StateConfig): StateOrigin {
 
 const baseName = "microvm";
 
+/** An OpenSSH public key line without its comment: `<type> <base64>`. */
+const keyOnly = (line: string): string => line.trim().split(/\s+/).slice(0, 2).join(" ");
+
 /** The one rule for a host's resource names: `main` keeps the one-host names, others add theirs. */
 export function hostResourceName(host: string): string {
     return host === primaryHost ? baseName : `${baseName}-${host}`;
@@ -115,9 +118,9 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         pulumi.all(machines.map((m) => pulumi.all([m.host.privateIp, m.host.hostPublicKey]))),
     ]).apply(([pub, hosts]) => ({
         self,
-        hosts: machines.map((m, i) => ({ name: m.cfg.name, address: hosts[i][0], backend: m.cfg.storage.backend, hostKey: hosts[i][1] })),
+        hosts: machines.map((m, i) => ({ name: m.cfg.name, address: hosts[i][0], backend: m.cfg.storage.backend, hostKey: keyOnly(hosts[i][1]) })),
         transferKeyFile: fleetTransferKeyFile,
-        transferPublicKey: `${pub.trim().split(/\s+/).slice(0, 2).join(" ")} microvm-infra-fleet`,
+        transferPublicKey: `${keyOnly(pub)} microvm-infra-fleet`,
         replicas: fleetReplicas(cfg),
     }));
 

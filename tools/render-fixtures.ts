@@ -2,7 +2,8 @@
  * `npm run render-fixtures`: re-renders the committed infra.json copies from their stack configs,
  * with the same program `pulumi up` runs (under the mock runtime):
  *   Pulumi.dev.yaml                   -> nixos/infra.json (so `nix flake check ./nixos` works from a clone)
- *   tests/fixtures/stacks/NAME.yaml   -> tests/fixtures/infra/NAME.json (the Nix generators' test inputs)
+ *   tests/fixtures/stacks/NAME.yaml   -> tests/fixtures/infra/NAME.json (the Nix generators' test inputs),
+ *                                        or NAME-<host>.json for each host of a stack with several
  * `--check` writes nothing and exits 1 listing the stale files.
  */
 import { readdirSync, readFileSync, writeFileSync } from "fs";
@@ -37,21 +38,33 @@ function current(path: string): string | undefined {
     }
 }
 
+/**
+ * The files a stack renders to: its one target, or, for a stack of several hosts, one per host
+ * (`<target>-<host>.json`).
+ */
+function targetsOf(copy: { target: string }, plan: Plan): [string, string][] {
+    const hosts = Object.keys(plan.hostFiles);
+    if (hosts.length <= 1) {
+        return [[copy.target, infraJsonOf(plan)]];
+    }
+    return hosts.map((h) => [copy.target.replace(/\.json$/, `-${h}.json`), plan.hostFiles[h]["nixos/infra.json"]]);
+}
+
 /** Returns the targets whose committed content differs from a fresh render (writing them unless checking). */
 export async function renderFixtures(check: boolean): Promise<string[]> {
     const stale: string[] = [];
     for (const copy of renderedCopies) {
-        const text = infraJsonOf(await planStack(copy.stackFile, copy.stack));
-        if (current(copy.target) !== text) {
-            stale.push(copy.target);
-            if (!check) {
-                writeFileSync(copy.target, text);
+        for (const [target, text] of targetsOf(copy, await planStack(copy.stackFile, copy.stack))) {
+            if (current(target) !== text) {
+                stale.push(target);
+                if (!check) {
+                    writeFileSync(target, text);
+                }
             }
         }
     }
     return stale;
 }
-
 if (require.main === module) {
     const check = process.argv.includes("--check");
     renderFixtures(check).then((stale) => {

@@ -143,6 +143,22 @@ export function stateHost(p: Problems, state: string, raw: string | undefined, s
 
 const everyPattern = /^([1-9]\d*)([mhd])$/;
 
+/**
+ * A replication period's minutes, or undefined when it is not one: `<N>m|h|d`, at least 5 minutes,
+ * and a divisor of an hour or a whole number of hours dividing a day (the host's timer runs on the
+ * clock, so a run missed while the host was down is caught up). The table
+ * tests/fixtures/intervals.json holds the cases; the Nix rule is tested against it too.
+ */
+export function periodMinutes(every: string): number | undefined {
+    const m = everyPattern.exec(every);
+    if (!m) {
+        return undefined;
+    }
+    const minutes = Number(m[1]) * { m: 1, h: 60, d: 1440 }[m[2] as "m" | "h" | "d"];
+    const ok = minutes >= 5 && (60 % minutes === 0 || (minutes % 60 === 0 && 1440 % minutes === 0));
+    return ok ? minutes : undefined;
+}
+
 /** `states.<name>.replicate`: undefined when not set. */
 export function parseReplication(p: Problems, path: string, raw: unknown): Replication | undefined {
     if (raw === undefined || raw === null) {
@@ -154,10 +170,8 @@ export function parseReplication(p: Problems, path: string, raw: unknown): Repli
         p.add(`${path}.to`, "is required: the host that keeps the warm copy");
     }
     const every = readString(p, o, path, "every", "15m");
-    const m = everyPattern.exec(every);
-    const minutes = m ? Number(m[1]) * { m: 1, h: 60, d: 1440 }[m[2] as "m" | "h" | "d"] : 0;
-    if (!m || minutes < 5) {
-        p.add(`${path}.every`, `must be a period such as 15m, 1h or 1d (at least 5m), got "${every}"`);
+    if (periodMinutes(every) === undefined) {
+        p.add(`${path}.every`, `must be a period of at least 5m that divides an hour (5m, 6m, 10m, 12m, 15m, 20m, 30m) or whole hours that divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d), got "${every}"`);
     }
     const k = readObject(p, `${path}.keep`, o.keep, ["hourly", "daily", "weekly", "monthly"]);
     const keep = {

@@ -4,7 +4,10 @@
  * each further host gets its own instance, volume, subnet, deployment, slot map and routes; states
  * live on their slot's host and move between hosts by a config edit; replicas and backups.
  */
+import { readFileSync } from "fs";
 import { ConfigError, parseStackConfig } from "../../infra/config";
+import { periodMinutes } from "../../infra/config/fleet";
+import { repoPath } from "../helpers/paths";
 import { diffPlans } from "../../tools/plan/diff";
 import { renderReview } from "../../tools/plan/markdown";
 import { reviewChange } from "../../tools/plan/review";
@@ -79,7 +82,7 @@ describe("two hosts", () => {
             self: "big",
             hosts: [
                 { name: "main", address: "172.20.1.10", backend: "zfs", hostKey: expect.stringMatching(/^ssh-ed25519 /) },
-                { name: "big", address: expect.stringMatching(/^172\.31\.\d+\.10$/), backend: "zfs", hostKey: expect.stringMatching(/^ssh-ed25519 /) },
+                { name: "big", address: "172.20.2.10", backend: "zfs", hostKey: expect.stringMatching(/^ssh-ed25519 /) },
             ],
             transferKeyFile: "/var/lib/microvm-infra/secrets/fleet-transfer-key",
             transferPublicKey: expect.stringMatching(/^ssh-ed25519 \S+ microvm-infra-fleet$/),
@@ -175,7 +178,7 @@ describe("fleet config is validated like the rest", () => {
         ["a replica on the state's own host", { hosts, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "main" } } } },
             "states.slot1.replicate.to: is the host the state already lives on (main); a replica protects against losing that host, so it goes to another one"],
         ["a replica with a bad period", { hosts, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "big", every: "2m" } } } },
-            'states.slot1.replicate.every: must be a period such as 15m, 1h or 1d (at least 5m), got "2m"'],
+            'states.slot1.replicate.every: must be a period of at least 5m that divides an hour (5m, 6m, 10m, 12m, 15m, 20m, 30m) or whole hours that divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d), got "2m"'],
         ["a replica between backends", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { backend: "xfs" } } }, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "big" } } } },
             "states.slot1.replicate.to: host big stores states with xfs, host main with zfs; replicas need the same backend"],
         ["a bad snapshot id", { hosts: { main: { storage: { fromSnapshot: "snapshot-1" } } }, slots: { slot1: {} } },
@@ -186,5 +189,12 @@ describe("fleet config is validated like the rest", () => {
             expect.stringMatching(/^hosts\.main: the slots' \(on main\) memory adds up to 30000 MiB, but a1\.metal has 32 GiB/)],
     ])("%s", (_what, raw, message) => {
         expect(problems(raw)).toEqual([message]);
+    });
+});
+
+describe("replication periods: the shared accept/reject table (tests/fixtures/intervals.json)", () => {
+    const table: { cases: { every: string; valid: boolean; minutes?: number }[] } = JSON.parse(readFileSync(repoPath("tests/fixtures/intervals.json"), "utf8"));
+    test.each(table.cases.map((c) => [c.every, c.valid, c.minutes] as const))("%j valid %s", (every, valid, minutes) => {
+        expect(periodMinutes(every)).toBe(valid ? minutes : undefined);
     });
 });

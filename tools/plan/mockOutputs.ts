@@ -10,7 +10,7 @@ export const placeholder = (what: string): string => `[placeholder: ${what}]`;
  * placeholders stay what they always were), so a plan of a fleet never shows two hosts alike.
  */
 export function hostOrdinal(name: string): number {
-    const host = /^microvm-(.+)-(host|ip|state)$/.exec(name)?.[1];
+    const host = /^microvm-(.+)-(host|ip|state|host-key)$/.exec(name)?.[1];
     return host === undefined ? 0 : [...host].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 250, 7) + 1;
 }
 
@@ -29,12 +29,27 @@ export const remoteCommandStdout: Record<string, string> = {
 };
 const remoteStdout = (name: string): string | undefined => Object.entries(remoteCommandStdout).find(([suffix]) => name.endsWith(suffix))?.[1];
 
-/** Extra outputs per resource type, merged over the inputs the program passed. */
-export const resourceOutputs: Record<string, (name: string, inputs: Props) => Props> = {
-    "aws:ec2/instance:Instance": (_n, i) => ({
+/** A stand-in address: the 10th of the subnet the instance is in (the main host's: 172.20.1.10). */
+function privateIpIn(subnet: Props | undefined): string {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(String(subnet?.cidrBlock ?? ""));
+    return m ? `${m[1]}.${m[2]}.${m[3]}.${Number(m[4]) + 10}` : "172.20.1.10";
+}
+
+/** A stand-in ed25519 public key, different per key name (the main host's is all zeros). */
+function placeholderKey(name: string): string {
+    const last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(name === "microvm-fleet-transfer" ? 3 : hostOrdinal(name)) % 64];
+    return `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA${last} placeholder-host-key\n`;
+}
+
+/**
+ * Extra outputs per resource type, merged over the inputs the program passed. `known` holds the
+ * inputs of the resources declared so far, by type and id (an instance finds its subnet's CIDR).
+ */
+export type Known = (type: string, id: string) => Props | undefined;
+export const resourceOutputs: Record<string, (name: string, inputs: Props, known: Known) => Props> = {
+    "aws:ec2/instance:Instance": (_n, i, known) => ({
         publicIp: placeholder("instance public IP"),
-        // A stand-in private address per instance (the main host's as before), valid where infra.json needs an IPv4.
-        privateIp: hostOrdinal(_n) === 0 ? "172.20.1.10" : `172.31.${hostOrdinal(_n)}.10`,
+        privateIp: privateIpIn(known("aws:ec2/subnet:Subnet", String(i.subnetId))),
         arn: placeholder("instance ARN"),
         availabilityZone: i.availabilityZone ?? "us-east-1a",
     }),
@@ -42,8 +57,8 @@ export const resourceOutputs: Record<string, (name: string, inputs: Props) => Pr
     "aws:ebs/volume:Volume": () => ({ arn: placeholder("volume ARN") }),
     "aws:iam/role:Role": (n) => ({ arn: `arn:aws:iam::123456789012:role/${n}` }),
     "aws:iam/instanceProfile:InstanceProfile": (n) => ({ arn: `arn:aws:iam::123456789012:instance-profile/${n}` }),
-    "tls:index/privateKey:PrivateKey": () => ({
-        publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA placeholder-host-key\n",
+    "tls:index/privateKey:PrivateKey": (n) => ({
+        publicKeyOpenssh: placeholderKey(n),
         privateKeyOpenssh: placeholder("host private key"),
         privateKeyPem: placeholder("host private key"),
     }),

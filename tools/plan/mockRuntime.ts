@@ -151,12 +151,17 @@ function timeouts(req: any): ResourceOptionsRecord["customTimeouts"] {
 export class Recorder {
     readonly resources: PlannedResource[] = [];
     readonly calls: FunctionCall[] = [];
+    private readonly byId = new Map<string, Record<string, any>>();
+    private readonly known = (type: string, id: string) => this.byId.get(`${type} ${id}`);
 
     readonly mocks: pulumi.runtime.Mocks = {
         newResource: (args) => {
             const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
-            const extra = resourceOutputs[args.type]?.(args.name, inputs) ?? {};
+            const extra = resourceOutputs[args.type]?.(args.name, inputs, this.known) ?? {};
             const id = args.custom ? resourceIds[args.type]?.(args.name) ?? `${args.name}-id` : undefined;
+            if (id !== undefined) {
+                this.byId.set(`${args.type} ${id}`, inputs);
+            }
             return { id, state: { ...args.inputs, ...extra } };
         },
         call: (args) => {
