@@ -7,14 +7,16 @@ let
   # scripts/vm-state sources its parts from vm-state.d/; here they are concatenated in front of
   # it (it then finds them defined), so shellcheck checks the whole program at build time.
   # cloud-hypervisor: ch-remote pauses a running VM for a consistent snapshot (files, xfs).
+  # openssh, gnutar: the fleet commands (ssh to the other hosts; tar --sparse streams on files/xfs).
   vm-state = pkgs.writeShellApplication {
     name = "vm-state";
-    runtimeInputs = with pkgs; [ jq util-linux coreutils e2fsprogs systemd cloud-hypervisor ]
+    runtimeInputs = with pkgs; [ jq util-linux coreutils e2fsprogs systemd cloud-hypervisor openssh gnutar gnused gnugrep ]
       ++ lib.optional (infra.storage.backend == "zfs") config.boot.zfs.package;
     text = lib.concatMapStrings builtins.readFile [
       ../../scripts/vm-state.d/common.bash
       ../../scripts/vm-state.d/backend-files.bash
       ../../scripts/vm-state.d/backend-zfs.bash
+      ../../scripts/vm-state.d/fleet.bash
       ../../scripts/vm-state.d/commands.bash
       ../../scripts/vm-state
     ];

@@ -124,3 +124,147 @@ xfs_prepare() {
   rm -f -- "$probe" "$probe.copy"
   : >"$mark"
 }
+
+# ---------------------------------------------------------------- fleet (files and xfs)
+# A state travels as a GNU tar stream of its data.img with --sparse: holes are found with
+# SEEK_DATA/SEEK_HOLE and never sent, and are holes again on the other end. There is no
+# incremental stream on these backends: the catch-up of a move sends the stopped image again.
+# The target extracts only the member data.img into a directory of its own, then checks that it
+# is a regular file.
+#   states/.fleet-in-<state>/data.img        a move arriving (next/data.img: its catch-up)
+#   states/.moved/<state>.<time>/            a state moved away, kept until gc --fleet-moved
+#   states/.fleet-out/<state>/data.img       the frozen copy a replication sends
+#   states/.replicas/<state>/<snap>.img      the replicas held here, one full copy each
+
+files_fleet_in_name() { printf '%s/.fleet-in-%s' "$STATES" "$1"; }
+tar_send() { # DIR: DIR/data.img as a sparse tar stream on stdout
+  tar --sparse --format=gnu -c -f - -C "$1" -- data.img 9>&- 8>&-
+}
+tar_receive() { # DIR: the member data.img of the tar stream on stdin, into DIR (empty)
+  local dir=$1
+  tar -x -f - -C "$dir" --no-same-owner --no-same-permissions --no-overwrite-dir -- data.img 9>&- 8>&- ||
+    die "$EX_ERROR" "the stream did not hold a complete data.img"
+  [[ -f $dir/data.img && ! -L $dir/data.img ]] || die "$EX_ERROR" "the stream's data.img is not a regular file"
+}
+
+# The source's side of a move.
+files_fleet_out_prepare() { :; }
+files_fleet_out_send() { # STATE initial|final
+  local rc=0
+  tar --sparse --format=gnu --warning=no-file-changed -c -f - -C "$STATES/$1" -- data.img 9>&- 8>&- || rc=$?
+  # 1: the image changed while tar read it (a running VM): only the first copy is sent that way,
+  # and the catch-up sends the stopped image again.
+  if [[ $rc == 1 && $2 == initial ]]; then rc=0; fi
+  return "$rc"
+}
+files_fleet_out_send_resume() { die "$EX_USAGE" "resume tokens exist on zfs only"; }
+files_fleet_out_cleanup() { :; }
+files_fleet_out_hide() { # STATE -> prints where it is kept
+  local hidden
+  attempt "creating $STATES/.moved" mkdir -p -- "$STATES/.moved"
+  hidden=$STATES/.moved/$1.$(date -u +%Y%m%d%H%M%S)
+  attempt "hiding $STATES/$1" mv -T -- "$STATES/$1" "$hidden"
+  printf '%s' "$hidden"
+}
+files_fleet_out_purge() { # HIDDEN
+  [[ $1 == "$STATES"/.moved/* ]] || die "$EX_ERROR" "refusing to remove $(shown "$1"): not under $STATES/.moved"
+  rm -rf -- "$1"
+}
+
+# The target's side of a move.
+files_fleet_in_token() { :; }
+files_fleet_in_abort() { rm -rf -- "$(files_fleet_in_name "$1")"; }
+files_fleet_in_receive() { # STATE initial|final
+  local dir
+  dir=$(files_fleet_in_name "$1")
+  case $2 in
+    initial)
+      rm -rf -- "$dir"
+      attempt "creating $dir" mkdir -- "$dir"
+      tar_receive "$dir"
+      ;;
+    final)
+      [[ -f $dir/data.img ]] || die "$EX_ERROR" "no first copy of $1 here to catch up"
+      rm -rf -- "$dir/next"
+      attempt "creating $dir/next" mkdir -- "$dir/next"
+      tar_receive "$dir/next"
+      attempt "replacing the first copy of $1" mv -T -- "$dir/next/data.img" "$dir/data.img"
+      rmdir -- "$dir/next"
+      ;;
+    *) die "$EX_ERROR" "nothing to resume on the $BACKEND backend" ;;
+  esac
+}
+files_fleet_in_complete() { [[ -f $(files_fleet_in_name "$1")/data.img && ! -e $(files_fleet_in_name "$1")/next ]]; }
+files_fleet_in_place() { attempt "renaming $(files_fleet_in_name "$1")" mv -T -- "$(files_fleet_in_name "$1")" "$STATES/$1"; }
+
+# Replication, the source's side: a frozen copy (the VM paused for it, as for a snapshot).
+files_fleet_repl_mark() { # STATE SNAP
+  local dir=$STATES/.fleet-out/$1 slot
+  rm -rf -- "$dir"
+  attempt "creating $dir" mkdir -p -- "$dir"
+  slot=$(state_slot "$1")
+  if [[ -n $slot ]] && is_running "$slot"; then
+    pause_slot "$slot"
+    copy_image "$(state_img "$1")" "$dir/data.img" "state $1"
+    resume_slot "$slot"
+  else
+    copy_image "$(state_img "$1")" "$dir/data.img" "state $1"
+  fi
+}
+files_fleet_repl_send() { tar_send "$STATES/.fleet-out/$1"; } # STATE SNAP BASE (always a full copy)
+files_fleet_repl_exists() { return 1; }
+files_fleet_repl_has_base() { return 0; }
+files_fleet_repl_done() { rm -rf -- "$STATES/.fleet-out/$1"; }
+
+# Replication, the target's side.
+files_fleet_replica_name() { printf '%s/.replicas/%s' "$STATES" "$1"; }
+files_fleet_replica_exists() { [[ -d $STATES/.replicas/$1 && ! -L $STATES/.replicas/$1 ]]; }
+files_fleet_replica_snaps() { # names, oldest first
+  local f name
+  for f in "$STATES/.replicas/$1"/*.img; do
+    name=${f##*/}
+    printf '%s\n' "${name%.img}"
+  done | sort
+}
+files_fleet_replica_json() {
+  local snaps=()
+  mapfile -t snaps < <(files_fleet_replica_snaps "$1")
+  jq -cn --arg from "$(rec_get replicas "$1" from)" '$ARGS.positional as $s
+    | {from: (if $from == "" then null else $from end), snapshots: $s, latest: $s[-1], latestGuid: null, resumeToken: null}' \
+    --args "${snaps[@]}"
+}
+files_fleet_replica_receive() { # STATE SNAP
+  local dir=$STATES/.replicas/$1
+  [[ $2 != resume ]] || die "$EX_ERROR" "nothing to resume on the $BACKEND backend"
+  not_a_link "$STATES/.replicas"
+  not_a_link "$dir"
+  attempt "creating $dir" mkdir -p -- "$dir"
+  CLEANUP_PATH=$dir/.tmp-$2
+  rm -rf -- "$CLEANUP_PATH"
+  attempt "creating $CLEANUP_PATH" mkdir -- "$CLEANUP_PATH"
+  tar_receive "$CLEANUP_PATH"
+  attempt "keeping the replica $2" mv -T -- "$CLEANUP_PATH/data.img" "$dir/$2.img"
+  rm -rf -- "$CLEANUP_PATH"
+  CLEANUP_PATH=''
+}
+files_fleet_replica_destroy_snap() { rm -f -- "$STATES/.replicas/$1/$2.img"; }
+# The newest copy becomes the state's image, the older ones its snapshots replica-<time>. Built in
+# the replica's own directory (never a .tmp- leftover: this may be the only copy there is), so an
+# interrupted promote goes on from where it stopped.
+files_fleet_replica_promote() { # STATE NAME
+  local dir=$STATES/.replicas/$1 work=$STATES/.replicas/$1/.promote snaps=() i n snap
+  mapfile -t snaps < <(files_fleet_replica_snaps "$1")
+  attempt "creating $work" mkdir -p -- "$work/.snapshots"
+  n=${#snaps[@]}
+  if [[ ! -f $work/data.img ]]; then
+    ((n)) || die "$EX_CONFLICT" "the replica of $1 holds no complete copy"
+    n=$((n - 1))
+    attempt "making $1's newest replica a state" mv -T -- "$dir/${snaps[n]}.img" "$work/data.img"
+  fi
+  for ((i = 0; i < n; i++)); do
+    snap=${snaps[i]}
+    attempt "keeping $snap" mv -T -- "$dir/$snap.img" "$work/.snapshots/$(replica_visible_name "$snap").img"
+  done
+  attempt "renaming $work to $STATES/$2" mv -T -- "$work" "$STATES/$2"
+  rm -rf -- "$dir"
+}

@@ -242,3 +242,210 @@ hidden_was() { # <pool>/states/S@_deleted-SNAP-TIME | S@_clone-DST-TIME | S@_vms
 }
 zfs_prepare() { :; }
 zfs_live() { echo atomic; }
+
+# ---------------------------------------------------------------- fleet (zfs)
+# States travel as zfs send streams over SSH into `zfs receive -s -u`: a receive cut short keeps
+# what it got and a resume token (the receive_resume_token property); `zfs send -t TOKEN` sends
+# the rest, and `zfs receive -A` drops it. The sender checks a token before using it (a token
+# names what it resumes, and would send any snapshot it names): it must resume a snapshot of the
+# state this operation sends, by name and by guid.
+#   <pool>/states/<state>@_fleet-move-1, -2   the move's marks on the source: the first copy, the catch-up
+#   <pool>/states/_fleet-in-<state>           a move arriving (unmounted until renamed into place)
+#   <pool>/moved/<state>.<time>               a state moved away, kept until gc --fleet-moved
+#   <pool>/states/<state>@_replica-<to>-<time>  the newest snapshot sent to <to> (the next base)
+#   <pool>/replicas/<state>                   a replica held here (mountpoint none, never mounted)
+
+zfs_fleet_in_name() { dataset "_fleet-in-$1"; }
+zfs_has() { "$ZFS" list -H -o name "$1" >/dev/null 2>&1; }
+zfs_token() { # DATASET: its receive_resume_token, or nothing
+  local token
+  zfs_has "$1" || return 0
+  token=$("$ZFS" get -H -o value receive_resume_token "$1" 2>/dev/null) || return 0
+  if [[ $token != - ]]; then printf '%s' "$token"; fi
+}
+# zfs_check_token TOKEN STATE PREFIX: the token resumes a snapshot <state>@PREFIX* that exists
+# here with the token's guid; prints that snapshot.
+zfs_check_token() {
+  local out toname toguid guid
+  out=$("$ZFS" send -nv -t "$1" 2>&1) || die "$EX_ERROR" "zfs refused the resume token: $(last_line "$out")"
+  toname=$(sed -n 's/^[[:space:]]*toname = //p' <<<"$out" | head -1)
+  toguid=$(sed -n 's/^[[:space:]]*toguid = //p' <<<"$out" | head -1)
+  [[ $toname == "$(dataset "$2")@$3"* && $toname != *[[:space:]]* ]] ||
+    die "$EX_USAGE" "the resume token is for $(shown "$toname"), not a snapshot of $2 that this transfer sends"
+  guid=$("$ZFS" get -H -p -o value guid "$toname" 2>/dev/null) ||
+    die "$EX_CONFLICT" "the resume token is for $toname, which no longer exists"
+  [[ $toguid =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ && $(printf '%u' "$toguid") == "$guid" ]] ||
+    die "$EX_CONFLICT" "the resume token is for an earlier $toname (another guid); start the transfer again"
+  printf '%s' "$toname"
+}
+
+# The source's side of a move.
+zfs_fleet_out_prepare() { # STATE initial|final
+  local snap
+  snap=$(dataset "$1")@_fleet-move-1
+  if [[ $2 == final ]]; then snap=$(dataset "$1")@_fleet-move-2; fi
+  if ! zfs_has "$snap"; then attempt "zfs snapshot $snap" "$ZFS" snapshot "$snap"; fi
+}
+zfs_fleet_out_send() { # STATE initial|final
+  local ds
+  ds=$(dataset "$1")
+  if [[ $2 == initial ]]; then
+    "$ZFS" send "$ds@_fleet-move-1" 9>&- 8>&-
+  else
+    "$ZFS" send -i @_fleet-move-1 "$ds@_fleet-move-2" 9>&- 8>&-
+  fi
+}
+zfs_fleet_out_send_resume() { # STATE TOKEN PREFIX
+  zfs_check_token "$2" "$1" "$3" >/dev/null
+  "$ZFS" send -t "$2" 9>&- 8>&-
+}
+zfs_fleet_out_cleanup() { # STATE: the move's marks go
+  local snap
+  for snap in _fleet-move-2 _fleet-move-1; do
+    if zfs_has "$(dataset "$1")@$snap"; then
+      attempt "zfs destroy $(dataset "$1")@$snap" "$ZFS" destroy "$(dataset "$1")@$snap"
+    fi
+  done
+}
+zfs_fleet_out_hide() { # STATE -> prints where it is kept
+  local hidden base n=1
+  if ! zfs_has "$POOL/moved"; then
+    attempt "creating $POOL/moved" "$ZFS" create -o mountpoint=none "$POOL/moved"
+  fi
+  base=$POOL/moved/$1.$(date -u +%Y%m%d%H%M%S)
+  hidden=$base
+  while zfs_has "$hidden"; do
+    n=$((n + 1))
+    hidden=$base-$n
+  done
+  attempt "hiding $(dataset "$1")" "$ZFS" rename "$(dataset "$1")" "$hidden"
+  printf '%s' "$hidden"
+}
+# A moved copy that clones still depend on is hidden with the deleted ones instead (gc collects it).
+zfs_fleet_out_purge() { # HIDDEN
+  [[ $1 == "$POOL"/moved/* && $1 != *@* ]] || die "$EX_ERROR" "refusing to destroy $(shown "$1"): not under $POOL/moved"
+  zfs_has "$1" || return 0
+  local deps hidden
+  deps=$(dependents "$1")
+  if [[ -z $deps ]]; then
+    attempt "zfs destroy -r $1" "$ZFS" destroy -r "$1"
+    return 0
+  fi
+  if ! zfs_has "$POOL/deleted"; then
+    attempt "creating $POOL/deleted" "$ZFS" create -o mountpoint=none "$POOL/deleted"
+  fi
+  hidden=$(hidden_name "$(basename -- "${1%.*}")")
+  attempt "hiding $1" "$ZFS" rename "$1" "$hidden"
+  log "$1 is hidden as $hidden until what depends on it is deleted"
+}
+
+# The target's side of a move.
+zfs_fleet_in_token() { zfs_token "$(zfs_fleet_in_name "$1")"; }
+zfs_fleet_in_abort() {
+  local ds
+  ds=$(zfs_fleet_in_name "$1")
+  if [[ -n $(zfs_token "$ds") ]]; then attempt "zfs receive -A $ds" "$ZFS" receive -A "$ds"; fi
+  if zfs_has "$ds"; then attempt "zfs destroy -r $ds" "$ZFS" destroy -r "$ds"; fi
+}
+zfs_fleet_in_receive() { # STATE initial|final|resume
+  local ds flags=(-s -u)
+  ds=$(zfs_fleet_in_name "$1")
+  if [[ $2 == final ]]; then flags+=(-F); fi
+  "$ZFS" receive "${flags[@]}" "$ds" 9>&- 8>&-
+}
+zfs_fleet_in_complete() { # STATE initial|final
+  local ds snap=_fleet-move-1
+  ds=$(zfs_fleet_in_name "$1")
+  if [[ $2 == final ]]; then snap=_fleet-move-2; fi
+  [[ -z $(zfs_token "$ds") ]] && zfs_has "$ds@$snap"
+}
+zfs_fleet_in_place() { # STATE: renamed into place, mounted, the move's marks destroyed
+  local ds snap
+  ds=$(zfs_fleet_in_name "$1")
+  attempt "renaming $ds" "$ZFS" rename "$ds" "$(dataset "$1")"
+  attempt "mounting $(dataset "$1")" "$ZFS" mount "$(dataset "$1")"
+  for snap in _fleet-move-2 _fleet-move-1; do
+    if zfs_has "$(dataset "$1")@$snap"; then
+      attempt "zfs destroy $(dataset "$1")@$snap" "$ZFS" destroy "$(dataset "$1")@$snap"
+    fi
+  done
+}
+
+# Replication, the source's side: snapshots _replica-<to>-<time>; the newest one the target
+# received is the base of the next incremental (zfs send -I: every snapshot in between goes too).
+zfs_fleet_repl_mark() { zfs_snapshot "$1" "$2"; }
+zfs_fleet_repl_send() { # STATE SNAP BASE
+  if [[ -n $3 ]]; then
+    "$ZFS" send -I "@$3" "$(dataset "$1")@$2" 9>&- 8>&-
+  else
+    "$ZFS" send "$(dataset "$1")@$2" 9>&- 8>&-
+  fi
+}
+zfs_fleet_repl_exists() { zfs_has "$(dataset "$1")@$2"; }
+zfs_fleet_repl_has_base() { # STATE SNAP GUID: the snapshot exists here, with that guid (if given)
+  local guid
+  guid=$("$ZFS" get -H -p -o value guid "$(dataset "$1")@$2" 2>/dev/null) || return 1
+  [[ -z $3 || $3 == "$guid" ]]
+}
+# Keeps, of the snapshots sent to TO, only the newest (SNAP); never one a clone depends on.
+zfs_fleet_repl_done() { # STATE SNAP TO
+  local name
+  while IFS=$'\t' read -r name _; do
+    name=${name#*@}
+    if [[ $name == "_replica-$3-"* && $name != "$2" ]] && [[ -z $(dependents "$(dataset "$1")@$name") ]]; then
+      attempt "zfs destroy $(dataset "$1")@$name" "$ZFS" destroy "$(dataset "$1")@$name"
+    fi
+  done < <("$ZFS" list -H -p -o name,creation -t snapshot -s creation -d 1 "$(dataset "$1")")
+}
+
+# Replication, the target's side.
+zfs_fleet_replica_name() { printf '%s/replicas/%s' "$POOL" "$1"; }
+zfs_fleet_replica_exists() { zfs_has "$(zfs_fleet_replica_name "$1")"; }
+zfs_fleet_replica_snaps() { # every snapshot of the replica, oldest first
+  local out name
+  out=$("$ZFS" list -H -o name -t snapshot -s creation -d 1 "$(zfs_fleet_replica_name "$1")" 2>/dev/null) || return 0
+  while IFS= read -r name; do
+    if [[ -n $name ]]; then printf '%s\n' "${name#*@}"; fi
+  done <<<"$out"
+}
+zfs_fleet_replica_json() {
+  local ds snaps=() guid='' token
+  ds=$(zfs_fleet_replica_name "$1")
+  mapfile -t snaps < <(zfs_fleet_replica_snaps "$1")
+  if ((${#snaps[@]})); then guid=$("$ZFS" get -H -p -o value guid "$ds@${snaps[-1]}"); fi
+  token=$(zfs_token "$ds")
+  jq -cn --arg from "$(rec_get replicas "$1" from)" --arg guid "$guid" --arg token "$token" '$ARGS.positional as $s
+    | {from: (if $from == "" then null else $from end), snapshots: $s, latest: $s[-1],
+       latestGuid: (if $guid == "" then null else $guid end), resumeToken: (if $token == "" then null else $token end)}' \
+    --args "${snaps[@]}"
+}
+zfs_fleet_replica_receive() { # STATE SNAP|resume
+  local ds flags=(-s -u)
+  ds=$(zfs_fleet_replica_name "$1")
+  if ! zfs_has "$POOL/replicas"; then
+    attempt "creating $POOL/replicas" "$ZFS" create -o mountpoint=none "$POOL/replicas"
+  fi
+  if [[ $2 != resume ]] && zfs_has "$ds"; then flags+=(-F); fi
+  "$ZFS" receive "${flags[@]}" "$ds" 9>&- 8>&- || die "$EX_ERROR" "zfs receive into $ds failed"
+  if [[ $2 != resume ]] && ! zfs_has "$ds@$2"; then die "$EX_ERROR" "the stream did not hold $2"; fi
+}
+zfs_fleet_replica_destroy_snap() { attempt "zfs destroy $(zfs_fleet_replica_name "$1")@$2" "$ZFS" destroy "$(zfs_fleet_replica_name "$1")@$2"; }
+# The replica becomes the state (renamed, mounted); its _replica-* snapshots become replica-<time>.
+# Renamed to its final name first: a temporary _tmp- name would be a leftover the next change
+# destroys, and this may be the only copy there is.
+zfs_fleet_replica_promote() { # STATE NAME
+  local ds snap
+  ds=$(zfs_fleet_replica_name "$1")
+  if [[ -n $(zfs_token "$ds") ]]; then
+    log "dropping an interrupted replication of $1 (zfs receive -A)"
+    attempt "zfs receive -A $ds" "$ZFS" receive -A "$ds"
+  fi
+  [[ -n $(zfs_fleet_replica_snaps "$1") ]] || die "$EX_CONFLICT" "the replica of $1 holds no complete snapshot"
+  attempt "renaming $ds" "$ZFS" rename "$ds" "$(dataset "$2")"
+  while IFS= read -r snap; do
+    snap=${snap#*@}
+    [[ $snap == _replica-* ]] || continue
+    attempt "renaming $(dataset "$2")@$snap" "$ZFS" rename "$(dataset "$2")@$snap" "$(dataset "$2")@$(replica_visible_name "$snap")"
+  done < <("$ZFS" list -H -o name -t snapshot -s creation -d 1 "$(dataset "$2")")
+  attempt "mounting $(dataset "$2")" "$ZFS" mount "$(dataset "$2")"
+}

@@ -37,8 +37,30 @@ Changes (hold the lock $LOCK):
                                       only differing slots change, swaps allowed
   adopt SLOT STATE                    turn the disk image file SLOT/data.img (not a link to a
                                       state) into the new state STATE, and run it on SLOT
-  gc                                  destroy hidden data nothing depends on (zfs; also run
-                                      after every delete)
+  gc [--fleet-moved]                  destroy hidden data nothing depends on (zfs; also run
+                                      after every delete); --fleet-moved: also the copies
+                                      kept on this host of states moved to another host
+
+Slots:
+  logs SLOT [-f] [--lines N|all]      the slot's journal (microvm@SLOT), which holds its
+                                      serial console too; -f follows it (default: 100 lines)
+
+Fleet (several hosts; infra.json .fleet; see docs/vm-state.md "Fleet"):
+  fleet-pull STATE --from HOST [--slot SLOT] [--json]
+                                      on the target: move STATE here from HOST: a copy while
+                                      it runs there, then HOST stops it, the catch-up, the
+                                      state created here last, SLOT started on it; HOST keeps
+                                      its copy hidden (gc --fleet-moved); resumes when re-run
+  fleet-pull STATE --from HOST --abort
+                                      roll an unfinished move back: nothing stays here, the
+                                      state runs on HOST again
+  fleet-cancel STATE                  on the source: undo an unfinished move out of this host
+  replicate STATE --to HOST [--keep-hourly N] [--keep-daily N] [--keep-weekly N]
+            [--keep-monthly N] [--json]
+                                      on the source: a warm copy on HOST (zfs: incremental),
+                                      kept hidden there, pruned per keep (default: .fleet.replicas)
+  replica-promote STATE [--as NAME]   on the replica's host: the replica becomes a state
+  fleet-serve                         the forced command of the fleet's SSH key (not by hand)
 
 Names: $NAME_RULE;
 states and snapshots at most 63 characters, slots at most 12 and not 'states'. Options
@@ -51,7 +73,12 @@ Exit codes:
   3  busy (another vm-state command holds the lock)
   4  not found or conflict (unknown slot/state/snapshot, already exists,
      state attached to another slot, delete of an attached state, something on
-     disk vm-state will not touch: a slot's own disk image, a symbolic link)
+     disk vm-state will not touch: a slot's own disk image, a symbolic link;
+     fleet: no .fleet, unknown host, a state moving to another host, a
+     replica from another host, no common snapshot)
+  Fleet commands also exit 3 while the same transfer runs (a second move of a
+  state, a second replication), pass on the other host's 3 and 4, and exit 1
+  when it cannot be reached. fleet-serve refuses what it does not allow with 2.
 
 Environment:
   VM_STATE_CONFIG         infra.json (default /etc/microvm-infra/infra.json)
@@ -63,6 +90,9 @@ Environment:
   VM_STATE_LOCK           lock file (default \$VM_STATE_ROOT/.vm-state.lock)
   VM_STATE_LOCK_WAIT      seconds to wait for the lock before exit 3 (default 30)
   VM_STATE_START_TIMEOUT  seconds a started slot has to become active (default 60)
+  VM_STATE_JOURNALCTL     command run as journalctl (default journalctl)
+  VM_STATE_FLEET_KNOWN_HOSTS  the other hosts' SSH host keys (default /etc/ssh/ssh_known_hosts)
+  VM_STATE_FLEET_SSH_CONFIG   ssh_config for fleet connections (default /dev/null: none)
 EOF
 }
 
@@ -89,7 +119,9 @@ cmd_list() {
   parse_args "--json --all" "" "$@"
   want_args 0
   load_config
-  if flag --all; then HIDDEN_JSON=$(be hidden); fi
+  if flag --all; then
+    HIDDEN_JSON=$(jq -cn --argjson backend "$(be hidden)" --argjson fleet "$(fleet_hidden)" '$backend + $fleet')
+  fi
   if flag --json && flag --all; then
     query '{backend: $backend, states: $states, hidden: $hidden}'
   elif flag --json; then
@@ -113,6 +145,30 @@ cmd_snapshots() {
   else
     query '($states[0].snapshots | snapshots_rows), ""' "${POS[0]}" | render_tables
   fi
+}
+
+# The slot's unit journal, which also holds its serial console: microvm.nix runs Cloud Hypervisor
+# with `--serial tty --console null` (lib/runners/cloud-hypervisor.nix), so the guest's console is
+# the runner's stdout, and systemd writes that to the journal of microvm@<slot>.service.
+cmd_logs() {
+  USAGE_LINE='logs SLOT [-f] [--lines N]'
+  parse_args "-f --follow" "--lines -n" "$@"
+  want_args 1
+  local slot=${POS[0]} count=${OPT[--lines]:-${OPT[-n]:-100}}
+  check_slot "$slot"
+  [[ $count =~ ^(0|[1-9][0-9]{0,6}|all)$ ]] ||
+    usage_error "invalid --lines $(shown "$count"): use a whole number of lines, or all"
+  load_config
+  need_slot "$slot"
+  command -v "$JOURNALCTL" >/dev/null ||
+    die "$EX_ERROR" "cannot run $(shown "$JOURNALCTL") (set VM_STATE_JOURNALCTL)"
+  local args=(--unit "$(unit "$slot")" --no-pager --output short-iso)
+  if [[ $count != all ]]; then args+=(--lines "$count"); fi
+  if flag -f || flag --follow; then
+    args+=(--follow)
+    if [[ $count == all ]]; then args+=(--no-tail); fi
+  fi
+  exec "$JOURNALCTL" "${args[@]}"
 }
 
 # ---------------------------------------------------------------- changes
@@ -246,6 +302,7 @@ cmd_delete() {
     }
     die "$EX_CONFLICT" "unknown state $(shown "$name") (see: $PROG list)"
   fi
+  need_not_leaving "$name"
   local slot
   slot=$(state_slot "$name")
   [[ -z $slot ]] ||
@@ -378,11 +435,12 @@ cmd_adopt() {
 }
 
 cmd_gc() {
-  USAGE_LINE='gc'
-  parse_args "" "" "$@"
+  USAGE_LINE='gc [--fleet-moved]'
+  parse_args "--fleet-moved" "" "$@"
   want_args 0
   load_config
   take_lock
+  if flag --fleet-moved; then fleet_gc_moved; fi
   be gc
 }
 
@@ -406,6 +464,7 @@ vm_state_main() {
     status) cmd_status "$@" ;;
     list) cmd_list "$@" ;;
     snapshots) cmd_snapshots "$@" ;;
+    logs) cmd_logs "$@" ;;
     create) cmd_create "$@" ;;
     clone) cmd_clone "$@" ;;
     restore) cmd_restore "$@" ;;
@@ -417,6 +476,11 @@ vm_state_main() {
     apply) cmd_apply "$@" ;;
     adopt) cmd_adopt "$@" ;;
     gc) cmd_gc "$@" ;;
+    fleet-pull) cmd_fleet_pull "$@" ;;
+    fleet-cancel) cmd_fleet_cancel "$@" ;;
+    fleet-serve) cmd_fleet_serve "$@" ;;
+    replicate) cmd_replicate "$@" ;;
+    replica-promote) cmd_replica_promote "$@" ;;
     __check-name) cmd_check_name "$@" ;;
     '') usage_error "missing command" ;;
     *) usage_error "unknown command $(shown "$cmd")" ;;

@@ -41,9 +41,14 @@ attempt() {
 
 # Test hook: with VM_STATE_TEST_PHASE=NAME, vm-state writes VM_STATE_TEST_PHASE_FILE when it
 # reaches phase NAME and waits there to be killed, so tests can interrupt it at a chosen point.
+# With VM_STATE_TEST_PHASE_RESUME=FILE as well, it goes on once FILE exists instead.
 phase() {
   if [[ ${VM_STATE_TEST_PHASE:-} == "$1" ]]; then
     printf '%s\n' "$$" >"${VM_STATE_TEST_PHASE_FILE:?VM_STATE_TEST_PHASE needs VM_STATE_TEST_PHASE_FILE}"
+    if [[ -n ${VM_STATE_TEST_PHASE_RESUME:-} ]]; then
+      until [[ -e $VM_STATE_TEST_PHASE_RESUME ]]; do sleep 0.05; done
+      return 0
+    fi
     while :; do sleep 1; done
   fi
 }
@@ -207,6 +212,10 @@ need_slot() {
 
 # Removed by the EXIT trap if a command dies half-way.
 CLEANUP_PATH='' CLEANUP_DATASET='' CLEANUP_SNAPSHOT=''
+# Temporary files, removed by the EXIT trap in any case.
+CLEANUP_FILES=()
+# A command (and arguments) the EXIT trap runs, in a subshell, if the command fails.
+ON_FAILURE=()
 # Slots a command stopped and that are to run again (with the disk they had) if it fails.
 ROLLBACK_SLOTS=()
 # A slot a command paused, resumed by the EXIT trap if it fails.
@@ -214,6 +223,13 @@ PAUSED_SLOT=''
 on_exit() {
   local rc=$?
   trap - EXIT
+  if ((rc != 0 && ${#ON_FAILURE[@]})); then
+    (
+      trap 'rm -f -- "${CLEANUP_FILES[@]}"' EXIT
+      "${ON_FAILURE[@]}"
+    ) || true
+  fi
+  if ((${#CLEANUP_FILES[@]})); then rm -f -- "${CLEANUP_FILES[@]}"; fi
   if [[ -n $CLEANUP_PATH ]]; then rm -rf -- "$CLEANUP_PATH"; fi
   if [[ -n $CLEANUP_DATASET ]]; then "$ZFS" destroy -r "$CLEANUP_DATASET" >/dev/null 2>&1 || true; fi
   if [[ -n $CLEANUP_SNAPSHOT ]]; then "$ZFS" destroy "$CLEANUP_SNAPSHOT" >/dev/null 2>&1 || true; fi
@@ -547,6 +563,7 @@ switch_slots() { # WHY SLOT STATE [SLOT STATE...]
     [[ -n ${want[$slot]+set} ]] || continue
     state=${want[$slot]}
     need_state "$state"
+    need_not_leaving "$state"
     [[ -z ${owner[$state]:-} ]] ||
       die "$EX_CONFLICT" "state $state is requested for both ${owner[$state]} and $slot; a state runs on one slot at most"
     owner[$state]=$slot
@@ -644,21 +661,43 @@ query() {
     }]) as $states
     | ([$slots | splits("\n") | select(. != "") | split("\t") | {
       name: .[0], state: (if .[1] == "" then null else .[1] end), running: (.[2] == "true"),
-      unit: "microvm@\(.[0]).service"}]) as $slots
+      unit: "microvm@\(.[0]).service",
+      system: (if .[3] == "" then null else {
+        declared: .[3], booted: (if .[5] == "" then null else .[5] end),
+        upToDate: (if .[5] == "" then null else .[4] == .[6] end)} end)}]) as $slots
     | '"$filter" --args "${args[@]}"
 }
-# Sets SLOTS_TSV: "SLOT<TAB>STATE<TAB>RUNNING" lines, for query's $slots.
+# Sets SLOTS_TSV: "SLOT<TAB>STATE<TAB>RUNNING<TAB>SYSTEM..." lines (slot_system), for $slots.
 slots_tsv() {
-  local slot link
+  local slot link running
   SLOTS_TSV=''
   for slot in "${SLOTS[@]}"; do
     link=$(slot_link "$slot")
     if [[ -e $link && ! -L $link ]]; then
       log "warning: $link is not a link to a state (adopt it: $PROG adopt $slot NAME)"
     fi
-    SLOTS_TSV+=$slot$'\t'$(slot_state "$slot")$'\t'
-    if is_running "$slot"; then SLOTS_TSV+=true$'\n'; else SLOTS_TSV+=false$'\n'; fi
+    running=false
+    if is_running "$slot"; then running=true; fi
+    SLOTS_TSV+=$slot$'\t'$(slot_state "$slot")$'\t'$running$'\t'$(slot_system "$slot")$'\n'
   done
+}
+# A slot's guest system, read from microvm.nix's links in its directory <root>/<slot> (the
+# microvm.nix state dir is vm-state's root), never evaluated: `current` is the runner the host
+# declares (install-microvm-<slot> relinks it on every switch), `booted` the runner the VM started
+# with (microvm-set-booted@<slot> links it before the start and removes it at the stop); each
+# runner's share/microvm/system is its guest's NixOS system. `microvm -l` compares the same links.
+# Prints "DECLARED_SYSTEM<TAB>DECLARED_RUNNER<TAB>BOOTED_SYSTEM<TAB>BOOTED_RUNNER" (empty if absent).
+slot_system() {
+  local dir=$ROOT/$1 kind runner system out=''
+  for kind in current booted; do
+    runner='' system=''
+    if [[ -L $dir/$kind ]]; then
+      runner=$(readlink -- "$dir/$kind")
+      if [[ -L $dir/$kind/share/microvm/system ]]; then system=$(readlink -- "$dir/$kind/share/microvm/system"); fi
+    fi
+    out+=${system//[$'\t\n']/?}$'\t'${runner//[$'\t\n']/?}$'\t'
+  done
+  printf '%s' "${out%$'\t'}"
 }
 # Read-only commands only warn about an interrupted change: the next change finishes it.
 warn_journal() {
@@ -710,8 +749,15 @@ JQ_TABLES='def size: if . == null then "-"
   def states_rows: (["STATE", "SLOT", "SIZE", "ALLOCATED", "SNAPSHOTS", "LATEST"] | @tsv),
     (.[] | [.name, (.slot // "-"), (.sizeBytes | size), (.allocatedBytes | size),
             (.snapshots | length | tostring), (.snapshots[-1].name // "-")] | @tsv);
-  def slots_rows: (["SLOT", "STATE", "RUNNING"] | @tsv),
-    (.[] | [.name, (.state // "-"), (if .running then "running" else "stopped" end)] | @tsv);
+  def generation: split("/")[-1] | split("-")[0] | .[0:7];
+  def system_cell: if . == null then "-"
+    elif .booted == null then "\(.declared | generation) (not running)"
+    elif .upToDate then "\(.declared | generation) (current)"
+    elif (.booted | generation) == (.declared | generation) then "\(.booted | generation) (outdated: restart to apply its new VM settings)"
+    else "\(.booted | generation) (outdated: restart to apply \(.declared | generation))" end;
+  def slots_rows: (["SLOT", "STATE", "RUNNING", "SYSTEM"] | @tsv),
+    (.[] | [.name, (.state // "-"), (if .running then "running" else "stopped" end),
+            (.system | system_cell)] | @tsv);
   def hidden_rows: (["HIDDEN", "WAS", "HELD BY"] | @tsv),
     (.[] | [.name, .was, (.heldBy | join(","))] | @tsv);
   def snapshots_rows: (["SNAPSHOT", "CREATED"] | @tsv), (.[] | [.name, .created] | @tsv);'

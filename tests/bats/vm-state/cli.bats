@@ -11,7 +11,8 @@ setup() { setup_vm_state; }
   if (($(id -u) == 0)); then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
   VM_STATE_CONFIG=/nonexistent/infra.json run "${as_user[@]}" "$VM_STATE" help
   [ "$status" -eq 0 ]
-  for cmd in list status create clone snapshot snapshots restore delete delete-snapshot assign migrate apply adopt gc help; do
+  for cmd in list status create clone snapshot snapshots restore delete delete-snapshot assign migrate apply adopt gc \
+    logs fleet-pull fleet-cancel replicate replica-promote fleet-serve help; do
     [[ $output == *"  $cmd "* ]] || { echo "help does not list $cmd"; return 1; }
   done
   [[ $output == *"3  busy"* && $output == *"4  not found or conflict"* && $output == *"2  usage"* ]]

@@ -11,15 +11,15 @@ setup() {
   vm assign slot2 web 2>/dev/null
 }
 
-@test "status --json: backend, every slot with state/running/unit, every state with size and snapshots" {
+@test "status --json: backend, every slot with state/running/unit/system, every state with size and snapshots" {
   run --separate-stderr vm status --json
   [ "$status" -eq 0 ]
   jq -e --arg backend "$TEST_BACKEND" '
     (keys == ["backend", "slots", "states"]) and .backend == $backend
     and .slots == [
-      {name: "slot1", state: null, running: false, unit: "microvm@slot1.service"},
-      {name: "slot2", state: "web", running: true, unit: "microvm@slot2.service"},
-      {name: "slot3", state: null, running: false, unit: "microvm@slot3.service"}]
+      {name: "slot1", state: null, running: false, unit: "microvm@slot1.service", system: null},
+      {name: "slot2", state: "web", running: true, unit: "microvm@slot2.service", system: null},
+      {name: "slot3", state: null, running: false, unit: "microvm@slot3.service", system: null}]
     and ([.states[].name] == ["db", "web"])
     and (.states[] | select(.name == "web")
          | .slot == "slot2" and .sizeBytes == 1073741824 and (.allocatedBytes | type) == "number"
@@ -41,8 +41,8 @@ setup() {
   run --separate-stderr vm status
   [ "$status" -eq 0 ]
   [[ $output != *$'\e'* ]]
-  [[ ${lines[0]} == "SLOT   STATE  RUNNING" ]]
-  [[ ${lines[2]} == "slot2  web    running" ]]
+  [[ ${lines[0]} == "SLOT   STATE  RUNNING  SYSTEM" ]]
+  [[ ${lines[2]} == "slot2  web    running  -" ]]
   [[ $output == *"STATE  SLOT   SIZE  ALLOCATED  SNAPSHOTS  LATEST"* ]]
   [[ $output == *"web    slot2  1G"*"  1          v1"* ]]
   run --separate-stderr vm list

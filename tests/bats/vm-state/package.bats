@@ -41,16 +41,19 @@ bundle() { # OUT: the text writeShellApplication would write
   [ "$(e2label "$(img web)")" = vmstate ]
 }
 
-@test "the package's dependencies: no tar or gzip, ch-remote's package for live snapshots" {
+@test "the package's dependencies: ch-remote's package for live snapshots, ssh and GNU tar for the fleet, no gzip" {
   local block
   block=$(sed -n '/vm-state = pkgs.writeShellApplication/,/^  };/p' "$REPO/nixos/modules/hypervisor.nix")
-  [[ $block != *gnutar* && $block != *gzip* ]]
-  [[ $block == *cloud-hypervisor* ]]
-  run grep -nwE 'tar|gzip' "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash
+  [[ $block != *gzip* ]]
+  [[ $block == *cloud-hypervisor* && $block == *openssh* && $block == *gnutar* ]]
+  run grep -nwE 'gzip' "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash
   [ "$status" -eq 1 ]
+  # tar only streams states between fleet hosts on files/xfs.
+  [ "$(grep -lwE 'tar' "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash | xargs -n1 basename | sort | tr '\n' ' ')" = "backend-files.bash vm-state " ]
 }
 
 @test "vm-state and all its parts pass shellcheck -x" {
   require_tools shellcheck
-  shellcheck -x "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash "$REPO"/tests/fakes/systemctl "$FAKES"/*
+  shellcheck -x "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash "$REPO"/tests/fakes/systemctl "$FAKES"/* \
+    "$VM_STATE_TESTS"/helpers.bash "$VM_STATE_TESTS"/fleet.bash
 }

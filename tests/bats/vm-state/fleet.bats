@@ -1,0 +1,309 @@
+#!/usr/bin/env bats
+# The fleet, for real: two hosts (main, big), each its own vm-state root and infra.json with a
+# .fleet, and a real sshd on 127.0.0.1 and a port of its own, whose authorized_keys runs only
+# `vm-state fleet-serve` for the fleet's transfer key (fleet.bash). The files backend (xfs when
+# the suite runs on XFS); the VMs are the fake systemctl's units, one log for both hosts.
+
+load helpers
+load fleet
+
+setup() {
+  setup_vm_state
+  fleet_setup files
+}
+teardown() { stop_sshds; }
+
+# A state `web` running on main's slot1, with 8 MiB of random data besides its text.
+web_on_main() {
+  fleet_state main web slot1 "${1:-data of web}"
+  dd if=/dev/urandom of="$(host_img main web)" bs=1M count=8 seek=100 conv=notrunc status=none
+  : >"$FAKE_SYSTEMCTL_LOG"
+}
+hidden_copy() { on main list --all --json 2>/dev/null | jq -r '.hidden[] | select(.was | startswith("web (moved")) | .name'; }
+line_of() { grep -n -m1 -F -- "$1" "$FAKE_SYSTEMCTL_LOG" | cut -d: -f1; }
+states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join(" ")'; }
+
+@test "a move: copied while it runs, the source stopped only for the catch-up, byte for byte, started on the target last" {
+  web_on_main "first data"
+  pause_at copied big fleet-pull web --from main --slot slot3 --json
+  # The first copy is done and nothing stopped: the VM still runs on main, and big has no state.
+  host_running main slot1
+  [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
+  [ -z "$(states_on big)" ]
+  [[ $(on big list --all --json 2>/dev/null | jq -r '.hidden[].was') == "web (arriving from main: copied)" ]]
+  # The VM writes on: the catch-up must carry it.
+  put_text "$(host_img main web)" $((512 * MiB)) "written while the first copy ran"
+  local source_sum
+  source_sum=$(checksum "$(host_img main web)")
+  resume_run
+  cat "$BATS_TEST_TMPDIR/paused.err"
+  [ "$PAUSED_STATUS" -eq 0 ]
+
+  # Byte for byte: the state on big, the hidden copy main keeps, and what main held when it stopped.
+  cmp "$(host_img big web)" "$(hidden_copy)/data.img"
+  [ "$(checksum "$(host_img big web)")" = "$source_sum" ]
+  [ "$(get_text "$(host_img big web)" $((512 * MiB)) 32)" = "written while the first copy ran" ]
+  [ "$(allocated "$(host_img big web)")" -lt $((64 * MiB)) ] # still sparse
+  # main stopped slot1 once, then big started slot3, on the complete copy; nothing started on main.
+  [ "$(grep -c 'microvm@slot1' "$FAKE_SYSTEMCTL_LOG")" -eq 1 ]
+  [ "$(line_of 'stop microvm@slot1.service')" -lt "$(line_of 'start microvm@slot3.service')" ]
+  [ "$(grep '^disk microvm@slot3' "$FAKE_SYSTEMCTL_LOG")" = "disk microvm@slot3.service $source_sum" ]
+  host_running big slot3
+  ! host_running main slot1
+  # What it says: which state, from where, the bytes, how long the VM was stopped.
+  local json
+  json=$(cat "$BATS_TEST_TMPDIR/paused.out")
+  [ "$(jq -r '[.state, .from, .to, .slot, .sourceSlot] | join(" ")' <<<"$json")" = "web main big slot3 slot1" ]
+  [ "$(jq -r '.bytesWhileRunning > 8388608 and .bytesWhileStopped > 8388608 and .stoppedMs > 0' <<<"$json")" = true ]
+  grep -q "moved state web from main to big: .* sent while it ran, .* after it stopped; slot1 on main was stopped for [0-9.]* s; slot3 runs it now" "$BATS_TEST_TMPDIR/paused.err"
+  # main: the state is gone from every listing, its name is free, the copy kept hidden.
+  [ -z "$(states_on main)" ]
+  [ "$(on main status --json 2>/dev/null | jq -r '.slots[0].state')" = null ]
+  [[ $(on main list --all 2>/dev/null) == *"web (moved to big; vm-state gc --fleet-moved removes it)"* ]]
+  run on main create web --size-gib 1
+  [ "$status" -eq 0 ]
+  on main delete --yes web 2>/dev/null
+
+  # Again: a no-op.
+  : >"$FAKE_SYSTEMCTL_LOG"
+  run on big fleet-pull web --from main --slot slot3
+  [ "$status" -eq 0 ]
+  [[ $output == *"state web is already on big"* ]]
+  [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
+  # gc --fleet-moved removes the hidden copy.
+  run on main gc --fleet-moved
+  [ "$status" -eq 0 ]
+  [ -z "$(hidden_copy)" ]
+  [ ! -e "$(host_root main)/states/.moved/web"* ]
+}
+
+@test "a move killed mid-stream leaves the source running and untouched; the next run copies again and finishes" {
+  web_on_main
+  local sum
+  sum=$(checksum "$(host_img main web)")
+  kill_at copying big fleet-pull web --from main --slot slot3
+  host_running main slot1
+  [ "$(checksum "$(host_img main web)")" = "$sum" ]
+  [ "$(states_on main)" = web ]
+  [ -z "$(states_on big)" ]
+  [[ $(on big list --all --json 2>/dev/null | jq -r '.hidden[].was') == "web (arriving from main: copying)" ]]
+  [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
+
+  run --separate-stderr on big fleet-pull web --from main --slot slot3 --json
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .resumed <<<"$output")" = true ]
+  [ "$(checksum "$(host_img big web)")" = "$sum" ]
+  [ "$(line_of 'stop microvm@slot1.service')" -lt "$(line_of 'start microvm@slot3.service')" ]
+  [ "$(on big list --all --json 2>/dev/null | jq -c .hidden)" = '[]' ]
+}
+
+@test "a move killed after the source stopped is finished by the next run; --abort instead starts it on the source again" {
+  web_on_main
+  local sum
+  sum=$(checksum "$(host_img main web)")
+  kill_at released big fleet-pull web --from main --slot slot3
+  # main stopped slot1 and took its disk away: nothing starts it there while the move is open.
+  ! host_running main slot1
+  [ "$(on main status --json 2>/dev/null | jq -r '.slots[0].state')" = null ]
+  [ "$(on main list --json 2>/dev/null | jq -r '.states[0].name')" = web ]
+  run on main assign slot1 web
+  [ "$status" -eq 4 ]
+  [[ $output == *"state web is being moved to big (vm-state fleet-cancel web keeps it here)"* ]]
+  run on main delete --yes web
+  [ "$status" -eq 4 ]
+
+  # --abort: the move is rolled back on both ends; slot1 runs web again, intact.
+  run on big fleet-pull web --from main --abort
+  [ "$status" -eq 0 ]
+  [[ $output == *"the move of web from main is rolled back"* ]]
+  host_running main slot1
+  [ "$(readlink "$(host_root main)/slot1/data.img")" = "$(host_img main web)" ]
+  [ "$(checksum "$(host_img main web)")" = "$sum" ]
+  [ "$(on big list --all --json 2>/dev/null | jq -c .hidden)" = '[]' ]
+  [ -z "$(states_on big)" ]
+
+  # Killed there again, the next run finishes the move.
+  kill_at released big fleet-pull web --from main --slot slot3
+  run --separate-stderr on big fleet-pull web --from main --slot slot3 --json
+  [ "$status" -eq 0 ]
+  [ "$(checksum "$(host_img big web)")" = "$sum" ]
+  [ "$(jq -r '.resumed and .stoppedMs > 0' <<<"$output")" = true ]
+  host_running big slot3
+  ! host_running main slot1
+}
+
+@test "a catch-up that fails starts the state on the source again, intact" {
+  web_on_main
+  local sum
+  sum=$(checksum "$(host_img main web)")
+  pause_at released big fleet-pull web --from main --slot slot3
+  ! host_running main slot1
+  rm "$(host_root big)/states/.fleet-in-web/data.img" # the target loses its first copy
+  resume_run
+  [ "$PAUSED_STATUS" -eq 1 ]
+  grep -q "no first copy of web here to catch up" "$BATS_TEST_TMPDIR/paused.err"
+  grep -q "the move of web from main is undone: it runs on main again" "$BATS_TEST_TMPDIR/paused.err"
+  host_running main slot1
+  [ "$(checksum "$(host_img main web)")" = "$sum" ]
+  [ "$(on big list --all --json 2>/dev/null | jq -c .hidden)" = '[]' ]
+  ! grep -q 'microvm@slot3' "$FAKE_SYSTEMCTL_LOG"
+}
+
+@test "a second move of a state while one is in flight is refused, naming it" {
+  web_on_main
+  pause_at copied big fleet-pull web --from main --slot slot3
+  run on big fleet-pull web --from main
+  [ "$status" -eq 3 ]
+  [[ $output == *"busy: a move of state web into big is in flight"* ]]
+  run on third fleet-pull web --from main
+  [ "$status" -eq 4 ]
+  [[ $output == *"state web is being moved from main to big; a state moves to one host at a time"* ]]
+  resume_run
+  [ "$PAUSED_STATUS" -eq 0 ]
+  [ "$(states_on big)" = web ]
+  [ -z "$(states_on third)" ]
+}
+
+@test "fleet-pull refuses what it cannot do before anything moves" {
+  web_on_main
+  run on big fleet-pull web --from nowhere
+  [ "$status" -eq 4 ]
+  [[ $output == *"unknown host 'nowhere': the fleet's hosts are main big third far"* ]]
+  run on big fleet-pull web --from big
+  [ "$status" -eq 2 ]
+  run on big fleet-pull web
+  [ "$status" -eq 2 ]
+  [[ $output == *"fleet-pull needs --from HOST"* ]]
+  run on big fleet-pull ../web --from main
+  [ "$status" -eq 2 ]
+  run on big fleet-pull web --from main --slot slot1
+  [ "$status" -eq 4 ]
+  [[ $output == *"unknown slot 'slot1'"* ]]
+  run on big fleet-pull nosuch --from main
+  [ "$status" -eq 4 ]
+  [[ $output == *"main has no state 'nosuch'"* ]]
+  on big create web --size-gib 1 2>/dev/null
+  run on big fleet-pull web --from main
+  [ "$status" -eq 4 ]
+  [[ $output == *"state web exists both here and on main; nothing was moved"* ]]
+  jq 'del(.fleet)' "$FLEET/big/infra.json" >"$FLEET/big/one-host.json"
+  run on big VM_STATE_CONFIG="$FLEET/big/one-host.json" fleet-pull web --from main
+  [ "$status" -eq 4 ]
+  [[ $output == *"has no .fleet: this host is not part of a fleet"* ]]
+  host_running main slot1
+  [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
+}
+
+@test "fleet-serve runs only its operations, checks every argument, and logs what it refuses" {
+  run fleet_ssh main status
+  [ "$status" -eq 0 ]
+  [ "$(jq -c . <<<"$output")" = "{\"host\":\"main\",\"backend\":\"$FLEET_TEST_BACKEND\"}" ]
+  local request
+  for request in 'rm -rf /' 'status web; id' 'status $(id)' 'send-snapshot ../etc big' 'send-snapshot /etc/passwd big' \
+    'status  web' 'status Web'; do
+    run fleet_ssh main "$request"
+    [ "$status" -eq 2 ] || { echo "'$request' gave $status: $output"; return 1; }
+    [[ $output == *"vm-state: fleet-serve refused '"*"': a request is an operation and names separated by single spaces; allowed: status send-snapshot"* ]]
+  done
+  run fleet_ssh main bash -i
+  [ "$status" -eq 2 ]
+  [[ $output == *"fleet-serve refused 'bash -i': unknown operation"* ]]
+  run fleet_ssh main send-snapshot -web big
+  [ "$status" -eq 2 ]
+  [[ $output == *"invalid state name '-web'"* ]]
+  run fleet_ssh main status web extra
+  [ "$status" -eq 2 ]
+  [[ $output == *"expected 1 argument(s), got 2"* ]]
+  run fleet_ssh main send-snapshot web main
+  [ "$status" -eq 2 ]
+  [[ $output == *"main is not another host of the fleet"* ]]
+  run fleet_ssh main receive-replica web far _replica-main-20250101-000000
+  [ "$status" -eq 2 ]
+  [[ $output == *"far's address is 10.255.255.1, this connection comes from 127.0.0.1"* ]]
+  run fleet_ssh main prune-replica web big hourly=1 yearly=3
+  [ "$status" -eq 2 ]
+  run fleet_ssh main send-resume web big 'notatoken'
+  [ "$status" -eq 2 ]
+  # No shell, no forwarding (restrict).
+  run fleet_ssh main
+  [ "$status" -eq 2 ]
+  [[ $output == *"fleet-serve refused no request (this key runs vm-state fleet operations only, no shell)"* ]]
+  run fleet_ssh -W 127.0.0.1:22 main
+  [ "$status" -ne 0 ]
+  [[ $output == *"stdio forwarding failed"* ]]
+  # Nothing happened, and every refusal is in the log with the address it came from.
+  [ -z "$(ls -A "$(host_root main)/states" 2>/dev/null)" ]
+  [ "$(grep -c ' 127.0.0.1 refused: ' "$(host_root main)/.vm-state-fleet/fleet.log")" -ge 14 ]
+  grep -q "127.0.0.1 refused: 'rm -rf /'" "$(host_root main)/.vm-state-fleet/fleet.log"
+}
+
+@test "replicate: a full sparse copy kept hidden on the target, pruned per keep, never a state until promoted" {
+  web_on_main "version 1"
+  run --separate-stderr on main replicate web --to big --json
+  [ "$status" -eq 0 ]
+  local first
+  first=$(jq -r .snapshot <<<"$output")
+  [[ $first =~ ^_replica-big-[0-9]{8}-[0-9]{6}(-[0-9]+)?$ ]]
+  [ "$(jq -c .keep <<<"$output")" = '{"hourly":24,"daily":7,"weekly":0,"monthly":0}' ] # from .fleet.replicas
+  [ "$(jq -r '.bytes > 8388608 and .incrementalFrom == null' <<<"$output")" = true ]
+  # The VM was paused for the frozen copy, not stopped; big holds it hidden.
+  [ "$(cat "$FLEET/main/ch-remote.log")" = "pause slot1
+resume slot1" ]
+  [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
+  [ -z "$(states_on big)" ]
+  [[ $(on big list --all --json 2>/dev/null | jq -r '.hidden[].was') == "replica of web from main (1 snapshots; vm-state replica-promote web makes it a state)" ]]
+  cmp "$(host_img main web)" "$(host_root big)/states/.replicas/web/$first.img"
+
+  # Again, changed: the newest copy replaces the older one in this hour (keep hourly=24, daily=7).
+  put_text "$(host_img main web)" $((512 * MiB)) "version 2"
+  run --separate-stderr on main replicate web --to big --json
+  [ "$status" -eq 0 ]
+  local second
+  second=$(jq -r .snapshot <<<"$output")
+  [ "$second" != "$first" ]
+  [ "$(jq -c .pruned <<<"$output")" = "[\"$first\"]" ]
+  [ "$(ls "$(host_root big)/states/.replicas/web")" = "$second.img" ]
+
+  # Retention by hours and days, as sanoid counts: the newest copy of each of the last N hours
+  # (days) that have one; the newest copy always.
+  local d t
+  d=$(host_root big)/states/.replicas/web
+  for t in 20250101-010000 20250101-013000 20250101-020000 20250102-120000 20250103-090000 20250103-100000; do
+    cp --sparse=always "$d/$second.img" "$d/_replica-big-$t.img"
+  done
+  run --separate-stderr fleet_ssh big prune-replica web main hourly=3 daily=3
+  [ "$status" -eq 0 ]
+  [ "$(jq -c .pruned <<<"$output")" = '["_replica-big-20250101-010000","_replica-big-20250101-013000","_replica-big-20250101-020000"]' ]
+  [ "$(ls "$d" | tr '\n' ' ')" = "_replica-big-20250102-120000.img _replica-big-20250103-090000.img _replica-big-20250103-100000.img $second.img " ]
+
+  # Promote: the newest copy is the state web on big, the older ones its snapshots.
+  put_text "$(host_img main web)" $((512 * MiB)) "version 3" # lost with main: never replicated
+  run on big replica-promote web
+  [ "$status" -eq 0 ]
+  [[ $output == *"the replica of web from main is now the state web here"* ]]
+  [ "$(states_on big)" = web ]
+  [ "$(get_text "$(host_img big web)" $((512 * MiB)) 9)" = "version 2" ]
+  [ "$(on big snapshots web --json 2>/dev/null | jq -r '[.snapshots[].name] | sort | join(" ")')" = "replica-20250102-120000 replica-20250103-090000 replica-20250103-100000" ]
+  [ "$(on big list --all --json 2>/dev/null | jq -c .hidden)" = '[]' ]
+  run on big assign slot3 web
+  [ "$status" -eq 0 ]
+}
+
+@test "replicate refuses a host that holds the replica from another host, and a second run at once" {
+  web_on_main
+  on main replicate web --to big 2>/dev/null
+  fleet_state third web "" "third's web"
+  run on third replicate web --to big
+  [ "$status" -eq 4 ]
+  [[ $output == *"big: big holds a replica of web from main, not from third"* || $output == *"big holds a replica of web from main, not from third"* ]]
+  run on main replicate web --to nowhere
+  [ "$status" -eq 4 ]
+  run on main replicate web --to big --keep-daily x
+  [ "$status" -eq 2 ]
+  pause_at replicating main replicate web --to big
+  run on main VM_STATE_LOCK_WAIT=0 replicate web --to big
+  [ "$status" -eq 3 ]
+  [[ $output == *"busy: a replication of state web is in flight"* ]]
+  resume_run
+  [ "$PAUSED_STATUS" -eq 0 ]
+}
