@@ -56,7 +56,7 @@ used_kib() { df -k --output=used "$1" | tail -1; }
   local suite=()
   for f in "$VM_STATE_TESTS"/*.bats; do
     case ${f##*/} in
-      xfs.bats | zfs.bats | package.bats) ;; # this file; the zfs backend's own; no backend
+      xfs.bats | *zfs.bats | package.bats) ;; # this file; the zfs backend's own; no backend
       *) suite+=("$f") ;;
     esac
   done
