@@ -60,7 +60,7 @@ async function editCost(): Promise<string[]> {
     const edits: [string, string][] = [
         ["no change", example],
         ["add slot6", editedExample((c) => { c["microvm-infra:slots"].slot6 = {}; })],
-        ["move state dev into slot4", editedExample((c) => { c["microvm-infra:slots"].slot4 = { state: "dev" }; })],
+        ["move state dev into slot4", editedExample((c) => { c["microvm-infra:slots"].slot4 = { ...c["microvm-infra:slots"].slot4, state: "dev" }; })],
         ["swap slot1 and slot3", editedExample((c) => { c["microvm-infra:slots"].slot1 = { state: "slot3" }; c["microvm-infra:slots"].slot3 = { state: "slot1" }; })],
     ];
     const lines: string[] = [];
