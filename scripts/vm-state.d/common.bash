@@ -498,6 +498,7 @@ need_new_state() { # NAME -> 1 if it exists and --if-missing allows that
     fi
     die "$EX_CONFLICT" "state $(shown "$1") already exists"
   fi
+  need_not_arriving "$1"
   local dir=$STATES/$1 content=()
   if [[ -L $dir || (-e $dir && ! -d $dir) ]]; then
     die "$EX_CONFLICT" "$dir exists and is not a state; move it away first"

@@ -121,17 +121,20 @@ rec_put() {
 }
 rec_del() { rm -f -- "$(rec_file "$1" "$2")"; }
 
-# fleet_lock KIND STATE WHAT: one transfer per state and kind at a time (fd 8, held until exit).
-# Waits VM_STATE_LOCK_WAIT seconds like the main lock, then exits 3 naming the transfer.
+# fleet_lock KIND STATE WHAT [now]: one transfer per state and kind at a time (fd 8, held until
+# exit). Waits VM_STATE_LOCK_WAIT seconds like the main lock (the other end of a transfer that was
+# cut may take a moment to notice), or with `now` not at all (a command's own transfer in flight
+# here), then exits 3 naming the transfer.
 fleet_lock() {
-  local f
+  local f how
   fleet_ready
   f=$FLEET_DIR/locks/$1-$2.lock
   not_a_link "$f"
   exec 8>>"$f"
   local wait=(-w "$LOCK_WAIT")
-  if [[ $LOCK_WAIT == 0 ]]; then wait=(-n); fi
-  flock "${wait[@]}" 8 || die "$EX_BUSY" "busy: $3 is in flight (waited ${LOCK_WAIT}s for $f)"
+  how="waited ${LOCK_WAIT}s for $f"
+  if [[ $LOCK_WAIT == 0 || ${4:-} == now ]]; then wait=(-n) how="another vm-state command holds $f"; fi
+  flock "${wait[@]}" 8 || die "$EX_BUSY" "busy: $3 is in flight ($how)"
 }
 # The main lock, released while data streams (a transfer may take hours; every other change
 # would wait for it). take_lock opens it again.
@@ -572,7 +575,8 @@ cmd_fleet_pull() {
   load_fleet
   need_peer "$from"
   if [[ -n $slot ]]; then need_slot "$slot"; fi
-  fleet_lock in "$state" "a move of state $state into $FLEET_SELF"
+  fleet_lock in "$state" "a move of state $state into $FLEET_SELF" now
+  ARRIVING=$state
   if flag --abort; then
     pull_abort "$state" "$from"
     return 0
@@ -766,7 +770,7 @@ cmd_replicate() {
   load_fleet
   need_peer "$to"
   if [[ -z $keep ]]; then keep=$(replica_keep_from_config "$state" "$to"); fi
-  fleet_lock replicate "$state" "a replication of state $state"
+  fleet_lock replicate "$state" "a replication of state $state" now
   take_lock
   need_state "$state"
   release_lock
@@ -916,6 +920,15 @@ fleet_hidden() {
   printf '%s\n' "${rows[@]}" | jq -cs 'map(select(. != null))'
 }
 
+# A new state may not take the name of one arriving here (fleet-pull places it under that name
+# last); fleet-pull itself sets ARRIVING to the state it places.
+ARRIVING=''
+need_not_arriving() { # STATE
+  local f=$ROOT/.vm-state-fleet/in/$1.json
+  if [[ -f $f && $1 != "$ARRIVING" ]]; then
+    die "$EX_CONFLICT" "state $1 is arriving from $(jq -r '.from' "$f" 2>/dev/null || echo 'another host') (vm-state fleet-pull; --abort rolls it back)"
+  fi
+}
 # Local changes refuse a state that is leaving this host (its slot is stopped and detached).
 need_not_leaving() { # STATE
   local f=$ROOT/.vm-state-fleet/out/$1.json

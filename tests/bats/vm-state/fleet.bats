@@ -155,6 +155,9 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   run on big fleet-pull web --from main
   [ "$status" -eq 3 ]
   [[ $output == *"busy: a move of state web into big is in flight"* ]]
+  run on big create web --size-gib 1
+  [ "$status" -eq 4 ]
+  [[ $output == *"state web is arriving from main (vm-state fleet-pull; --abort rolls it back)"* ]]
   run on third fleet-pull web --from main
   [ "$status" -eq 4 ]
   [[ $output == *"state web is being moved from main to big; a state moves to one host at a time"* ]]
@@ -301,7 +304,7 @@ resume slot1" ]
   run on main replicate web --to big --keep-daily x
   [ "$status" -eq 2 ]
   pause_at replicating main replicate web --to big
-  run on main VM_STATE_LOCK_WAIT=0 replicate web --to big
+  run on main replicate web --to big
   [ "$status" -eq 3 ]
   [[ $output == *"busy: a replication of state web is in flight"* ]]
   resume_run
