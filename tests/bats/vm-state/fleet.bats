@@ -203,7 +203,7 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   [ "$(jq -c . <<<"$output")" = "{\"host\":\"main\",\"backend\":\"$FLEET_TEST_BACKEND\"}" ]
   local request
   for request in 'rm -rf /' 'status web; id' 'status $(id)' 'send-snapshot ../etc big' 'send-snapshot /etc/passwd big' \
-    'status  web' 'status Web'; do
+    'status  web' 'status Web' $'status web\nid' 'status web*'; do
     run fleet_ssh main "$request"
     [ "$status" -eq 2 ] || { echo "'$request' gave $status: $output"; return 1; }
     [[ $output == *"vm-state: fleet-serve refused '"*"': a request is an operation and names separated by single spaces; allowed: status send-snapshot"* ]]
@@ -236,7 +236,7 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   [[ $output == *"stdio forwarding failed"* ]]
   # Nothing happened, and every refusal is in the log with the address it came from.
   [ -z "$(ls -A "$(host_root main)/states" 2>/dev/null)" ]
-  [ "$(grep -c ' 127.0.0.1 refused: ' "$(host_root main)/.vm-state-fleet/fleet.log")" -ge 14 ]
+  [ "$(grep -c ' 127.0.0.1 refused: ' "$(host_root main)/.vm-state-fleet/fleet.log")" -ge 16 ]
   grep -q "127.0.0.1 refused: 'rm -rf /'" "$(host_root main)/.vm-state-fleet/fleet.log"
 }
 
