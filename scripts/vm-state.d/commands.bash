@@ -51,6 +51,9 @@ Fleet (several hosts; infra.json .fleet; see docs/vm-state.md "Fleet"):
                                       it runs there, then HOST stops it, the catch-up, the
                                       state created here last, SLOT started on it; HOST keeps
                                       its copy hidden (gc --fleet-moved); resumes when re-run
+  fleet-pull STATE --from-any [--slot SLOT] [--json]
+                                      the same from whichever other host holds STATE (the
+                                      deploy runs this); nothing when it is here or nowhere
   fleet-pull STATE --from HOST --abort
                                       roll an unfinished move back: nothing stays here, the
                                       state runs on HOST again
@@ -91,8 +94,8 @@ Environment:
   VM_STATE_LOCK_WAIT      seconds to wait for the lock before exit 3 (default 30)
   VM_STATE_START_TIMEOUT  seconds a started slot has to become active (default 60)
   VM_STATE_JOURNALCTL     command run as journalctl (default journalctl)
-  VM_STATE_FLEET_KNOWN_HOSTS  the other hosts' SSH host keys (default /etc/ssh/ssh_known_hosts)
-  VM_STATE_FLEET_SSH_CONFIG   ssh_config for fleet connections (default /dev/null: none)
+  VM_STATE_FLEET_KNOWN_HOSTS  the other hosts' SSH host keys (default /etc/microvm-infra/fleet/known_hosts)
+  VM_STATE_FLEET_SSH_CONFIG   ssh_config for fleet connections (default /etc/microvm-infra/fleet/ssh_config)
 EOF
 }
 

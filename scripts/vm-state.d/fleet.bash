@@ -154,8 +154,10 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---------------------------------------------------------------- SSH to another host
 
-FLEET_SSH_CONFIG=${VM_STATE_FLEET_SSH_CONFIG:-/dev/null}
-FLEET_KNOWN_HOSTS=${VM_STATE_FLEET_KNOWN_HOSTS:-/etc/ssh/ssh_known_hosts}
+# The NixOS host writes both from infra.json's .fleet (nixos/lib/fleet.nix): each host by its
+# name, its address and its pinned host key.
+FLEET_SSH_CONFIG=${VM_STATE_FLEET_SSH_CONFIG:-/etc/microvm-infra/fleet/ssh_config}
+FLEET_KNOWN_HOSTS=${VM_STATE_FLEET_KNOWN_HOSTS:-/etc/microvm-infra/fleet/known_hosts}
 # The ssh command line for HOST: root@<address> with the transfer key, the host key checked
 # against the known hosts file, no agent, no password, no configuration but VM_STATE_FLEET_SSH_CONFIG
 # (the host's name is the destination and its address the HostName, so a `Host <name>` block
@@ -561,18 +563,55 @@ prune_replica() { # STATE KEEP_JSON
 
 # ---------------------------------------------------------------- fleet-pull (on the target)
 
+# fleet_locate STATE: the other host that holds STATE, for `fleet-pull --from-any`: the one an
+# interrupted pull recorded, else the only other host that has it; nothing when none has it (or
+# it is here already). Two holders, or a host that cannot be asked, stop it: guessing could move
+# the wrong copy.
+fleet_locate() {
+  local state=$1 recorded host holders=() status
+  recorded=$(rec_get in "$state" from)
+  if [[ -n $recorded ]]; then
+    printf '%s' "$recorded"
+    return 0
+  fi
+  if be exists "$state"; then return 0; fi
+  for host in "${FLEET_HOSTS[@]}"; do
+    [[ $host == "$FLEET_SELF" ]] && continue
+    status=$(fleet_call "$host" status "$state")
+    if [[ $(jq -r '.exists' <<<"$status") == true ]]; then holders+=("$host"); fi
+  done
+  if ((${#holders[@]} > 1)); then
+    die "$EX_CONFLICT" "state $state is on several hosts (${holders[*]}); pull it from one explicitly (vm-state fleet-pull $state --from HOST)"
+  fi
+  printf '%s' "${holders[0]:-}"
+}
+
 cmd_fleet_pull() {
-  USAGE_LINE='fleet-pull STATE --from HOST [--slot SLOT] [--json] | fleet-pull STATE --from HOST --abort'
-  parse_args "--json --abort" "--from --slot" "$@"
+  USAGE_LINE='fleet-pull STATE (--from HOST | --from-any) [--slot SLOT] [--json] | fleet-pull STATE --from HOST --abort'
+  parse_args "--json --abort --from-any" "--from --slot" "$@"
   want_args 1
   local state=${POS[0]} from=${OPT[--from]:-} slot=${OPT[--slot]:-}
   check_state "$state"
-  [[ -n $from ]] || usage_error "fleet-pull needs --from HOST (the host that holds the state now)"
-  check_name host "$from"
+  if flag --from-any && [[ -n $from ]]; then usage_error "--from and --from-any exclude each other"; fi
+  if flag --from-any && flag --abort; then usage_error "--abort needs --from HOST"; fi
+  [[ -n $from ]] || flag --from-any || usage_error "fleet-pull needs --from HOST (the host that holds the state now) or --from-any"
   if [[ -n $slot ]]; then check_slot "$slot"; fi
   if flag --abort && [[ -n $slot ]]; then usage_error "--abort takes no --slot"; fi
   load_config
   load_fleet
+  if flag --from-any; then
+    from=$(fleet_locate "$state")
+    if [[ -z $from ]]; then
+      if be exists "$state"; then
+        log "state $state is here already; nothing to move"
+      else
+        log "state $state is on no host of the fleet yet; nothing to move"
+      fi
+      return 0
+    fi
+    log "state $state is on $from; pulling it here"
+  fi
+  check_name host "$from"
   need_peer "$from"
   if [[ -n $slot ]]; then need_slot "$slot"; fi
   fleet_lock in "$state" "a move of state $state into $FLEET_SELF" now

@@ -310,3 +310,73 @@ resume slot1" ]
   resume_run
   [ "$PAUSED_STATUS" -eq 0 ]
 }
+
+# What the deploy runs on a state's host (components/deploy/remote/place-state.sh): fleet-pull
+# --from-any, with vm-state as HOST sees it.
+place() { # HOST STATE
+  local host=$1 wrapper=$BATS_TEST_TMPDIR/vm-state-on-$1 words=()
+  mapfile -t words < <(host_env_words "$host")
+  printf '#!/usr/bin/env bash\nexec env %s %q "$@"\n' "$(printf '%q ' "${words[@]}")" "$VM_STATE" >"$wrapper"
+  chmod +x "$wrapper"
+  MICROVM_INFRA_VM_STATE=$wrapper bash "$BATS_TEST_DIRNAME/../../../components/deploy/remote/place-state.sh" "$2" "$host"
+}
+# only_hosts HOST NAME...: HOST's .fleet lists just the hosts NAME... (placement asks every
+# other host, and the suite's `far` must never be dialled).
+only_hosts() {
+  local host=$1 file=$FLEET/$1/infra.json
+  shift
+  jq '.fleet.hosts |= map(select(.name as $n | $ARGS.positional | index($n)))' --args "$@" <"$file" >"$file.new"
+  mv "$file.new" "$file"
+}
+
+@test "the deploy's placement: pulls a state from whichever host holds it; nothing when it is here or nowhere yet" {
+  web_on_main "placed data"
+  only_hosts big main big
+  local sum
+  sum=$(checksum "$(host_img main web)")
+  # Nowhere yet (a new state): nothing moves, nothing fails; VmState creates it next.
+  run place big fresh
+  [ "$status" -eq 0 ]
+  [[ $output == *"state fresh is on no host of the fleet yet; nothing to move"* ]]
+  # On main: pulled to big, byte for byte.
+  run place big web
+  [ "$status" -eq 0 ]
+  [[ $output == *"state web is on main; pulling it here"* ]]
+  [ "$(checksum "$(host_img big web)")" = "$sum" ]
+  [ -z "$(states_on main)" ]
+  # Here already: nothing moves, the source is not even asked again.
+  : >"$FAKE_SYSTEMCTL_LOG"
+  run place big web
+  [ "$status" -eq 0 ]
+  [[ $output == *"state web is here already; nothing to move"* ]]
+  [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
+}
+
+@test "the placement never pulls over a state that exists on its host, even if another host holds one of that name" {
+  fleet_state main twin "" "on main"
+  fleet_state big twin "" "on big"
+  only_hosts big main big
+  run place big twin
+  [ "$status" -eq 0 ]
+  [[ $output == *"state twin is here already; nothing to move"* ]]
+  [ "$(get_text "$(host_img big twin)" $((512 * MiB)) 6)" = "on big" ]
+  [ "$(get_text "$(host_img main twin)" $((512 * MiB)) 7)" = "on main" ]
+}
+
+@test "the placement refuses when a host of the fleet cannot be asked, or two hold the state: it would guess" {
+  web_on_main "still here"
+  # third has no sshd: it might hold web too, so nothing moves.
+  only_hosts big main big third
+  run place big web
+  [ "$status" -ne 0 ]
+  [[ $output == *"third"* ]] # cannot reach it (or, with an sshd on port 22, not verify it)
+  [ -z "$(states_on big)" ]
+  host_running main slot1
+  # Two holders: which copy is meant is the user's call.
+  start_sshd third
+  fleet_state third web "" "third's web"
+  run place big web
+  [ "$status" -eq 4 ]
+  [[ $output == *"state web is on several hosts (main third); pull it from one explicitly (vm-state fleet-pull web --from HOST)"* ]]
+  [ -z "$(states_on big)" ]
+}
