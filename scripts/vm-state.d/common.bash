@@ -340,9 +340,15 @@ journal_edit() {
   fi
   # mktemp makes a new file (never follows a link planted under a fixed name); mv -T replaces
   # the journal itself, not what it might point at.
-  tmp=$(mktemp -- "$ROOT/.vm-state-journal.XXXXXX")
-  printf '%s\n' "$new" >"$tmp"
-  mv -T -- "$tmp" "$JOURNAL"
+  # A full disk fails here, before the change stops anything: say so, leave no temporary file.
+  local err
+  if ! tmp=$(mktemp -- "$ROOT/.vm-state-journal.XXXXXX" 2>&1); then
+    die "$EX_ERROR" "cannot write the journal $JOURNAL: $(last_line "$tmp")"
+  fi
+  if ! err=$({ printf '%s\n' "$new" >"$tmp" && mv -T -- "$tmp" "$JOURNAL"; } 2>&1); then
+    rm -f -- "$tmp"
+    die "$EX_ERROR" "cannot write the journal $JOURNAL: $(last_line "$err")"
+  fi
 }
 # journal_list stopped|paused|links: the entries, NUL-terminated (links: SLOT, STATE pairs).
 journal_list() {
