@@ -236,19 +236,22 @@ on_exit() {
   if [[ -n $PAUSED_SLOT ]]; then
     if "$CH_REMOTE" --api-socket "$(api_socket "$PAUSED_SLOT")" resume >/dev/null 2>&1 9>&-; then
       log "resumed $PAUSED_SLOT after the failure"
-      journal_edit resumed "$PAUSED_SLOT" || true
+      (journal_edit resumed "$PAUSED_SLOT") || true
     else
       log "could not resume $PAUSED_SLOT; the next vm-state change retries (or: $CH_REMOTE --api-socket $(api_socket "$PAUSED_SLOT") resume)"
     fi
   fi
   if ((${#ROLLBACK_SLOTS[@]})); then
-    local slot started=()
+    local slot started=() failed=()
     for slot in "${ROLLBACK_SLOTS[@]}"; do
       log "starting $slot again on the disk it had, after the failure"
-      if "$SYSTEMCTL" start "$(unit "$slot")" 9>&-; then started+=("$slot"); fi
+      if "$SYSTEMCTL" start "$(unit "$slot")" 9>&-; then started+=("$slot"); else failed+=("$slot"); fi
     done
-    journal_edit unlink "${ROLLBACK_SLOTS[@]}" || true
-    journal_edit started "${started[@]}" || true
+    # "started" first: when every slot runs again the journal is empty and only removed, which
+    # works even on the full disk that may have caused the failure. Each in a subshell: a journal
+    # that cannot be written must not cut the rest short (the next command finishes it).
+    (journal_edit started "${started[@]}") || true
+    (journal_edit unlink "${failed[@]}") || true
   fi
   exit "$rc"
 }
@@ -322,6 +325,7 @@ EMPTY_JOURNAL='{"stopped":[],"links":{},"paused":[]}'
 journal_edit() {
   local op=$1 new tmp src=(-n)
   shift
+  (($#)) || return 0
   if [[ -f $JOURNAL ]]; then src=("$JOURNAL"); fi
   new=$(jq -c --arg op "$op" '$ARGS.positional as $a
     | def without($keys): with_entries(select(.key as $k | $keys | any(. == $k) | not));
