@@ -31,3 +31,5 @@ export const bundleHash = outputs.bundleHash;
 export const tailscaleDeviceId = outputs.tailscaleDeviceId;
 export const slots = outputs.slots;
 export const slotAssignments = outputs.slotAssignments;
+/** A fleet only: each host's own outputs (its address, SSH command, state volume), by name. */
+export const hosts = outputs.hosts;

@@ -22,6 +22,8 @@ import { HostAuthKey } from "../components/tailscale/authKey";
 import { TailnetPolicy } from "../components/tailscale/policy";
 import { SubnetRouter } from "../components/tailscale/subnetRouter";
 import { FleetData, fleetTransferKeyFile, renderDeploymentData, tailscaleAuthKeyFile } from "../lib/deploymentData";
+import { hostScopedName } from "../lib/names";
+import { keyWithoutComment } from "../lib/sshKey";
 import { FleetHost, primaryHost, StateConfig, usesStateVolume } from "./config";
 import { deploymentData, fleetReplicas, hostIdFor } from "./deploymentData";
 import { LoadedConfig } from "./stackConfig";
@@ -39,12 +41,9 @@ export function stateOrigin(state: StateConfig): StateOrigin {
 
 const baseName = "microvm";
 
-/** An OpenSSH public key line without its comment: `<type> <base64>`. */
-const keyOnly = (line: string): string => line.trim().split(/\s+/).slice(0, 2).join(" ");
-
-/** The one rule for a host's resource names: `main` keeps the one-host names, others add theirs. */
+/** The one rule for a host's resource names (lib/names.ts): `main` keeps the one-host names. */
 export function hostResourceName(host: string): string {
-    return host === primaryHost ? baseName : `${baseName}-${host}`;
+    return hostScopedName(baseName, host, primaryHost);
 }
 
 /** What AWS creates for one host, before anything runs on it. */
@@ -63,7 +62,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
     const fleet = cfg.hosts.length > 1;
 
     // --- What the fleet shares: the VPC and security group, the hosts' role, backups ---
-    const zoneOf = new Map(cfg.hosts.map((h) => [h.name, hostAvailabilityZone(h.instanceType, h.availabilityZone)]));
+    const zoneOf = new Map(cfg.hosts.map((h) => [h.name, hostAvailabilityZone(h.instanceType, h.availabilityZone, fleet ? `hosts.${h.name}` : "host")]));
     const first = cfg.hosts.find((h) => h.name === primaryHost) ?? cfg.hosts[0];
     const published = topo.slots.flatMap((s) => s.publish.flatMap((p) => (p.to === "internet" ? [{ slot: s.name, hostPort: p.hostPort!, sources: p.sources! }] : [])));
     const network = new Network(baseName, {
@@ -118,9 +117,9 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         pulumi.all(machines.map((m) => pulumi.all([m.host.privateIp, m.host.hostPublicKey]))),
     ]).apply(([pub, hosts]) => ({
         self,
-        hosts: machines.map((m, i) => ({ name: m.cfg.name, address: hosts[i][0], backend: m.cfg.storage.backend, hostKey: keyOnly(hosts[i][1]) })),
+        hosts: machines.map((m, i) => ({ name: m.cfg.name, address: hosts[i][0], backend: m.cfg.storage.backend, hostKey: keyWithoutComment(hosts[i][1]) })),
         transferKeyFile: fleetTransferKeyFile,
-        transferPublicKey: `${keyOnly(pub)} microvm-infra-fleet`,
+        transferPublicKey: `${keyWithoutComment(pub)} microvm-infra-fleet`,
         replicas: fleetReplicas(cfg),
     }));
 
@@ -133,7 +132,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         const authKey = cfg.tailscale.enabled
             ? new HostAuthKey(m.name, { tags: cfg.tailscale.tags, machineId: m.host.instanceId }, { dependsOn: policy ? [policy] : [] })
             : undefined;
-        const address = cfg.host.connectVia === "tailscale" ? m.cfg.tailscaleHostname : m.host.publicIp;
+        const address = m.cfg.connectVia === "tailscale" ? m.cfg.tailscaleHostname : m.host.publicIp;
         const connection = hostConnection({ address, hostPublicKey: m.host.hostPublicKey, privateKey: loaded.sshPrivateKey });
         // Every remote command waits for this (through the deployment): a new host's boot, the right host key, a key it accepts.
         const reachable = new HostReachable(m.name, { address, hostPublicKey: m.host.hostPublicKey, privateKey: loaded.sshPrivateKey, triggers: [m.host.instanceId] });

@@ -50,6 +50,8 @@ export interface DeploymentData {
         /** Safety snapshots vm-state keeps per state after each assign/apply. */
         readonly safetySnapshots: { readonly keep: number; readonly maxAgeDays: number };
         readonly autoSnapshots: readonly { state: string; hourly: number; daily: number; weekly: number; monthly: number }[];
+        /** Only when the state volume was made from an EBS snapshot: its pool was last used by another host. */
+        readonly fromSnapshot?: string;
     };
     readonly tailscale: {
         readonly enabled: boolean;

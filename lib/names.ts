@@ -23,9 +23,26 @@ export function nameProblem(kind: NameKind, name: string): string | undefined {
         return `${kind} name must be at most ${maxNameLength[kind]} characters, got ${name.length} ("${name}")`;
     }
     if ((kind === "slot" || kind === "host") && reservedSlotNames.includes(name)) {
-        return `slot name "${name}" is reserved (vm-state keeps the states in <root>/${name})`;
+        const why = kind === "slot" ? "" : "hosts follow the slot rule, and ";
+        return `${kind} name "${name}" is reserved (${why}vm-state keeps the states in <root>/${name})`;
     }
     return undefined;
+}
+
+/** Why `name` is not a DNS label (a host's hostname and tailnet name), or undefined when it is. */
+export function dnsLabelProblem(name: string): string | undefined {
+    return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)
+        ? undefined
+        : `must be a DNS label (lowercase letters, digits, '-', at most 63 characters), got "${name}"`;
+}
+
+/**
+ * A fleet host's own names, from the one-host names: the host `primary` keeps them (so a stack
+ * can list its one host under `hosts` without a replacement), any other adds `-<host>`:
+ * resources `microvm-<host>-*`, tailnet name `<tailscale.hostname>-<host>`.
+ */
+export function hostScopedName(base: string, host: string, primary: string): string {
+    return host === primary ? base : `${base}-${host}`;
 }
 
 /** Throws when any of `names` is not a valid name of that kind (components check their args). */

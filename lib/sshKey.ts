@@ -58,6 +58,11 @@ function preview(key: string): string {
 const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** Why `key` is not exactly one OpenSSH public key line, or undefined when it is. */
+/** A public key line without its comment: `<type> <base64>` (known_hosts and pinned host keys). */
+export function keyWithoutComment(line: string): string {
+    return line.trim().split(/\s+/).slice(0, 2).join(" ");
+}
+
 export function checkSshPublicKey(key: string): string | undefined {
     const expected = `must be an OpenSSH public key line "<type> <base64> [comment]" with type ${sshKeyTypes.join(", ")}`;
     if (/PRIVATE KEY/.test(key)) {

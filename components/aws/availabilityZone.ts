@@ -4,19 +4,19 @@ import * as pulumi from "@pulumi/pulumi";
 /**
  * The zone for the host from the zones of the region that offer `instanceType`: the configured
  * one if it offers the type, else the first in sorted order. Throws with a message naming
- * `host.availabilityZone` (and the zones that would do) or `host.instanceType`. Pure; exported for
- * testing.
+ * `<configKey>.availabilityZone` (and the zones that would do) or `<configKey>.instanceType`
+ * (`host`, or `hosts.<name>` in a fleet). Pure; exported for testing.
  */
-export function chooseAvailabilityZone(instanceType: string, configured: string | undefined, offered: readonly string[], region: string): string {
+export function chooseAvailabilityZone(instanceType: string, configured: string | undefined, offered: readonly string[], region: string, configKey = "host"): string {
     const zones = [...new Set(offered)].sort();
     if (zones.length === 0) {
-        throw new Error(`host.instanceType "${instanceType}" is not offered in any availability zone of ${region}; choose another type or region (aws:region)`);
+        throw new Error(`${configKey}.instanceType "${instanceType}" is not offered in any availability zone of ${region}; choose another type or region (aws:region)`);
     }
     if (configured === undefined) {
         return zones[0];
     }
     if (!zones.includes(configured)) {
-        throw new Error(`host.availabilityZone "${configured}" does not offer ${instanceType} in ${region}; use one of ${zones.join(", ")}, or unset it to take the first`);
+        throw new Error(`${configKey}.availabilityZone "${configured}" does not offer ${instanceType} in ${region}; use one of ${zones.join(", ")}, or unset it to take the first`);
     }
     return configured;
 }
@@ -27,11 +27,11 @@ export function chooseAvailabilityZone(instanceType: string, configured: string 
  * Once the state volume exists, keep this zone (set `host.availabilityZone` to the stack output
  * `availabilityZone`): an EBS volume cannot move between zones.
  */
-export function hostAvailabilityZone(instanceType: string, configured: string | undefined): pulumi.Output<string> {
+export function hostAvailabilityZone(instanceType: string, configured: string | undefined, configKey = "host"): pulumi.Output<string> {
     const offerings = aws.ec2.getInstanceTypeOfferingsOutput({
         locationType: "availability-zone",
         filters: [{ name: "instance-type", values: [instanceType] }],
     });
     const region = aws.getRegionOutput();
-    return pulumi.all([offerings, region]).apply(([o, r]) => chooseAvailabilityZone(instanceType, configured, o.locations, r.region));
+    return pulumi.all([offerings, region]).apply(([o, r]) => chooseAvailabilityZone(instanceType, configured, o.locations, r.region, configKey));
 }

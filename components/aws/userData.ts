@@ -11,6 +11,7 @@
  * it starts with `#!` or holds nothing but `#` comment lines and `SSH_HOST_*` lines
  * (`sed '/^\(#\|SSH_HOST_.*\)/d' | grep -q '\S'`): so this file holds exactly that.
  */
+import { keyWithoutComment } from "../../lib/sshKey";
 
 export const privateKeyPrefix = "SSH_HOST_ED25519_KEY:";
 export const publicKeyPrefix = "SSH_HOST_ED25519_KEY_PUB:";
@@ -48,6 +49,5 @@ export function hostKeyUserData(publicKey: string, privateKey: string): string {
 
 /** An OpenSSH known_hosts line pinning `publicKey` for `address`. */
 export function knownHostsLine(address: string, publicKey: string): string {
-    const [type, key] = publicKey.trim().split(/\s+/);
-    return `${address} ${type} ${key}`;
+    return `${address} ${keyWithoutComment(publicKey)}`;
 }

@@ -10,6 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { local } from "@pulumi/command";
 import { join } from "path";
+import { keyWithoutComment } from "../../lib/sshKey";
 import { firstBootWaitSeconds } from "./connection";
 import { scriptCommand } from "./script";
 
@@ -40,7 +41,7 @@ export class HostReachable extends pulumi.ComponentResource {
         const port = args.port ?? 22;
         new local.Command(`${name}-ssh-ready`, {
             create: pulumi.all([args.address, args.hostPublicKey]).apply(([address, key]) =>
-                scriptCommand(waitForSshScript, [address, String(port), String(timeout), key.trim().split(/\s+/).slice(0, 2).join(" ")])),
+                scriptCommand(waitForSshScript, [address, String(port), String(timeout), keyWithoutComment(key)])),
             interpreter: ["bash", "-c"],
             ...(args.privateKey !== undefined ? { stdin: pulumi.secret(args.privateKey) } : {}),
             triggers: [...args.triggers, args.address],

@@ -5,10 +5,10 @@
  * existing stack can list its host under `hosts.main` without any resource being replaced.
  */
 import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
-import { nameProblem } from "../../lib/names";
-import { HostConfig, Machine, machineKeys, readMachine } from "./host";
+import { dnsLabelProblem, hostScopedName, nameProblem } from "../../lib/names";
+import { connectChoices, ConnectVia, HostConfig, Machine, machineKeys, readMachine } from "./host";
 import { NetworkConfig } from "./network";
-import { Problems, readInt, readMap, readObject, readString } from "./reader";
+import { Problems, readChoice, readInt, readMap, readObject, readString } from "./reader";
 import { parseStorage, StorageConfig } from "./storage";
 import { TailscaleConfig } from "./tailscale";
 
@@ -24,6 +24,8 @@ export interface FleetHost extends Machine {
     readonly tailscaleHostname: string;
     /** The host's public subnet. */
     readonly subnetCidr: string;
+    /** How Pulumi reaches this host: `hosts.<name>.connectVia`, else `host.connectVia`. */
+    readonly connectVia: ConnectVia;
 }
 
 export interface Replication {
@@ -34,12 +36,12 @@ export interface Replication {
     readonly keep: { readonly hourly: number; readonly daily: number; readonly weekly: number; readonly monthly: number };
 }
 
-const hostKeys = [...machineKeys, "storage", "tailscaleHostname", "subnetCidr"];
+const hostKeys = [...machineKeys, "storage", "tailscaleHostname", "subnetCidr", "connectVia"];
 
 /** `hosts`, or the one host of a stack without it. */
 export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage: StorageConfig, tailscale: TailscaleConfig, network: NetworkConfig): FleetHost[] {
     if (raw === undefined || raw === null) {
-        return [{ ...machineOf(host), name: primaryHost, storage, tailscaleHostname: tailscale.hostname, subnetCidr: network.subnetCidr }];
+        return [{ ...machineOf(host), name: primaryHost, storage, tailscaleHostname: tailscale.hostname, subnetCidr: network.subnetCidr, connectVia: host.connectVia }];
     }
     const hosts: FleetHost[] = [];
     for (const [name, value] of readMap(p, "hosts", raw)) {
@@ -55,13 +57,18 @@ export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage:
         if (fromSnapshot !== undefined && !/^snap-[0-9a-f]{8}([0-9a-f]{9})?$/.test(fromSnapshot)) {
             p.add(`${path}.storage.fromSnapshot`, `must be an EBS snapshot id like snap-0123456789abcdef0, got "${fromSnapshot}"`);
         }
-        const tailscaleHostname = readString(p, o, path, "tailscaleHostname", name === primaryHost ? tailscale.hostname : `${tailscale.hostname}-${name}`);
-        if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(tailscaleHostname)) {
-            p.add(`${path}.tailscaleHostname`, `must be a DNS label (lowercase letters, digits, '-', at most 63 characters), got "${tailscaleHostname}"`);
+        const tailscaleHostname = readString(p, o, path, "tailscaleHostname", hostScopedName(tailscale.hostname, name, primaryHost));
+        const badHostname = dnsLabelProblem(tailscaleHostname);
+        if (badHostname) {
+            p.add(`${path}.tailscaleHostname`, badHostname);
         }
         const subnetCidr = readString(p, o, path, "subnetCidr") ?? (name === primaryHost ? network.subnetCidr : undefined);
         if (subnetCidr === undefined) {
             p.add(`${path}.subnetCidr`, `is required for a host other than ${primaryHost}: its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr}), such as a /24`);
+        } else if (name === primaryHost && subnetCidr !== network.subnetCidr) {
+            p.add(`${path}.subnetCidr`, `${primaryHost}'s subnet is network.subnetCidr (${network.subnetCidr}); change that key instead, or leave this one out`);
+        } else if (name !== primaryHost && subnetCidr === network.subnetCidr) {
+            p.add(`${path}.subnetCidr`, `"${subnetCidr}" is ${primaryHost}'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr})`);
         }
         hosts.push({
             ...readMachine(p, o, path, host),
@@ -70,6 +77,7 @@ export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage:
             fromSnapshot,
             tailscaleHostname,
             subnetCidr: subnetCidr ?? "",
+            connectVia: readChoice(p, o, path, "connectVia", connectChoices, host.connectVia),
         });
     }
     if (hosts.length === 0 && p.count === 0) {

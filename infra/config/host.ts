@@ -103,18 +103,31 @@ export function parseHost(p: Problems, raw: unknown): HostConfig {
         adminCidrs: readAdminCidrs(p, o, allowSshFromAnywhere),
         allowSshFromAnywhere,
         adminUser,
-        connectVia: readChoice(p, o, "host", "connectVia", ["public", "tailscale"] as const, "public"),
+        connectVia: readChoice(p, o, "host", "connectVia", connectChoices, "public"),
     };
 }
 
-/** Whether Pulumi can reach the host the way `host.connectVia` says. */
-export function checkWayIn(p: Problems, host: HostConfig, tailscaleEnabled: boolean): void {
-    if (host.connectVia === "public" && host.adminCidrs.length === 0) {
-        p.add("host.adminCidrs", `is empty, so Pulumi has no way to reach the host over SSH: add the CIDR you deploy from (pulumi config set --path 'host.adminCidrs[0]' 203.0.113.7/32), or, once the host has joined the tailnet, set host.connectVia to "tailscale"`);
-    } else if (host.connectVia === "public" && host.adminCidrs.every((c) => cidrProblem(c) === undefined && !isIpv4(c))) {
-        p.add("host.adminCidrs", `holds only IPv6 CIDRs, but the host's public address is IPv4 only (an Elastic IP), so Pulumi could not reach it: add the IPv4 CIDR you deploy from, or set host.connectVia to "tailscale"`);
+export const connectChoices = ["public", "tailscale"] as const;
+
+/**
+ * Whether Pulumi can reach every host the way it is told: `host.connectVia`, or a host's own
+ * `hosts.<name>.connectVia` where that differs (each problem names the key that set it).
+ */
+export function checkWayIn(p: Problems, host: HostConfig, hosts: readonly { name: string; connectVia: ConnectVia }[], tailscaleEnabled: boolean): void {
+    if (hosts.some((h) => h.connectVia === "public")) {
+        if (host.adminCidrs.length === 0) {
+            p.add("host.adminCidrs", `is empty, so Pulumi has no way to reach the host over SSH: add the CIDR you deploy from (pulumi config set --path 'host.adminCidrs[0]' 203.0.113.7/32), or, once the host has joined the tailnet, set host.connectVia to "tailscale"`);
+        } else if (host.adminCidrs.every((c) => cidrProblem(c) === undefined && !isIpv4(c))) {
+            p.add("host.adminCidrs", `holds only IPv6 CIDRs, but the host's public address is IPv4 only (an Elastic IP), so Pulumi could not reach it: add the IPv4 CIDR you deploy from, or set host.connectVia to "tailscale"`);
+        }
     }
-    if (host.connectVia === "tailscale" && !tailscaleEnabled) {
+    if (tailscaleEnabled) {
+        return;
+    }
+    if (host.connectVia === "tailscale" && hosts.some((h) => h.connectVia === host.connectVia)) {
         p.add("host.connectVia", `is "tailscale" but tailscale.enabled is false; set host.connectVia to "public" (with host.adminCidrs) or enable Tailscale`);
+    }
+    for (const h of hosts.filter((x) => x.connectVia === "tailscale" && host.connectVia !== "tailscale")) {
+        p.add(`hosts.${h.name}.connectVia`, `is "tailscale" but tailscale.enabled is false; set it to "public" or enable Tailscale`);
     }
 }

@@ -11,7 +11,7 @@ import { NetworkConfig, parseNetwork } from "./network";
 import { Problems, RawObject } from "./reader";
 import { checkCapacity, parseSlots, SlotConfig } from "./slots";
 import { parseListedStates, resolveStates, StateConfig } from "./states";
-import { Backups, parseBackups, parseStorage, StorageConfig } from "./storage";
+import { Backups, parseBackups, parseStorage, StorageConfig, usesStateVolume } from "./storage";
 import { FleetHost, parseHosts } from "./fleet";
 import { parseTailscale, TailscaleConfig } from "./tailscale";
 
@@ -66,9 +66,12 @@ export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = []
     const tailscale = parseTailscale(p, raw.tailscale);
     const hosts = parseHosts(p, raw.hosts, host, storage, tailscale, network);
     const slots = parseSlots(p, raw.slots, nixosDir, hosts);
-    const states = resolveStates(p, slots, parseListedStates(p, raw.states, storage.backend), hosts);
+    const states = resolveStates(p, slots, parseListedStates(p, raw.states), hosts);
     checkCapacity(p, hosts, slots);
-    checkWayIn(p, host, tailscale.enabled);
+    if (backups && hosts.length > 0 && !hosts.some((h) => usesStateVolume(h.storage.backend))) {
+        p.add("storage.backups", `snapshots the hosts' state volumes, but no host has one (storage.backend "files" keeps the states on the root disk); remove storage.backups, or use "zfs" or "xfs"`);
+    }
+    checkWayIn(p, host, hosts, tailscale.enabled);
     p.throwIfAny();
     return { host, hosts, backups, network, storage, tailscale, slots, states };
 }

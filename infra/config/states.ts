@@ -2,7 +2,6 @@
 import { nameProblem } from "../../lib/names";
 import { checkReplication, FleetHost, parseReplication, Replication, stateHost } from "./fleet";
 import { SlotConfig, slotDefaults } from "./slots";
-import { StorageBackend } from "./storage";
 import { Problems, readChoice, readInt, readMap, readObject, readString, readStringList } from "./reader";
 
 export type OnRemove = "retain" | "destroy";
@@ -68,7 +67,7 @@ function parseAutoSnapshots(p: Problems, path: string, raw: unknown): AutoSnapsh
     return { hourly, daily, weekly, monthly };
 }
 
-export function parseListedStates(p: Problems, raw: unknown, backend: StorageBackend): Map<string, ListedState> {
+export function parseListedStates(p: Problems, raw: unknown): Map<string, ListedState> {
     const states = new Map<string, ListedState>();
     for (const [name, value] of readMap(p, "states", raw)) {
         const path = `states.${name}`;
@@ -84,12 +83,11 @@ export function parseListedStates(p: Problems, raw: unknown, backend: StorageBac
             const badSnap = nameProblem("snapshot", snap);
             if (badSnap) {
                 p.add(`${path}.snapshots[${i}]`, badSnap);
+            } else if (snapshots.indexOf(snap) !== i) {
+                p.add(`${path}.snapshots[${i}]`, `"${snap}" is listed twice; each snapshot name once`);
             }
         });
         const autoSnapshots = parseAutoSnapshots(p, `${path}.autoSnapshots`, o.autoSnapshots);
-        if (autoSnapshots && backend !== "zfs") {
-            p.add(`${path}.autoSnapshots`, `needs storage.backend "zfs" (scheduled snapshots are ZFS snapshots taken by sanoid)`);
-        }
         states.set(name, {
             host: readString(p, o, path, "host"),
             replicate: parseReplication(p, `${path}.replicate`, o.replicate),
@@ -180,11 +178,24 @@ export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed:
         const slot = attachedTo.get(name);
         const host = placeState(p, name, listedState, slot === undefined ? undefined : slotHostOf.get(slot), slotHostOf.get(name), hostOf, hosts);
         hostOf.set(name, host);
+        if (listedState.autoSnapshots) {
+            checkAutoSnapshots(p, name, host, hosts);
+        }
         if (listedState.replicate) {
             checkReplication(p, name, host, listedState.replicate, hosts);
         }
         return { name, ...listedState, host, slot, diskGiB: diskOf.get(name) ?? slotDefaults.diskGiB };
     });
+}
+
+/** Scheduled snapshots are ZFS snapshots (sanoid): the backend of the state's own host decides. */
+function checkAutoSnapshots(p: Problems, name: string, host: string, hosts: readonly FleetHost[]): void {
+    const backend = hosts.find((h) => h.name === host)?.storage.backend;
+    if (backend === undefined || backend === "zfs") {
+        return;
+    }
+    const key = hosts.length > 1 ? `hosts.${host}.storage.backend` : "storage.backend";
+    p.add(`states.${name}.autoSnapshots`, `needs ${key} "zfs", not "${backend}" (scheduled snapshots are ZFS snapshots taken by sanoid)`);
 }
 
 /**

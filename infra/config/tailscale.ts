@@ -1,5 +1,6 @@
 /** `tailscale`: joining the tailnet as the slots' subnet router. */
 import { tagProblem } from "../../components/tailscale/tags";
+import { dnsLabelProblem } from "../../lib/names";
 import { Problems, readBool, readObject, readString, readStringList } from "./reader";
 
 export interface TailscaleConfig {
@@ -16,8 +17,9 @@ export function parseTailscale(p: Problems, raw: unknown): TailscaleConfig {
     const o = readObject(p, "tailscale", raw, ["enabled", "hostname", "tags", "managePolicy"]);
     const enabled = readBool(p, o, "tailscale", "enabled", true);
     const hostname = readString(p, o, "tailscale", "hostname", tailscaleDefaults.hostname);
-    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(hostname)) {
-        p.add("tailscale.hostname", `must be a DNS label (lowercase letters, digits, '-', at most 63 characters), got "${hostname}"`);
+    const badHostname = dnsLabelProblem(hostname);
+    if (badHostname) {
+        p.add("tailscale.hostname", badHostname);
     }
     const tags = o.tags === undefined ? [...tailscaleDefaults.tags] : readStringList(p, o, "tailscale", "tags");
     tags.forEach((tag, i) => {

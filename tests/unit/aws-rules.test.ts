@@ -157,6 +157,11 @@ describe("chooseAvailabilityZone", () => {
         expect(() => chooseAvailabilityZone("a1.metal", undefined, [], "eu-south-2")).toThrow(
             'host.instanceType "a1.metal" is not offered in any availability zone of eu-south-2');
     });
+
+    test("in a fleet the error names the host's own keys", () => {
+        expect(() => chooseAvailabilityZone("m7g.metal", "us-east-1d", offered, "us-east-1", "hosts.big")).toThrow(
+            'hosts.big.availabilityZone "us-east-1d" does not offer m7g.metal in us-east-1; use one of');
+    });
 });
 
 describe("NixOS AMI", () => {

@@ -142,9 +142,29 @@ describe("two hosts", () => {
         expect(JSON.parse(named(backed, "aws:iam/role:Role", "microvm-backups-role").inputs.assumeRolePolicy as string).Statement[0].Principal).toEqual({ Service: "dlm.amazonaws.com" });
     });
 
-    test("a host restored from an EBS snapshot gets its state volume from it", async () => {
+    test("a host restored from an EBS snapshot gets its state volume from it, and its infra.json says so (the pool was another host's)", async () => {
         const restored = await planDoc(twoHosts((d) => { d.config["microvm-infra:hosts"].big.storage = { fromSnapshot: "snap-0123456789abcdef0" }; }));
         expect(named(restored, "aws:ebs/volume:Volume", "microvm-big-state").inputs.snapshotId).toBe("snap-0123456789abcdef0");
+        expect(infraOf(restored, "big").storage.fromSnapshot).toBe("snap-0123456789abcdef0");
+        expect(infraOf(restored, "main").storage).not.toHaveProperty("fromSnapshot");
+    });
+
+    test("a new host is dialled on its public address while the others go over the tailnet (hosts.<name>.connectVia)", async () => {
+        const mixed = await planDoc(twoHosts((d) => {
+            d.config["microvm-infra:host"].connectVia = "tailscale";
+            d.config["microvm-infra:hosts"].big.connectVia = "public";
+        }));
+        const dialled = (name: string) => (named(mixed, "command:local:Command", name).inputs.triggers as unknown[]).at(-1);
+        expect(dialled("microvm-ssh-ready")).toBe(mixed.config.hosts[0].tailscaleHostname);
+        expect(dialled("microvm-big-ssh-ready")).not.toBe(mixed.config.hosts[1].tailscaleHostname);
+        expect(String(dialled("microvm-big-ssh-ready"))).toMatch(/^\d+\.\d+\.\d+\.\d+$/); // its (mock) public IP
+    });
+
+    test("the stack exports each host's outputs (infra/index.ts exports every output the program returns)", () => {
+        const exported = [...readFileSync(repoPath("infra/index.ts"), "utf8").matchAll(/^export const (\w+) = outputs\.(\w+);$/gm)];
+        expect(exported.every((m) => m[1] === m[2])).toBe(true);
+        expect(exported.map((m) => m[1]).sort()).toEqual(Object.keys(plan.outputs).sort());
+        expect(Object.keys(plan.outputs.hosts as object)).toEqual(["main", "big"]);
     });
 });
 
@@ -170,6 +190,18 @@ describe("fleet config is validated like the rest", () => {
             "hosts.big.subnetCidr: is required for a host other than main: its own subnet, an unused IPv4 CIDR inside network.vpcCidr (172.20.0.0/16), such as a /24"],
         ["overlapping subnets", { hosts: { main: {}, big: { subnetCidr: "172.20.1.0/25" } }, slots: { slot1: { host: "main" } } },
             'hosts.big.subnetCidr: "172.20.1.0/25" overlaps the subnet of network.subnetCidr; each host needs its own subnet'],
+        ["a second host in main's subnet", { hosts: { main: {}, big: { subnetCidr: "172.20.1.0/24" } }, slots: { slot1: { host: "main" } } },
+            'hosts.big.subnetCidr: "172.20.1.0/24" is main\'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (172.20.0.0/16)'],
+        ["main moved out of network.subnetCidr", { hosts: { main: { subnetCidr: "172.20.9.0/24" } }, slots: { slot1: {} } },
+            "hosts.main.subnetCidr: main's subnet is network.subnetCidr (172.20.1.0/24); change that key instead, or leave this one out"],
+        ["a host named like vm-state's states directory", { hosts: { main: {}, states: { subnetCidr: "172.20.2.0/24" } }, slots: { slot1: { host: "main" } } },
+            'hosts.states: host name "states" is reserved (hosts follow the slot rule, and vm-state keeps the states in <root>/states)'],
+        ["a host reached over a tailnet that is off", { tailscale: { enabled: false }, host: { sshPublicKeys: [key], adminCidrs: ["203.0.113.0/24"] }, hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", connectVia: "tailscale" } }, slots: { slot1: { host: "main" } } },
+            'hosts.big.connectVia: is "tailscale" but tailscale.enabled is false; set it to "public" or enable Tailscale'],
+        ["a new host reached publicly, with no admin CIDR", { host: { sshPublicKeys: [key], adminCidrs: [], connectVia: "tailscale" }, hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", connectVia: "public" } }, slots: { slot1: { host: "main" } } },
+            expect.stringMatching(/^host\.adminCidrs: is empty, so Pulumi has no way to reach the host over SSH/)],
+        ["storage.backups with no state volume anywhere", { storage: { backend: "files", backups: { everyHours: 24 } }, slots: { slot1: {} } },
+            'storage.backups: snapshots the hosts\' state volumes, but no host has one (storage.backend "files" keeps the states on the root disk); remove storage.backups, or use "zfs" or "xfs"'],
         ["a host name that is no name", { hosts: { Big: {} }, slots: { slot1: {} } }, 'hosts.Big: host name must be lowercase letters, digits and \'-\', starting with a letter and not ending with \'-\', got "Big"'],
         ["a state on one host, run by a slot on another", { hosts, slots: { slot1: { host: "main" }, slot2: { host: "big", state: "copy" } }, states: { copy: { host: "main" } } },
             "states.copy.host: is main, but the slot that runs it is on big; a state lives where its slot runs (remove states.copy.host)"],
@@ -185,11 +217,23 @@ describe("fleet config is validated like the rest", () => {
             'hosts.main.storage.fromSnapshot: must be an EBS snapshot id like snap-0123456789abcdef0, got "snapshot-1"'],
         ["a backup interval DLM cannot schedule", { storage: { backups: { everyHours: 5 } }, slots: { slot1: {} } },
             "storage.backups.everyHours: must be one of 1, 2, 3, 4, 6, 8, 12, 24 (the intervals EBS lifecycle policies schedule), got 5"],
+        ["scheduled snapshots on a host that is not zfs, though the fleet's default is", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { backend: "xfs" } } }, slots: { slot1: { host: "main" }, slot2: { host: "big" } }, states: { slot2: { autoSnapshots: { daily: 7 } } } },
+            'states.slot2.autoSnapshots: needs hosts.big.storage.backend "zfs", not "xfs" (scheduled snapshots are ZFS snapshots taken by sanoid)'],
         ["too much memory on one host", { hosts, slots: { slot1: { host: "main", memMiB: 30000 }, slot2: { host: "big" } } },
             expect.stringMatching(/^hosts\.main: the slots' \(on main\) memory adds up to 30000 MiB, but a1\.metal has 32 GiB/)],
     ])("%s", (_what, raw, message) => {
         expect(problems(raw)).toEqual([message]);
     });
+});
+
+test("scheduled snapshots follow the state's host: on a zfs host they are accepted though the default backend is files", () => {
+    expect(() => parseStackConfig({
+        host: { sshPublicKeys: [key], adminCidrs: ["203.0.113.0/24"] },
+        storage: { backend: "files" },
+        hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { backend: "zfs" } } },
+        slots: { slot1: { host: "main" }, slot2: { host: "big" } },
+        states: { slot2: { autoSnapshots: { daily: 7 } } },
+    })).not.toThrow();
 });
 
 describe("replication periods: the shared accept/reject table (tests/fixtures/intervals.json)", () => {
