@@ -140,9 +140,15 @@ fleet_lock() {
 # would wait for it). take_lock opens it again.
 release_lock() { exec 9>&-; }
 
+# The client's address, from $SSH_CLIENT ("ADDRESS PORT LOCALPORT"); empty when not run by sshd.
+ssh_client_addr() {
+  local c=${SSH_CLIENT:-}
+  printf '%s' "${c%% *}"
+}
 fleet_log() {
-  local line
-  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) ${SSH_CLIENT%% *} $*"
+  local line client
+  client=$(ssh_client_addr)
+  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) ${client:--} $*"
   line=${line//[^[:print:]]/?}
   if [[ -n $FLEET_DIR && -d $FLEET_DIR && ! -L $FLEET_DIR/fleet.log ]]; then
     printf '%s\n' "$line" >>"$FLEET_DIR/fleet.log" 2>/dev/null || true
@@ -261,6 +267,13 @@ cmd_fleet_serve() {
   load_fleet
   fleet_ready
   local request=${SSH_ORIGINAL_COMMAND-} words=()
+  # sshd sets SSH_CLIENT for the forced command; without it the request did not come over SSH
+  # (a shell or a unit ran it), and no peer's address could be checked.
+  if [[ -z $(ssh_client_addr) ]]; then
+    local what='(no request)'
+    if [[ -n ${SSH_ORIGINAL_COMMAND+set} ]]; then what=$(shown "$request"); fi
+    serve_refuse "$what: the request did not come over SSH (no \$SSH_CLIENT); fleet-serve is the forced command of the fleet's key, not for running by hand"
+  fi
   if [[ -z ${SSH_ORIGINAL_COMMAND+set} ]]; then
     serve_refuse "no request (this key runs vm-state fleet operations only, no shell)"
   fi
@@ -308,8 +321,9 @@ serve_peer() { # HOST
   serve_name host "$1"
   [[ -n ${FLEET_ADDR[$1]:-} && $1 != "$FLEET_SELF" ]] ||
     serve_refuse "$(shown "$SERVE_REQUEST"): $1 is not another host of the fleet"
-  local client=${SSH_CLIENT%% *}
-  if [[ -n $client && $client != "${FLEET_ADDR[$1]}" ]]; then
+  local client
+  client=$(ssh_client_addr)
+  if [[ $client != "${FLEET_ADDR[$1]}" ]]; then
     serve_refuse "$(shown "$SERVE_REQUEST"): $1's address is ${FLEET_ADDR[$1]}, this connection comes from $client"
   fi
   [[ $(backend_family "${FLEET_BACKEND[$1]}") == "$FLEET_FAMILY" ]] ||

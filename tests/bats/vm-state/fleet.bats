@@ -240,6 +240,25 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   grep -q "127.0.0.1 refused: 'rm -rf /'" "$(host_root main)/.vm-state-fleet/fleet.log"
 }
 
+@test "fleet-serve not run by sshd (no SSH_CLIENT) refuses with exit 2, saying so, and logs it" {
+  web_on_main
+  unset SSH_CLIENT
+  run on main SSH_ORIGINAL_COMMAND=status fleet-serve
+  [ "$status" -eq 2 ] || { echo "$output"; return 1; }
+  [[ $output == *"vm-state: fleet-serve refused 'status': the request did not come over SSH (no \$SSH_CLIENT)"* ]]
+  [[ $output != *"unbound variable"* ]]
+  run on main fleet-serve
+  [ "$status" -eq 2 ]
+  [[ $output == *"vm-state: fleet-serve refused (no request): the request did not come over SSH"* ]]
+  # Empty is the same as unset: no address to check a peer against, so nothing runs.
+  run on main SSH_CLIENT= SSH_ORIGINAL_COMMAND='stop-and-release web big' fleet-serve
+  [ "$status" -eq 2 ]
+  [[ $output == *"fleet-serve refused 'stop-and-release web big': the request did not come over SSH"* ]]
+  host_running main slot1
+  [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
+  [ "$(grep -c ' - refused: ' "$(host_root main)/.vm-state-fleet/fleet.log")" -eq 3 ]
+}
+
 @test "replicate: a full sparse copy kept hidden on the target, pruned per keep, never a state until promoted" {
   web_on_main "version 1"
   run --separate-stderr on main replicate web --to big --json
