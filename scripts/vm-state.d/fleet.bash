@@ -115,8 +115,16 @@ rec_put() {
   fleet_ready
   not_a_link "$f"
   if [[ -f $f ]]; then old=$(<"$f"); fi
-  tmp=$(mktemp -- "$f.XXXXXX")
-  jq -n --argjson old "$old" --argjson new "$3" '$old + $new' >"$tmp"
+  # Like journal_edit: a full disk or a record that is not JSON stops with vm-state's message,
+  # and the temporary file goes at exit (CLEANUP_FILES), whatever failed.
+  local err
+  if ! tmp=$(mktemp -- "$f.XXXXXX" 2>&1); then
+    die "$EX_ERROR" "cannot write the record $f: $(last_line "$tmp")"
+  fi
+  CLEANUP_FILES+=("$tmp")
+  if ! err=$(jq -n --argjson old "$old" --argjson new "$3" '$old + $new' 2>&1 >"$tmp"); then
+    die "$EX_ERROR" "cannot write the record $f: $(last_line "${err:-jq failed}")"
+  fi
   attempt "writing $f" mv -T -- "$tmp" "$f"
 }
 rec_del() { rm -f -- "$(rec_file "$1" "$2")"; }
@@ -582,7 +590,7 @@ prune_replica() { # STATE KEEP_JSON
 # it is here already). Two holders, or a host that cannot be asked, stop it: guessing could move
 # the wrong copy.
 fleet_locate() {
-  local state=$1 recorded host holders=() status
+  local state=$1 recorded host found_on=() status
   recorded=$(rec_get in "$state" from)
   if [[ -n $recorded ]]; then
     printf '%s' "$recorded"
@@ -592,12 +600,12 @@ fleet_locate() {
   for host in "${FLEET_HOSTS[@]}"; do
     [[ $host == "$FLEET_SELF" ]] && continue
     status=$(fleet_call "$host" status "$state")
-    if [[ $(jq -r '.exists' <<<"$status") == true ]]; then holders+=("$host"); fi
+    if [[ $(jq -r '.exists' <<<"$status") == true ]]; then found_on+=("$host"); fi
   done
-  if ((${#holders[@]} > 1)); then
-    die "$EX_CONFLICT" "state $state is on several hosts (${holders[*]}); pull it from one explicitly (vm-state fleet-pull $state --from HOST)"
+  if ((${#found_on[@]} > 1)); then
+    die "$EX_CONFLICT" "state $state is on several hosts (${found_on[*]}); pull it from one explicitly (vm-state fleet-pull $state --from HOST)"
   fi
-  printf '%s' "${holders[0]:-}"
+  printf '%s' "${found_on[0]:-}"
 }
 
 cmd_fleet_pull() {

@@ -11,7 +11,10 @@ setup() {
   setup_vm_state
   fleet_setup files
 }
-teardown() { stop_sshds; }
+teardown() {
+  stop_sshds
+  unmount_all
+}
 
 # A state `web` running on main's slot1, with 8 MiB of random data besides its text.
 web_on_main() {
@@ -257,6 +260,24 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   host_running main slot1
   [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
   [ "$(grep -c ' - refused: ' "$(host_root main)/.vm-state-fleet/fleet.log")" -eq 3 ]
+}
+
+@test "a move record that cannot be written (a full disk) stops fleet-pull with vm-state's message, no temporary file left" {
+  require_tools mount umount
+  web_on_main
+  local in
+  in=$(host_root big)/.vm-state-fleet/in
+  mkdir -p "$in"
+  mount -t tmpfs -o size=64k tmpfs "$in"
+  echo "$in" >>"$BATS_TEST_TMPDIR/mounts"
+  dd if=/dev/zero of="$in/filler" bs=4k status=none 2>/dev/null || true
+  run on big fleet-pull web --from main --slot slot3
+  [ "$status" -eq 1 ] || { echo "$output"; return 1; }
+  [[ $output == *"vm-state: cannot write the record $in/web.json: "*"No space left on device"* ]]
+  [ "$(ls -A "$in")" = filler ]
+  # Nothing moved: the state runs on main, big has none.
+  host_running main slot1
+  [ -z "$(states_on big)" ]
 }
 
 @test "replicate: a full sparse copy kept hidden on the target, pruned per keep, never a state until promoted" {
