@@ -5,7 +5,9 @@
  * errors). The script runs as Pulumi runs it: the command text from the program, through bash.
  */
 import { ChildProcess, spawn } from "child_process";
-import { readFileSync } from "fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
 import { scriptCommand } from "../../components/deploy/script";
 import { waitForSshScript } from "../../components/deploy/reachable";
 import { requireTools } from "../helpers/tools";
@@ -16,9 +18,10 @@ jest.setTimeout(300000);
 
 interface Result { code: number | null; stderr: string }
 
-function waitScript(port: number, hostKey: string, timeoutSeconds: number, privateKey: string, user: string): { child: ChildProcess; done: Promise<Result> } {
+function waitScript(port: number, hostKey: string, timeoutSeconds: number, privateKey: string, user: string,
+    env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Result> } {
     const child = spawn("bash", ["-c", scriptCommand(waitForSshScript, ["127.0.0.1", String(port), String(timeoutSeconds), hostKey])], {
-        env: { ...process.env, MICROVM_INFRA_SSH_USER: user, SSH_AUTH_SOCK: "" },
+        env: { ...process.env, MICROVM_INFRA_SSH_USER: user, SSH_AUTH_SOCK: "", ...env },
         stdio: ["pipe", "pipe", "pipe"],
     });
     child.stdin!.end(privateKey);
@@ -84,5 +87,29 @@ gate.describe("waiting for the host over SSH", () => {
         expect(r.code).toBe(1);
         expect(r.stderr).toContain(`127.0.0.1:${port} did not answer SSH within 3s`);
         expect(r.stderr).toMatch(/Connection refused/);
+    });
+});
+
+describe("waiting for the host: no temporary directory for the key", () => {
+    test("a failed mktemp stops the script at once, and the key is written nowhere", async () => {
+        // A mktemp that fails yet prints a directory: the key must not land there (nor, when a
+        // failed mktemp prints nothing, at /key), and no SSH is attempted.
+        const dir = mkdtempSync(join(tmpdir(), "wait-for-ssh-"));
+        try {
+            const bin = join(dir, "bin");
+            const would = join(dir, "would-be-work");
+            mkdirSync(bin);
+            mkdirSync(would);
+            writeFileSync(join(bin, "mktemp"), `#!/bin/sh\necho '${would}'\nexit 1\n`);
+            chmodSync(join(bin, "mktemp"), 0o755);
+            const r = await waitScript(1, "ssh-ed25519 AAAA", 1, "PRIVATE KEY", "nobody",
+                { PATH: `${bin}:${process.env.PATH ?? ""}`, MICROVM_INFRA_SSH: join(bin, "no-ssh") }).done;
+            expect(r.stderr).toContain("cannot create a temporary directory for the SSH key");
+            expect(r.code).toBe(1);
+            expect(r.stderr).not.toContain("did not answer SSH");
+            expect(readdirSync(would)).toEqual([]);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

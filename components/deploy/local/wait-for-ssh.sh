@@ -6,7 +6,9 @@
 # Waits while the host cannot be reached (not booted yet, sshd starting); fails at once, with what
 # to do, when the host key differs from the one pinned or the host refuses the key: waiting would
 # not fix either, and the remote commands would otherwise retry them as dial errors for minutes.
-# Exit: 0 reachable and accepted; 1 timed out; 3 host key mismatch; 4 key refused; 2 usage.
+# Exit: 0 reachable and accepted; 1 timed out (or no temporary directory for the key); 3 host key
+# mismatch; 4 key refused; 2 usage.
+# No `set -e` (each failure is handled where it happens): every step that writes is checked.
 set -uo pipefail
 address=${1:?usage: wait-for-ssh.sh ADDRESS PORT TIMEOUT HOST_PUBLIC_KEY}
 port=${2:?} timeout=${3:?} host_key=${4:?}
@@ -14,17 +16,27 @@ ssh=${MICROVM_INFRA_SSH:-ssh}
 user=${MICROVM_INFRA_SSH_USER:-root} # the tests' sshd runs as the test user
 say() { printf 'microvm-infra: %s\n' "$*" >&2; }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 umask 077
+# The private key goes into this directory: never into "$work/key" with an empty $work (/key).
+if ! work=$(mktemp -d) || [[ -z $work || ! -d $work ]]; then
+  say "cannot create a temporary directory for the SSH key and the pinned host key (mktemp -d in ${TMPDIR:-/tmp}); nothing was written"
+  exit 1
+fi
+trap 'rm -rf "$work"' EXIT
 identity=()
 if key=$(cat) && [[ -n $key ]]; then
-  printf '%s\n' "$key" >"$work/key"
+  if ! printf '%s\n' "$key" >"$work/key"; then
+    say "cannot write the SSH key to $work"
+    exit 1
+  fi
   identity=(-i "$work/key" -o IdentitiesOnly=yes)
 fi
 unset key
 if [[ $port == 22 ]]; then pin=$address; else pin="[$address]:$port"; fi
-printf '%s %s\n' "$pin" "$host_key" >"$work/known_hosts"
+if ! printf '%s %s\n' "$pin" "$host_key" >"$work/known_hosts"; then
+  say "cannot write the pinned host key to $work"
+  exit 1
+fi
 
 deadline=$(($(date +%s) + timeout))
 attempt=0
