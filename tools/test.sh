@@ -5,7 +5,7 @@
 # Extra arguments go to bats (e.g. `npm test -- --filter apply`). MICROVM_TEST_SHELL replaces the
 # bats stage's script (the runner's own test uses it).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 results=()
 failed=0
