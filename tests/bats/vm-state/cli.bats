@@ -20,7 +20,7 @@ setup() { setup_vm_state; }
 
 @test "read-only commands work as an unprivileged user" {
   require_tools setpriv
-  (($(id -u) == 0)) || skip "needs root to switch to an unprivileged user"
+  require_root # to switch to an unprivileged user
   make_state web
   chmod -R a+rX "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"
   local d
@@ -33,6 +33,14 @@ setup() { setup_vm_state; }
   run setpriv --reuid=65534 --regid=65534 --clear-groups "$VM_STATE" list --json
   [ "$status" -eq 0 ]
   [ "$(jq -r '.states[0].name' <<<"$output")" = web ]
+}
+
+@test "no test skips for want of root by itself: require_root decides (and fails under CI=true)" {
+  # A root check followed by a skip, or a skip naming root, anywhere but require.bash itself.
+  local found
+  found=$(grep -rnE -e '(id -u|EUID|[$]UID).*[|][|][[:space:]]*skip' -e '\<skip[[:space:]]+"[^"]*root' \
+    --include='*.bats' --include='*.bash' "$REPO/tests/bats" | grep -v '^[^:]*/tests/bats/lib/require\.bash:' || true)
+  [ -z "$found" ] || { echo "use require_root instead: $found"; return 1; }
 }
 
 @test "no command, an unknown command and an unknown option are usage errors (exit 2)" {
