@@ -109,3 +109,21 @@ slot0() { echo "infra: infra // { slots = [ ((builtins.head infra.slots) // $1) 
     storage.safetySnapshots.keep storage.safetySnapshots.maxAgeDays storage.safetySnapshots.ttl
   rejects 'infra: infra // { storage = infra.storage // { safetySnapshots = 5; }; }' storage.safetySnapshots
 }
+
+@test "storage.fromSnapshot: optional (absent or null); otherwise an EBS snapshot id, snap- and 8 or 17 hex digits" {
+  local ok
+  for ok in 'removeAttrs infra.storage [ "fromSnapshot" ]' 'infra.storage // { fromSnapshot = null; }' \
+    'infra.storage // { fromSnapshot = "snap-0123456789abcdef0"; }' 'infra.storage // { fromSnapshot = "snap-0123abcd"; }'; do
+    run --separate-stderr generate validate "$FIXTURES/five-slots.json" "infra: infra // { storage = $ok; }"
+    [ "$status" -eq 0 ] || { echo "$ok: $stderr" >&2; return 1; }
+  done
+  # What validate passes on is the value itself.
+  [ "$(jq -r .storage.fromSnapshot <<<"$output")" = snap-0123abcd ]
+  local bad
+  for bad in '"snap-0123456789ABCDEF0"' '"snap-0123456789abcdef"' '"snap-0123abc"' '"0123456789abcdef0"' \
+    '"vol-0123456789abcdef0"' '"snap-0123456789abcdef0 "' '""' '5' '{ id = "snap-0123456789abcdef0"; }'; do
+    rejects "infra: infra // { storage = infra.storage // { fromSnapshot = $bad; }; }" storage.fromSnapshot
+    [[ "$stderr" == *'storage.fromSnapshot: '*' is not valid; expected an EBS snapshot id, "snap-" and 8 or 17 lowercase hex digits (such as "snap-0123456789abcdef0"), or null'* ]] ||
+      { echo "$bad: $stderr" >&2; return 1; }
+  done
+}
