@@ -43,7 +43,11 @@ lib.mkMerge [
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;
-        ExecStart = "${lib.getExe state-pool-setup} ${lib.escapeShellArgs [ st.pool st.device paths.statesDir ]}";
+        # A volume made from an EBS snapshot of another host's volume (a restore onto a new host)
+        # holds a pool last used by that host: only then may the script import it with -f.
+        ExecStart = "${lib.getExe state-pool-setup} ${lib.escapeShellArgs (
+          [ st.pool st.device paths.statesDir ] ++ lib.optional ((st.fromSnapshot or null) != null) "--import-foreign"
+        )}";
       };
     };
     # How the slots' units wait for this one (Wants=/After=, never Requires=) and refuse to start

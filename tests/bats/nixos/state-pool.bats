@@ -11,6 +11,7 @@ setup() {
   mkdir -p "$FAKE" "$BIN"; : >"$LOG"
   # State of the fake world: files under $FAKE say what exists.
   #   imported   - the pool is imported;   importable - `zpool import` finds it on the device
+  #   foreign    - the pool is on the device, last used by another host: only `import -f` takes it
   #   blkid-rc   - blkid -p exit code (2 = nothing found);   wipefs - wipefs output
   #   dataset    - <pool>/states exists;   mounted - it is mounted
   echo 2 >"$FAKE/blkid-rc"; : >"$FAKE/wipefs"
@@ -19,7 +20,18 @@ setup() {
 echo "zpool \$*" >>"$LOG"
 case "\$1" in
   list) [ -e "$FAKE/imported" ] ;;
-  import) [ -e "$FAKE/importable" ] && touch "$FAKE/imported" ;;
+  import)
+    if [ -e "$FAKE/importable" ] || { [ -e "$FAKE/foreign" ] && [ "\$2" = -f ]; }; then
+      touch "$FAKE/imported"
+    elif [ -e "$FAKE/foreign" ]; then
+      echo "cannot import '\${*: -1}': pool was previously in use from another system." >&2
+      echo "Last accessed by ip-172-20-1-10 (hostid=8425e349) at Tue Dec  1 10:00:00 2026" >&2
+      echo "The pool can be imported, use 'zpool import -f' to import the pool." >&2
+      exit 1
+    else
+      echo "cannot import '\${*: -1}': no such pool available" >&2
+      exit 1
+    fi ;;
   create) touch "$FAKE/imported" ;;
   *) exit 1 ;;
 esac
@@ -56,7 +68,7 @@ FAKE
   export PATH="$BIN:$PATH" STATE_POOL_DEVICE_TIMEOUT=0
 }
 
-run_setup() { run "$SCRIPT" microvms "${1:-$DEVICE}" /var/lib/microvms/states; }
+run_setup() { run "$SCRIPT" microvms "${1:-$DEVICE}" /var/lib/microvms/states "${@:2}"; }
 # A block device node stands for the state volume; making one needs root.
 need_device() {
   require_root
@@ -110,6 +122,66 @@ need_device() {
   run ! grep -q '^zpool create' "$LOG"
 }
 
+@test "a pool last used by another host is never forced without --import-foreign: exit 4, not imported, not created" {
+  need_device
+  touch "$FAKE/foreign"
+  echo 0 >"$FAKE/blkid-rc" # its ZFS label
+  run_setup
+  [ "$status" -eq 4 ]
+  [[ "$output" == *"refusing to create pool microvms: $DEVICE holds data that is not an importable pool microvms"* ]]
+  [[ "$output" == *"zpool import: cannot import 'microvms': pool was previously in use from another system."* ]]
+  [[ "$output" == *"only when the state volume was made from a snapshot"*"hosts.<name>.storage.fromSnapshot"* ]]
+  grep -qx "zpool import -d $DEVICE -N microvms" "$LOG"
+  run ! grep -q -e '^zpool import -f' -e '^zpool create' -e '^zfs create' "$LOG"
+  [ ! -e "$FAKE/imported" ]
+}
+
+@test "--import-foreign: a pool last used by another host is imported with -f, from the device only, saying why" {
+  need_device
+  touch "$FAKE/foreign" "$FAKE/dataset"; echo /var/lib/microvms/states >"$FAKE/mountpoint"
+  echo 0 >"$FAKE/blkid-rc"
+  run_setup "$DEVICE" --import-foreign
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  [[ "$output" == *"imported pool microvms from $DEVICE with 'zpool import -f': it was last used by another host (cannot import"*"Last accessed by ip-172-20-1-10"* ]]
+  [[ "$output" == *"forced because the state volume was made from a snapshot (storage.fromSnapshot)"* ]]
+  # The plain import first; -f only after it failed.
+  [ "$(grep '^zpool import' "$LOG")" = "zpool import -d $DEVICE -N microvms
+zpool import -f -d $DEVICE -N microvms" ]
+  run ! grep -q -e '^zpool create' -e '^zfs create' -e '^blkid' -e '^wipefs' "$LOG"
+}
+
+@test "--import-foreign: a pool that imports plainly gets no -f; a next boot (already imported) nothing" {
+  need_device
+  touch "$FAKE/importable"
+  run_setup "$DEVICE" --import-foreign
+  [ "$status" -eq 0 ]
+  grep -qx "zpool import -d $DEVICE -N microvms" "$LOG"
+  run ! grep -q -e '^zpool import -f' -e '^zpool create' "$LOG"
+  : >"$LOG"
+  run_setup "$DEVICE" --import-foreign
+  [ "$status" -eq 0 ]
+  run ! grep -q -e '^zpool import' -e '^zpool create' "$LOG"
+}
+
+@test "--import-foreign never creates over data: a device holding something else is refused, exit 4" {
+  need_device
+  echo 0 >"$FAKE/blkid-rc"
+  run_setup "$DEVICE" --import-foreign
+  [ "$status" -eq 4 ]
+  [[ "$output" == *"zpool import: cannot import 'microvms': no such pool available"* ]]
+  [[ "$output" != *"hosts.<name>.storage.fromSnapshot"* ]]
+  grep -qx "zpool import -f -d $DEVICE -N microvms" "$LOG"
+  run ! grep -q -e '^zpool create' -e '^zfs create' "$LOG"
+}
+
+@test "--import-foreign on a blank device (the snapshot held no pool): the pool is created, with a warning" {
+  need_device
+  run_setup "$DEVICE" --import-foreign
+  [ "$status" -eq 0 ]
+  grep -q "^zpool create .* microvms $DEVICE\$" "$LOG"
+  [[ "$output" == *"warning: $DEVICE was made from a snapshot (storage.fromSnapshot) but is blank: the snapshot held no pool microvms"* ]]
+}
+
 @test "a device that never appears is an error naming it, and nothing is created" {
   run_setup /dev/disk/by-id/nvme-missing-volume
   [ "$status" -eq 1 ]
@@ -127,6 +199,56 @@ need_device() {
   run "$SCRIPT" 'bad pool' /dev/sdb /var/lib/microvms/states
   [ "$status" -eq 2 ]
   [[ "$output" == *'"bad pool"'* ]]
+  # The only fourth argument is --import-foreign (no -f, no --force), and nothing after it.
+  local extra
+  for extra in -f --force --import-foreign=yes ''; do
+    run "$SCRIPT" microvms /dev/sdb /var/lib/microvms/states "$extra"
+    [ "$status" -eq 2 ] || { echo "'$extra' gave $status" >&2; return 1; }
+    [[ "$output" == "Usage: state-pool-setup POOL DEVICE MOUNTPOINT [--import-foreign]" ]]
+  done
+  run "$SCRIPT" microvms /dev/sdb /var/lib/microvms/states --import-foreign --import-foreign
+  [ "$status" -eq 2 ]
+  run ! grep -q '^zpool' "$LOG"
+}
+
+# storage_module FIXTURE [EDIT]: what modules/storage.nix sets that these tests read (the pool
+# unit's ExecStart, the warnings), evaluated with the few lib and pkgs functions it uses written
+# out here (no nixpkgs); escapeShellArgs quotes every argument.
+# shellcheck disable=SC2016 # Nix, not shell, expands ${...} here
+storage_module() {
+  nix_eval '{ module, fixture, edit }:
+    let
+      inherit (builtins) concatStringsSep elemAt map;
+      stub = {
+        mkMerge = xs: xs;
+        mkIf = c: v: if c then v else { };
+        optional = c: v: if c then [ v ] else [ ];
+        getExe = d: "/nix/store/x-${d.name}/bin/${d.name}";
+        escapeShellArgs = args: concatStringsSep " " (map (a: "'"'"'${a}'"'"'") args);
+      };
+      pkgs = { writeShellApplication = a: { inherit (a) name; }; util-linux = "u"; coreutils = "c"; xfsprogs = "x"; gnugrep = "g"; };
+      infra = edit (builtins.fromJSON (builtins.readFile fixture));
+      r = import module { lib = stub; inherit pkgs infra; config.boot.zfs.package = "zfs"; };
+    in
+    {
+      execStart = (elemAt r 1).systemd.services.microvm-state-pool.serviceConfig.ExecStart or null;
+      warnings = (elemAt r 0).warnings;
+    }' --argstr module "$NIXOS/modules/storage.nix" --argstr fixture "$1" \
+    --arg edit "${2:-infra: infra}"
+}
+
+@test "the storage module passes --import-foreign only when infra.json has storage.fromSnapshot" {
+  nix_setup
+  require_tools jq
+  local prefix="/nix/store/x-state-pool-setup/bin/state-pool-setup 'microvms' '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0placeholder000000' '/var/lib/microvms/states'"
+  run --separate-stderr storage_module "$FIXTURES/five-slots.json"
+  [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix" ]
+  run --separate-stderr storage_module "$FIXTURES/five-slots.json" 'infra: infra // { storage = infra.storage // { fromSnapshot = null; }; }'
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix" ]
+  run --separate-stderr storage_module "$FIXTURES/five-slots.json" 'infra: infra // { storage = infra.storage // { fromSnapshot = "snap-0123456789abcdef0"; }; }'
+  [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix '--import-foreign'" ]
 }
 
 @test "the script passes shellcheck" {
