@@ -27,7 +27,7 @@ lib.mkMerge [
     # here would let a slot's state land on the root disk while the volume is missing.
     systemd.tmpfiles.rules = lib.optional (st.backend == "files") "d ${paths.statesDir} 0755 root root -";
     warnings = lib.optional (!zfs && (st.autoSnapshots or [ ]) != [ ])
-      "storage.autoSnapshots is ignored with storage.backend \"${st.backend}\": scheduled snapshots need ZFS.";
+      "states.<name>.autoSnapshots in the stack config (storage.autoSnapshots in infra.json) is ignored with storage.backend \"${st.backend}\": scheduled snapshots need ZFS.";
   }
   (lib.mkIf zfs {
     boot.supportedFilesystems = [ "zfs" ];

@@ -251,6 +251,17 @@ storage_module() {
   [ "$(jq -r .execStart <<<"$output")" = "$prefix '--import-foreign'" ]
 }
 
+@test "the storage module's warning for autoSnapshots without ZFS names the stack config's key and infra.json's" {
+  nix_setup
+  require_tools jq
+  run --separate-stderr storage_module "$FIXTURES/five-slots.json" 'infra: infra // { storage = removeAttrs infra.storage [ "pool" ] // { backend = "xfs"; }; }'
+  [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
+  [ "$(jq -r '.warnings | length' <<<"$output")" -eq 1 ]
+  [ "$(jq -r '.warnings[0]' <<<"$output")" = 'states.<name>.autoSnapshots in the stack config (storage.autoSnapshots in infra.json) is ignored with storage.backend "xfs": scheduled snapshots need ZFS.' ]
+  run --separate-stderr storage_module "$FIXTURES/five-slots.json"
+  [ "$(jq -c .warnings <<<"$output")" = '[]' ]
+}
+
 @test "the script passes shellcheck" {
   require_tools shellcheck
   shellcheck "$SCRIPT"
