@@ -2,6 +2,7 @@
 # nixos/scripts/state-pool-setup (the zfs backend's first-boot logic) against fake zpool, zfs,
 # blkid and wipefs that record every call: a pool is imported when it exists, created only on a
 # disk with no signature at all, and a disk holding anything else is never touched.
+# shellcheck disable=SC2154 # bats' run sets $stderr per test
 load helpers
 
 SCRIPT="$NIXOS/scripts/state-pool-setup"
