@@ -16,6 +16,7 @@ import { StateVolume } from "../components/aws/stateVolume";
 import { hostConnection } from "../components/deploy/connection";
 import { Deployment } from "../components/deploy/deployment";
 import { HostReachable } from "../components/deploy/reachable";
+import { MovedCopies } from "../components/state/movedCopies";
 import { SlotAssignments } from "../components/state/slotAssignments";
 import { StateOrigin, VmState } from "../components/state/vmState";
 import { HostAuthKey } from "../components/tailscale/authKey";
@@ -191,6 +192,15 @@ export function defineInfrastructure(loaded: LoadedConfig) {
             : undefined;
         return { ...d, assignments, router };
     });
+
+    // --- In a fleet: the copies kept after a move, removed where the state's onRemove says destroy ---
+    for (const h of fleet ? hosts : []) {
+        const gone = cfg.states.filter((s) => s.onRemove === "destroy" && s.host !== h.cfg.name).map((s) => s.name);
+        if (gone.length > 0) {
+            new MovedCopies(h.name, { connection: h.connection, states: gone, hostTriggers: [h.host.instanceId], deletedWith: h.host },
+                { dependsOn: [...hosts.map((x) => x.assignments), ...gone.map((s) => states.get(s)!)] });
+        }
+    }
 
     const hostOutputs = (h: typeof hosts[number]) => ({
         hostId: h.host.instanceId,

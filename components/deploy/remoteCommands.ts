@@ -141,6 +141,21 @@ export function placeStateCommand(state: string, host: string): string {
     return scriptCommand(join(remoteDir, "place-state.sh"), [state, host]);
 }
 
+/**
+ * Removes the copies a host kept of `states` after they moved to another host
+ * (`vm-state gc --fleet-moved STATE...`): the deploy runs it for states with `onRemove: destroy`.
+ */
+export function collectMovedCommand(states: readonly string[]): string {
+    checkNames("state", [...states]);
+    if (states.length === 0) {
+        throw new Error("collectMovedCommand: no state given (vm-state would collect every moved copy)");
+    }
+    return `# microvm-infra: remove the copies kept here of states moved away (onRemove: destroy)
+`
+        + `${vmState} gc --fleet-moved ${states.map(shq).join(" ")}
+`;
+}
+
 /** The stdin of `applySlotsCommand`: the whole map, keys sorted, as `vm-state apply` reads it. */
 export function slotsDocument(assignments: Record<string, string>): string {
     const sorted = Object.fromEntries(Object.keys(assignments).sort().map((k) => [k, assignments[k]]));

@@ -37,9 +37,10 @@ Changes (hold the lock $LOCK):
                                       only differing slots change, swaps allowed
   adopt SLOT STATE                    turn the disk image file SLOT/data.img (not a link to a
                                       state) into the new state STATE, and run it on SLOT
-  gc [--fleet-moved]                  destroy hidden data nothing depends on (zfs; also run
+  gc [--fleet-moved [STATE...]]       destroy hidden data nothing depends on (zfs; also run
                                       after every delete); --fleet-moved: also the copies
                                       kept on this host of states moved to another host
+                                      (of the STATEs only, if given)
 
 Slots:
   logs SLOT [-f] [--lines N|all]      the slot's journal (microvm@SLOT), which holds its
@@ -438,12 +439,14 @@ cmd_adopt() {
 }
 
 cmd_gc() {
-  USAGE_LINE='gc [--fleet-moved]'
+  USAGE_LINE='gc [--fleet-moved [STATE...]]'
   parse_args "--fleet-moved" "" "$@"
-  want_args 0
+  local state
+  for state in "${POS[@]}"; do check_state "$state"; done
+  if ((${#POS[@]})) && ! flag --fleet-moved; then usage_error "gc takes states only with --fleet-moved"; fi
   load_config
   take_lock
-  if flag --fleet-moved; then fleet_gc_moved; fi
+  if flag --fleet-moved; then fleet_gc_moved "${POS[@]}"; fi
   be gc
 }
 

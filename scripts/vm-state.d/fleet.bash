@@ -941,13 +941,14 @@ replica_visible_name() {
 # ---------------------------------------------------------------- gc and list --all
 
 # Destroys the hidden copies of states moved to another host (gc --fleet-moved).
-fleet_gc_moved() {
+fleet_gc_moved() { # [STATE...]: only those states' copies (none given: every one)
   local f state hidden
   fleet_paths
   [[ -d $FLEET_DIR/moved ]] || return 0
   for f in "$FLEET_DIR"/moved/*.json; do
     state=${f##*/}
     state=${state%.json}
+    if (($#)) && ! printf '%s\n' "$@" | grep -qxF -- "$state"; then continue; fi
     hidden=$(rec_get moved "$state" hidden)
     [[ -n $hidden ]] || continue
     fbe out_purge "$hidden"

@@ -131,6 +131,27 @@ describe("two hosts", () => {
         expect(renderReview(review, "test")).toContain("| `dev` | transferred | from host main to host big");
     });
 
+    test("the copy a move leaves on the source is removed after the move only for states with onRemove: destroy", async () => {
+        // The example's states keep removed data (onRemove: retain): nothing ever collects their copies.
+        expect(byType(plan, "microvm-infra:state:MovedCopies")).toEqual([]);
+        const destroy = await planDoc(twoHosts((d) => { d.config["microvm-infra:states"].dev = { ...d.config["microvm-infra:states"].dev, onRemove: "destroy" }; }));
+        // dev lives on main: big collects dev's copy (if dev ever moved away from big), main does not.
+        expect(byType(destroy, "microvm-infra:state:MovedCopies").map((r) => r.name)).toEqual(["microvm-big"]);
+        const collect = named(destroy, "command:remote:Command", "microvm-big-moved-copies");
+        expect(collect.inputs.create).toMatch(/gc --fleet-moved 'dev'\n$/);
+        // Only once the states run where they live now: after every host's slot map and the state itself.
+        for (const after of ["microvm-slots", "microvm-big-slots", "dev"]) {
+            expect(collect.options.dependsOn).toContain(named(destroy, "command:remote:Command", after).urn);
+        }
+        // Moving dev to big: main now collects dev's copy, big no longer lists it.
+        const moved = await planDoc(twoHosts((d) => {
+            d.config["microvm-infra:states"].dev = { ...d.config["microvm-infra:states"].dev, onRemove: "destroy" };
+            d.config["microvm-infra:slots"].slot5.state = "dev";
+        }));
+        expect(byType(moved, "microvm-infra:state:MovedCopies").map((r) => r.name)).toEqual(["microvm"]);
+        expect(named(moved, "command:remote:Command", "microvm-moved-copies").inputs.create).toMatch(/gc --fleet-moved 'dev'\n$/);
+    });
+
     test("backups: a lifecycle policy for the fleet's state volumes, with its own least-privilege role", async () => {
         const backed = await planDoc(twoHosts((d) => { d.config["microvm-infra:storage"].backups = { everyHours: 12, keep: 14 }; }));
         const policy = named(backed, "aws:dlm/lifecyclePolicy:LifecyclePolicy", "microvm-backups-policy");

@@ -73,8 +73,14 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   [ "$status" -eq 0 ]
   [[ $output == *"state web is already on big"* ]]
   [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
-  # gc --fleet-moved removes the hidden copy.
-  run on main gc --fleet-moved
+  # gc --fleet-moved removes the hidden copy: of the states named (what the deploy runs for a
+  # state with onRemove: destroy), or of every one.
+  run on main gc web
+  [ "$status" -eq 2 ]
+  run on main gc --fleet-moved other
+  [ "$status" -eq 0 ]
+  [ -n "$(hidden_copy)" ]
+  run on main gc --fleet-moved web
   [ "$status" -eq 0 ]
   [ -z "$(hidden_copy)" ]
   [ ! -e "$(host_root main)/states/.moved/web"* ]
