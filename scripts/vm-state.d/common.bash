@@ -318,6 +318,8 @@ EMPTY_JOURNAL='{"stopped":[],"links":{},"paused":[]}'
 # journal_edit OP ARGS...: one change, merged into the journal (one jq call):
 #   stop SLOT...          the slots are stopped (to start again)
 #   link SLOT STATE...    the links being made
+#   change SLOT STATE...  both at once: the slots stopped and relinked (one write, so a full disk
+#                         cannot leave the one without the other)
 #   pause SLOT...         the VMs are paused (to resume)
 #   started SLOT...       started again: neither stopped nor linking any more
 #   unlink SLOT...        the links will not be made (a rolled-back change)
@@ -331,7 +333,9 @@ journal_edit() {
     | def without($keys): with_entries(select(.key as $k | $keys | any(. == $k) | not));
       (. // {}) | {stopped: (.stopped // []), links: (.links // {}), paused: (.paused // [])}
     | if $op == "stop" then .stopped = (.stopped + $a | unique)
-      elif $op == "link" then .links += ([range(0; $a | length; 2) as $i | {key: $a[$i], value: $a[$i + 1]}] | from_entries)
+      elif $op == "link" or $op == "change" then
+        .links += ([range(0; $a | length; 2) as $i | {key: $a[$i], value: $a[$i + 1]}] | from_entries)
+        | if $op == "change" then .stopped = (.stopped + [range(0; $a | length; 2) as $i | $a[$i]] | unique) else . end
       elif $op == "pause" then .paused = (.paused + $a | unique)
       elif $op == "started" then .stopped -= $a | .links |= without($a)
       elif $op == "unlink" then .links |= without($a)
@@ -605,8 +609,7 @@ switch_slots() { # WHY SLOT STATE [SLOT STATE...]
     links+=("$slot" "${want[$slot]}")
     if is_running "$slot"; then was_running+=("$slot"); fi
   done
-  journal_edit stop "${changed[@]}"
-  journal_edit link "${links[@]}"
+  journal_edit change "${links[@]}"
   # Until the links change, a failure starts again what was running, on the disk it had.
   ROLLBACK_SLOTS=("${was_running[@]}")
   for slot in "${changed[@]}"; do stop_slot "$slot"; done
