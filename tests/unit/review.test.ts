@@ -10,6 +10,7 @@ import { commandsRun, diffPlans } from "../../tools/plan/diff";
 import { renderReview, reviewMarker } from "../../tools/plan/markdown";
 import { systemChanges } from "../../tools/plan/restarts";
 import { Review, reviewChange } from "../../tools/plan/review";
+import { Plan } from "../../tools/plan/run";
 import { examplePlan, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
 
 const sizeOf = (v: unknown): number => Buffer.byteLength(JSON.stringify(v) ?? "");
@@ -133,12 +134,17 @@ describe("the review of a catalogue of real edits: the exact resources each may 
         }],
     ];
 
+    /** The example with a secret API key: every case's base, planned once. */
+    const withSecretKey = (): StackDoc => {
+        const d = exampleStack();
+        d.config["tailscale:apiKey"] = { secure: "v1:ORIGINAL-CIPHERTEXT" };
+        return d;
+    };
+    let base: Promise<Plan> | undefined;
+
     test.each(cases)("%s", async (_name, c) => {
-        const base = exampleStack();
-        base.config["tailscale:apiKey"] = { secure: "v1:ORIGINAL-CIPHERTEXT" };
-        const old = await planDoc(base);
-        const doc = exampleStack();
-        doc.config["tailscale:apiKey"] = { secure: "v1:ORIGINAL-CIPHERTEXT" };
+        const old = await (base ??= planDoc(withSecretKey()));
+        const doc = withSecretKey();
         c.edit(doc);
         const next = await planDoc(doc);
         const diff = diffPlans(old.resources, next.resources);
