@@ -8,7 +8,7 @@ import { PlannedResource } from "../../tools/plan/mockRuntime";
 import { diffPlans } from "../../tools/plan/diff";
 import { replaceOnChange } from "../../tools/plan/replaceOnChange";
 import { Plan } from "../../tools/plan/run";
-import { byType, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
+import { byType, examplePlan, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
 
 const A = {
     instance: "aws:ec2/instance:Instance",
@@ -42,7 +42,7 @@ function tailscaleOnly(doc: StackDoc): void {
 describe("AWS resources of the example stack", () => {
     let plan: Plan;
     beforeAll(async () => {
-        plan = await planDoc(exampleStack());
+        plan = await examplePlan();
     });
 
     test("IMDSv2 only, with a hop limit of 1", () => {
@@ -127,7 +127,7 @@ describe("AWS resources of the example stack", () => {
 
     test("the newest NixOS AMI never replaces a running host: ami, user data and key pair changes are ignored", () => {
         const host = instance(plan);
-        expect(host.options.ignoreChanges.sort()).toEqual(["ami", "keyName", "userData"]);
+        expect([...host.options.ignoreChanges].sort()).toEqual(["ami", "keyName", "userData"]);
         expect(host.options.replaceOnChanges).toEqual(["instanceType"]);
         expect(inputs(host).userDataReplaceOnChange).toBe(false);
     });
@@ -218,7 +218,7 @@ describe("what config changes do to the host and its volume", () => {
     });
 
     test("destroying the stack would not delete the state volume", async () => {
-        const before = await planDoc(exampleStack());
+        const before = await examplePlan();
         const diff = diffPlans(before.resources, []);
         const volume = diff.delete.find((c) => c.type === A.volume);
         expect(volume?.note).toMatch(/^protected/);

@@ -16,7 +16,7 @@ import { PlannedResource } from "../../tools/plan/mockRuntime";
 import { Plan } from "../../tools/plan/run";
 import { waitForSshScript } from "../../components/deploy/reachable";
 import { scriptCommand } from "../../components/deploy/script";
-import { byType, exampleStack, one, planDoc, repoRoot } from "../helpers/stacks";
+import { byType, examplePlan, one, repoRoot } from "../helpers/stacks";
 import { requireTools } from "../helpers/tools";
 import { repoPath } from "../helpers/paths";
 
@@ -159,7 +159,7 @@ describe("remote scripts", () => {
 describe("the deploy as planned (mock runtime)", () => {
     let plan: Plan;
     beforeAll(async () => {
-        plan = await planDoc(exampleStack());
+        plan = await examplePlan();
     });
 
     const commands = () => byType(plan, "command:remote:Command");

@@ -3,9 +3,8 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { main, parseArgs } from "../../tools/plan";
 import { changedPaths, diffPlans } from "../../tools/plan/diff";
-import { planStack } from "../../tools/plan/run";
 import { repoPath } from "../helpers/paths";
-import { exampleStack, exampleStackFile, planEdit, writeStack } from "../helpers/stacks";
+import { examplePlan, exampleStack, exampleStackFile, planEdit, writeStack } from "../helpers/stacks";
 
 /** Runs `npm run plan -- ARGS` in-process; returns exit code, stdout and stderr. */
 async function runPlan(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -59,7 +58,7 @@ describe("npm run plan on the example stack", () => {
         const dir = mkdtempSync(join(tmpdir(), "render-"));
         const { code } = await runPlan("--render-dir", dir);
         expect(code).toBe(0);
-        const plan = await planStack(exampleStackFile, "dev");
+        const plan = await examplePlan();
         const key = Object.keys(plan.files).find((k) => k.endsWith("infra.json"))!;
         const data = JSON.parse(readFileSync(join(dir, key), "utf8"));
         expect(data.version).toBe(1);
@@ -264,7 +263,7 @@ test("an error the program raises in a lookup ends the plan with exit 1 and the 
 });
 
 test("the stack's SSH command pins the host key Pulumi generated", async () => {
-    const plan = await planStack(exampleStackFile, "dev");
+    const plan = await examplePlan();
     expect(plan.outputs.sshCommand).toBe('ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA placeholder-host-key" root@198.51.100.10');
     expect(plan.outputs.knownHostsLine).toBe("198.51.100.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
 });

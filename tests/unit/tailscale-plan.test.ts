@@ -6,7 +6,7 @@ import { renderTailnetPolicy, tailnetPolicy } from "../../components/tailscale/p
 import { topology } from "../../infra/topology";
 import { placeholder } from "../../tools/plan/mockOutputs";
 import { Plan } from "../../tools/plan/run";
-import { byType, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
+import { byType, examplePlan, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
 
 const T = {
     key: "tailscale:index/tailnetKey:TailnetKey",
@@ -34,7 +34,7 @@ function addSlot6(doc: StackDoc): void {
 describe("Tailscale in the example stack", () => {
     let plan: Plan;
     beforeAll(async () => {
-        plan = await planDoc(exampleStack());
+        plan = await examplePlan();
     });
 
     test("the approved routes are exactly the topology's subnets, in slot order", () => {
