@@ -48,6 +48,12 @@ export async function planEdit(edit: (doc: StackDoc) => void): Promise<{ before:
     return { before, after, diff: diffPlans(before.resources, after.resources) };
 }
 
+/** planEdit(edit) for several tests of one file: planned at the first call, then shared. */
+export function sharedEdit(edit: (doc: StackDoc) => void): () => ReturnType<typeof planEdit> {
+    let planned: ReturnType<typeof planEdit> | undefined;
+    return () => (planned ??= planEdit(edit));
+}
+
 export function byType(plan: Plan, type: string): PlannedResource[] {
     return plan.resources.filter((r) => r.type === type);
 }

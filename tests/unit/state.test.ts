@@ -8,10 +8,13 @@ import { stateOrigin } from "../../infra/program";
 import { createStateCommand, deleteStateCommand, slotsDocument } from "../../components/deploy/remoteCommands";
 import { StateConfig } from "../../infra/config";
 import { Change, commandsRun } from "../../tools/plan/diff";
-import { byType, planDoc, planEdit, exampleStack } from "../helpers/stacks";
+import { byType, planEdit, sharedEdit } from "../helpers/stacks";
 
 const cmdType = "command:remote:Command";
 const names = (changes: Change[], type?: string) => changes.filter((c) => !type || c.type === type).map((c) => c.urn.split("::").pop()).sort();
+/** The example with state dev's onRemove: destroy, and without state dev: each planned once. */
+const destroyDev = sharedEdit((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; });
+const removeDev = sharedEdit((d) => { delete d.config["microvm-infra:states"].dev; });
 const base: StateConfig = { name: "web", host: "main", snapshots: [], onRemove: "retain", diskGiB: 8 };
 
 describe("state commands", () => {
@@ -40,7 +43,7 @@ describe("state commands", () => {
 
 describe("states in the plan", () => {
     test("retain: no delete command and retainOnDelete; destroy: vm-state delete, delete before replace", async () => {
-        const plan = await planDoc(((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; return d; })(exampleStack()));
+        const plan = (await destroyDev()).after;
         const r = (n: string) => byType(plan, cmdType).find((x) => x.name === n)!;
         expect(r("slot1").inputs.delete).toBeUndefined();
         expect(r("slot1").options.retainOnDelete).toBe(true);
@@ -85,7 +88,7 @@ describe("config edits against the example stack", () => {
     });
 
     test("remove a state with retain: the stack forgets it, nothing runs on the host", async () => {
-        const { before, diff } = await planEdit((d) => { delete d.config["microvm-infra:states"].dev; });
+        const { before, diff } = await removeDev();
         expect(names(diff.delete)).toEqual(["dev", "dev"]);
         const cmd = diff.delete.find((c) => c.type === cmdType)!;
         expect(cmd.note).toMatch(/retainOnDelete: removed from the stack, the real resource is kept/);
@@ -94,15 +97,14 @@ describe("config edits against the example stack", () => {
     });
 
     test("remove a state with destroy: its delete command runs", async () => {
-        const destroy = (d: any) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; };
-        const before = await planDoc(((d) => { destroy(d); return d; })(exampleStack()));
+        const before = (await destroyDev()).after;
         const old = byType(before, cmdType).find((r) => r.name === "dev")!;
         expect(old.inputs.delete).toContain("vm-state}\" delete --yes --if-exists 'dev'");
         expect(old.options.retainOnDelete).toBe(false);
     });
 
     test("switching onRemove is an update, never a replacement (which would run a delete)", async () => {
-        const { diff } = await planEdit((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; });
+        const { diff } = await destroyDev();
         expect(names(diff.update)).toEqual(["dev"]);
         expect(diff.replace).toEqual([]);
     });
@@ -131,9 +133,9 @@ describe("config edits against the example stack", () => {
     test("what runs: adding a state creates it on the host; removing a retained one runs nothing", async () => {
         const added = await planEdit((d) => { d.config["microvm-infra:states"].extra = { from: "slot2" }; });
         expect(commandsRun(added.diff)).toEqual([{ urn: expect.stringMatching(/Command::extra$/), runs: ["create on the host"] }]);
-        const removed = await planEdit((d) => { delete d.config["microvm-infra:states"].dev; });
+        const removed = await removeDev();
         expect(commandsRun(removed.diff)).toEqual([]);
-        const destroyed = await planEdit((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; });
+        const destroyed = await destroyDev();
         expect(commandsRun(destroyed.diff)).toEqual([{ urn: expect.stringMatching(/Command::dev$/), runs: ["create again on the host (the command has no update)"] }]);
     });
 });

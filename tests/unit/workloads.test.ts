@@ -6,7 +6,7 @@
 import { hostSecurityRules } from "../../components/aws/firewall";
 import { tailnetPolicy } from "../../components/tailscale/policy";
 import { ConfigError, parseStackConfig } from "../../infra/config";
-import { byType, exampleStack, planDoc, planEdit, StackDoc } from "../helpers/stacks";
+import { byType, sharedEdit, StackDoc } from "../helpers/stacks";
 
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA you@example";
 type Raw = Record<string, any>;
@@ -84,7 +84,7 @@ describe("where the workload keys go", () => {
     });
 
     test("infra.json carries the workload fields only where set; the security group opens the published port", async () => {
-        const plan = await planDoc(workloadStack(exampleWith()));
+        const plan = (await slot2Workload()).after;
         const slots = JSON.parse(plan.files["nixos/infra.json"]).slots;
         expect(slots.find((s: any) => s.name === "slot2")).toMatchObject({
             egress: { policy: "allowlist", domains: ["github.com", "*.githubusercontent.com"] },
@@ -107,15 +107,12 @@ function exampleWith(): (doc: StackDoc) => void {
     };
 }
 
-function workloadStack(edit: (doc: StackDoc) => void): StackDoc {
-    const doc = exampleStack();
-    edit(doc);
-    return doc;
-}
+/** The example with slot2's workload: planned once, read by both describes. */
+const slot2Workload = sharedEdit(exampleWith());
 
 describe("an edit touches only the slots it names", () => {
     test("declaring slot2's workload changes the deployment, the slot map stays, no state and no other slot's resource moves", async () => {
-        const { diff } = await planEdit(exampleWith());
+        const { diff } = await slot2Workload();
         expect(diff.create.map((c) => c.urn.split("::").pop())).toEqual(["microvm-publish-slot2-8443-198-51-100-0-24"]);
         expect(diff.replace.map((c) => c.urn.split("::").pop())).toEqual(["microvm-bundle", "microvm-switch"]);
         expect(diff.update).toEqual([]);
