@@ -4,16 +4,16 @@ import { ConfigError, parseStackConfig, StackConfig } from "../../infra/config";
 import { secretConfigProblems } from "../../infra/stackConfig";
 import { NameKind, nameProblem } from "../../lib/names";
 import { checkSshPublicKey } from "../../lib/sshKey";
+import { key, configProblems, validHost } from "../helpers/config";
 import { repoRoot } from "../helpers/stacks";
 
-const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA you@example";
 const rsaBlobWithEd25519Name = "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA x";
 
 type Raw = Record<string, any>;
 
 function valid(): Raw {
     return {
-        host: { sshPublicKeys: [key], adminCidrs: ["203.0.113.0/24"] },
+        host: validHost(),
         slots: { slot1: {}, slot2: {}, slot3: {}, slot4: {}, slot5: {} },
     };
 }
@@ -25,15 +25,9 @@ function parse(edit: (raw: Raw) => void, keys: string[] = []): StackConfig {
 }
 
 function problems(edit: (raw: Raw) => void, keys: string[] = []): string[] {
-    try {
-        parse(edit, keys);
-    } catch (err) {
-        if (err instanceof ConfigError) {
-            return [...err.problems];
-        }
-        throw err;
-    }
-    return [];
+    const raw = valid();
+    edit(raw);
+    return configProblems(raw, keys);
 }
 
 describe("defaults", () => {

@@ -5,16 +5,15 @@
  * live on their slot's host and move between hosts by a config edit; replicas and backups.
  */
 import { readFileSync } from "fs";
-import { ConfigError, parseStackConfig } from "../../infra/config";
+import { parseStackConfig } from "../../infra/config";
 import { periodMinutes } from "../../infra/config/fleet";
 import { repoPath } from "../helpers/paths";
 import { diffPlans } from "../../tools/plan/diff";
 import { renderReview } from "../../tools/plan/markdown";
 import { reviewChange } from "../../tools/plan/review";
 import { Plan } from "../../tools/plan/run";
+import { key, configProblems, validHost } from "../helpers/config";
 import { byType, examplePlan, exampleStack, one, planDoc, StackDoc } from "../helpers/stacks";
-
-const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA you@example";
 
 /** The example with a second host, `big`, running slot5; dev stays on main; slot1 replicated to big. */
 function twoHosts(edit?: (doc: StackDoc) => void): StackDoc {
@@ -190,17 +189,7 @@ describe("two hosts", () => {
 });
 
 describe("fleet config is validated like the rest", () => {
-    function problems(raw: Record<string, any>): string[] {
-        try {
-            parseStackConfig({ host: { sshPublicKeys: [key], adminCidrs: ["203.0.113.0/24"] }, ...raw });
-            return [];
-        } catch (err) {
-            if (err instanceof ConfigError) {
-                return [...err.problems];
-            }
-            throw err;
-        }
-    }
+    const problems = (raw: Record<string, any>): string[] => configProblems({ host: validHost(), ...raw });
     const hosts = { main: {}, big: { subnetCidr: "172.20.2.0/24" } };
 
     test.each<[string, Record<string, any>, string]>([

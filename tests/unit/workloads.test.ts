@@ -5,23 +5,12 @@
  */
 import { hostSecurityRules } from "../../components/aws/firewall";
 import { tailnetPolicy } from "../../components/tailscale/policy";
-import { ConfigError, parseStackConfig } from "../../infra/config";
+import { configProblems, validHost } from "../helpers/config";
 import { byType, sharedEdit, StackDoc } from "../helpers/stacks";
 
-const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA you@example";
 type Raw = Record<string, any>;
 
-function problems(slots: Raw): string[] {
-    try {
-        parseStackConfig({ host: { sshPublicKeys: [key], adminCidrs: ["203.0.113.0/24"] }, slots });
-        return [];
-    } catch (err) {
-        if (err instanceof ConfigError) {
-            return [...err.problems];
-        }
-        throw err;
-    }
-}
+const problems = (slots: Raw): string[] => configProblems({ host: validHost(), slots });
 
 describe("workload keys are validated like the others", () => {
     test("valid: the three egress forms, both kinds of published port, repository and flake-input modules", () => {
