@@ -9,15 +9,17 @@ let
   st = infra.storage;
   zfs = st.backend == "zfs";
   xfs = st.backend == "xfs";
+  # Each script sources ../scripts/disk-lib.bash when run from a checkout; here the file is
+  # concatenated in front of it (it then finds the functions defined), so shellcheck checks the whole.
   state-pool-setup = pkgs.writeShellApplication {
     name = "state-pool-setup";
     runtimeInputs = [ config.boot.zfs.package pkgs.util-linux pkgs.coreutils ];
-    text = builtins.readFile ../scripts/state-pool-setup;
+    text = lib.concatMapStrings builtins.readFile [ ../scripts/disk-lib.bash ../scripts/state-pool-setup ];
   };
   state-volume-setup = pkgs.writeShellApplication {
     name = "state-volume-setup";
     runtimeInputs = [ pkgs.xfsprogs pkgs.util-linux pkgs.coreutils pkgs.gnugrep ];
-    text = builtins.readFile ../scripts/state-volume-setup;
+    text = lib.concatMapStrings builtins.readFile [ ../scripts/disk-lib.bash ../scripts/state-volume-setup ];
   };
 in
 lib.mkMerge [
