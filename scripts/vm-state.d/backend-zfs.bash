@@ -360,15 +360,11 @@ zfs_fleet_in_complete() { # STATE initial|final
   [[ -z $(zfs_token "$ds") ]] && zfs_has "$ds@$snap"
 }
 zfs_fleet_in_place() { # STATE: renamed into place, mounted, the move's marks destroyed
-  local ds snap
+  local ds
   ds=$(zfs_fleet_in_name "$1")
   attempt "renaming $ds" "$ZFS" rename "$ds" "$(dataset "$1")"
   attempt "mounting $(dataset "$1")" "$ZFS" mount "$(dataset "$1")"
-  for snap in _fleet-move-2 _fleet-move-1; do
-    if zfs_has "$(dataset "$1")@$snap"; then
-      attempt "zfs destroy $(dataset "$1")@$snap" "$ZFS" destroy "$(dataset "$1")@$snap"
-    fi
-  done
+  zfs_fleet_out_cleanup "$1" # the marks arrived with the stream: the same names as on the source
 }
 
 # Replication, the source's side: snapshots _replica-<to>-<time>; the newest one the target
