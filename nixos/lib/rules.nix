@@ -96,6 +96,13 @@ rec {
     ok = name 63;
     valid = "a snapshot name: ${nameValid 63}";
   };
+  # storage.fromSnapshot: the EBS snapshot the state volume was made from (a restore onto a new
+  # host, hosts.<name>.storage.fromSnapshot in the stack config), as AWS writes snapshot ids.
+  # Optional, hence "or null" in what is valid.
+  snapshotId = {
+    ok = matches "snap-[0-9a-f]{8}([0-9a-f]{9})?";
+    valid = "an EBS snapshot id, \"snap-\" and 8 or 17 lowercase hex digits (such as \"snap-0123456789abcdef0\"), or null";
+  };
 
   ipv4 = {
     ok = matches ipv4Re;

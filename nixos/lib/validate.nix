@@ -24,7 +24,6 @@ let
     isAttrs
     isBool
     isList
-    isString
     length
     match
     toJSON
@@ -80,12 +79,6 @@ let
       );
 
   backends = [ "zfs" "xfs" "files" ];
-  # storage.fromSnapshot: the EBS snapshot the state volume was made from (a restore onto a new
-  # host, hosts.<name>.storage.fromSnapshot in the stack config), as AWS writes snapshot ids.
-  snapshotId = {
-    ok = v: isString v && match "snap-[0-9a-f]{8}([0-9a-f]{9})?" v != null;
-    valid = "an EBS snapshot id, \"snap-\" and 8 or 17 lowercase hex digits (such as \"snap-0123456789abcdef0\"), or null";
-  };
   backend = oneOf backends;
   snapshotCounts = [ "hourly" "daily" "weekly" "monthly" ];
   # A whole number from 1 (vm-state's own check of these keys says the same).
@@ -119,7 +112,7 @@ let
           field "storage" (R.stateName // { valid = "a ZFS pool name (needed by storage.backend \"zfs\")"; }) storage "pool"
       )
       ++ (if (storage.safetySnapshots or null) != null then safetySnapshotsProblems storage.safetySnapshots else [ ])
-      ++ optional "storage" snapshotId storage "fromSnapshot"
+      ++ optional "storage" R.snapshotId storage "fromSnapshot"
       ++ (
         let
           snaps = storage.autoSnapshots or [ ];
