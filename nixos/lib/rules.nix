@@ -6,7 +6,6 @@
 # Builtins only (no nixpkgs), so the tests evaluate it with a bare `nix-instantiate --eval`.
 let
   inherit (builtins)
-    all
     elemAt
     fromJSON
     genList
@@ -65,8 +64,6 @@ let
   domainRe = "(${label}\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?";
 in
 rec {
-  inherit ipv4ToInt parseCidr pow2;
-
   # True when the IPv4 address `address` lies inside the CIDR `cidr` (both already valid).
   cidrContains =
     cidr: address:

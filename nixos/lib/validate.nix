@@ -53,7 +53,6 @@ let
       bad path value "a list of ${rule.valid}"
     else
       concatLists (imap (i: v: if rule.ok v then [ ] else bad "${path}[${toString i}]" v rule.valid) value);
-  object = path: value: if isAttrs value then [ ] else bad path value "an object";
   check = cond: problem: if cond then [ ] else [ problem ];
 
   host = infra.host or null;
