@@ -14,7 +14,8 @@
 dataset() { printf '%s/states/%s' "$POOL" "$1"; }
 DELETED_PREFIXES='_clone- _deleted- _vmstate-'
 
-zfs_exists() { "$ZFS" list -H -o name "$(dataset "$1")" >/dev/null 2>&1; }
+zfs_has() { "$ZFS" list -H -o name "$1" >/dev/null 2>&1; } # DATASET or SNAPSHOT exists
+zfs_exists() { zfs_has "$(dataset "$1")"; }
 zfs_list() {
   local out name
   out=$("$ZFS" list -H -o name -t filesystem -d 1 "$POOL/states")
@@ -114,26 +115,35 @@ hidden_name() { # STATE
   local base n=1 name
   base=$POOL/deleted/$1.$(date -u +%Y%m%d%H%M%S)
   name=$base
-  while "$ZFS" list -H -o name "$name" >/dev/null 2>&1; do
+  while zfs_has "$name"; do
     n=$((n + 1))
     name=$base-$n
   done
   printf '%s' "$name"
 }
-zfs_delete() { # STATE
-  local ds deps hidden
-  ds=$(dataset "$1")
-  deps=$(dependents "$ds")
-  if [[ -z $deps ]]; then
-    attempt "zfs destroy -r $ds" "$ZFS" destroy -r "$ds"
+# A dataset that only holds others (<pool>/deleted, moved, replicas), made when first needed.
+zfs_parent() { # DATASET
+  if ! zfs_has "$1"; then attempt "creating $1" "$ZFS" create -o mountpoint=none "$1"; fi
+}
+# zfs_destroy_or_hide DATASET STATE: destroys DATASET with its snapshots, or, while clones depend
+# on it, renames it to a free <pool>/deleted/STATE.<time> (gc destroys it after the last clone).
+# Sets HIDDEN_AS to that name (empty: destroyed) and HELD_BY to the clones, one a line.
+HIDDEN_AS='' HELD_BY=''
+zfs_destroy_or_hide() {
+  HIDDEN_AS='' HELD_BY=$(dependents "$1")
+  if [[ -z $HELD_BY ]]; then
+    attempt "zfs destroy -r $1" "$ZFS" destroy -r "$1"
     return 0
   fi
-  if ! "$ZFS" list -H -o name "$POOL/deleted" >/dev/null 2>&1; then
-    attempt "creating $POOL/deleted" "$ZFS" create -o mountpoint=none "$POOL/deleted"
+  zfs_parent "$POOL/deleted"
+  HIDDEN_AS=$(hidden_name "$2")
+  attempt "hiding $1" "$ZFS" rename "$1" "$HIDDEN_AS"
+}
+zfs_delete() { # STATE
+  zfs_destroy_or_hide "$(dataset "$1")" "$1"
+  if [[ -n $HIDDEN_AS ]]; then
+    log "state $1 is hidden as $HIDDEN_AS until what depends on it is deleted: $(for d in $HELD_BY; do shown_dataset "$d"; printf ' '; done)"
   fi
-  hidden=$(hidden_name "$1")
-  attempt "hiding $ds" "$ZFS" rename "$ds" "$hidden"
-  log "state $1 is hidden as $hidden until what depends on it is deleted: $(for d in $deps; do shown_dataset "$d"; printf ' '; done)"
 }
 zfs_delete_snapshot() { # STATE SNAP
   local snap deps hidden
@@ -256,7 +266,6 @@ zfs_live() { echo atomic; }
 #   <pool>/replicas/<state>                   a replica held here (mountpoint none, never mounted)
 
 zfs_fleet_in_name() { dataset "_fleet-in-$1"; }
-zfs_has() { "$ZFS" list -H -o name "$1" >/dev/null 2>&1; }
 zfs_token() { # DATASET: its receive_resume_token, or nothing
   local token
   zfs_has "$1" || return 0
@@ -309,9 +318,7 @@ zfs_fleet_out_cleanup() { # STATE: the move's marks go
 }
 zfs_fleet_out_hide() { # STATE -> prints where it is kept
   local hidden base n=1
-  if ! zfs_has "$POOL/moved"; then
-    attempt "creating $POOL/moved" "$ZFS" create -o mountpoint=none "$POOL/moved"
-  fi
+  zfs_parent "$POOL/moved"
   base=$POOL/moved/$1.$(date -u +%Y%m%d%H%M%S)
   hidden=$base
   while zfs_has "$hidden"; do
@@ -325,18 +332,8 @@ zfs_fleet_out_hide() { # STATE -> prints where it is kept
 zfs_fleet_out_purge() { # HIDDEN
   [[ $1 == "$POOL"/moved/* && $1 != *@* ]] || die "$EX_ERROR" "refusing to destroy $(shown "$1"): not under $POOL/moved"
   zfs_has "$1" || return 0
-  local deps hidden
-  deps=$(dependents "$1")
-  if [[ -z $deps ]]; then
-    attempt "zfs destroy -r $1" "$ZFS" destroy -r "$1"
-    return 0
-  fi
-  if ! zfs_has "$POOL/deleted"; then
-    attempt "creating $POOL/deleted" "$ZFS" create -o mountpoint=none "$POOL/deleted"
-  fi
-  hidden=$(hidden_name "$(basename -- "${1%.*}")")
-  attempt "hiding $1" "$ZFS" rename "$1" "$hidden"
-  log "$1 is hidden as $hidden until what depends on it is deleted"
+  zfs_destroy_or_hide "$1" "$(basename -- "${1%.*}")"
+  if [[ -n $HIDDEN_AS ]]; then log "$1 is hidden as $HIDDEN_AS until what depends on it is deleted"; fi
 }
 
 # The target's side of a move.
@@ -418,9 +415,7 @@ zfs_fleet_replica_json() {
 zfs_fleet_replica_receive() { # STATE SNAP|resume
   local ds flags=(-s -u)
   ds=$(zfs_fleet_replica_name "$1")
-  if ! zfs_has "$POOL/replicas"; then
-    attempt "creating $POOL/replicas" "$ZFS" create -o mountpoint=none "$POOL/replicas"
-  fi
+  zfs_parent "$POOL/replicas"
   if [[ $2 != resume ]] && zfs_has "$ds"; then flags+=(-F); fi
   "$ZFS" receive "${flags[@]}" "$ds" 9>&- 8>&- || die "$EX_ERROR" "zfs receive into $ds failed"
   if [[ $2 != resume ]] && ! zfs_has "$ds@$2"; then die "$EX_ERROR" "the stream did not hold $2"; fi
