@@ -11,9 +11,11 @@ import { createServer } from "net";
 import { tmpdir, userInfo } from "os";
 import { join } from "path";
 import { repoRoot } from "../helpers/paths";
+import { findTool } from "../helpers/tools";
 
 export const fakes = join(__dirname, "fakes");
-const sshd = "/usr/sbin/sshd";
+/** sshd as the tests' tool gate finds it (it must be started by its absolute path). */
+const sshd = findTool("sshd") ?? "sshd";
 
 export const requiredTools = ["ssh", "ssh-keygen", "setsid", "flock", "jq", "base64", "tar", "sha256sum", "mkfs.ext4", "e2label", "truncate"];
 

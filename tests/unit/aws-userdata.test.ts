@@ -8,16 +8,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { hostKeyUserData, knownHostsLine } from "../../components/aws/userData";
+import { requireTools } from "../helpers/tools";
 
-const tools = ["sed", "grep", "ssh-keygen"];
-const missing = tools.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
-if (missing.length > 0 && process.env.CI === "true") {
-    throw new Error(`CI needs ${missing.join(", ")} for the user-data tests (apt-get install openssh-client)`);
-}
-const withTools = missing.length === 0 ? test : test.skip;
-if (missing.length > 0) {
-    console.warn(`skipping user-data parsing tests: ${missing.join(", ")} not installed`);
-}
+const withTools = requireTools(["sed", "grep", "ssh-keygen"], "apt-get install openssh-client").test;
 
 // The exact expressions from nixpkgs nixos/modules/virtualisation/ec2-data.nix and amazon-init.nix.
 const ec2DataPrivate = "sed 's/|/\\n/g; s/SSH_HOST_ED25519_KEY://; t; d' \"$1\"";

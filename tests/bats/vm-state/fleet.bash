@@ -10,12 +10,11 @@
 # and `far` (an address nothing connects from). Load after helpers: `load fleet`.
 # Slots are unique across the fleet: main has slot1 and slot2, big slot3 and slot4, third slot5.
 
-FLEET_SSHD=/usr/sbin/sshd
-
 # fleet_setup BACKEND: files (the suite's backend) or zfs (the recording fake zfs on every host).
 fleet_setup() {
   require_root
   require_tools ssh ssh-keygen sshd tar setsid
+  FLEET_SSHD=$(command -v sshd) # found where require_tools found it (sshd runs by its absolute path)
   FLEET_TEST_BACKEND=$1
   if [[ $1 == files ]]; then FLEET_TEST_BACKEND=$TEST_BACKEND; fi
   FLEET=$BATS_TEST_TMPDIR/fleet
