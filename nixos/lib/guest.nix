@@ -1,4 +1,5 @@
-# infra -> slot -> the per-slot values of a guest: what modules/guest.nix sets, as plain data.
+# infra -> slot (an entry of ./slot-defaults.nix) -> the per-slot values of a guest: what
+# modules/guest.nix sets, as plain data.
 # Builtins only, so tests can evaluate it against infra.json fixtures without nixpkgs.
 infra: slot:
 let
@@ -11,7 +12,7 @@ let
       internet = infra.guest.nameservers or [ "9.9.9.9" "149.112.112.112" ];
       allowlist = [ slot.gateway ];
       none = [ ];
-    }.${slot.egress.policy or "internet"};
+    }.${slot.egress.policy};
 in
 {
   hostName = slot.name;
