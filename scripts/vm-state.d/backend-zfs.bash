@@ -110,17 +110,8 @@ zfs_finish() { # DST [mount]: renames the temporary dataset last (receive -u lea
 }
 zfs_snapshot() { attempt "zfs snapshot $(dataset "$1")@$2" "$ZFS" snapshot "$(dataset "$1")@$2"; }
 
-# A hidden name under <pool>/deleted that is not taken yet.
-hidden_name() { # STATE
-  local base n=1 name
-  base=$POOL/deleted/$1.$(date -u +%Y%m%d%H%M%S)
-  name=$base
-  while zfs_has "$name"; do
-    n=$((n + 1))
-    name=$base-$n
-  done
-  printf '%s' "$name"
-}
+# A hidden name <pool>/PARENT/STATE.<time>[-N] that is not taken yet.
+hidden_name() { free_name "$POOL/$1/$2.$(date -u +%Y%m%d%H%M%S)" zfs_has; } # PARENT STATE
 # A dataset that only holds others (<pool>/deleted, moved, replicas), made when first needed.
 zfs_parent() { # DATASET
   if ! zfs_has "$1"; then attempt "creating $1" "$ZFS" create -o mountpoint=none "$1"; fi
@@ -136,7 +127,7 @@ zfs_destroy_or_hide() {
     return 0
   fi
   zfs_parent "$POOL/deleted"
-  HIDDEN_AS=$(hidden_name "$2")
+  HIDDEN_AS=$(hidden_name deleted "$2")
   attempt "hiding $1" "$ZFS" rename "$1" "$HIDDEN_AS"
 }
 zfs_delete() { # STATE
@@ -317,14 +308,9 @@ zfs_fleet_out_cleanup() { # STATE: the move's marks go
   done
 }
 zfs_fleet_out_hide() { # STATE -> prints where it is kept
-  local hidden base n=1
+  local hidden
   zfs_parent "$POOL/moved"
-  base=$POOL/moved/$1.$(date -u +%Y%m%d%H%M%S)
-  hidden=$base
-  while zfs_has "$hidden"; do
-    n=$((n + 1))
-    hidden=$base-$n
-  done
+  hidden=$(hidden_name moved "$1")
   attempt "hiding $(dataset "$1")" "$ZFS" rename "$(dataset "$1")" "$hidden"
   printf '%s' "$hidden"
 }

@@ -525,15 +525,20 @@ need_new_state() { # NAME -> 1 if it exists and --if-missing allows that
   fi
 }
 
-# Names a safety snapshot that does not exist yet: pre-WHY-YYYYMMDD-HHMMSS[-N].
-safety_snapshot() { # STATE WHY
-  local base name n=1
-  base=pre-$2-$(date -u +%Y%m%d-%H%M%S)
-  name=$base
-  while be snap_exists "$1" "$name"; do
+# free_name BASE TAKEN...: the first of BASE, BASE-2, BASE-3... for which `TAKEN... NAME` fails.
+free_name() {
+  local base=$1 name=$1 n=1
+  shift
+  while "$@" "$name"; do
     n=$((n + 1))
     name=$base-$n
   done
+  printf '%s' "$name"
+}
+# Names a safety snapshot that does not exist yet: pre-WHY-YYYYMMDD-HHMMSS[-N].
+safety_snapshot() { # STATE WHY
+  local name
+  name=$(free_name "pre-$2-$(date -u +%Y%m%d-%H%M%S)" be snap_exists "$1")
   log "safety snapshot $1@$name"
   be snapshot "$1" "$name"
 }

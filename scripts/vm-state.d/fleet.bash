@@ -899,16 +899,12 @@ replica_keep_from_config() { # STATE TO
 }
 # _replica-<to>-YYYYMMDD-HHMMSS[-N]: a name neither here nor on the target yet.
 replica_snapshot_name() { # STATE TO STATUS_JSON
-  local base name n=1 taken
-  base=_replica-$2-$(date -u +%Y%m%d-%H%M%S)
+  local taken
   taken=" $(jq -r '.replica.snapshots // [] | join(" ")' <<<"$3") "
-  name=$base
-  while [[ $taken == *" $name "* ]] || fbe repl_exists "$1" "$name"; do
-    n=$((n + 1))
-    name=$base-$n
-  done
-  printf '%s' "$name"
+  free_name "_replica-$2-$(date -u +%Y%m%d-%H%M%S)" replica_name_taken "$taken" "$1"
 }
+# replica_name_taken TAKEN STATE NAME: NAME is one of TAKEN (" the target's names ") or here.
+replica_name_taken() { [[ $1 == *" $3 "* ]] || fbe repl_exists "$2" "$3"; }
 
 # ---------------------------------------------------------------- replica-promote (on the target)
 
