@@ -63,3 +63,11 @@ describe("the Node version", () => {
         expect(read("tools/test.sh")).toContain('stage "node version" node tools/check-node.js');
     });
 });
+
+describe("the licence", () => {
+    test("LICENSE holds the licence package.json declares", () => {
+        const declared = JSON.parse(read("package.json")).license;
+        expect(declared).toBe("MIT");
+        expect(read("LICENSE").split("\n")[0]).toBe("MIT License");
+    });
+});
