@@ -50,9 +50,12 @@ let
     in
     if wildcard d then "~*^([a-z0-9-]+\\.)+${escaped}$" else "~*^${escaped}$";
 
+  # The host ports the proxy keeps (../rules/rules.json hostPort, which the program refuses to
+  # publish): HTTPS listeners from its first port, HTTP listeners 500 above (indexes go to 254).
+  proxyPorts = builtins.head (filter (r: r.why == "the egress proxy") (builtins.fromJSON (builtins.readFile ../rules/rules.json)).hostPort.reserved);
   ports = s: {
-    tls = 20000 + s.index;
-    http = 20500 + s.index;
+    tls = proxyPorts.from + s.index;
+    http = proxyPorts.from + 500 + s.index;
   };
 
   timeouts = ''
@@ -115,7 +118,7 @@ let
 in
 {
   inherit proxyUid resolver;
-  portRange = "20000-20999";
+  portRange = "${toString proxyPorts.from}-${toString proxyPorts.to}";
   ports = listToAttrs (map (s: { name = s.name; value = ports s; }) allowlisted);
 
   nginx = {
