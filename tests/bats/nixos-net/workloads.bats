@@ -223,6 +223,8 @@ S3() { slot_ns slot3; }
   [ "$(resolve "$(S2)" "$gw" allowed.example)" = "$ALLOWED" ]
   [ "$(resolve "$(S2)" "$gw" x.wild.example)" = "$WILD" ]
   [ -z "$(resolve "$(S2)" "$gw" denied.example)" ]
+  # "*.wild.example" allows the subdomains only, as the proxy does: not the name itself.
+  [ -z "$(resolve "$(S2)" "$gw" wild.example)" ]
   [ -z "$(resolve "$(S2)" "$DNS" allowed.example)" ]
   [ -z "$(resolve "$(S2)" "${GATEWAYS[0]}" allowed.example)" ]
 }
