@@ -282,11 +282,9 @@ let
 
   slotList = if isList slots then slots else [ ];
   perSlot = concatLists (imap slotProblems slotList);
-  slotsShapeProblems =
-    if !(isList slots) then
-      bad "slots" slots "a list of slots"
-    else
-      check (slots != [ ]) "slots: [] is not valid; expected at least one slot";
+  # A host may run no slot: a fleet host that only holds replicas (the stack config requires a
+  # slot somewhere in the fleet, not on every host).
+  slotsShapeProblems = if !(isList slots) then bad "slots" slots "a list of slots" else [ ];
 
   # Two slots sharing one of these would break isolation (or a unit name); reported naming both.
   uniqueFields = [ "name" "index" "subnet" "gateway" "address" "bridge" "tap" "mac" ];
