@@ -60,3 +60,16 @@ unit_types() {
   [ "$(jq -r .pins.microvm.rev "$RUNTIME")" = "$(jq -r .nodes.microvm.locked.rev "$NIXOS/flake.lock")" ]
   [ "$(jq -r .pins.nixpkgs.rev "$RUNTIME")" = "$(jq -r .nodes.nixpkgs.locked.rev "$NIXOS/flake.lock")" ]
 }
+
+@test "tailscale: the routing features the host asks for forward, and leave reverse-path filtering strict" {
+  local mode
+  # modules/tailscale.nix evaluated with the one lib function it uses (mkIf as a plain if).
+  mode=$(nix_eval "{ nixos, fixture }: (import (nixos + \"/modules/tailscale.nix\") {
+      lib.mkIf = c: v: if c then v else { };
+      infra = builtins.fromJSON (builtins.readFile fixture); }).services.tailscale.useRoutingFeatures" \
+    --argstr nixos "$NIXOS" --argstr fixture "$FIXTURES/five-slots.json" | jq -r .)
+  # A subnet router must forward; the comment beside the setting says the filter stays strict.
+  [ "$(jq -c --arg m "$mode" '.tailscaleRoutingFeatures.effects[$m]' "$RUNTIME")" = '{"forwarding":true,"looseReversePath":false}' ]
+  run grep -n 'loose reverse-path' "$NIXOS/modules/tailscale.nix"
+  [ "$status" -eq 1 ]
+}
