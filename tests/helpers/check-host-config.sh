@@ -18,6 +18,8 @@ export BATS_FILE_TMPDIR=$work
 source "$repo/tests/bats/lib/require.bash"
 # shellcheck source-path=SCRIPTDIR source=../bats/lib/nix.bash
 source "$repo/tests/bats/lib/nix.bash"
+# shellcheck source-path=SCRIPTDIR source=../bats/lib/nginx.bash
+source "$repo/tests/bats/lib/nginx.bash"
 nix_setup
 
 # gen LIB FILE: JSON of nixos/lib/LIB.nix applied to FILE.
@@ -41,22 +43,7 @@ for arg in "$@"; do
     rm -rf "$dir" && mkdir -p "$dir/tmp"
     jq -r .nginx.stream <<<"$egress" >"$dir/stream.conf"
     jq -r .nginx.http <<<"$egress" >"$dir/http.conf"
-    cat >"$dir/nginx.conf" <<CONF
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-events { worker_connections 64; }
-stream { include $dir/stream.conf; }
-http {
-  access_log off;
-  client_body_temp_path $dir/tmp/body;
-  proxy_temp_path $dir/tmp/proxy;
-  fastcgi_temp_path $dir/tmp/fastcgi;
-  uwsgi_temp_path $dir/tmp/uwsgi;
-  scgi_temp_path $dir/tmp/scgi;
-  include $dir/http.conf;
-}
-CONF
+    write_nginx_conf "$dir" off
     # -t parses the whole configuration (and resolves nothing: the upstreams are variables).
     if ! out=$(nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>&1); then
       fail "$file" "nginx -t: $(grep -m1 -E 'emerg|error' <<<"$out" || tail -n1 <<<"$out")"
