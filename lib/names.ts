@@ -1,39 +1,37 @@
 /**
- * The one name rule for slots, states and snapshots (tests/fixtures/names.json is its
+ * The one name rule for slots, states and snapshots (its data: nixos/rules/rules.json `name`, which
+ * nixos/lib/rules.nix reads too; tests/fixtures/names.json is its
  * accept/reject table, run by the TypeScript, bash and Nix tests alike): lowercase ASCII letters,
  * digits and '-', starting with a letter and not ending with '-'. Slots at most 12 characters, so
  * `br-<slot>` and `vm-<slot>` fit Linux's 15-character interface names, and never `states` (where
  * vm-state keeps the states); states and snapshots at most 63.
  */
+import { got, rules, whole } from "./rules";
+
+export { dnsLabelProblem } from "./rules";
+
 export type NameKind = "slot" | "host" | "state" | "snapshot";
 
 /** Hosts follow the slot rule: they name resources and tailnet devices (`microvm-<host>`, `<hostname>-<host>`). */
-export const maxNameLength: Readonly<Record<NameKind, number>> = { slot: 12, host: 12, state: 63, snapshot: 63 };
-export const reservedSlotNames: readonly string[] = ["states"];
-export const nameRule = "lowercase letters, digits and '-', starting with a letter and not ending with '-'";
+export const maxNameLength: Readonly<Record<NameKind, number>> = rules.name.maxLength;
+export const reservedSlotNames: readonly string[] = rules.name.reserved.slot;
+export const nameRule = rules.name.valid;
 
-const pattern = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+const pattern = whole(rules.name.pattern);
 
 /** Why `name` is not a valid name of that kind, or undefined when it is. */
 export function nameProblem(kind: NameKind, name: string): string | undefined {
     if (!pattern.test(name)) {
-        return `${kind} name must be ${nameRule}, got ${JSON.stringify(name)}`;
+        return `${kind} name must be ${nameRule}, ${got(name)}`;
     }
     if (name.length > maxNameLength[kind]) {
         return `${kind} name must be at most ${maxNameLength[kind]} characters, got ${name.length} ("${name}")`;
     }
-    if ((kind === "slot" || kind === "host") && reservedSlotNames.includes(name)) {
+    if ((rules.name.reserved[kind] as readonly string[]).includes(name)) {
         const why = kind === "slot" ? "" : "hosts follow the slot rule, and ";
         return `${kind} name "${name}" is reserved (${why}vm-state keeps the states in <root>/${name})`;
     }
     return undefined;
-}
-
-/** Why `name` is not a DNS label (a host's hostname and tailnet name), or undefined when it is. */
-export function dnsLabelProblem(name: string): string | undefined {
-    return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)
-        ? undefined
-        : `must be a DNS label (lowercase letters, digits, '-', at most 63 characters), got "${name}"`;
 }
 
 /**

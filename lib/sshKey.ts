@@ -1,20 +1,37 @@
+import { rules, whole } from "./rules";
+
 /**
  * OpenSSH public key lines: `<type> <base64 blob> [comment]`, one key per line. The blob is parsed
  * field by field (RFC 4253, 5656, 8709 and OpenSSH's sk- formats) so that a key type with no key
  * data, a truncated paste or a blob of another type is refused, and a private key or a second key
  * pasted into the same entry never reaches infra.json or AWS.
  */
-export const sshKeyTypes = [
-    "ssh-ed25519",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    "ssh-rsa",
-] as const;
+export const sshKeyTypes = rules.sshPublicKey.types as readonly KeyType[];
 
-type KeyType = typeof sshKeyTypes[number];
+type KeyType = "ssh-ed25519" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521"
+    | "sk-ssh-ed25519@openssh.com" | "sk-ecdsa-sha2-nistp256@openssh.com" | "ssh-rsa";
+
+/**
+ * The line as the host's check (nixos/lib/rules.nix) matches it, from the same data: the key goes
+ * to authorized_keys, known_hosts and EC2 exactly as written, so nothing is trimmed or re-spaced.
+ */
+const linePattern = whole(`(${rules.sshPublicKey.types.map((t) => t.replace(/[.]/g, "[.]")).join("|")}) ${rules.sshPublicKey.blob}${rules.sshPublicKey.comment}`);
+
+/** What is wrong with the spacing or the characters of a key line, in the user's terms, or undefined. */
+function layoutProblem(key: string): string | undefined {
+    const checks: [boolean, string][] = [
+        [key.startsWith("\ufeff"), "starts with a byte-order mark (U+FEFF): save the file without a BOM"],
+        [/[\r\n]/.test(key.replace(/\r?\n$/, "")), `must be a single line holding one key; put each key in its own entry (got ${key.split(/\r?\n/).length} lines starting "${preview(key)}")`],
+        [/\r?\n$/.test(key), "ends with a line break (\\n or \\r\\n): remove it"],
+        [key.includes("\t"), "has a tab: separate the fields with single spaces"],
+        [key.includes("\u00a0"), "has a no-break space (U+00A0): separate the fields with plain single spaces"],
+        [/^[ ]|[ ]$/.test(key), "starts or ends with a space: remove it"],
+        [key.includes("  "), "has two spaces in a row: separate the fields with single spaces"],
+        [/[^ -~]/.test(key), "has a character outside printable ASCII (in the comment?): the host accepts printable ASCII only"],
+    ];
+    const found = checks.find(([bad]) => bad);
+    return found ? found[1] : undefined;
+}
 
 /** What follows the type name in the blob, and the checks on it. */
 const layouts: Record<KeyType, (fields: Buffer[]) => boolean> = {
@@ -68,13 +85,16 @@ export function checkSshPublicKey(key: string): string | undefined {
     if (/PRIVATE KEY/.test(key)) {
         return "holds a PRIVATE key: never put a private key in the stack config; use the public half (the .pub file)";
     }
-    const text = key.trim();
-    if (/[\r\n]/.test(text)) {
-        return `must be a single line holding one key; put each key in its own entry (got ${text.split(/\r?\n/).length} lines starting "${preview(text)}")`;
+    const layout = layoutProblem(key);
+    if (layout) {
+        return layout;
     }
-    const [type, blob, ...comment] = text.split(/\s+/);
+    const [type, blob, ...comment] = key.split(" ");
     if (!(sshKeyTypes as readonly string[]).includes(type) || blob === undefined || !base64.test(blob)) {
         return `${expected}, got "${preview(key)}"`;
+    }
+    if (!linePattern.test(key)) {
+        return `must be ${rules.sshPublicKey.valid}`;
     }
     const parts = fields(Buffer.from(blob, "base64"));
     const t = type as KeyType;

@@ -17,7 +17,7 @@
   # `nix flake lock`. Every input reaches the guests as `inputs`.
   outputs = inputs@{ self, nixpkgs, microvm, ... }:
     let
-      system = "aarch64-linux";
+      inherit (import ./lib/platform.nix) system;
       # The deployment data rendered by the Pulumi program; checked before anything uses it.
       infra = import ./lib/validate.nix (builtins.fromJSON (builtins.readFile ./infra.json));
       # Everything but the EC2 specifics, so the VM test runs the same modules.

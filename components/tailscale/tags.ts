@@ -1,7 +1,5 @@
-/** The one rule for Tailscale ACL tags (`tag:name`), used by the stack config and the components. */
-export const tagPattern = /^tag:[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i;
+/** The one rule for Tailscale ACL tags (`tag:name`), used by the stack config and the components: lib/rules.ts. */
+import { rules, whole } from "../../lib/rules";
 
-/** Why `tag` is not a Tailscale tag, or undefined. */
-export function tagProblem(tag: string): string | undefined {
-    return tagPattern.test(tag) ? undefined : `must look like tag:name (letters, digits, '-'), got "${tag}"`;
-}
+export { tagProblem } from "../../lib/rules";
+export const tagPattern = whole(rules.tag.pattern);

@@ -6,6 +6,7 @@
  */
 import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
 import { dnsLabelProblem, hostScopedName, nameProblem } from "../../lib/names";
+import { snapshotIdProblem } from "../../lib/rules";
 import { connectChoices, ConnectVia, HostConfig, Machine, machineKeys, readMachine } from "./host";
 import { NetworkConfig } from "./network";
 import { Problems, readChoice, readInt, readMap, readObject, readString } from "./reader";
@@ -54,8 +55,9 @@ export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage:
         const o = readObject(p, path, value, hostKeys);
         const storageRaw = (o.storage ?? {}) as Record<string, unknown>;
         const fromSnapshot = readString(p, storageRaw, `${path}.storage`, "fromSnapshot");
-        if (fromSnapshot !== undefined && !/^snap-[0-9a-f]{8}([0-9a-f]{9})?$/.test(fromSnapshot)) {
-            p.add(`${path}.storage.fromSnapshot`, `must be an EBS snapshot id like snap-0123456789abcdef0, got "${fromSnapshot}"`);
+        const badSnapshot = fromSnapshot === undefined ? undefined : snapshotIdProblem(fromSnapshot);
+        if (badSnapshot) {
+            p.add(`${path}.storage.fromSnapshot`, badSnapshot);
         }
         const tailscaleHostname = readString(p, o, path, "tailscaleHostname", hostScopedName(tailscale.hostname, name, primaryHost));
         const badHostname = dnsLabelProblem(tailscaleHostname);

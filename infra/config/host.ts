@@ -1,5 +1,6 @@
 /** `host`: the metal instance, who may log in and how Pulumi reaches it. */
 import { cidrProblem, isIpv4, isWorldCidr } from "../../lib/cidr";
+import { userNameProblem } from "../../lib/rules";
 import { checkSshPublicKey } from "../../lib/sshKey";
 import { isGravitonType, isMetalType, metalTypes } from "../instanceTypes";
 import { Problems, readBool, readChoice, readInt, readObject, readString, readStringList } from "./reader";
@@ -94,8 +95,9 @@ export function parseHost(p: Problems, raw: unknown): HostConfig {
     const machine = readMachine(p, o, "host");
     const allowSshFromAnywhere = readBool(p, o, "host", "allowSshFromAnywhere", false);
     const adminUser = readString(p, o, "host", "adminUser", hostDefaults.adminUser);
-    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(adminUser) || adminUser === "root") {
-        p.add("host.adminUser", `must be a Linux user name other than root (lowercase, up to 32 characters), got "${adminUser}"`);
+    const badUser = userNameProblem(adminUser);
+    if (badUser) {
+        p.add("host.adminUser", badUser);
     }
     return {
         ...machine,

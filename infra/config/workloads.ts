@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import { cidrProblem, isIpv4 } from "../../lib/cidr";
+import { domainProblem, got, hostPortProblem, inputModuleProblem, parseModuleRef, rules } from "../../lib/rules";
 import { Problems, RawObject, readChoice, readInt, readObject, readStringList } from "./reader";
 
 export type Egress =
@@ -32,18 +33,7 @@ export interface Workload {
     readonly modules: readonly string[];
 }
 
-const label = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
-const domainPattern = new RegExp(`^(\\*\\.)?(${label}\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`);
-
-/** Host ports a slot may not publish on: the host's SSH, and the egress proxy's listeners. */
-export const reservedHostPorts = { ssh: 22, proxyFirst: 20000, proxyLast: 20999 } as const;
-
-/** Why `domain` is not an allowlist entry, or undefined. */
-export function domainProblem(domain: string): string | undefined {
-    return domain.length <= 253 && domainPattern.test(domain)
-        ? undefined
-        : `must be a lower-case domain name such as "github.com", or "*." and a domain of at least two labels such as "*.githubusercontent.com" (no IP addresses), got ${JSON.stringify(domain)}`;
-}
+export { domainProblem };
 
 function parseEgress(p: Problems, path: string, raw: unknown): Egress | undefined {
     if (raw === undefined || raw === null) {
@@ -88,9 +78,10 @@ function parsePublished(p: Problems, path: string, raw: unknown): PublishedPort 
         }
         return { port, to };
     }
-    const hostPort = readInt(p, o, path, "hostPort", 1, 65535, port);
-    if (hostPort === reservedHostPorts.ssh || (hostPort >= reservedHostPorts.proxyFirst && hostPort <= reservedHostPorts.proxyLast)) {
-        p.add(`${path}.hostPort`, `${hostPort} is the host's own (22: SSH; ${reservedHostPorts.proxyFirst}-${reservedHostPorts.proxyLast}: the egress proxy); choose another host port`);
+    const hostPort = readInt(p, o, path, "hostPort", rules.hostPort.min, rules.hostPort.max, port);
+    const reserved = hostPortProblem(hostPort);
+    if (reserved) {
+        p.add(`${path}.hostPort`, reserved);
     }
     const sources = readStringList(p, o, path, "sources");
     if (sources.length === 0) {
@@ -112,21 +103,18 @@ export function flakeInputs(nixosDir: string): string[] {
 }
 
 function checkModule(p: Problems, path: string, ref: string, nixosDir: string): void {
-    const repo = /^guests\/([a-z][a-z0-9-]*)$/.exec(ref);
-    if (repo) {
-        if (!existsSync(join(nixosDir, "guests", `${repo[1]}.nix`))) {
-            p.add(path, `"${ref}" names nixos/guests/${repo[1]}.nix, which does not exist`);
+    const parsed = parseModuleRef(ref);
+    if (parsed === undefined) {
+        p.add(path, `must be ${rules.moduleRef.valid}, ${got(ref)}`);
+    } else if (parsed.kind === "repository") {
+        if (!existsSync(join(nixosDir, "guests", `${parsed.name}.nix`))) {
+            p.add(path, `"${ref}" names nixos/guests/${parsed.name}.nix, which does not exist`);
         }
-        return;
-    }
-    const input = /^([A-Za-z][A-Za-z0-9_-]*)(#([A-Za-z][A-Za-z0-9_-]*))?$/.exec(ref);
-    if (!input) {
-        p.add(path, `must be "guests/<name>" (a file in nixos/guests) or "<input>" / "<input>#<module>" (nixosModules of a flake input), got ${JSON.stringify(ref)}`);
-        return;
-    }
-    const inputs = flakeInputs(nixosDir);
-    if (!inputs.includes(input[1]) || input[1] === "self") {
-        p.add(path, `"${ref}" names the flake input "${input[1]}", which nixos/flake.lock does not have (inputs: ${inputs.join(", ")}); add it to nixos/flake.nix and run nix flake lock`);
+    } else {
+        const problem = inputModuleProblem(ref, parsed.input, parsed.attr, flakeInputs(nixosDir));
+        if (problem) {
+            p.add(path, problem);
+        }
     }
 }
 

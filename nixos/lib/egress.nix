@@ -14,7 +14,7 @@
 # 443 only if it is on the slot's list, resolving it itself: the address the slot connected to is
 # never used, so an allowed SNI sent toward another address still reaches only the allowed name.
 # HTTP: the same with the Host header. The slot's DNS goes to a dnsmasq of its own on its gateway,
-# which forwards only the listed domains (and their subdomains) to the host's resolver and refuses
+# which forwards only the listed names (a wildcard's subdomains, not its own name) to the host's resolver and refuses
 # every other name. Everything else from the slot is dropped by the ruleset.
 #
 # Builtins only (no nixpkgs): tests/bats/nixos-net runs this very text in the real nginx and dnsmasq.
@@ -39,6 +39,9 @@ let
   var = kind: s: "$microvm_egress_${kind}_${replaceStrings [ "-" ] [ "_" ] s.name}";
 
   wildcard = d: substring 0 2 d == "*.";
+  # dnsmasq's --server=/<domain>/ matches the domain and its subdomains; /*.<domain>/ matches the
+  # subdomains only (dnsmasq(8), --server), as "*.a.b" means in the allowlist: never a.b itself.
+  dnsmasqDomain = d: if wildcard d then "*.${base d}" else d;
   base = d: if wildcard d then substring 2 (stringLength d - 2) d else d;
   # An allowlist entry as an anchored, case-insensitive PCRE: "a.b" is exactly a.b; "*.a.b" is any
   # name of one or more labels followed by .a.b (not a.b itself). Domains are checked by rules.nix:
@@ -50,9 +53,12 @@ let
     in
     if wildcard d then "~*^([a-z0-9-]+\\.)+${escaped}$" else "~*^${escaped}$";
 
+  # The host ports the proxy keeps (../rules/rules.json hostPort, which the program refuses to
+  # publish): HTTPS listeners from its first port, HTTP listeners 500 above (indexes go to 254).
+  proxyPorts = builtins.head (filter (r: r.why == "the egress proxy") (builtins.fromJSON (builtins.readFile ../rules/rules.json)).hostPort.reserved);
   ports = s: {
-    tls = 20000 + s.index;
-    http = 20500 + s.index;
+    tls = proxyPorts.from + s.index;
+    http = proxyPorts.from + 500 + s.index;
   };
 
   timeouts = ''
@@ -62,7 +68,7 @@ let
   '';
 
   streamServer = s: ''
-    # ${s.name}: HTTPS by SNI to ${concatStringsSep ", " s.egress.domains}
+    # ${s.name}: HTTPS by SNI to its allowlist (${toString (builtins.length s.egress.domains)} entries, one per map line).
     map $ssl_preread_server_name ${var "tls" s} {
         default microvm_egress_denied;
     ${lines (map (d: "    ${regex d} $ssl_preread_server_name:443;") s.egress.domains)}
@@ -77,7 +83,7 @@ let
   '';
 
   httpServer = s: ''
-    # ${s.name}: HTTP by Host to ${concatStringsSep ", " s.egress.domains}
+    # ${s.name}: HTTP by Host to its allowlist, as above.
     map $host ${var "http" s} {
         default 0;
     ${lines (map (d: "    ${regex d} 1;") s.egress.domains)}
@@ -104,7 +110,7 @@ let
     no-resolv
     no-hosts
     no-poll
-    ${lines (map (d: "server=/${base d}/${resolver}") s.egress.domains)}
+    ${lines (map (d: "server=/${dnsmasqDomain d}/${resolver}") s.egress.domains)}
   '';
 
   # The NixOS nginx user's uid (nixpkgs' ids.uids.nginx); modules/egress.nix asserts it. The ruleset
@@ -115,7 +121,7 @@ let
 in
 {
   inherit proxyUid resolver;
-  portRange = "20000-20999";
+  portRange = "${toString proxyPorts.from}-${toString proxyPorts.to}";
   ports = listToAttrs (map (s: { name = s.name; value = ports s; }) allowlisted);
 
   nginx = {

@@ -13,34 +13,37 @@
   guestsDir ? ../guests,
 }:
 let
-  inherit (builtins) elemAt listToAttrs match pathExists;
+  inherit (builtins) listToAttrs pathExists;
 
   slots = import ./slot-defaults.nix infra;
+  # The one reading of a reference (rules.json moduleRef, as the program's).
+  parse = (import ./rules.nix).moduleRef.parse;
 
   resolve =
     slot: ref:
     let
-      repo = match "guests/(.*)" ref;
-      input = match "([^#]+)(#(.*))?" ref;
+      parsed = parse ref;
       fail = why: throw "infra.json: slot ${slot.name}: module ${builtins.toJSON ref}: ${why}";
     in
-    if repo != null then
+    if parsed == null then
+      fail "not a module reference (validate.nix refuses it)"
+    else if parsed.kind == "repository" then
       let
-        file = guestsDir + "/${elemAt repo 0}.nix";
+        file = guestsDir + "/${parsed.name}.nix";
       in
       if pathExists file then
         {
           inherit ref;
           kind = "repository";
-          file = "guests/${elemAt repo 0}.nix";
+          file = "guests/${parsed.name}.nix";
           module = file;
         }
       else
-        fail "nixos/guests/${elemAt repo 0}.nix does not exist"
+        fail "nixos/guests/${parsed.name}.nix does not exist"
     else
       let
-        name = elemAt input 0;
-        attr = if elemAt input 2 == null then "default" else elemAt input 2;
+        name = parsed.input;
+        inherit (parsed) attr;
       in
       if !(inputs ? ${name}) || name == "self" then
         fail "no flake input \"${name}\" (add it to nixos/flake.nix's inputs and lock it)"

@@ -4,6 +4,7 @@
 infra: slot:
 let
   paths = import ./paths.nix;
+  readiness = import ./readiness.nix (import ./platform.nix).system;
   # By the slot's egress policy (lib/egress.nix): "internet" uses public resolvers through NAT
   # (infra.guest.nameservers, when the deployment data grows one, replaces them); "allowlist" its own
   # resolver on its gateway, which answers the allowlisted domains only; "none" has no DNS.
@@ -20,10 +21,9 @@ in
   microvm = {
     # Cloud Hypervisor: KVM on aarch64 and x86_64, virtio-only device model (docs/nixos.md).
     hypervisor = "cloud-hypervisor";
-    # AF_VSOCK context ID, unique on the host because the index is: 0, 1 and 2 are reserved
-    # (hypervisor, loopback, host) and indexes start at 1, so slot N gets N + 2 (3 to 256). With it
-    # the runner gets systemd's readiness notification from the guest over vsock.
-    vsock.cid = slot.index + 2;
+    # AF_VSOCK context ID: null on aarch64, where the guest cannot be told where to send systemd's
+    # readiness notification (./readiness.nix says why); index + 2 where it can.
+    vsock.cid = readiness.vsockCid slot.index;
     vcpu = slot.vcpu;
     mem = slot.memMiB;
     interfaces = [{ type = "tap"; id = slot.tap; mac = slot.mac; }];

@@ -1,11 +1,15 @@
 # The one definition, in Nix, of every rule a value of infra.json must follow: names, addresses,
 # CIDRs, tags, domains. Each rule is { ok = value -> bool; valid = "what a valid value looks like"; }.
-# lib/validate.nix applies them (one wording for every failure); the tests run the shared
-# accept/reject table tests/fixtures/names.json through `slotName`, `stateName` and `snapshotName`.
+# lib/validate.nix applies them (one wording for every failure). The rules the stack config applies
+# too (names, host names, users, tags, snapshot ids, domains, host ports, module references, SSH
+# keys) are built from ../rules/rules.json, the data lib/rules.ts reads; the tests run the shared
+# accept/reject tables tests/fixtures/names.json and tests/fixtures/rules.json through them.
 #
 # Builtins only (no nixpkgs), so the tests evaluate it with a bare `nix-instantiate --eval`.
 let
   inherit (builtins)
+    concatStringsSep
+    elem
     elemAt
     fromJSON
     genList
@@ -17,11 +21,18 @@ let
 
   mod = a: b: a - (a / b) * b;
 
+  shared = fromJSON (builtins.readFile ../rules/rules.json);
+
   matches = re: v: isString v && match re v != null;
 
   # Lower-case letters, digits and '-', starting with a letter, not ending with '-' (names.json).
-  name = maxLength: v: matches "[a-z]([a-z0-9-]*[a-z0-9])?" v && stringLength v <= maxLength;
-  nameValid = maxLength: "1 to ${toString maxLength} characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'";
+  name =
+    kind: v:
+    matches shared.name.pattern v && stringLength v <= shared.name.maxLength.${kind} && !(elem v shared.name.reserved.${kind});
+  nameValid =
+    kind:
+    "1 to ${toString shared.name.maxLength.${kind}} characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'"
+    + concatStringsSep "" (map (r: ", not \"${r}\"") shared.name.reserved.${kind});
 
   octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
   ipv4Re = "${octet}\\.${octet}\\.${octet}\\.${octet}";
@@ -59,9 +70,8 @@ let
     in
     c != null && c.base - (c.base / c.size) * c.size == 0;
 
-  # A DNS label; the last label of a domain must start with a letter, so no IP address passes.
-  label = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
-  domainRe = "(${label}\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?";
+  sshKeyRe =
+    "(${concatStringsSep "|" (map (builtins.replaceStrings [ "." ] [ "[.]" ]) shared.sshPublicKey.types)}) ${shared.sshPublicKey.blob}${shared.sshPublicKey.comment}";
 in
 rec {
   # True when the IPv4 address `address` lies inside the CIDR `cidr` (both already valid).
@@ -76,29 +86,29 @@ rec {
   slotName = {
     # br-<slot> and vm-<slot> must fit Linux's 15-character interface names; "states" is where
     # vm-state keeps the states, next to the slots' directories.
-    ok = v: name 12 v && v != "states";
-    valid = "a slot name: ${nameValid 12}, not \"states\"";
+    ok = name "slot";
+    valid = "a slot name: ${nameValid "slot"}";
   };
   stateName = {
-    ok = name 63;
-    valid = "a state name: ${nameValid 63}";
+    ok = name "state";
+    valid = "a state name: ${nameValid "state"}";
   };
   # A host of the fleet (infra.json `fleet.hosts[].name`, `replicate --to <host>`): the slot rule,
   # as the program's (its hosts name resources and tailnet devices); names.json's "host" column.
   fleetHostName = {
-    ok = v: name 12 v && v != "states";
-    valid = "a host name: ${nameValid 12}, not \"states\"";
+    ok = name "host";
+    valid = "a host name: ${nameValid "host"}";
   };
   snapshotName = {
-    ok = name 63;
-    valid = "a snapshot name: ${nameValid 63}";
+    ok = name "snapshot";
+    valid = "a snapshot name: ${nameValid "snapshot"}";
   };
   # storage.fromSnapshot: the EBS snapshot the state volume was made from (a restore onto a new
   # host, hosts.<name>.storage.fromSnapshot in the stack config), as AWS writes snapshot ids.
   # Optional, hence "or null" in what is valid.
   snapshotId = {
-    ok = matches "snap-[0-9a-f]{8}([0-9a-f]{9})?";
-    valid = "an EBS snapshot id, \"snap-\" and 8 or 17 lowercase hex digits (such as \"snap-0123456789abcdef0\"), or null";
+    ok = matches shared.snapshotId.pattern;
+    valid = "${shared.snapshotId.valid}, or null";
   };
 
   ipv4 = {
@@ -122,21 +132,22 @@ rec {
     valid = "8 lower-case hex digits (networking.hostId)";
   };
   hostName = {
-    ok = v: matches label v;
-    valid = "a host name of 1 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'";
+    ok = matches shared.dnsLabel.pattern;
+    valid = shared.dnsLabel.valid;
   };
+  # The operators' login: a Linux user name that is not an account NixOS or our modules create.
   userName = {
-    ok = matches "[a-z_][a-z0-9_-]{0,31}";
-    valid = "a user name of 1 to 32 characters of a-z, 0-9, '_' and '-', starting with a letter or '_'";
+    ok = v: matches shared.userName.pattern v && !(elem v shared.userName.reserved) && !(matches shared.userName.reservedPattern v);
+    valid = "${shared.userName.valid}, not an account NixOS or these modules create (root, nobody, sshd, nginx, microvm, messagebus, ...: nixos/rules/rules.json)";
   };
   tag = {
-    ok = matches "tag:[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?";
-    valid = "a Tailscale tag such as \"tag:microvm-host\" (letters, digits, '-')";
+    ok = matches shared.tag.pattern;
+    valid = shared.tag.valid;
   };
   # A public key line as authorized_keys and known_hosts carry it: type, key, optional comment.
   sshPublicKey = {
-    ok = matches "(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh.com|sk-ecdsa-sha2-nistp256@openssh.com) [A-Za-z0-9+/]+=* ?[^\n]*";
-    valid = "an OpenSSH public key line such as \"ssh-ed25519 AAAA... you@example\"";
+    ok = matches sshKeyRe;
+    valid = shared.sshPublicKey.valid;
   };
   absolutePath = {
     ok = matches "/[A-Za-z0-9_./@:+-]*";
@@ -169,14 +180,39 @@ rec {
   # An egress allowlist entry: an exact name, or "*." and a name of at least two labels (any
   # deeper name matches, the name itself does not). Lower case; no IP addresses.
   domain = {
-    ok = v: isString v && stringLength v <= 253 && (matches domainRe v || matches "\\*\\.${domainRe}" v);
-    valid = "a lower-case domain name such as \"github.com\", or \"*.\" and a domain of at least two labels such as \"*.githubusercontent.com\"";
+    ok = v: isString v && stringLength v <= shared.domain.maxLength && matches shared.domain.pattern v;
+    valid = shared.domain.valid;
+  };
+  # A port a slot may publish on the host: not one the host keeps for itself.
+  hostPort = {
+    ok = v: port.ok v && builtins.all (r: v < r.from || v > r.to) shared.hostPort.reserved;
+    valid = shared.hostPort.valid;
   };
   # A guest module: "guests/<name>" (nixos/guests/<name>.nix) or "<input>[#<attr>]" (a flake input's
-  # nixosModules.<attr>, "default" when no attr is given).
-  moduleRef = {
-    ok = v: matches "guests/[a-z0-9][a-z0-9_-]*" v || matches "[A-Za-z][A-Za-z0-9_-]*(#[A-Za-z_][A-Za-z0-9_'-]*)?" v;
-    valid = "\"guests/<name>\" (a file nixos/guests/<name>.nix) or \"<input>#<attr>\" (a flake input's nixosModules.<attr>; \"<input>\" alone means #default)";
+  # nixosModules.<attr>, "default" when no attr is given). `parse` is the one reading of it
+  # (./guest-modules.nix resolves what it returns).
+  moduleRef = rec {
+    parse =
+      v:
+      let
+        repo = if isString v then match shared.moduleRef.repository v else null;
+        input = if isString v then match shared.moduleRef.input v else null;
+      in
+      if repo != null then
+        {
+          kind = "repository";
+          name = elemAt repo 0;
+        }
+      else if input != null then
+        {
+          kind = "input";
+          input = elemAt input 0;
+          attr = if elemAt input 2 == null then shared.moduleRef.defaultAttr else elemAt input 2;
+        }
+      else
+        null;
+    ok = v: parse v != null;
+    valid = shared.moduleRef.valid;
   };
 
   # A replication period, "<N>m", "<N>h" or "<N>d", in minutes; null when it is not one.

@@ -178,8 +178,6 @@ let
     path: set: known:
     map (k: "${path}.${k}: unknown key; expected only ${concatStringsSep ", " known}") (filter (k: !(elem k known)) (attrNames set));
   absent = path: set: key: why: if set ? ${key} then bad "${path}.${key}" set.${key} why else [ ];
-  # The host's own SSH: a published port there would take it from the operators.
-  reservedHostPorts = [ 22 ];
 
   egressProblems =
     at: e:
@@ -221,9 +219,8 @@ let
             ++ field q (oneOf [ "tailnet" "internet" ]) e "to"
             ++ (
               if to == "internet" then
-                optional q R.port e "hostPort"
-                ++ check (!(elem (e.hostPort or e.port or null) reservedHostPorts))
-                  "${q}.hostPort: ${toJSON (e.hostPort or e.port)} is not valid; expected a port other than ${concatStringsSep ", " (map toString reservedHostPorts)} (the host's SSH)"
+                # The host's own ports (SSH, the egress proxy): rules.json hostPort, as the program's.
+                optional q R.hostPort { hostPort = e.hostPort or e.port or null; } "hostPort"
                 ++ (
                   if !(isList (e.sources or null)) || e.sources == [ ] then
                     bad "${q}.sources" (e.sources or null) "a non-empty list of the addresses allowed in, each ${R.cidr.valid}"
@@ -285,11 +282,9 @@ let
 
   slotList = if isList slots then slots else [ ];
   perSlot = concatLists (imap slotProblems slotList);
-  slotsShapeProblems =
-    if !(isList slots) then
-      bad "slots" slots "a list of slots"
-    else
-      check (slots != [ ]) "slots: [] is not valid; expected at least one slot";
+  # A host may run no slot: a fleet host that only holds replicas (the stack config requires a
+  # slot somewhere in the fleet, not on every host).
+  slotsShapeProblems = if !(isList slots) then bad "slots" slots "a list of slots" else [ ];
 
   # Two slots sharing one of these would break isolation (or a unit name); reported naming both.
   uniqueFields = [ "name" "index" "subnet" "gateway" "address" "bridge" "tap" "mac" ];

@@ -9,7 +9,11 @@ lib.mkIf ts.enabled {
   services.tailscale = {
     enable = true;
     authKeyFile = ts.authKeyFile;
-    useRoutingFeatures = "server"; # forwarding on, loose reverse-path filtering
+    # "server": IPv4 and IPv6 forwarding on. It leaves reverse-path filtering strict (only "client"
+    # and "both" loosen it: ../rules/runtime.json tailscaleRoutingFeatures cites nixpkgs), which a
+    # subnet router needs no more than that: replies to tailnet addresses route back out of
+    # tailscale0, and this host uses no other node's routes or exit node.
+    useRoutingFeatures = "server";
     openFirewall = true; # its UDP port, for direct connections
     extraSetFlags = flags.setFlags;
     extraUpFlags = flags.upFlags;

@@ -196,11 +196,11 @@ describe("invalid configs are rejected with a message naming the key", () => {
         ["tailnet way in without Tailscale", (r) => { r.host.connectVia = "tailscale"; r.tailscale = { enabled: false }; },
             'host.connectVia: is "tailscale" but tailscale.enabled is false; set host.connectVia to "public" (with host.adminCidrs) or enable Tailscale'],
         ["bad tailscale tag", (r) => { r.tailscale = { tags: ["microvm"] }; },
-            'tailscale.tags[0]: must look like tag:name (letters, digits, \'-\'), got "microvm"'],
+            'tailscale.tags[0]: must be a Tailscale tag such as "tag:microvm-host" (letters, digits, \'-\'), got "microvm"'],
         ["no slots", (r) => { r.slots = {}; },
             "slots: at least one slot is required, for example slots.slot1: {}"],
         ["admin user root", (r) => { r.host.adminUser = "root"; },
-            'host.adminUser: must be a Linux user name other than root (lowercase, up to 32 characters), got "root"'],
+            'host.adminUser: "root" is an account NixOS or this repository\'s modules create (a system or service user); choose another name, such as "admin"'],
     ])("%s", (_title, edit, message) => {
         expect(problems(edit)).toEqual([message]);
     });

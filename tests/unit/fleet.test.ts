@@ -224,7 +224,7 @@ describe("fleet config is validated like the rest", () => {
         ["a replica between backends", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { backend: "xfs" } } }, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "big" } } } },
             "states.slot1.replicate.to: host big stores states with xfs, host main with zfs; replicas need the same backend"],
         ["a bad snapshot id", { hosts: { main: { storage: { fromSnapshot: "snapshot-1" } } }, slots: { slot1: {} } },
-            'hosts.main.storage.fromSnapshot: must be an EBS snapshot id like snap-0123456789abcdef0, got "snapshot-1"'],
+            'hosts.main.storage.fromSnapshot: must be an EBS snapshot id, \"snap-\" and 8 or 17 lowercase hex digits (such as \"snap-0123456789abcdef0\"), got "snapshot-1"'],
         ["a backup interval DLM cannot schedule", { storage: { backups: { everyHours: 5 } }, slots: { slot1: {} } },
             "storage.backups.everyHours: must be one of 1, 2, 3, 4, 6, 8, 12, 24 (the intervals EBS lifecycle policies schedule), got 5"],
         ["scheduled snapshots on a host that is not zfs, though the fleet's default is", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { backend: "xfs" } } }, slots: { slot1: { host: "main" }, slot2: { host: "big" } }, states: { slot2: { autoSnapshots: { daily: 7 } } } },

@@ -17,7 +17,7 @@ describe("workload keys are validated like the others", () => {
         expect(problems({
             slot1: { egress: "internet", publish: [{ port: 8080, to: "tailnet" }], modules: ["guests/dev-tools"] },
             slot2: { egress: { allow: ["github.com", "*.githubusercontent.com"] }, publish: [{ port: 80, to: "internet", hostPort: 8080, sources: ["0.0.0.0/0"] }] },
-            slot3: { egress: "none", modules: ["microvm", "nixpkgs#foo"] },
+            slot3: { egress: "none", modules: ["microvm#microvm-options", "nixpkgs#readOnlyPkgs"] },
         })).toEqual([]);
     });
 
@@ -35,9 +35,9 @@ describe("workload keys are validated like the others", () => {
         ["an IPv6 source", { slot1: { publish: [{ port: 80, to: "internet", sources: ["2001:db8::/32"] }] } },
             'slots.slot1.publish[0].sources[0]: must be an IPv4 CIDR (the host\'s public address is IPv4), got "2001:db8::/32"'],
         ["the host's SSH port", { slot1: { publish: [{ port: 22, to: "internet", sources: ["203.0.113.0/24"] }] } },
-            "slots.slot1.publish[0].hostPort: 22 is the host's own (22: SSH; 20000-20999: the egress proxy); choose another host port"],
+            "slots.slot1.publish[0].hostPort: 22 is the host's own (22: the host's SSH); choose another host port"],
         ["a proxy port", { slot1: { publish: [{ port: 80, to: "internet", hostPort: 20001, sources: ["203.0.113.0/24"] }] } },
-            "slots.slot1.publish[0].hostPort: 20001 is the host's own (22: SSH; 20000-20999: the egress proxy); choose another host port"],
+            "slots.slot1.publish[0].hostPort: 20001 is the host's own (20000-20999: the egress proxy); choose another host port"],
         ["a host port for a tailnet port", { slot1: { publish: [{ port: 80, to: "tailnet", hostPort: 8080 }] } },
             'slots.slot1.publish[0].hostPort: applies to "to: internet" only; a tailnet port is reached at the VM\'s own address'],
         ["two slots on one host port", { slot1: { publish: [{ port: 80, to: "internet", hostPort: 8080, sources: ["0.0.0.0/0"] }] }, slot2: { publish: [{ port: 81, to: "internet", hostPort: 8080, sources: ["0.0.0.0/0"] }] } },
@@ -47,7 +47,14 @@ describe("workload keys are validated like the others", () => {
         ["a flake input that is not locked", { slot1: { modules: ["agent#default"] } },
             'slots.slot1.modules[0]: "agent#default" names the flake input "agent", which nixos/flake.lock does not have (inputs: microvm, nixpkgs); add it to nixos/flake.nix and run nix flake lock'],
         ["a malformed module reference", { slot1: { modules: ["../etc/x.nix"] } },
-            'slots.slot1.modules[0]: must be "guests/<name>" (a file in nixos/guests) or "<input>" / "<input>#<module>" (nixosModules of a flake input), got "../etc/x.nix"'],
+            'slots.slot1.modules[0]: must be "guests/<name>" (a file nixos/guests/<name>.nix) or "<input>#<attr>" (one of the nixosModules a flake input of nixos/flake.nix exports, nixos/rules/runtime.json nixosModules; "<input>" alone means #default), got "../etc/x.nix"'],
+        // microvm.nix and nixpkgs export no nixosModules.default at their pins (runtime.json cites where).
+        ["an input alone, which has no default module", { slot1: { modules: ["microvm"] } },
+            'slots.slot1.modules[0]: "microvm": the flake input "microvm" has no nixosModules.default at its pinned revision; it exports "microvm#host", "microvm#microvm", "microvm#microvm-options"'],
+        ["nixpkgs alone", { slot1: { modules: ["nixpkgs"] } },
+            'slots.slot1.modules[0]: "nixpkgs": the flake input "nixpkgs" has no nixosModules.default at its pinned revision; it exports "nixpkgs#notDetected", "nixpkgs#readOnlyPkgs"'],
+        ["a module the input does not export", { slot1: { modules: ["microvm#default"] } },
+            'slots.slot1.modules[0]: "microvm#default": the flake input "microvm" has no nixosModules.default at its pinned revision; it exports "microvm#host", "microvm#microvm", "microvm#microvm-options"'],
     ])("%s", (_what, slots, message) => {
         expect(problems(slots)).toEqual([message]);
     });

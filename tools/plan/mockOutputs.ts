@@ -3,6 +3,8 @@
  * provider would compute, as clearly labelled placeholders. One entry per resource type or
  * function the program uses; the tests and `npm run plan` share them.
  */
+import { createHash } from "crypto";
+
 export const placeholder = (what: string): string => `[placeholder: ${what}]`;
 
 /**
@@ -35,10 +37,20 @@ function privateIpIn(subnet: Props | undefined): string {
     return m ? `${m[1]}.${m[2]}.${m[3]}.${Number(m[4]) + 10}` : "172.20.1.10";
 }
 
-/** A stand-in ed25519 public key, different per key name (the main host's is all zeros). */
+/** An ed25519 public key line holding KEY (32 bytes), in OpenSSH's wire format. */
+function ed25519Line(key: Buffer): string {
+    const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+    return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(key)]).toString("base64")} placeholder-host-key\n`;
+}
+
+/**
+ * A stand-in ed25519 public key per key name: the main host's (`microvm-host-key`) is all zeros, as
+ * it always was; every other name's key bytes are the sha256 of the name, so two hosts (or a host
+ * and the fleet's transfer key) never share one whatever they are called, and the rendered fleet
+ * passes the host's check that each host has its own key.
+ */
 function placeholderKey(name: string): string {
-    const last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(name === "microvm-fleet-transfer" ? 3 : hostOrdinal(name)) % 64];
-    return `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA${last} placeholder-host-key\n`;
+    return ed25519Line(name === "microvm-host-key" ? Buffer.alloc(32) : createHash("sha256").update(name).digest());
 }
 
 /**

@@ -13,6 +13,7 @@
 
 load helpers
 load lab
+load "$REPO_ROOT/tests/bats/lib/nginx"
 
 ALLOWED=203.0.113.20 WILD=203.0.113.21 DENIED=203.0.113.30 DNS=203.0.113.53
 GOOD_SOURCE=203.0.113.77 # inside slot1's published sources
@@ -107,26 +108,10 @@ host_services() {
   mkdir -p "$dir/tmp"
   jq -r .nginx.stream <<<"$egress" >"$dir/stream.conf"
   jq -r .nginx.http <<<"$egress" >"$dir/http.conf"
-  cat >"$dir/nginx.conf" <<EOF
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log info;
-load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-events { worker_connections 256; }
-stream { include $dir/stream.conf; }
-http {
-  access_log $dir/access.log;
-  client_body_temp_path $dir/tmp/body;
-  proxy_temp_path $dir/tmp/proxy;
-  fastcgi_temp_path $dir/tmp/fastcgi;
-  uwsgi_temp_path $dir/tmp/uwsgi;
-  scgi_temp_path $dir/tmp/scgi;
-  include $dir/http.conf;
-}
-EOF
+  write_nginx_conf "$dir" "$dir/access.log"
   chown -R 60:60 "$dir"
   in_ns "$NS_HOST" setpriv --reuid=60 --regid=60 --clear-groups \
-    nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" </dev/null >/dev/null 2>&1 3>&- &
+    nginx -g 'daemon off;' -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" </dev/null >/dev/null 2>&1 3>&- &
   local port
   for port in $(jq -r '.ports[] | .tls, .http' <<<"$egress"); do
     wait_listening "$NS_HOST" "$port" || { cat "$dir/error.log" >&2; return 1; }
@@ -223,6 +208,8 @@ S3() { slot_ns slot3; }
   [ "$(resolve "$(S2)" "$gw" allowed.example)" = "$ALLOWED" ]
   [ "$(resolve "$(S2)" "$gw" x.wild.example)" = "$WILD" ]
   [ -z "$(resolve "$(S2)" "$gw" denied.example)" ]
+  # "*.wild.example" allows the subdomains only, as the proxy does: not the name itself.
+  [ -z "$(resolve "$(S2)" "$gw" wild.example)" ]
   [ -z "$(resolve "$(S2)" "$DNS" allowed.example)" ]
   [ -z "$(resolve "$(S2)" "${GATEWAYS[0]}" allowed.example)" ]
 }

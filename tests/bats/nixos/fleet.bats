@@ -14,7 +14,8 @@ setup() {
 }
 
 NOTHING='{"authorizedKeys":[],"enabled":false,"etc":{},"peers":[],"replicas":[],"self":null,"services":{},"timers":{}}'
-TRANSFER_KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAD microvm-infra-fleet"
+# The fleet's transfer key as the fixture holds it (the offline plan's placeholder for it).
+TRANSFER_KEY=$(jq -r .fleet.transferPublicKey "$FIXTURES/fleet-main.json")
 
 # module FIXTURE: what modules/fleet.nix sets, evaluated with the few lib functions it uses
 # written out here (no nixpkgs); mkIf as a plain `if`.

@@ -63,10 +63,13 @@ slot0() { echo "infra: infra // { slots = [ ((builtins.head infra.slots) // $1) 
   rejects "$(slot0 '{ modules = [ "guests/dev-tools" "guests/dev-tools" ]; }')" 'slots[0].modules:'
 }
 
-# modules_of EDIT-OF-INPUTS: { slot: [ { ref, kind, file|input, attr, module } ] } with stand-in inputs
-# whose modules are strings, so the mapping can be compared as JSON.
+# modules_of [INPUTS]: { slot: [ { ref, kind, file|input, attr, module } ] } with stand-in inputs
+# whose modules are strings, so the mapping can be compared as JSON. By default the stand-ins
+# export exactly the nixosModules the real inputs export at their pins (nixos/rules/runtime.json,
+# which cites microvm.nix's and nixpkgs' flake.nix), no more.
 modules_of() {
-  local inputs='{ microvm.nixosModules = { default = "microvm-default"; extra = "microvm-extra"; }; }'
+  local inputs="builtins.mapAttrs (input: names: { nixosModules = builtins.listToAttrs (map (m: { name = m; value = \"\${input}-\${m}\"; }) names); })
+    (builtins.fromJSON (builtins.readFile $NIXOS/rules/runtime.json)).nixosModules.inputs"
   nix_eval "{ lib, fixture }: let
       infra = builtins.fromJSON (builtins.readFile fixture);
       inputs = ${1:-$inputs};
@@ -75,22 +78,40 @@ modules_of() {
     --argstr lib "$NIXOS/lib" --argstr fixture "$W"
 }
 
-@test "guest modules: each slot gets exactly its own, '<input>' alone means #default" {
+@test "guest modules: each slot gets exactly its own, from the real inputs' module names" {
   run --separate-stderr modules_of
   [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
   [ "$(jq -c '.slot1 | map([.ref, .kind, .module])' <<<"$output")" = '[["guests/dev-tools","repository","dev-tools.nix"]]' ]
-  [ "$(jq -c '.slot2 | map([.ref, .kind, .module])' <<<"$output")" = '[["microvm#default","input","microvm-default"],["guests/dev-tools","repository","dev-tools.nix"]]' ]
-  [ "$(jq -c '.slot3 | map([.ref, .input, .attr, .module])' <<<"$output")" = '[["microvm","microvm","default","microvm-default"]]' ]
+  [ "$(jq -c '.slot2 | map([.ref, .kind, .module])' <<<"$output")" = '[["microvm#microvm-options","input","microvm-microvm-options"],["guests/dev-tools","repository","dev-tools.nix"]]' ]
+  [ "$(jq -c '.slot3 | map([.ref, .input, .attr, .module])' <<<"$output")" = '[["microvm#microvm","microvm","microvm","microvm-microvm"]]' ]
   [ "$(jq -c '[.slot4, .slot5]' <<<"$output")" = '[[],[]]' ]
+}
+
+@test "guest modules: '<input>' alone means #default, which neither pinned input exports" {
+  local edit
+  for ref in microvm nixpkgs; do
+    edit="{ modules = [ \"$ref\" ]; }"
+    run --separate-stderr nix_eval "{ lib, fixture }: import (lib + \"/guest-modules.nix\") {
+        infra = (($(slot0 "$edit")) (builtins.fromJSON (builtins.readFile fixture)));
+        inputs = builtins.mapAttrs (input: names: { nixosModules = builtins.listToAttrs (map (m: { name = m; value = m; }) names); })
+          (builtins.fromJSON (builtins.readFile (lib + \"/../rules/runtime.json\"))).nixosModules.inputs; }" \
+      --argstr lib "$NIXOS/lib" --argstr fixture "$W"
+    [ "$status" -ne 0 ]
+    [[ "$stderr" == *"slot slot1: module \"$ref\": flake input \"$ref\" has no nixosModules.default"* ]] || { echo "$stderr" >&2; return 1; }
+  done
+}
+
+@test "runtime.json lists the nixosModules of exactly the flake's inputs" {
+  [ "$(jq -c '.nixosModules.inputs | keys' "$NIXOS/rules/runtime.json")" = "$(jq -c '.nodes.root.inputs | keys' "$NIXOS/flake.lock")" ]
 }
 
 @test "guest modules: an unknown reference is an evaluation error naming the slot and the reference" {
   run --separate-stderr modules_of '{ }'
   [ "$status" -ne 0 ]
-  [[ "$stderr" == *'infra.json: slot slot2: module "microvm#default": no flake input "microvm"'* ]]
+  [[ "$stderr" == *'infra.json: slot slot2: module "microvm#microvm-options": no flake input "microvm"'* ]]
   run --separate-stderr modules_of '{ microvm.nixosModules = { other = 1; }; }'
   [ "$status" -ne 0 ]
-  [[ "$stderr" == *'slot slot2: module "microvm#default": flake input "microvm" has no nixosModules.default'* ]]
+  [[ "$stderr" == *'slot slot2: module "microvm#microvm-options": flake input "microvm" has no nixosModules.microvm-options'* ]]
   run --separate-stderr generate validate "$W" "$(slot0 '{ modules = [ "guests/no-such-module" ]; }')"
   [ "$status" -eq 0 ] # the form is fine; the file is looked up by guest-modules.nix:
   run --separate-stderr nix_eval "{ lib, fixture }: import (lib + \"/guest-modules.nix\") {
