@@ -138,7 +138,7 @@ describe("ci: the README's test command, through .ci/run", () => {
         const block = /## Set up\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1];
         const testLine = block.split("\n").find((l) => /\bnpm test\b/.test(l))!;
         const expected = commands(testLine);
-        expect(expected).toEqual(["npm ci", "npm test"]);
+        expect(expected).toEqual(["npm run setup", "npm test"]);
         const ci = readFileSync(join(repoRoot, ".ci/run"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
         const tail = ci.slice(-expected.length).flatMap(commands);
         expect(tail).toEqual(expected);
