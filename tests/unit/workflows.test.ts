@@ -40,8 +40,8 @@ const usesSecrets = (job: Job) => /\bsecrets\./.test(JSON.stringify(job));
 const stepUsing = (job: Job, action: string) => job.steps.filter((s) => s.uses?.startsWith(`${action}@`));
 
 describe("the workflow files", () => {
-    test("are ci, nix, plan, plan-comment and preview, each named after its file", () => {
-        expect(files).toEqual(["ci.yml", "nix.yml", "plan-comment.yml", "plan.yml", "preview.yml"]);
+    test("are acceptance, ci, nix, plan, plan-comment and preview, each named after its file", () => {
+        expect(files).toEqual(["acceptance.yml", "ci.yml", "nix.yml", "plan-comment.yml", "plan.yml", "preview.yml"]);
         for (const f of files) {
             expect(wf[f].name).toBe(f.replace(/\.yml$/, ""));
         }
@@ -102,6 +102,7 @@ describe("the workflow files", () => {
         }
         const granted = Object.fromEntries(allJobs().map(({ file, id, job }) => [`${file}#${id}`, job.permissions]));
         expect(granted).toEqual({
+            "acceptance.yml#acceptance": { contents: "read", "id-token": "write" },
             "ci.yml#test": { contents: "read" },
             "nix.yml#evaluate": { contents: "read" },
             "nix.yml#vm-test": { contents: "read" },
@@ -568,6 +569,32 @@ describe("preview: same-repository pull requests and main only", () => {
             expect(r.status).toBe(0);
             expect(r.output).toBe('stacks=["prod"]\n');
         });
+    });
+});
+
+describe("acceptance: a real run in the user's account, dispatched by hand, always destroyed", () => {
+    const acceptance = wf["acceptance.yml"];
+    const job = acceptance.jobs.acceptance;
+
+    test("only by hand (workflow_dispatch), behind its own environment, one at a time, never cancelled", () => {
+        expect(Object.keys(acceptance.on)).toEqual(["workflow_dispatch"]);
+        expect(acceptance.permissions).toEqual({});
+        expect(job.environment).toBe("acceptance");
+        expect(job.concurrency).toEqual({ group: "acceptance", "cancel-in-progress": false });
+        expect([...new Set([...JSON.stringify(job).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))]).toEqual(["PULUMI_ACCESS_TOKEN"]);
+        expect(stepUsing(job, "aws-actions/configure-aws-credentials")[0].with).toEqual(expect.objectContaining({ "role-to-assume": "${{ vars.AWS_ACCEPTANCE_ROLE_ARN }}" }));
+    });
+
+    test("the CLI at the SDK's version, installed only (no command); deploy and check, then a destroy step that always runs, last", () => {
+        const [cli] = stepUsing(job, "pulumi/actions");
+        expect(cli.with).toEqual({ "pulumi-version": JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).dependencies["@pulumi/pulumi"] });
+        const runs = job.steps.filter((s) => s.run !== undefined);
+        expect(runs.slice(-2).map((s) => [s.run, s.if])).toEqual([
+            ['bash acceptance/run.sh deploy --yes --region "$REGION"', undefined],
+            ["bash acceptance/run.sh destroy", "always()"],
+        ]);
+        expect(job.steps.at(-1)!.run).toBe("bash acceptance/run.sh destroy");
+        expect(job.env).toEqual(expect.objectContaining({ REGION: "${{ inputs.region }}" })); // the run record: .acceptance/ in the checkout, shared by both steps
     });
 });
 
