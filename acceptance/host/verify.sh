@@ -35,10 +35,12 @@ slot_probe=${ACCEPTANCE_SLOT_PROBE:-$here/probe.sh}
 usage_error() { echo "verify: $*" >&2; exit 2; }
 
 expected=$(cat)
-jq -e 'type == "object" and (.bundleHash | type == "string" and test("^[0-9a-f]{64}$")) and (.slots | type == "array" and length > 0)
-       and (.states | type == "array") and (.probes.internet | type == "string") and (.probes.denied | type == "string")
-       and (.probes.rawIp | type == "string")' <<<"$expected" >/dev/null 2>&1 \
-  || usage_error "expected JSON on stdin: {bundleHash, slots: [...], states: [...], probes: {internet, denied, rawIp}} (acceptance/expected.ts)"
+shape='type == "object" and (.bundleHash | type == "string" and test("^[0-9a-f]{64}$")) and (.slots | type == "array" and length > 0)
+  and (.states | type == "array") and (.probes.internet | type == "string") and (.probes.denied | type == "string")
+  and (.probes.rawIp | type == "string")'
+if [[ ! $expected =~ [^[:space:]] ]] || ! jq -e "$shape" <<<"$expected" >/dev/null 2>&1; then
+  usage_error "expected JSON on stdin: {bundleHash, slots: [...], states: [...], probes: {internet, denied, rawIp}} (acceptance/expected.ts)"
+fi
 
 failed=0
 check() { # DESCRIPTION COMMAND...: the check passes when COMMAND succeeds
@@ -71,32 +73,34 @@ switched() {
 check "the host runs the system of bundle ${hash:0:12}" switched
 
 # --- every slot: its VM runs and answers the host
-mapfile -t slots < <(jq -c '.slots[]' <<<"$expected")
-field() { jq -r ".$2" <<<"$1"; }
-for slot in "${slots[@]}"; do
-  name=$(field "$slot" name)
-  check "$name: microvm@$name is running" "$systemctl" is-active --quiet "microvm@$name"
-  check "$name: its VM answers the host at $(field "$slot" address)" "${host_probe[@]}" "$(field "$slot" address)"
+# One record per slot, read once: NAME STATE ADDRESS GATEWAY PREFIX BRIDGE POLICY DOMAINS (space-separated).
+names=() states=() addresses=() gateways=() prefixes=() bridges=() policies=() domain_lists=()
+while IFS=$'\t' read -r name state address gateway prefix bridge policy domain_list; do
+  names+=("$name") states+=("$state") addresses+=("$address") gateways+=("$gateway") prefixes+=("$prefix")
+  bridges+=("$bridge") policies+=("$policy") domain_lists+=("$domain_list")
+done < <(jq -r '.slots[] | [.name, .state, .address, .gateway, (.prefixLength | tostring), .bridge, (.egress.policy // "internet"),
+                           ([.egress.domains[]? | select(startswith("*.") | not)] | join(" "))] | @tsv' <<<"$expected")
+for i in "${!names[@]}"; do
+  check "${names[i]}: microvm@${names[i]} is running" "$systemctl" is-active --quiet "microvm@${names[i]}.service"
+  check "${names[i]}: its VM answers the host at ${addresses[i]}" "${host_probe[@]}" "${addresses[i]}"
 done
 
 # --- from each slot's network: isolation and egress
 # The probe sits on the slot's bridge with the address after the VM's (inside the slot's subnet,
 # so the host's anti-spoofing rule lets it through, as it lets the VM).
-probe_address() { local a=$1; echo "${a%.*}.$((${a##*.} + 1))"; }
 internet=$(jq -r .probes.internet <<<"$expected")
 denied=$(jq -r .probes.denied <<<"$expected")
 raw_ip=$(jq -r .probes.rawIp <<<"$expected")
-for slot in "${slots[@]}"; do
-  name=$(field "$slot" name)
-  from=("$(field "$slot" bridge)" "$(probe_address "$(field "$slot" address)")/$(field "$slot" prefixLength)" "$(field "$slot" gateway)")
-  for other in "${slots[@]}"; do
-    [[ $other == "$slot" ]] && continue
-    refused "$name: cannot reach $(field "$other" name)'s VM ($(field "$other" address))" "$slot_probe" "${from[@]}" ping "$(field "$other" address)"
+for i in "${!names[@]}"; do
+  name=${names[i]} address=${addresses[i]}
+  from=("${bridges[i]}" "${address%.*}.$((${address##*.} + 1))/${prefixes[i]}" "${gateways[i]}")
+  for j in "${!names[@]}"; do
+    if ((j == i)); then continue; fi
+    refused "$name: cannot reach ${names[j]}'s VM (${addresses[j]})" "$slot_probe" "${from[@]}" ping "${addresses[j]}"
   done
   refused "$name: cannot reach the instance metadata service" "$slot_probe" "${from[@]}" tcp 169.254.169.254:80
-  refused "$name: cannot reach SSH on its gateway (the host)" "$slot_probe" "${from[@]}" tcp "$(field "$slot" gateway):22"
-  policy=$(jq -r '.egress.policy // "internet"' <<<"$slot")
-  case $policy in
+  refused "$name: cannot reach SSH on its gateway (the host)" "$slot_probe" "${from[@]}" tcp "${gateways[i]}:22"
+  case ${policies[i]} in
     internet)
       check "$name: reaches the internet (https://$internet)" "$slot_probe" "${from[@]}" https "$internet"
       ;;
@@ -105,29 +109,29 @@ for slot in "${slots[@]}"; do
       refused "$name: egress none: cannot reach $raw_ip:443" "$slot_probe" "${from[@]}" tcp "$raw_ip:443"
       ;;
     allowlist)
-      mapfile -t domains < <(jq -r '.egress.domains[] | select(startswith("*.") | not)' <<<"$slot")
+      read -r -a domains <<<"${domain_lists[i]}"
       for domain in "${domains[@]}"; do
         check "$name: allowlist: reaches https://$domain" "$slot_probe" "${from[@]}" https "$domain"
       done
       refused "$name: allowlist: cannot reach https://$denied (not listed)" "$slot_probe" "${from[@]}" https "$denied"
       refused "$name: allowlist: cannot reach $raw_ip:443 by address" "$slot_probe" "${from[@]}" tcp "$raw_ip:443"
       ;;
-    *) usage_error "$name: unknown egress policy '$policy'" ;;
+    *) usage_error "$name: unknown egress policy '${policies[i]}'" ;;
   esac
 done
 
 # --- vm-state lists what the config says
 if status=$("$vm_state" status --json 2>/dev/null) && jq -e '.slots and .states' <<<"$status" >/dev/null 2>&1; then
-  for slot in "${slots[@]}"; do
-    name=$(field "$slot" name)
-    want=$(field "$slot" state)
-    check "$name: vm-state says it runs state $want" jq -e --arg n "$name" --arg s "$want" '.slots[] | select(.name == $n) | .state == $s' <<<"$status"
+  running=$(jq -r '.slots[] | "\(.name)=\(.state)"' <<<"$status")
+  for i in "${!names[@]}"; do
+    check "${names[i]}: vm-state says it runs state ${states[i]}" grep -qxF "${names[i]}=${states[i]}" <<<"$running"
   done
   listed=$(jq -c '[.states[].name] | sort' <<<"$status")
   configured=$(jq -c '[.states[].name] | sort' <<<"$expected")
   check "vm-state lists exactly the configured states $configured (it lists $listed)" test "$listed" = "$configured"
+  snapshots=$(jq -r '.states[] | .name as $n | .snapshots[] | "\($n)@\(.name)"' <<<"$status")
   while IFS=$'\t' read -r state snap; do
-    check "state $state has its snapshot $snap" jq -e --arg n "$state" --arg s "$snap" '.states[] | select(.name == $n) | any(.snapshots[]; .name == $s)' <<<"$status"
+    check "state $state has its snapshot $snap" grep -qxF "$state@$snap" <<<"$snapshots"
   done < <(jq -r '.states[] | .name as $n | .snapshots[]? | [$n, .] | @tsv' <<<"$expected")
 else
   printf 'FAIL vm-state status --json answers\n'
