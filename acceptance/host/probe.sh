@@ -23,6 +23,7 @@ bridge=$1 cidr=$2 gateway=$3 kind=$4 target=$5
 ns=acc-probe-$$
 outer=acp$$
 outer=${outer:0:15}
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() { ip netns delete "$ns" 2>/dev/null || true; ip link delete "$outer" 2>/dev/null || true; rm -rf "/etc/netns/$ns"; }
 trap cleanup EXIT
 ip netns add "$ns" || exit 2
@@ -42,17 +43,26 @@ for _ in $(seq 50); do
 done
 
 inside() { ip netns exec "$ns" "$@"; }
-case $kind in
-  ping) inside ping -c 1 -W 2 "$target" ;;
-  tcp)
-    [[ $target =~ ^([0-9.]+):([0-9]+)$ ]] || usage
-    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
-    inside timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
-    ;;
-  https)
-    [[ $target =~ ^[A-Za-z0-9.-]+$ ]] || usage
-    code=$(inside "${ACCEPTANCE_CURL:-curl}" -sS -o /dev/null -w '%{http_code}' --max-time 15 "https://$target/") || exit 1
-    [[ $code =~ ^[1-5][0-9][0-9]$ ]]
-    ;;
-  *) usage ;;
-esac
+# through KIND TARGET: whether the probe gets through (its tools' own codes, timeout's 124 among
+# them, all mean "no").
+through() {
+  case $1 in
+    ping) inside ping -c 1 -W 2 "$2" ;;
+    tcp)
+      [[ $2 =~ ^([0-9.]+):([0-9]+)$ ]] || usage
+      # shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
+      inside timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+      ;;
+    https)
+      [[ $2 =~ ^[A-Za-z0-9.-]+$ ]] || usage
+      local code
+      code=$(inside "${ACCEPTANCE_CURL:-curl}" -sS -o /dev/null -w '%{http_code}' --max-time 15 "https://$2/") || return 1
+      [[ $code =~ ^[1-5][0-9][0-9]$ ]]
+      ;;
+    *) usage ;;
+  esac
+}
+if through "$kind" "$target"; then
+  exit 0
+fi
+exit 1
