@@ -2,10 +2,16 @@
  * What an acceptance run costs: the metal instance's hours at its price in infra/instanceTypes.ts,
  * plus its volumes (root and state, gp3) and its public IPv4 address for the same time.
  *   tsx acceptance/cost.ts cheapest                       the cheapest metal type (what the run deploys)
+ *   tsx acceptance/cost.ts volumes                        "ROOT_GIB STATE_GIB" of acceptance/stack.yaml
  *   tsx acceptance/cost.ts TYPE SECONDS ROOT_GIB STATE_GIB the cost of a run, one line per item
  * AWS bills a Linux instance per second with a one-minute minimum, EBS per GiB-month by the second,
  * and a public IPv4 address per hour.
  */
+import { readFileSync } from "fs";
+import { join } from "path";
+import { parse } from "yaml";
+import { hostDefaults } from "../infra/config/host";
+import { storageDefaults } from "../infra/config/storage";
 import { metalTypes, pricesAsOf } from "../infra/instanceTypes";
 
 /**
@@ -18,6 +24,15 @@ export const otherPrices = { gp3UsdPerGiBMonth: 0.08, publicIpv4UsdPerHour: 0.00
 
 export function cheapestMetalType(): string {
     return Object.entries(metalTypes).sort(([, a], [, b]) => a.usdPerHour - b.usdPerHour)[0][0];
+}
+
+/** The root and state volume sizes of the acceptance stack: its own, or the program's defaults. */
+export function acceptanceVolumes(stackYaml = readFileSync(join(__dirname, "stack.yaml"), "utf8")): { rootGiB: number; stateGiB: number } {
+    const config = (parse(stackYaml) as { config?: Record<string, any> }).config ?? {};
+    return {
+        rootGiB: config["microvm-infra:host"]?.rootVolumeGiB ?? hostDefaults.rootVolumeGiB,
+        stateGiB: config["microvm-infra:storage"]?.volumeGiB ?? storageDefaults.volumeGiB,
+    };
 }
 
 export interface RunCost {
@@ -57,11 +72,14 @@ if (require.main === module) {
     try {
         if (cmd === "cheapest" && rest.length === 0) {
             process.stdout.write(`${cheapestMetalType()}\n`);
+        } else if (cmd === "volumes" && rest.length === 0) {
+            const { rootGiB, stateGiB } = acceptanceVolumes();
+            process.stdout.write(`${rootGiB} ${stateGiB}\n`);
         } else if (cmd !== undefined && rest.length === 3) {
             const [seconds, rootGiB, stateGiB] = rest.map(Number);
             process.stdout.write(`${renderCost(runCost(cmd, seconds, rootGiB, stateGiB))}\n`);
         } else {
-            process.stderr.write("Usage: cost.ts cheapest | cost.ts TYPE SECONDS ROOT_GIB STATE_GIB\n");
+            process.stderr.write("Usage: cost.ts cheapest | cost.ts volumes | cost.ts TYPE SECONDS ROOT_GIB STATE_GIB\n");
             process.exitCode = 2;
         }
     } catch (err) {

@@ -45,8 +45,8 @@ done
 [[ $region =~ ^[a-z]{2}(-[a-z]+)+-[0-9]$ ]] || { echo "acceptance: --region must be an AWS region name like us-east-1" >&2; exit 2; }
 
 tsx() { npx --no-install tsx "$@"; }
-root_gib=64 # host.rootVolumeGiB's default: acceptance/stack.yaml does not set it
-state_gib=$(sed -n 's/^ *volumeGiB: *\([0-9]*\).*/\1/p' acceptance/stack.yaml)
+# The volumes the cost counts: acceptance/stack.yaml's, or the program's defaults.
+read -r root_gib state_gib < <(tsx acceptance/cost.ts volumes)
 
 need_tools() {
   local t missing=()
