@@ -1,10 +1,13 @@
 /**
- * `npm run render-fixtures`: re-renders the committed infra.json copies from their stack configs,
- * with the same program `pulumi up` runs (under the mock runtime):
+ * `npm run render-fixtures`: re-renders the committed copies of what the program makes of the stack
+ * configs, with the same program `pulumi up` runs (under the mock runtime):
  *   Pulumi.dev.yaml                   -> nixos/infra.json (so `nix flake check ./nixos` works from a clone)
  *   tests/fixtures/stacks/NAME.yaml   -> tests/fixtures/infra/NAME.json (the Nix generators' test inputs),
  *                                        or NAME-<host>.json for each host of a stack with several
- * `--check` writes nothing and exits 1 listing the stale files.
+ *   each of them                      -> tests/fixtures/urns/<file name>.txt (every URN it declares, sorted)
+ * The one command to run after a deliberate edit of those stack files (README's "add slot6":
+ * docs/operations.md). The URN lists guard against renames: a resource renamed by accident needs
+ * an alias, not a re-render. `--check` writes nothing and exits 1 listing the stale files.
  */
 import { readdirSync, readFileSync, writeFileSync } from "fs";
 import { basename, join, resolve } from "path";
@@ -12,14 +15,22 @@ import { Plan, planStack } from "./plan/run";
 
 const root = resolve(__dirname, "..");
 
-export const renderedCopies: readonly { stackFile: string; stack: string; target: string }[] = [
-    { stackFile: join(root, "Pulumi.dev.yaml"), stack: "dev", target: join(root, "nixos/infra.json") },
+export const urnsDir = join(root, "tests/fixtures/urns");
+
+export const renderedCopies: readonly { stackFile: string; stack: string; target: string; urns: string }[] = [
+    { stackFile: join(root, "Pulumi.dev.yaml"), stack: "dev", target: join(root, "nixos/infra.json"), urns: join(urnsDir, "Pulumi.dev.txt") },
     ...readdirSync(join(root, "tests/fixtures/stacks")).filter((f) => f.endsWith(".yaml")).sort().map((f) => ({
         stackFile: join(root, "tests/fixtures/stacks", f),
         stack: "dev",
         target: join(root, "tests/fixtures/infra", `${basename(f, ".yaml")}.json`),
+        urns: join(urnsDir, `${basename(f, ".yaml")}.txt`),
     })),
 ];
+
+/** The recorded URN list of a plan: every declared resource's URN, sorted, one per line. */
+export function urnListOf(plan: Plan): string {
+    return `${plan.resources.map((r) => r.urn).sort().join("\n")}\n`;
+}
 
 /** The deployment data among the files a plan pushes to the host. */
 export function infraJsonOf(plan: Plan): string {
@@ -40,14 +51,14 @@ function current(path: string): string | undefined {
 
 /**
  * The files a stack renders to: its one target, or, for a stack of several hosts, one per host
- * (`<target>-<host>.json`).
+ * (`<target>-<host>.json`); and its URN list.
  */
-function targetsOf(copy: { target: string }, plan: Plan): [string, string][] {
+function targetsOf(copy: { target: string; urns: string }, plan: Plan): [string, string][] {
     const hosts = Object.keys(plan.hostFiles);
-    if (hosts.length <= 1) {
-        return [[copy.target, infraJsonOf(plan)]];
-    }
-    return hosts.map((h) => [copy.target.replace(/\.json$/, `-${h}.json`), plan.hostFiles[h]["nixos/infra.json"]]);
+    const infra: [string, string][] = hosts.length <= 1
+        ? [[copy.target, infraJsonOf(plan)]]
+        : hosts.map((h) => [copy.target.replace(/\.json$/, `-${h}.json`), plan.hostFiles[h]["nixos/infra.json"]]);
+    return [...infra, [copy.urns, urnListOf(plan)]];
 }
 
 /** Returns the targets whose committed content differs from a fresh render (writing them unless checking). */

@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # `npm test`: every stage runs, even after one fails, so a failure never hides the others'
 # results; the summary lists each stage and the exit status is non-zero if any failed.
-#   stages: Node version, type check, Jest (unit, plan, real SSH), bats (vm-state, Nix, network)
+#   stages: bats lint, type check, Jest (unit, plan, real SSH), bats (vm-state, Nix, network)
+# Two things end the run at once instead, before any stage, because every stage would fail
+# slowly and hide why: a Node.js other than 22 (tools/check-node.js says how to get it) and no
+# node_modules (`npm ci` was not run).
 # Extra arguments go to bats (e.g. `npm test -- --filter apply`). MICROVM_TEST_SHELL replaces the
 # bats stage's script (the runner's own test uses it).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+
+if ! node tools/check-node.js; then
+  echo "npm test: stopped before running anything (the Node check above failed)." >&2
+  exit 1
+fi
+if [[ ! -e node_modules/.package-lock.json ]]; then
+  echo "npm test: node_modules is missing or incomplete: run \`npm run setup\` (or \`npm ci\`) first." >&2
+  exit 1
+fi
 
 results=()
 failed=0
@@ -23,7 +35,7 @@ stage() { # NAME COMMAND...
   fi
 }
 
-stage "node version" node tools/check-node.js
+stage "bats lint" bash tools/lint-bats.sh
 stage "type check" npx --no-install tsc --noEmit
 stage "jest" npx --no-install jest
 stage "bats" bash "${MICROVM_TEST_SHELL:-tools/test-shell.sh}" "$@"

@@ -96,6 +96,7 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         MICROVM_INFRA_CURRENT_SYSTEM: join(root, "current-system"),
         MICROVM_INFRA_VM_STATE: join(repoRoot, "scripts/vm-state"),
         MICROVM_INFRA_PROBE: join(fakes, "probe"),
+        ACCEPTANCE_SLOT_PROBE: join(fakes, "slot-probe"),
         MICROVM_INFRA_POLL: "0.1",
         MICROVM_INFRA_HEALTH_TIMEOUT: "2",
         MICROVM_INFRA_SLOT_TIMEOUT: "2",

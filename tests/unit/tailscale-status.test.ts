@@ -98,13 +98,20 @@ function runWaitScript(joinAfter: number, timeoutSeconds: number): { code: numbe
     const counter = join(dir, "count");
     writeFileSync(counter, "0");
     const running = statusJson().replace(/'/g, "'\\''");
-    const waiting = statusJson({ BackendState: "NeedsLogin", Self: { ID: "", DNSName: "" } }).replace(/'/g, "'\\''");
+    // Waiting: what a node that needs a login reports, with a login URL and (as if --peers=false were
+    // ignored) another machine of the tailnet; a plain `tailscale status` lists that machine too.
+    const waiting = JSON.stringify({
+        ...JSON.parse(statusJson({ BackendState: "NeedsLogin", Self: { ID: "", DNSName: "", Online: false, TailscaleIPs: [] } })),
+        AuthURL: "https://login.example.com/a/claim-me",
+        Health: ["not logged in, last login error=invalid key: unable to validate API key"],
+        Peer: { "nodekey:1111": { HostName: "alices-laptop", DNSName: "alices-laptop.example.ts.net.", TailscaleIPs: ["100.64.0.9"] } },
+    }).replace(/'/g, "'\\''");
     writeFileSync(join(dir, "tailscale"), [
         "#!/bin/sh",
         `n=$(cat '${counter}'); n=$((n + 1)); echo "$n" > '${counter}'`,
         `if [ "$1" = status ] && [ "$2" = --json ]; then`,
         `  if [ "$n" -gt ${joinAfter} ]; then printf '%s\\n' '${running}'; else printf '%s\\n' '${waiting}'; fi`,
-        "else echo 'Logged out.'; fi",
+        "else echo '100.64.0.9  alices-laptop  alice@  macOS  -'; fi",
         "",
     ].join("\n"));
     chmodSync(join(dir, "tailscale"), 0o755);
@@ -122,13 +129,16 @@ describe("joinWaitScript on a host (fake tailscale CLI)", () => {
         expect(parseTailscaleStatus(run.stdout).nodeId).toBe("nAbCdEf1CNTRL");
     });
 
-    test("gives up after the timeout with the host's state and where to look", () => {
+    test("gives up after the timeout with the host's own state and where to look: no other machine, no login URL", () => {
         const run = runWaitScript(1000, 2);
         expect(run.code).toBe(1);
         expect(run.stdout).toBe("");
-        expect(run.stderr).toContain("the host did not join the tailnet as microvm-host within 2s");
-        expect(run.stderr).toContain("Logged out.");
+        expect(run.stderr).toContain("the host did not join the tailnet as microvm-host within 2s. Its own state:\n"
+            + "  backend state: NeedsLogin\n"
+            + "  health: not logged in, last login error=invalid key: unable to validate API key\n"
+            + "  this host: microvm-host, online: false, addresses: none\n");
         expect(run.stderr).toContain("journalctl -u tailscaled -u tailscaled-autoconnect");
+        expect(run.stderr).not.toMatch(/alices-laptop|100\.64\.0\.9|claim-me|login\.example/);
         expect(run.asked).toBeGreaterThanOrEqual(2);
     });
 });

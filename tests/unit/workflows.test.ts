@@ -40,8 +40,8 @@ const usesSecrets = (job: Job) => /\bsecrets\./.test(JSON.stringify(job));
 const stepUsing = (job: Job, action: string) => job.steps.filter((s) => s.uses?.startsWith(`${action}@`));
 
 describe("the workflow files", () => {
-    test("are ci, nix, plan, plan-comment and preview, each named after its file", () => {
-        expect(files).toEqual(["ci.yml", "nix.yml", "plan-comment.yml", "plan.yml", "preview.yml"]);
+    test("are acceptance, ci, nix, plan, plan-comment and preview, each named after its file", () => {
+        expect(files).toEqual(["acceptance.yml", "ci.yml", "nix.yml", "plan-comment.yml", "plan.yml", "preview.yml"]);
         for (const f of files) {
             expect(wf[f].name).toBe(f.replace(/\.yml$/, ""));
         }
@@ -102,6 +102,7 @@ describe("the workflow files", () => {
         }
         const granted = Object.fromEntries(allJobs().map(({ file, id, job }) => [`${file}#${id}`, job.permissions]));
         expect(granted).toEqual({
+            "acceptance.yml#acceptance": { contents: "read", "id-token": "write" },
             "ci.yml#test": { contents: "read" },
             "nix.yml#evaluate": { contents: "read" },
             "nix.yml#vm-test": { contents: "read" },
@@ -138,7 +139,7 @@ describe("ci: the README's test command, through .ci/run", () => {
         const block = /## Set up\n[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1];
         const testLine = block.split("\n").find((l) => /\bnpm test\b/.test(l))!;
         const expected = commands(testLine);
-        expect(expected).toEqual(["npm ci", "npm test"]);
+        expect(expected).toEqual(["npm run setup", "npm test"]);
         const ci = readFileSync(join(repoRoot, ".ci/run"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
         const tail = ci.slice(-expected.length).flatMap(commands);
         expect(tail).toEqual(expected);
@@ -381,6 +382,7 @@ describe("the comment step's script, run as actions/github-script runs it, again
 describe("preview: same-repository pull requests and main only", () => {
     const preview = wf["preview.yml"];
     const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
+    const secretsOf = (job: Job) => [...new Set([...JSON.stringify(job).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))].sort();
 
     test("every job that runs on a pull request requires the same repository; every job with secrets or a write permission is reachable only that way or on push", () => {
         expect(Object.keys(preview.on).sort()).toEqual(["pull_request", "push"]);
@@ -398,18 +400,37 @@ describe("preview: same-repository pull requests and main only", () => {
         }
     });
 
-    test("the preview: pulumi/actions preview --diff per stack file, commented on the pull request, with the policy pack", () => {
+    test("credentials: the preview holds a read-only Pulumi token and OIDC roles only; the deploy secrets exist only in the production environment", () => {
+        expect(Object.fromEntries(Object.entries(preview.jobs).map(([id, job]) => [id, secretsOf(job)]))).toEqual({
+            stacks: [],
+            preview: ["PULUMI_PREVIEW_TOKEN"],
+            up: ["PULUMI_DEPLOY_TOKEN", "SSH_PRIVATE_KEY"],
+        });
+        expect(preview.jobs.up.environment).toBe("production");
+        // No other workflow names a deploy secret.
+        for (const f of files.filter((x) => x !== "preview.yml")) {
+            expect({ f, deploySecrets: text[f].match(/secrets\.(PULUMI_DEPLOY_TOKEN|SSH_PRIVATE_KEY)\b/g) }).toEqual({ f, deploySecrets: null });
+        }
+    });
+
+    test("the preview: pulumi/actions preview --diff per listed stack, commented on the pull request, with the policy pack, as the pull_request subject", () => {
         const job = preview.jobs.preview;
         expect(job.needs).toBe("stacks");
         expect(job.strategy!.matrix!.stack).toBe("${{ fromJSON(needs.stacks.outputs.stacks) }}");
         const [step] = stepUsing(job, "pulumi/actions");
         expect(step.with).toEqual(expect.objectContaining({ command: "preview", diff: true, "comment-on-pr": true, policyPacks: "policy", policyPackConfigs: "${{ steps.policy.outputs.config }}" }));
-        expect(step.env).toEqual({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" });
+        expect(step.with!.upsert).toBeUndefined(); // select, never create
+        expect(step.env).toEqual({
+            PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_PREVIEW_TOKEN }}",
+            TAILSCALE_OAUTH_CLIENT_ID: "${{ vars.TAILSCALE_PREVIEW_CLIENT_ID }}",
+            TAILSCALE_AUDIENCE: "${{ vars.TAILSCALE_AUDIENCE }}",
+        });
         expect(stepUsing(job, "aws-actions/configure-aws-credentials")[0].with).toEqual(expect.objectContaining({ "role-to-assume": "${{ vars.AWS_PREVIEW_ROLE_ARN }}" }));
         expect(job.environment).toBeUndefined();
+        expect(JSON.stringify(job)).not.toMatch(/ssh-agent|SSH_AUTH_SOCK/);
     });
 
-    test("pulumi up only on a push to main, behind the production environment, never cancelled", () => {
+    test("pulumi up only on a push to main, behind the production environment, never cancelled, its first step refusing any other ref", () => {
         const ups = allJobs().filter(({ job }) => job.steps.some((s) => s.with?.command === "up" || /pulumi up/.test(s.run ?? "")));
         expect(ups.map(({ file, id }) => `${file}#${id}`)).toEqual(["preview.yml#up"]);
         const job = preview.jobs.up;
@@ -417,9 +438,31 @@ describe("preview: same-repository pull requests and main only", () => {
         expect(job.environment).toBe("production");
         expect(job.concurrency).toEqual({ group: "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": false });
         expect(preview.concurrency).toBeUndefined(); // nothing above the job could cancel it
+        expect(job.steps[0].name).toBe("Deploy from main only (whatever started this job)");
         const [step] = stepUsing(job, "pulumi/actions");
         expect(step.with).toEqual(expect.objectContaining({ command: "up", policyPacks: "policy" }));
+        expect(step.with!.upsert).toBeUndefined();
+        expect(step.env).toEqual({
+            PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_DEPLOY_TOKEN }}",
+            TAILSCALE_OAUTH_CLIENT_ID: "${{ vars.TAILSCALE_DEPLOY_CLIENT_ID }}",
+            TAILSCALE_AUDIENCE: "${{ vars.TAILSCALE_AUDIENCE }}",
+        });
         expect(stepUsing(job, "aws-actions/configure-aws-credentials")[0].with).toEqual(expect.objectContaining({ "role-to-assume": "${{ vars.AWS_DEPLOY_ROLE_ARN }}" }));
+        expect(job.steps.at(-1)).toEqual(expect.objectContaining({ name: "Stop the SSH agent", if: "always()" }));
+    });
+
+    test.each([
+        ["push", "refs/heads/main", 0],
+        ["push", "refs/heads/feature", 1],
+        ["push", "refs/tags/v1", 1],
+        ["workflow_dispatch", "refs/heads/main", 1],
+        ["pull_request", "refs/pull/7/merge", 1],
+    ])("the deploy job's first step on %s of %s exits %d", (event, ref, expected) => {
+        const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", preview.jobs.up.steps[0].run!], { env: { PATH: process.env.PATH, GITHUB_EVENT_NAME: event, GITHUB_REF: ref }, encoding: "utf8" });
+        expect(r.status).toBe(expected);
+        if (expected !== 0) {
+            expect(r.stdout).toBe("::error::pulumi up runs only on a push to main; this run is not one: nothing is deployed\n");
+        }
     });
 
     test("the Pulumi CLI is the version of the SDK the program pins", () => {
@@ -428,17 +471,130 @@ describe("preview: same-repository pull requests and main only", () => {
         }
     });
 
-    const jq = requireTools(["jq"], ".ci/run installs it (Debian package jq); GitHub's runners have it");
-    jq.test("the stack list is every Pulumi.<stack>.yaml, as JSON for the matrix", () => {
-        const script = preview.jobs.stacks.steps.find((s) => s.id === "list")!.run!;
-        const root = mkdtempSync(join(tmpdir(), "stacks-"));
-        for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
-            writeFileSync(join(root, f), "");
+    const agentTools = requireTools(["ssh-agent", "ssh-add", "ssh-keygen"], ".ci/run installs them (Debian package openssh-client); GitHub's runners have them");
+    agentTools.test("the SSH step puts the key in an agent that the later steps reach through GITHUB_ENV, and refuses an empty secret", () => {
+        const step = preview.jobs.up.steps.find((s) => s.name?.startsWith("The hosts' SSH key in an agent"))!;
+        expect(step.env).toEqual({ SSH_PRIVATE_KEY: "${{ secrets.SSH_PRIVATE_KEY }}" });
+        const dir = mkdtempSync(join(tmpdir(), "agent-step-"));
+        spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "deploy", "-f", join(dir, "key")]);
+        const run = (key: string) => {
+            writeFileSync(join(dir, "env"), "");
+            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], { env: { PATH: process.env.PATH, GITHUB_ENV: join(dir, "env"), SSH_PRIVATE_KEY: key }, encoding: "utf8" });
+            return { ...r, env: Object.fromEntries(readFileSync(join(dir, "env"), "utf8").trim().split("\n").filter(Boolean).map((l) => l.split("=", 2))) };
+        };
+        const r = run(readFileSync(join(dir, "key"), "utf8"));
+        try {
+            expect(r.status).toBe(0);
+            expect(r.stdout + r.stderr).not.toContain("PRIVATE KEY");
+            const listed = spawnSync("ssh-add", ["-L"], { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: r.env.SSH_AUTH_SOCK }, encoding: "utf8" });
+            expect(listed.stdout.trim()).toBe(readFileSync(join(dir, "key.pub"), "utf8").trim());
+        } finally {
+            process.kill(Number(r.env.SSH_AGENT_PID));
         }
-        writeFileSync(join(root, "out"), "");
-        const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], { cwd: root, env: { ...process.env, GITHUB_OUTPUT: join(root, "out") }, encoding: "utf8" });
-        expect(r.status).toBe(0);
-        expect(readFileSync(join(root, "out"), "utf8")).toBe('stacks=["dev","prod"]\n');
+        const empty = run("");
+        expect(empty.status).toBe(1);
+        expect(empty.stdout).toContain("the production environment has no secret SSH_PRIVATE_KEY");
+        expect(empty.env).toEqual({});
+    });
+
+    const jq = requireTools(["jq"], ".ci/run installs it (Debian package jq); GitHub's runners have it");
+    describe("the stack list (.github/deploy-stacks)", () => {
+        const script = preview.jobs.stacks.steps.find((s) => s.id === "list")!.run!;
+        function listStacks(list: string | undefined, stackFiles: Record<string, string>, cwd?: string) {
+            const root = cwd ?? mkdtempSync(join(tmpdir(), "stacks-"));
+            if (!cwd) {
+                mkdirSync(join(root, ".github"));
+                if (list !== undefined) {
+                    writeFileSync(join(root, ".github/deploy-stacks"), list);
+                }
+                for (const [name, body] of Object.entries({ "Pulumi.yaml": "name: microvm-infra\n", ...stackFiles })) {
+                    writeFileSync(join(root, name), body);
+                }
+            }
+            const out = join(mkdtempSync(join(tmpdir(), "stacks-out-")), "out");
+            writeFileSync(out, "");
+            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], { cwd: root, env: { PATH: process.env.PATH, GITHUB_OUTPUT: out }, encoding: "utf8" });
+            return { status: r.status, stdout: r.stdout, output: readFileSync(out, "utf8") };
+        }
+        const secretStack = [
+            "config:",
+            "  aws:region: us-east-1",
+            "  # secure: a comment is not a secret",
+            "  microvm-infra:sshPrivateKey:",
+            "    secure: v1:AAAAsecretvalue",
+            "  tailscale:apiKey: {secure: v1:BBBBsecretvalue}",
+            "  microvm-infra:host:",
+            "    instanceType: a1.metal",
+            "",
+        ].join("\n");
+
+        jq.test("only the listed stacks, each once, sorted; the example Pulumi.dev.yaml is not deployed unless listed", () => {
+            const r = listStacks("# comment\nprod\n\n  staging  # the second\nprod\n", { "Pulumi.dev.yaml": "config: {}\n", "Pulumi.prod.yaml": "config: {}\n", "Pulumi.staging.yaml": "config: {}\n" });
+            expect(r.status).toBe(0);
+            expect(r.output).toBe('stacks=["prod","staging"]\n');
+        });
+
+        jq.test("this repository lists no stack: its CI previews and deploys nothing (the example is only an example)", () => {
+            const r = listStacks(undefined, {}, repoRoot);
+            expect(r.status).toBe(0);
+            expect(r.output).toBe("stacks=[]\n");
+            expect(r.stdout).toBe("No stack listed in .github/deploy-stacks: nothing to preview or deploy.\n");
+        });
+
+        jq.test("no list file at all: nothing to preview or deploy", () => {
+            expect(listStacks(undefined, { "Pulumi.dev.yaml": "config: {}\n" }).output).toBe("stacks=[]\n");
+        });
+
+        jq.test("a listed stack without its file, or a name that is not a stack name, fails the job naming it", () => {
+            const r = listStacks("prod\nbad name\n", {});
+            expect(r.status).toBe(1);
+            expect(r.stdout).toContain("::error file=.github/deploy-stacks::stack prod is listed but Pulumi.prod.yaml does not exist");
+            expect(r.stdout).toContain("::error file=.github/deploy-stacks::a stack name is letters, digits, '_', '.' and '-': one line of .github/deploy-stacks is not");
+            expect(r.output).toBe("");
+        });
+
+        jq.test("a listed stack file holding a secret fails the job, naming each key and never a value", () => {
+            const r = listStacks("prod\n", { "Pulumi.prod.yaml": secretStack });
+            expect(r.status).toBe(1);
+            expect(r.stdout.trim().split("\n")).toEqual([
+                expect.stringMatching(/^::error file=Pulumi\.prod\.yaml::microvm-infra:sshPrivateKey holds a secret: a preview hands every secret of a listed stack to the pull request's code\. Remove it \(pulumi config rm microvm-infra:sshPrivateKey\)/),
+                expect.stringMatching(/^::error file=Pulumi\.prod\.yaml::tailscale:apiKey holds a secret:/),
+            ]);
+            expect(r.stdout).not.toMatch(/secretvalue|v1:/);
+            expect(r.output).toBe("");
+        });
+
+        jq.test("a stack file with secrets that is not listed (a local stack) is no concern of CI", () => {
+            const r = listStacks("prod\n", { "Pulumi.prod.yaml": "config:\n  aws:region: us-east-1\n", "Pulumi.laptop.yaml": secretStack });
+            expect(r.status).toBe(0);
+            expect(r.output).toBe('stacks=["prod"]\n');
+        });
+    });
+});
+
+describe("acceptance: a real run in the user's account, dispatched by hand, always destroyed", () => {
+    const acceptance = wf["acceptance.yml"];
+    const job = acceptance.jobs.acceptance;
+
+    test("only by hand (workflow_dispatch), behind its own environment, one at a time, never cancelled", () => {
+        expect(Object.keys(acceptance.on)).toEqual(["workflow_dispatch"]);
+        expect(acceptance.permissions).toEqual({});
+        expect(job.environment).toBe("acceptance");
+        expect(job.concurrency).toEqual({ group: "acceptance", "cancel-in-progress": false });
+        expect([...new Set([...JSON.stringify(job).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))]).toEqual(["PULUMI_ACCESS_TOKEN"]);
+        expect(stepUsing(job, "aws-actions/configure-aws-credentials")[0].with).toEqual(expect.objectContaining({ "role-to-assume": "${{ vars.AWS_ACCEPTANCE_ROLE_ARN }}" }));
+    });
+
+    test("the CLI at the SDK's version, installed only (no command); deploy and check, then a destroy step that always runs, last", () => {
+        const [cli] = stepUsing(job, "pulumi/actions");
+        expect(cli.with).toEqual({ "pulumi-version": JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).dependencies["@pulumi/pulumi"] });
+        const runs = job.steps.filter((s) => s.run !== undefined);
+        expect(runs.slice(-2).map((s) => [s.run, s.if])).toEqual([
+            ['bash acceptance/run.sh deploy --yes --region "$REGION"', undefined],
+            ["bash acceptance/run.sh destroy", "always()"],
+        ]);
+        expect(job.steps.at(-1)!.run).toBe("bash acceptance/run.sh destroy");
+        expect(job.env).toEqual(expect.objectContaining({ REGION: "${{ inputs.region }}" })); // the run record: .acceptance/ in the checkout, shared by both steps
     });
 });
 

@@ -160,7 +160,7 @@ check_spoofing() {
   sleep 0.3
   ip -n "$s1" addr del "$spoofed/32" dev eth0
   grep -qx genuine "$UDP_LOG" || say "${NAMES[0]}'s own datagram did not arrive"
-  ! grep -qx spoofed "$UDP_LOG" || say "${NAMES[0]} sent as $spoofed and it arrived"
+  if grep -qx spoofed "$UDP_LOG"; then say "${NAMES[0]} sent as $spoofed and it arrived"; fi
 }
 
 @test "control: without the ruleset, each lab carries everything the ruleset must drop" {

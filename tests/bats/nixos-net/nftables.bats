@@ -42,7 +42,7 @@ assert_slot_rules() {
 
 @test "five slots: nothing for a slot that does not exist" {
   text=$(ruleset "$FIXTURES/five-slots.json")
-  ! grep -qE 'slot6|10\.6\.0\.' <<<"$text" || return 1
+  run ! grep -qE 'slot6|10\.6\.0\.' <<<"$text"
 }
 
 @test "six slots: slot6 is added everywhere slot1 is" {
@@ -56,7 +56,7 @@ assert_slot_rules() {
   text=$(ruleset "$FIXTURES/custom-slot.json")
   assert_slot_rules "$FIXTURES/custom-slot.json" "$text"
   grep -qxF '    iifname "br-build" ip saddr 10.42.0.0/24 ip daddr 10.42.0.1 icmp type echo-request accept comment "build: ping its gateway"' <<<"$text"
-  ! grep -qE 'slot3|10\.3\.0\.' <<<"$text" || return 1
+  run ! grep -qE 'slot3|10\.3\.0\.' <<<"$text"
 }
 
 @test "only slot bridges and tailscale0 are named: no uplink interface is hard-coded" {
@@ -76,7 +76,7 @@ assert_slot_rules() {
 
 @test "replaces only its own table: no flush ruleset, one table inet microvm" {
   text=$(ruleset "$FIXTURES/five-slots.json")
-  ! grep -q 'flush ruleset' <<<"$text" || return 1
+  run ! grep -q 'flush ruleset' <<<"$text"
   [ "$(grep -E '^(table|delete table) ' <<<"$text")" = "table inet microvm
 delete table inet microvm
 table inet microvm {" ]
@@ -106,6 +106,6 @@ table inet microvm {" ]
   text=$(ruleset "$FIXTURES/fleet-big.json")
   grep -qF 'ip daddr { 172.20.1.10 } counter drop comment "the fleet' <<<"$text"
   for f in five-slots six-slots custom-slot workloads; do
-    ! grep -q 'fleet' <<<"$(ruleset "$FIXTURES/$f.json")" || return 1
+    run ! grep -q 'fleet' <<<"$(ruleset "$FIXTURES/$f.json")"
   done
 }

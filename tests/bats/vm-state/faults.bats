@@ -100,7 +100,7 @@ start microvm@slot1.service" ]
   vm apply - <<<'{"slots": {"slot1": "one"}}' 2>/dev/null
   make_state three
   stop_at unlinked apply - <<<'{"slots": {"slot1": "two", "slot3": "three"}}'
-  ! running slot1
+  run ! running slot1
   [ -f "$(journal)" ]
   systemctl_calls >/dev/null
   run vm assign slot2 one
@@ -117,7 +117,7 @@ start microvm@slot1.service" ]
   make_state three
   stop_at stopped apply - <<<'{"slots": {"slot1": "three"}}'
   [ "$(jq -c .stopped "$(journal)")" = '["slot1"]' ]
-  ! running slot1
+  run ! running slot1
   # The next command finishes slot1 first, then is itself killed after stopping slot2.
   make_state four
   stop_at stopped assign slot2 four
@@ -143,7 +143,7 @@ start microvm@slot1.service" ]
 @test "snapshot --stop killed mid-copy: the re-run starts the slot again (and takes the snapshot)" {
   vm assign slot1 one 2>/dev/null
   stop_at stopped snapshot one cold --stop
-  ! running slot1
+  run ! running slot1
   run vm snapshot one cold --stop
   [ "$status" -eq 0 ]
   running slot1

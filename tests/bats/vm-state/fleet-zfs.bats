@@ -104,7 +104,7 @@ zfs receive -s -u -F tank/states/_fleet-in-web" ]
   [ "$(changes main)" = "zfs destroy tank/states/web@_fleet-move-1" ]
   host_running main slot1
   [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
-  ! host_zfs big list -H -o name tank/states/_fleet-in-web 2>/dev/null
+  run ! host_zfs big list -H -o name tank/states/_fleet-in-web 2>/dev/null
   model_ok main
   model_ok big
 }

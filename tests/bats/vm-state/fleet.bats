@@ -52,7 +52,7 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   [ "$(line_of 'stop microvm@slot1.service')" -lt "$(line_of 'start microvm@slot3.service')" ]
   [ "$(grep '^disk microvm@slot3' "$FAKE_SYSTEMCTL_LOG")" = "disk microvm@slot3.service $source_sum" ]
   host_running big slot3
-  ! host_running main slot1
+  run ! host_running main slot1
   # What it says: which state, from where, the bytes, how long the VM was stopped.
   local json
   json=$(cat "$BATS_TEST_TMPDIR/paused.out")
@@ -112,7 +112,7 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   sum=$(checksum "$(host_img main web)")
   kill_at released big fleet-pull web --from main --slot slot3
   # main stopped slot1 and took its disk away: nothing starts it there while the move is open.
-  ! host_running main slot1
+  run ! host_running main slot1
   [ "$(on main status --json 2>/dev/null | jq -r '.slots[0].state')" = null ]
   [ "$(on main list --json 2>/dev/null | jq -r '.states[0].name')" = web ]
   run on main assign slot1 web
@@ -138,7 +138,7 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   [ "$(checksum "$(host_img big web)")" = "$sum" ]
   [ "$(jq -r '.resumed and .stoppedMs > 0' <<<"$output")" = true ]
   host_running big slot3
-  ! host_running main slot1
+  run ! host_running main slot1
 }
 
 @test "a catch-up that fails starts the state on the source again, intact" {
@@ -146,7 +146,7 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   local sum
   sum=$(checksum "$(host_img main web)")
   pause_at released big fleet-pull web --from main --slot slot3
-  ! host_running main slot1
+  run ! host_running main slot1
   rm "$(host_root big)/states/.fleet-in-web/data.img" # the target loses its first copy
   resume_run
   [ "$PAUSED_STATUS" -eq 1 ]
@@ -155,7 +155,7 @@ states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join("
   host_running main slot1
   [ "$(checksum "$(host_img main web)")" = "$sum" ]
   [ "$(on big list --all --json 2>/dev/null | jq -c .hidden)" = '[]' ]
-  ! grep -q 'microvm@slot3' "$FAKE_SYSTEMCTL_LOG"
+  run ! grep -q 'microvm@slot3' "$FAKE_SYSTEMCTL_LOG"
 }
 
 @test "a second move of a state while one is in flight is refused, naming it" {

@@ -185,7 +185,7 @@ stop microvm@slot3.service" ]
   [ -e "$FAKE_SYSTEMCTL_DIR/hanging" ]
   kill -KILL -- "-$pid"
   wait "$pid" || true
-  ! running slot3
+  run ! running slot3
   no_double_attach
   unset FAKE_SYSTEMCTL_HANG
   systemctl_calls >/dev/null
