@@ -23,10 +23,12 @@ import { HostAuthKey } from "../components/tailscale/authKey";
 import { TailnetPolicy } from "../components/tailscale/policy";
 import { SubnetRouter } from "../components/tailscale/subnetRouter";
 import { FleetData, fleetTransferKeyFile, renderDeploymentData, tailscaleAuthKeyFile } from "../lib/deploymentData";
+import { alertWebhookEnvFile } from "../lib/observabilityData";
 import { hostScopedName } from "../lib/names";
 import { keyWithoutComment } from "../lib/sshKey";
 import { FleetHost, primaryHost, StateConfig, usesStateVolume } from "./config";
 import { deploymentData, fleetReplicas, hostIdFor } from "./deploymentData";
+import { alertWebhookEnvText } from "./observabilityData";
 import { LoadedConfig } from "./stackConfig";
 import { Topology, topology } from "./topology";
 
@@ -138,11 +140,14 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         // Every remote command waits for this (through the deployment): a new host's boot, the right host key, a key it accepts.
         const reachable = new HostReachable(m.name, { address, hostPublicKey: m.host.hostPublicKey, privateKey: loaded.sshPrivateKey, triggers: [m.host.instanceId] });
         const hostId = hostIdFor(pulumi.getProject(), m.cfg.name === primaryHost ? pulumi.getStack() : `${pulumi.getStack()}/${m.cfg.name}`);
+        // The alerts' webhook goes to the collector only, as a root-only file (never in infra.json).
+        const webhook = m.cfg.name === cfg.observability.collector ? loaded.alertWebhookUrl : undefined;
         const infraJson = pulumi.all([pulumi.output(m.volume?.devicePath), pulumi.output(fleetData(m.cfg.name))])
-            .apply(([device, fleetBlock]) => renderDeploymentData(deploymentData(cfg, m.cfg, m.topology, hostId, device, fleetBlock)));
+            .apply(([device, fleetBlock]) => renderDeploymentData(deploymentData(cfg, m.cfg, m.topology, hostId, device, fleetBlock, webhook !== undefined)));
         const secretFiles: Record<string, pulumi.Input<string>> = {
             ...(authKey ? { [tailscaleAuthKeyFile]: authKey.key } : {}),
             ...(transferKey ? { [fleetTransferKeyFile]: transferKey.privateKeyOpenssh } : {}),
+            ...(webhook ? { [alertWebhookEnvFile]: pulumi.secret(webhook.apply(alertWebhookEnvText)) } : {}),
         };
         const deployment = new Deployment(m.name, {
             connection,

@@ -143,6 +143,8 @@ describe("tailscale.enabled: false", () => {
     test("declares no Tailscale resource and advertises nothing", async () => {
         const doc = exampleStack();
         doc.config["microvm-infra:tailscale"].enabled = false;
+        // Observability is reachable only on the tailnet: without Tailscale it must be off (observability-config.test.ts).
+        doc.config["microvm-infra:observability"].enabled = false;
         const plan = await planDoc(doc);
         const tailscaleResources = plan.resources.filter((r) => r.type.startsWith("tailscale:") || r.type.startsWith("microvm-infra:tailscale:"));
         expect(tailscaleResources.map((r) => r.urn)).toEqual([]);
