@@ -2,8 +2,10 @@
 # the tests' own configuration, `generate`), plus reading Prometheus text format.
 load ../nixos/helpers
 
+# shellcheck disable=SC2034 # used by the .bats files
 SCRIPTS="$REPO_ROOT/nixos/scripts"
 METRICS="$REPO_ROOT/lib/metrics"
+# shellcheck disable=SC2034
 FAKES="$BATS_TEST_DIRNAME/fakes"
 
 # prom_families FILE: the families in Prometheus text FILE as JSON, one object per family:
