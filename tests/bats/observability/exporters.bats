@@ -3,7 +3,8 @@
 # fake cgroup tree, a fake systemctl (unit properties as `systemctl show --timestamp=unix` prints
 # them) and a fake ch-remote (Cloud Hypervisor's counters JSON); nixos/scripts/deploy-metrics.sh
 # reads a fake system profile and the deployment's switch records. Every output goes through the
-# real `promtool check metrics` and is compared with lib/metrics/microvm-host.json.
+# real `promtool check metrics` and is compared with lib/metrics/microvm-host.json. And the small
+# script that makes Grafana's secrets on the collector (nixos/scripts/grafana-secrets.sh).
 # shellcheck disable=SC2154 # bats' run sets $output, $status and $stderr
 
 load helpers
@@ -201,4 +202,23 @@ EOF
 
 @test "the exporters, their library and the fakes pass shellcheck" {
   shellcheck "$SCRIPTS/slot-metrics.sh" "$SCRIPTS/deploy-metrics.sh" "$SCRIPTS/metrics-lib.bash" "$FAKES/systemctl" "$FAKES/ch-remote"
+}
+
+@test "grafana-secrets: a random key and password, readable by Grafana's user only, made once and then kept" {
+  require_root
+  local dir="$ROOT/grafana" key
+  run --separate-stderr "$SCRIPTS/grafana-secrets.sh" "$dir" nobody nogroup
+  [ "$status" -eq 0 ]
+  [ "$(stat -c '%a %U %G' "$dir" "$dir/secret-key" "$dir/admin-password" | tr '\n' ';')" = "700 nobody nogroup;400 nobody nogroup;400 nobody nogroup;" ]
+  [[ "$(<"$dir/secret-key")" =~ ^[A-Za-z0-9_-]{43}$ ]]
+  [ "$(<"$dir/secret-key")" != "$(<"$dir/admin-password")" ]
+  key=$(<"$dir/secret-key")
+  run --separate-stderr "$SCRIPTS/grafana-secrets.sh" "$dir" nobody nogroup
+  [ "$status" -eq 0 ]
+  [ -z "$stderr" ]
+  [ "$(<"$dir/secret-key")" = "$key" ]
+  [ "$(ls -A "$dir" | tr '\n' ' ')" = "admin-password secret-key " ]
+  run --separate-stderr "$SCRIPTS/grafana-secrets.sh" relative nobody nogroup
+  [ "$status" -eq 2 ]
+  shellcheck "$SCRIPTS/grafana-secrets.sh"
 }
