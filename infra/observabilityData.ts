@@ -7,7 +7,7 @@
 import { alertWebhookEnvFile, alertWebhookVariable, ObservabilityData } from "../lib/observabilityData";
 import { AutoSnapshots, StackConfig } from "./config";
 import { periodMinutes } from "./config/fleet";
-import { observabilityMemoryFor } from "./config/observability";
+import { observabilityMemoryFor, observabilityPortsFor } from "./config/observability";
 
 /** Minutes between two scheduled snapshots: the shortest period sanoid keeps any of (hourly, daily, weekly, monthly = 31 days). */
 export function snapshotPeriodMinutes(s: AutoSnapshots): number | undefined {
@@ -20,7 +20,7 @@ export function observabilityData(cfg: StackConfig, host: string, alertWebhook: 
     const obs = cfg.observability;
     const logs = { retentionDays: obs.logRetentionDays, maxGiB: obs.logDiskGiB };
     if (host !== obs.collector) {
-        return { host, role: "agent", memoryMiB: observabilityMemoryFor(obs, host), logs };
+        return { host, role: "agent", memoryMiB: observabilityMemoryFor(obs, host), ports: observabilityPortsFor(obs, host), logs };
     }
     const backendOf = new Map(cfg.hosts.map((h) => [h.name, h.storage.backend]));
     const ordered = [...cfg.hosts.filter((h) => h.name === host), ...cfg.hosts.filter((h) => h.name !== host)];
@@ -28,6 +28,7 @@ export function observabilityData(cfg: StackConfig, host: string, alertWebhook: 
         host,
         role: "collector",
         memoryMiB: observabilityMemoryFor(obs, host),
+        ports: observabilityPortsFor(obs, host),
         logs,
         metrics: { retentionDays: obs.metricsRetentionDays, maxGiB: obs.metricsDiskGiB },
         scrape: ordered.map((h) => ({ host: h.name, tailnetName: h.tailscaleHostname })),

@@ -16,6 +16,8 @@ export interface ObservabilityData {
     readonly role: "collector" | "agent";
     /** The services this host runs and the most memory (MiB) each may use (systemd's MemoryMax=). */
     readonly memoryMiB: Readonly<Record<string, number>>;
+    /** The TCP port of each service this host runs that listens: open to the tailnet (and the host itself) only. */
+    readonly ports: Readonly<Record<string, number>>;
     /** The journal: how long it keeps logs and the most disk it may use. */
     readonly logs: { readonly retentionDays: number; readonly maxGiB: number };
     /** Collector only: Prometheus' retention. */

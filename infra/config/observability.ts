@@ -39,17 +39,22 @@ export const observabilityDefaults = {
 export const observabilityKeys = ["enabled", "collector", "metricsRetentionDays", "metricsDiskGiB", "logRetentionDays", "logDiskGiB", "volumeFullPercent"] as const;
 
 /**
- * The most memory (MiB) each service may use, by where it runs: the units get it as `MemoryMax=`
- * (nixos/lib/observability.nix, from infra.json), and the capacity check counts it against the
- * slots. Sized for a fleet of a few hosts with up to a few hundred slots (some tens of thousands
- * of series); `MemoryMax=` makes them a ceiling, not a guess.
+ * What observability runs, once: where (only on the collector, or on every host), the TCP port it
+ * answers on (only the tailnet and the host itself may reach it: nixos/lib/observability.nix's
+ * table), and the most memory (MiB) it may use. The units get the memory as `MemoryMax=` (from
+ * infra.json), the capacity check counts it against the slots, and the plan shows all of it.
+ * Sized for a fleet of a few hosts with up to a few hundred slots (some tens of thousands of
+ * series); `MemoryMax=` makes them a ceiling, not a guess.
  */
-export const observabilityMemoryMiB = {
-    /** Only on the collector. */
-    collector: { prometheus: 1024, alertmanager: 128, grafana: 512 },
-    /** On every host: the node exporter, and the timers that write the textfile metrics (slots, deployment, vm-state). */
-    everyHost: { nodeExporter: 128, exporters: 64 },
+export const observabilityServices = {
+    prometheus: { collectorOnly: true, port: 9090, memoryMiB: 1024, what: "Prometheus: every host's metrics, the alert rules" },
+    alertmanager: { collectorOnly: true, port: 9093, memoryMiB: 128, what: "Alertmanager: alerts, delivered to the webhook or only shown" },
+    grafana: { collectorOnly: true, port: 3000, memoryMiB: 512, what: "Grafana: the dashboards, for anonymous viewers" },
+    nodeExporter: { collectorOnly: false, port: 9100, memoryMiB: 128, what: "node exporter: the host's metrics and the exporters' files" },
+    exporters: { collectorOnly: false, port: undefined, memoryMiB: 64, what: "timers writing the slots', the deployment's and vm-state's metrics" },
 } as const;
+
+export type ObservabilityService = keyof typeof observabilityServices;
 
 /**
  * Disk on the root volume that NixOS itself needs (system generations, the Nix store, the slots'
@@ -58,14 +63,25 @@ export const observabilityMemoryMiB = {
  */
 export const rootSystemReserveGiB = 20;
 
-export type ObservabilityService = keyof typeof observabilityMemoryMiB.collector | keyof typeof observabilityMemoryMiB.everyHost;
+/** The services a host runs (none when observability is off), in the table's order. */
+export function observabilityServicesFor(obs: ObservabilityConfig, host: string): ObservabilityService[] {
+    if (!obs.enabled) {
+        return [];
+    }
+    return (Object.keys(observabilityServices) as ObservabilityService[]).filter((s) => host === obs.collector || !observabilityServices[s].collectorOnly);
+}
 
 /** The services a host runs and their memory limits: none when observability is off. */
 export function observabilityMemoryFor(obs: ObservabilityConfig, host: string): Partial<Record<ObservabilityService, number>> {
-    if (!obs.enabled) {
-        return {};
-    }
-    return { ...(host === obs.collector ? observabilityMemoryMiB.collector : {}), ...observabilityMemoryMiB.everyHost };
+    return Object.fromEntries(observabilityServicesFor(obs, host).map((s) => [s, observabilityServices[s].memoryMiB]));
+}
+
+/** The ports a host opens to the tailnet for observability, by service: none when off. */
+export function observabilityPortsFor(obs: ObservabilityConfig, host: string): Partial<Record<ObservabilityService, number>> {
+    return Object.fromEntries(observabilityServicesFor(obs, host).flatMap((s) => {
+        const port: number | undefined = observabilityServices[s].port;
+        return port === undefined ? [] : [[s, port]];
+    }));
 }
 
 /** MiB a host keeps for observability (0 when off): what the capacity check adds to the host's share. */

@@ -28,6 +28,7 @@ describe("infra.json", () => {
             host: "main",
             role: "collector",
             memoryMiB: { prometheus: 1024, alertmanager: 128, grafana: 512, nodeExporter: 128, exporters: 64 },
+            ports: { prometheus: 9090, alertmanager: 9093, grafana: 3000, nodeExporter: 9100 },
             logs: { retentionDays: 14, maxGiB: 4 },
             metrics: { retentionDays: 15, maxGiB: 8 },
             scrape: [{ host: "main", tailnetName: "microvm-host" }],
@@ -48,7 +49,7 @@ describe("infra.json", () => {
         const plan = await planStack(fixture, "dev");
         const big = JSON.parse(plan.hostFiles.big["nixos/infra.json"]).observability;
         const main = JSON.parse(plan.hostFiles.main["nixos/infra.json"]).observability;
-        expect(main).toEqual({ host: "main", role: "agent", memoryMiB: { nodeExporter: 128, exporters: 64 }, logs: { retentionDays: 7, maxGiB: 2 } });
+        expect(main).toEqual({ host: "main", role: "agent", memoryMiB: { nodeExporter: 128, exporters: 64 }, ports: { nodeExporter: 9100 }, logs: { retentionDays: 7, maxGiB: 2 } });
         expect(big.scrape).toEqual([{ host: "big", tailnetName: "microvm-big" }, { host: "main", tailnetName: "microvm-main" }]);
         expect(big.alerts.snapshots).toEqual([{ host: "main", state: "slot1", everyMinutes: 60 }, { host: "big", state: "slot4", everyMinutes: 10080 }]);
         expect(big.alerts.replicas).toEqual([{ host: "main", state: "slot1", to: "big", everyMinutes: 15 }, { host: "big", state: "slot4", to: "main", everyMinutes: 60 }]);

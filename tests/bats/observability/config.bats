@@ -188,16 +188,17 @@ EOF
 
 @test "a bad block stops the evaluation with every problem at once, each naming its field" {
   run --separate-stderr generate observability "$BIG" 'i: i // { observability = i.observability // {
-      role = "boss"; extra = 1; logs = { retentionDays = 0; maxGiB = 2; };
+      role = "boss"; extra = 1; logs = { retentionDays = 0; maxGiB = 2; }; ports = { nodeExporter = 70000; };
       memoryMiB = i.observability.memoryMiB // { redis = 64; };
       scrape = [ { host = "main"; tailnetName = "Bad Name"; } ];
       alerts = i.observability.alerts // { volumeFullPercent = 100; webhook = { envFile = "relative"; variable = "url"; }; }; }; }'
   [ "$status" -ne 0 ]
   for line in \
-    'infra.json: observability.extra: unknown key; expected only host, role, memoryMiB, logs, metrics, scrape, alerts' \
+    'infra.json: observability.extra: unknown key; expected only host, role, memoryMiB, ports, logs, metrics, scrape, alerts' \
     'infra.json: observability.role: "boss" is not valid; expected "collector" or "agent"' \
     'infra.json: observability.memoryMiB.redis: unknown key; expected only prometheus, alertmanager, grafana, nodeExporter, exporters' \
-    'infra.json: observability.logs.retentionDays: 0 is not valid; expected an integer >= 1'; do
+    'infra.json: observability.logs.retentionDays: 0 is not valid; expected an integer >= 1' \
+    'infra.json: observability.ports.nodeExporter: 70000 is not valid; expected a TCP port from 1 to 65535'; do
     [[ "$stderr" == *"$line"* ]] || { echo "missing: $line" >&2; echo "$stderr" >&2; return 1; }
   done
 }
