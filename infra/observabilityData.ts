@@ -7,7 +7,7 @@
 import { alertWebhookEnvFile, alertWebhookVariable, ObservabilityData } from "../lib/observabilityData";
 import { AutoSnapshots, StackConfig } from "./config";
 import { periodMinutes } from "./config/fleet";
-import { observabilityMemoryFor, observabilityPortsFor } from "./config/observability";
+import { observabilityMemoryFor, observabilityPortsFor, observabilityServices } from "./config/observability";
 
 /** Minutes between two scheduled snapshots: the shortest period sanoid keeps any of (hourly, daily, weekly, monthly = 31 days). */
 export function snapshotPeriodMinutes(s: AutoSnapshots): number | undefined {
@@ -48,4 +48,18 @@ export function observabilityData(cfg: StackConfig, host: string, alertWebhook: 
 /** The environment file's text for a webhook URL (checked by webhookUrlProblem: nothing in it needs quoting). */
 export function alertWebhookEnvText(url: string): string {
     return `${alertWebhookVariable}=${url}\n`;
+}
+
+/**
+ * The tailnet policy's grants for observability (when the stack manages the policy): admins reach
+ * the collector's services, and in a fleet the hosts reach each other's node exporter. None when off.
+ */
+export function observabilityGrants(cfg: StackConfig): { adminPorts: number[]; hostPorts: number[] } | undefined {
+    const obs = cfg.observability;
+    if (!obs.enabled) {
+        return undefined;
+    }
+    const node = observabilityServices.nodeExporter.port;
+    const collectorPorts = Object.values(observabilityPortsFor(obs, obs.collector)).filter((p): p is number => p !== undefined);
+    return { adminPorts: collectorPorts.filter((p) => p !== node), hostPorts: cfg.hosts.length > 1 ? [node] : [] };
 }

@@ -28,7 +28,7 @@ import { hostScopedName } from "../lib/names";
 import { keyWithoutComment } from "../lib/sshKey";
 import { FleetHost, primaryHost, StateConfig, usesStateVolume } from "./config";
 import { deploymentData, fleetReplicas, hostIdFor } from "./deploymentData";
-import { alertWebhookEnvText } from "./observabilityData";
+import { alertWebhookEnvText, observabilityGrants } from "./observabilityData";
 import { LoadedConfig } from "./stackConfig";
 import { Topology, topology } from "./topology";
 
@@ -128,7 +128,9 @@ export function defineInfrastructure(loaded: LoadedConfig) {
 
     // The policy (optional) must own the tags before a key with those tags can be created.
     const policySlots = topo.slots.map((s) => ({ name: s.name, subnet: s.subnet, tailnetPorts: s.publish.filter((p) => p.to === "tailnet").map((p) => p.port) }));
-    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy ? new TailnetPolicy(baseName, { tags: cfg.tailscale.tags, slots: policySlots }) : undefined;
+    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy
+        ? new TailnetPolicy(baseName, { tags: cfg.tailscale.tags, slots: policySlots, observability: observabilityGrants(cfg) })
+        : undefined;
 
     // --- Over SSH, per host: the NixOS deployment ---
     const deployed = machines.map((m) => {
