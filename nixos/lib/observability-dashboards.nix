@@ -110,6 +110,8 @@ let
   h = ''host="$host"'';
   hs = ''host="$host",slot="$slot"'';
   rate = metric: "rate(${metric}[$__rate_interval])";
+  # The chosen slot's counters, each summed over its devices, as rates: [ [ metric legend ] ... ].
+  slotRates = title: unit: counters: timeseries title unit (map (c: q "sum(${rate "${elemAt c 0}{${hs}}"})" (elemAt c 1)) counters);
 in
 {
   "fleet.json" = dashboard "microvm-fleet" "microvm-infra: fleet" [ ] [
@@ -199,22 +201,10 @@ in
       (q "microvm_slot_memory_used_bytes{${hs}}" "used")
       (q "microvm_slot_memory_size_bytes{${hs}}" "given")
     ])
-    (timeseries "Disk" "Bps" [
-      (q "sum(${rate "microvm_slot_disk_read_bytes_total{${hs}}"})" "read")
-      (q "sum(${rate "microvm_slot_disk_written_bytes_total{${hs}}"})" "written")
-    ])
-    (timeseries "Disk requests" "iops" [
-      (q "sum(${rate "microvm_slot_disk_reads_total{${hs}}"})" "reads")
-      (q "sum(${rate "microvm_slot_disk_writes_total{${hs}}"})" "writes")
-    ])
-    (timeseries "Network" "Bps" [
-      (q "sum(${rate "microvm_slot_network_receive_bytes_total{${hs}}"})" "received")
-      (q "sum(${rate "microvm_slot_network_transmit_bytes_total{${hs}}"})" "sent")
-    ])
-    (timeseries "Network packets" "pps" [
-      (q "sum(${rate "microvm_slot_network_receive_packets_total{${hs}}"})" "received")
-      (q "sum(${rate "microvm_slot_network_transmit_packets_total{${hs}}"})" "sent")
-    ])
+    (slotRates "Disk" "Bps" [ [ "microvm_slot_disk_read_bytes_total" "read" ] [ "microvm_slot_disk_written_bytes_total" "written" ] ])
+    (slotRates "Disk requests" "iops" [ [ "microvm_slot_disk_reads_total" "reads" ] [ "microvm_slot_disk_writes_total" "writes" ] ])
+    (slotRates "Network" "Bps" [ [ "microvm_slot_network_receive_bytes_total" "received" ] [ "microvm_slot_network_transmit_bytes_total" "sent" ] ])
+    (slotRates "Network packets" "pps" [ [ "microvm_slot_network_receive_packets_total" "received" ] [ "microvm_slot_network_transmit_packets_total" "sent" ] ])
     (timeseries "Restarts" "none" [ (q "increase(microvm_slot_restarts_total{${hs}}[5m])" "restarts in 5m") ])
     (table "The state it runs" [
       (column "Size" "bytes" "vm_state_state_size_bytes * on (host, state) group_left (slot) vm_state_state_info{${hs}}")

@@ -217,7 +217,7 @@ EOF
   [ "$status" -eq 0 ]
   [ -z "$stderr" ]
   [ "$(<"$dir/secret-key")" = "$key" ]
-  [ "$(ls -A "$dir" | tr '\n' ' ')" = "admin-password secret-key " ]
+  [ "$(find "$dir" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" = "admin-password secret-key " ]
   run --separate-stderr "$SCRIPTS/grafana-secrets.sh" relative nobody nogroup
   [ "$status" -eq 2 ]
   shellcheck "$SCRIPTS/grafana-secrets.sh"

@@ -41,7 +41,7 @@ setup() {
 }
 
 @test "the collector's four ports: node exporter, Prometheus, Alertmanager, Grafana" {
-  [ "$(echo $PORTS)" = "9100 9090 9093 3000" ]
+  [ "$(tr '\n' ' ' <<<"$PORTS")" = "9100 9090 9093 3000 " ]
 }
 
 @test "control: without the table, the internet would reach the ports (nothing else in the lab stops it)" {

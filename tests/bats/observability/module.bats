@@ -66,6 +66,7 @@ module() {
   diff <(jq -S '.services.prometheus.configText | fromjson' "$BATS_TEST_TMPDIR/set.json") \
     <(jq -S '.prometheus.config + { rule_files: ["/nix/store/microvm-infra-alerts.json"] }' "$BATS_TEST_TMPDIR/obs.json")
   [ "$(jq -c '.services.prometheus.alertmanager | [.enable, .checkConfig, .environmentFile, .configuration.route.receiver]' "$BATS_TEST_TMPDIR/set.json")" = '[true,true,null,"shown-only"]' ]
+  # shellcheck disable=SC2016 # Grafana's $__file{}, not expanded here
   [ "$(jq -c '.services.grafana.settings | [.server, .security, ."auth.anonymous"]' "$BATS_TEST_TMPDIR/set.json")" = \
     '[{"http_addr":"0.0.0.0","http_port":3000},{"admin_password":"$__file{/var/lib/grafana/admin-password}","secret_key":"$__file{/var/lib/grafana/secret-key}"},{"enabled":true,"org_role":"Viewer"}]' ]
   [ "$(jq -c '.services.grafana.provision | [.enable, .datasources.settings.datasources[].url, .dashboards.settings.providers[0].options.path]' "$BATS_TEST_TMPDIR/set.json")" = \
@@ -95,6 +96,7 @@ module() {
 @test "the fleet's collector: the webhook from its environment file (amtool not run on the unsubstituted URL); an agent runs no server" {
   run --separate-stderr module "$FIXTURES/observability-big.json"
   [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
+  # shellcheck disable=SC2016 # the variable's name, not expanded here
   [ "$(jq -c '.services.prometheus.alertmanager | [.checkConfig, .environmentFile, .configuration.receivers[0].webhook_configs[0].url]' <<<"$output")" = \
     '[false,"/var/lib/microvm-infra/secrets/alertmanager-webhook.env","${MICROVM_ALERT_WEBHOOK_URL}"]' ]
   [ "$(jq -r '.systemd.services["microvm-tailnet-targets"].serviceConfig.ExecStart' <<<"$output")" = \

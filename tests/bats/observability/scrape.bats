@@ -12,7 +12,7 @@
 #     configuration, the webhook substituted as NixOS does, pointed at a listener in the namespace.
 # Only the intervals are shortened (scrape and evaluation every second, Alertmanager's grouping
 # waits of a second), so the test waits seconds, not minutes; it waits for readiness, never a time.
-# shellcheck disable=SC2154 # bats' run sets $output, $status and $stderr
+# shellcheck disable=SC2154,SC2030,SC2031 # bats' run sets $output, $status and $stderr; PATH is set per subshell on purpose
 
 load helpers
 
@@ -20,7 +20,8 @@ setup_file() {
   require_root
   require_tools ip jq socat curl prometheus prometheus-node-exporter prometheus-alertmanager envsubst nix-instantiate
   nix_setup
-  export NS="obs-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+  NS="obs-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+  export NS
   export WORK="$BATS_FILE_TMPDIR/work"
   mkdir -p "$WORK"/{text-big,text-main,prom,am,units,cgroup,counters,microvms,state/switches,profiles}
   echo "$NS" >"$BATS_FILE_TMPDIR/ns"
@@ -53,11 +54,11 @@ setup_file() {
 
   # main: found on the tailnet at 127.0.0.2 by the generated tailnet-targets arguments.
   printf '{"Peer":{"nodekey:m":{"HostName":"microvm-main","TailscaleIPs":["127.0.0.2"],"Online":true}}}' >"$WORK/tailscale.json"
-  local targets
+  local targets args
   targets=$(jq -r '.prometheus.config.scrape_configs[0].file_sd_configs[0].files[0]' "$WORK/obs.json")
+  mapfile -t args < <(jq -r '.exporters["microvm-tailnet-targets"].argv[3:][]' "$WORK/obs.json")
   PATH="$FAKES:$PATH" FAKE_TAILSCALE_STATUS="$WORK/tailscale.json" \
-    "$SCRIPTS/tailnet-targets.sh" --output "$WORK/targets.json" \
-    $(jq -r '.exporters["microvm-tailnet-targets"].argv[3:][]' "$WORK/obs.json")
+    "$SCRIPTS/tailnet-targets.sh" --output "$WORK/targets.json" "${args[@]}"
 
   # Prometheus: the generated configuration and rules; the file_sd path pointed at the test's copy.
   jq '.rules' "$WORK/obs.json" >"$WORK/rules.json"
@@ -184,7 +185,7 @@ eventually() {
     sleep 0.1
   done
   run jq -s -e '[.[].alerts[] | select(.labels.alertname == "SwitchFailed" and .status == "firing")
-    | [.labels.host, .labels.bundle, .labels.severity]] | unique == [["big","cccc3333cccc3333","critical"]]' $WORK/delivered.*
+    | [.labels.host, .labels.bundle, .labels.severity]] | unique == [["big","cccc3333cccc3333","critical"]]' "$WORK"/delivered.*
   [ "$status" -eq 0 ] || { cat "$WORK"/delivered.* >&2; return 1; }
 }
 
