@@ -57,7 +57,7 @@ pkgs.testers.runNixOSTest {
         host.wait_until_succeeds("${curl} 'http://127.0.0.1:9090/api/v1/query?query=microvm_slot_up' | grep -q '\"host\":\"${testInfra.observability.host}\"'")
         host.wait_until_succeeds("${curl} http://127.0.0.1:9093/-/ready")
         host.wait_until_succeeds("${curl} http://127.0.0.1:3000/api/health")
-        host.succeed("${curl} 'http://127.0.0.1:3000/api/search?query=microvm-infra' | grep -q microvm-slot")
+        host.succeed("${curl} 'http://127.0.0.1:3000/api/search?query=microvm-infra' | grep -q microvm-fleet")
         host.succeed("nft list table inet microvm_observability | grep -q 'observability: the tailnet only'")
         host.succeed("grep -q '^MaxRetentionSec=' /etc/systemd/journald.conf")
   '');

@@ -15,7 +15,7 @@
 #                          adds the rules file), and the retention flags
 #   rules                  the alert rules (./observability-rules.nix), a Prometheus rule file as JSON
 #   alertmanager           { config; envFile; }: envFile (or null) holds the webhook's variable
-#   grafana                { datasources; dashboards; settings; }: provisioning documents and the
+#   grafana                { datasources; dashboards; }: the data sources' provisioning and the
 #                          dashboards (./observability-dashboards.nix) by file name
 #   nftables               the table `inet microvm_observability`: these ports only from the
 #                          tailnet and the host itself
