@@ -5,6 +5,7 @@
 import { createHash } from "crypto";
 import { DeploymentData, DeploymentSlot, FleetData, guestDataLabel, tailscaleAuthKeyFile, zfsPool } from "../lib/deploymentData";
 import { FleetHost, StackConfig, usesStateVolume } from "./config";
+import { observabilityData } from "./observabilityData";
 import { SlotIdentity, Topology } from "./topology";
 
 /** `networking.hostId` (8 hex digits) stable for a project and stack, so a replaced host imports its pool. */
@@ -30,9 +31,10 @@ export function deploymentSlot(identity: SlotIdentity): DeploymentSlot {
 
 /**
  * One host's `infra.json`: its own slots, routes and states' schedules, with `fleet` only in a
- * stack of several hosts (so a one-host stack renders exactly what it did before fleets).
+ * stack of several hosts (so a one-host stack renders exactly what it did before fleets), and
+ * `observability` only when it is on (`alertWebhook`: the stack sets alertWebhookUrl).
  */
-export function deploymentData(cfg: StackConfig, host: FleetHost, topo: Topology, hostId: string, stateDevice: string | undefined, fleet?: FleetData): DeploymentData {
+export function deploymentData(cfg: StackConfig, host: FleetHost, topo: Topology, hostId: string, stateDevice: string | undefined, fleet?: FleetData, alertWebhook = false): DeploymentData {
     const states = cfg.states.filter((s) => s.host === host.name);
     return {
         version: 1,
@@ -60,6 +62,7 @@ export function deploymentData(cfg: StackConfig, host: FleetHost, topo: Topology
         guest: { dataLabel: guestDataLabel },
         slots: topo.slots.map(deploymentSlot),
         ...(fleet ? { fleet } : {}),
+        ...(cfg.observability.enabled ? { observability: observabilityData(cfg, host.name, alertWebhook) } : {}),
     };
 }
 

@@ -23,10 +23,12 @@ import { HostAuthKey } from "../components/tailscale/authKey";
 import { TailnetPolicy } from "../components/tailscale/policy";
 import { SubnetRouter } from "../components/tailscale/subnetRouter";
 import { FleetData, fleetTransferKeyFile, renderDeploymentData, tailscaleAuthKeyFile } from "../lib/deploymentData";
+import { alertWebhookEnvFile } from "../lib/observabilityData";
 import { hostScopedName } from "../lib/names";
 import { keyWithoutComment } from "../lib/sshKey";
 import { FleetHost, primaryHost, StateConfig, usesStateVolume } from "./config";
 import { deploymentData, fleetReplicas, hostIdFor } from "./deploymentData";
+import { alertWebhookEnvText, observabilityGrants } from "./observabilityData";
 import { LoadedConfig } from "./stackConfig";
 import { Topology, topology } from "./topology";
 
@@ -126,7 +128,9 @@ export function defineInfrastructure(loaded: LoadedConfig) {
 
     // The policy (optional) must own the tags before a key with those tags can be created.
     const policySlots = topo.slots.map((s) => ({ name: s.name, subnet: s.subnet, tailnetPorts: s.publish.filter((p) => p.to === "tailnet").map((p) => p.port) }));
-    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy ? new TailnetPolicy(baseName, { tags: cfg.tailscale.tags, slots: policySlots }) : undefined;
+    const policy = cfg.tailscale.enabled && cfg.tailscale.managePolicy
+        ? new TailnetPolicy(baseName, { tags: cfg.tailscale.tags, slots: policySlots, observability: observabilityGrants(cfg) })
+        : undefined;
 
     // --- Over SSH, per host: the NixOS deployment ---
     const deployed = machines.map((m) => {
@@ -138,11 +142,14 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         // Every remote command waits for this (through the deployment): a new host's boot, the right host key, a key it accepts.
         const reachable = new HostReachable(m.name, { address, hostPublicKey: m.host.hostPublicKey, privateKey: loaded.sshPrivateKey, triggers: [m.host.instanceId] });
         const hostId = hostIdFor(pulumi.getProject(), m.cfg.name === primaryHost ? pulumi.getStack() : `${pulumi.getStack()}/${m.cfg.name}`);
+        // The alerts' webhook goes to the collector only, as a root-only file (never in infra.json).
+        const webhook = m.cfg.name === cfg.observability.collector ? loaded.alertWebhookUrl : undefined;
         const infraJson = pulumi.all([pulumi.output(m.volume?.devicePath), pulumi.output(fleetData(m.cfg.name))])
-            .apply(([device, fleetBlock]) => renderDeploymentData(deploymentData(cfg, m.cfg, m.topology, hostId, device, fleetBlock)));
+            .apply(([device, fleetBlock]) => renderDeploymentData(deploymentData(cfg, m.cfg, m.topology, hostId, device, fleetBlock, webhook !== undefined)));
         const secretFiles: Record<string, pulumi.Input<string>> = {
             ...(authKey ? { [tailscaleAuthKeyFile]: authKey.key } : {}),
             ...(transferKey ? { [fleetTransferKeyFile]: transferKey.privateKeyOpenssh } : {}),
+            ...(webhook ? { [alertWebhookEnvFile]: pulumi.secret(webhook.apply(alertWebhookEnvText)) } : {}),
         };
         const deployment = new Deployment(m.name, {
             connection,

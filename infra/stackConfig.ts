@@ -5,14 +5,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { tailscaleCredentialProblems } from "../components/tailscale/credentials";
 import { ConfigError, configNamespace, parseStackConfig, RawObject, StackConfig, structuredKeys } from "./config";
+import { alertWebhookProblems, alertWebhookUrlKey } from "./config/observability";
 
 export interface LoadedConfig {
     readonly cfg: StackConfig;
     /** The SSH private key Pulumi uses to reach the host; undefined means the user's SSH agent. */
     readonly sshPrivateKey?: pulumi.Output<string>;
+    /** Where alerts are delivered (`alertWebhookUrl`); undefined: alerts are only shown. Only when observability is on. */
+    readonly alertWebhookUrl?: pulumi.Output<string>;
 }
 
 export const sshPrivateKeyKey = `${configNamespace}:sshPrivateKey`;
+export const alertWebhookUrlFullKey = `${configNamespace}:${alertWebhookUrlKey}`;
 
 function parseValue(text: string): unknown {
     try {
@@ -59,9 +63,12 @@ export function loadStackConfig(): LoadedConfig {
         problems.push(...err.problems);
     }
     problems.push(...secretConfigProblems(Object.keys(all), isConfigSecret));
+    problems.push(...alertWebhookProblems(Object.keys(all), isConfigSecret, alertWebhookUrlFullKey, all[alertWebhookUrlFullKey]));
     if (!cfg || problems.length > 0) {
         throw new ConfigError(problems);
     }
-    const sshPrivateKey = new pulumi.Config(configNamespace).getSecret("sshPrivateKey");
-    return { cfg, sshPrivateKey };
+    const config = new pulumi.Config(configNamespace);
+    const sshPrivateKey = config.getSecret("sshPrivateKey");
+    const alertWebhookUrl = cfg.observability.enabled ? config.getSecret(alertWebhookUrlKey) : undefined;
+    return { cfg, sshPrivateKey, alertWebhookUrl };
 }

@@ -3,6 +3,8 @@
  * (docs/deployment-data.md), and the fixed names in it. The program builds it
  * (infra/deploymentData.ts); nothing on the host recomputes what is in it.
  */
+import { ObservabilityData } from "./observabilityData";
+
 export const tailscaleAuthKeyFile = "/var/lib/microvm-infra/secrets/tailscale-auth-key";
 /** The fleet's transfer key (private half), on every host of a multi-host stack. */
 export const fleetTransferKeyFile = "/var/lib/microvm-infra/secrets/fleet-transfer-key";
@@ -64,6 +66,8 @@ export interface DeploymentData {
     readonly slots: readonly DeploymentSlot[];
     /** Only in a stack with several hosts: the other hosts, and how states move and replicate between them. */
     readonly fleet?: FleetData;
+    /** Only when the stack turns observability on (lib/observabilityData.ts). */
+    readonly observability?: ObservabilityData;
 }
 
 export interface FleetData {

@@ -21,7 +21,7 @@
       # The deployment data rendered by the Pulumi program; checked before anything uses it.
       infra = import ./lib/validate.nix (builtins.fromJSON (builtins.readFile ./infra.json));
       # Everything but the EC2 specifics, so the VM test runs the same modules.
-      hostModules = [ microvm.nixosModules.host ./modules/hypervisor.nix ./modules/egress.nix ];
+      hostModules = [ microvm.nixosModules.host ./modules/hypervisor.nix ./modules/egress.nix ./modules/observability.nix ];
     in
     {
       nixosConfigurations.hypervisor = nixpkgs.lib.nixosSystem {

@@ -27,6 +27,12 @@ export interface TailnetPolicyArgs {
     readonly admins?: readonly string[];
     /** Who may reach the slots' VMs. Defaults to `["autogroup:member"]`. */
     readonly members?: readonly string[];
+    /**
+     * TCP ports the hosts open to the tailnet for observability: `admins` reach `adminPorts`
+     * (Grafana, Prometheus, Alertmanager), and the hosts reach each other's `hostPorts` (the
+     * collector scraping the node exporters of a fleet). Defaults to none.
+     */
+    readonly observability?: { readonly adminPorts: readonly number[]; readonly hostPorts: readonly number[] };
 }
 
 /** The policy document (JSON, a subset of HuJSON). Pure; exported for testing. */
@@ -44,8 +50,9 @@ export const defaultMembers = ["autogroup:member"];
  * auto-approved for the host's tags (so a new slot works even before Pulumi approves it, and a
  * re-joined host gets its routes back); admins may SSH to the host; one grant per slot lets
  * members reach that slot's subnet, or only the ports it publishes to the tailnet when it
- * publishes any (admins then keep a grant to the whole slot). Nothing else is allowed: slots do
- * not reach each other or the tailnet (the host's firewall enforces that as well).
+ * publishes any (admins then keep a grant to the whole slot); with observability, admins reach its
+ * ports on the hosts and the hosts reach each other's node exporter. Nothing else is allowed: slots
+ * do not reach each other or the tailnet (the host's firewall enforces that as well).
  */
 export function tailnetPolicy(args: TailnetPolicyArgs): TailnetPolicyDocument {
     if (args.tags.length === 0) {
@@ -59,11 +66,18 @@ export function tailnetPolicy(args: TailnetPolicyArgs): TailnetPolicyDocument {
         }
     }
     const tags = [...args.tags];
+    const tcp = (ports: readonly number[]) => [...new Set(ports)].sort((a, b) => a - b).map((p) => `tcp:${p}`);
+    const observability = args.observability;
+    const observabilityGrants = !observability ? [] : [
+        ...(observability.adminPorts.length > 0 ? [{ src: [...admins], dst: [...tags], ip: tcp(observability.adminPorts) }] : []),
+        ...(observability.hostPorts.length > 0 ? [{ src: [...tags], dst: [...tags], ip: tcp(observability.hostPorts) }] : []),
+    ];
     return {
         tagOwners: Object.fromEntries(tags.map((t) => [t, [...admins]])),
         autoApprovers: { routes: Object.fromEntries(args.slots.map((s) => [s.subnet, [...tags]])) },
         grants: [
             { src: [...admins], dst: [...tags], ip: ["tcp:22"] },
+            ...observabilityGrants,
             ...args.slots.flatMap((s) => {
                 const ports = [...new Set(s.tailnetPorts ?? [])].sort((a, b) => a - b);
                 return ports.length === 0

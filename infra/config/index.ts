@@ -13,6 +13,7 @@ import { checkCapacity, parseSlots, SlotConfig } from "./slots";
 import { parseListedStates, resolveStates, StateConfig } from "./states";
 import { Backups, parseBackups, parseStorage, StorageConfig, usesStateVolume } from "./storage";
 import { FleetHost, parseHosts } from "./fleet";
+import { checkObservabilityDisk, ObservabilityConfig, observabilityReserveMiB, parseObservability } from "./observability";
 import { parseTailscale, TailscaleConfig } from "./tailscale";
 
 export { ConfigError } from "./reader";
@@ -28,6 +29,7 @@ export type { TailscaleConfig } from "./tailscale";
 export type { SlotConfig } from "./slots";
 export type { Egress, PublishedPort, Workload } from "./workloads";
 export type { AutoSnapshots, OnRemove, StateConfig, StateSource } from "./states";
+export type { ObservabilityConfig } from "./observability";
 
 export interface StackConfig {
     /** What every host shares, and the machine defaults. */
@@ -43,6 +45,8 @@ export interface StackConfig {
     readonly slots: readonly SlotConfig[];
     /** Sorted so that every state comes after the state it is cloned from. */
     readonly states: readonly StateConfig[];
+    /** Metrics, logs, alerts and dashboards (off by default). */
+    readonly observability: ObservabilityConfig;
 }
 
 /**
@@ -67,11 +71,13 @@ export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = []
     const hosts = parseHosts(p, raw.hosts, host, storage, tailscale, network);
     const slots = parseSlots(p, raw.slots, nixosDir, hosts);
     const states = resolveStates(p, slots, parseListedStates(p, raw.states), hosts);
-    checkCapacity(p, hosts, slots);
+    const observability = parseObservability(p, raw.observability, hosts, tailscale);
+    checkCapacity(p, hosts, slots, (host) => observabilityReserveMiB(observability, host));
+    checkObservabilityDisk(p, observability, hosts);
     if (backups && hosts.length > 0 && !hosts.some((h) => usesStateVolume(h.storage.backend))) {
         p.add("storage.backups", `snapshots the hosts' state volumes, but no host has one (storage.backend "files" keeps the states on the root disk); remove storage.backups, or use "zfs" or "xfs"`);
     }
     checkWayIn(p, host, hosts, tailscale.enabled);
     p.throwIfAny();
-    return { host, hosts, backups, network, storage, tailscale, slots, states };
+    return { host, hosts, backups, network, storage, tailscale, slots, states, observability };
 }

@@ -4,9 +4,9 @@
  */
 export const configNamespace = "microvm-infra";
 
-export const topLevelKeys = ["host", "hosts", "network", "storage", "tailscale", "slots", "states", "sshPrivateKey"] as const;
+export const topLevelKeys = ["host", "hosts", "network", "storage", "tailscale", "slots", "states", "observability", "sshPrivateKey", "alertWebhookUrl"] as const;
 /** The keys holding objects or maps (JSON text in the engine's flat config). */
-export const structuredKeys = ["host", "hosts", "network", "storage", "tailscale", "slots", "states"] as const;
+export const structuredKeys = ["host", "hosts", "network", "storage", "tailscale", "slots", "states", "observability"] as const;
 
 /** Namespaces of the providers this program uses, and the engine's own. */
 export const providerNamespaces = ["aws", "tailscale", "tls", "command", "pulumi"] as const;

@@ -88,24 +88,28 @@ export function parseSlots(p: Problems, raw: unknown, nixosDir: string, hosts: r
     return slots.sort((a, b) => a.index - b.index);
 }
 
-/** Whether each host's slots fit its memory (after its share) and vCPUs. */
-export function checkCapacity(p: Problems, hosts: readonly FleetHost[], slots: readonly SlotConfig[]): void {
+/**
+ * Whether each host's slots fit its memory (after its share, and `serviceMiB(host)`: what the
+ * host's optional services, such as observability, are limited to) and vCPUs.
+ */
+export function checkCapacity(p: Problems, hosts: readonly FleetHost[], slots: readonly SlotConfig[], serviceMiB: (host: string) => number = () => 0): void {
     for (const host of hosts) {
-        checkHostCapacity(p, host.instanceType, slots.filter((s) => s.host === host.name), hosts.length > 1 ? host.name : undefined);
+        checkHostCapacity(p, host.instanceType, slots.filter((s) => s.host === host.name), hosts.length > 1 ? host.name : undefined, serviceMiB(host.name));
     }
 }
 
-function checkHostCapacity(p: Problems, instanceType: string, slots: readonly SlotConfig[], hostName: string | undefined): void {
+function checkHostCapacity(p: Problems, instanceType: string, slots: readonly SlotConfig[], hostName: string | undefined, serviceMiB: number): void {
     const type = metalTypes[instanceType];
     if (!type) {
         return;
     }
-    const budget = slotMemoryBudgetMiB(type);
+    const budget = slotMemoryBudgetMiB(type) - serviceMiB;
     const total = slots.reduce((sum, s) => sum + s.memMiB, 0);
     if (total > budget) {
-        const fits = Object.entries(metalTypes).filter(([, t]) => slotMemoryBudgetMiB(t) >= total).map(([n]) => n);
+        const fits = Object.entries(metalTypes).filter(([, t]) => slotMemoryBudgetMiB(t) - serviceMiB >= total).map(([n]) => n);
         const hint = fits.length > 0 ? ` or choose a larger ${hostName ? `hosts.${hostName}.instanceType` : "host.instanceType"} (${fits.slice(0, 3).join(", ")})` : "";
-        p.add(hostName ? `hosts.${hostName}` : "slots", `the slots'${hostName ? ` (on ${hostName})` : ""} memory adds up to ${total} MiB, but ${instanceType} has ${type.memoryGiB} GiB and leaves ${budget} MiB for slots after the host's share; lower slots.<name>.memMiB${hint}`);
+        const services = serviceMiB > 0 ? ` and ${serviceMiB} MiB for observability (observability.enabled)` : "";
+        p.add(hostName ? `hosts.${hostName}` : "slots", `the slots'${hostName ? ` (on ${hostName})` : ""} memory adds up to ${total} MiB, but ${instanceType} has ${type.memoryGiB} GiB and leaves ${budget} MiB for slots after the host's share${services}; lower slots.<name>.memMiB${hint}`);
     }
     for (const slot of slots) {
         if (slot.vcpu > type.vcpu) {

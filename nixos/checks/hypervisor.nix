@@ -78,5 +78,18 @@ pkgs.testers.runNixOSTest {
     with subtest("operators' tools and data are installed"):
         host.succeed("command -v vm-state")
         host.succeed("${pkgs.jq}/bin/jq -e '.slots | length == 2' /etc/microvm-infra/infra.json")
-  '';
+  '' + pkgs.lib.optionalString (testInfra ? observability) (let curl = "${pkgs.curl}/bin/curl -sf"; in ''
+
+    with subtest("observability (modules/observability.nix): exporters, Prometheus, Alertmanager, Grafana, the table"):
+        for unit in ["prometheus-node-exporter", "prometheus", "alertmanager", "grafana"]:
+            host.wait_for_unit(f"{unit}.service")
+        host.wait_until_succeeds("${curl} http://127.0.0.1:9100/metrics | grep -q '^microvm_slot_up{slot=\"${s1.name}\"} 0'")
+        host.wait_until_succeeds("${curl} http://127.0.0.1:9100/metrics | grep -q '^microvm_deploy_generation '")
+        host.wait_until_succeeds("${curl} 'http://127.0.0.1:9090/api/v1/query?query=microvm_slot_up' | grep -q '\"host\":\"${testInfra.observability.host}\"'")
+        host.wait_until_succeeds("${curl} http://127.0.0.1:9093/-/ready")
+        host.wait_until_succeeds("${curl} http://127.0.0.1:3000/api/health")
+        host.succeed("${curl} 'http://127.0.0.1:3000/api/search?query=microvm-infra' | grep -q microvm-fleet")
+        host.succeed("nft list table inet microvm_observability | grep -q 'observability: the tailnet only'")
+        host.succeed("grep -q '^MaxRetentionSec=' /etc/systemd/journald.conf")
+  '');
 }

@@ -56,6 +56,20 @@ let
   # The host ports the proxy keeps (../rules/rules.json hostPort, which the program refuses to
   # publish): HTTPS listeners from its first port, HTTP listeners 500 above (indexes go to 254).
   proxyPorts = builtins.head (filter (r: r.why == "the egress proxy") (builtins.fromJSON (builtins.readFile ../rules/rules.json)).hostPort.reserved);
+  # Every decision of a slot's proxy, one line each, to the host's journal (its syslog socket) under
+  # the tag egress_<slot> (nginx's tags take [A-Za-z0-9_]: the slot's name with '_' for '-'), so
+  # `journalctl -t egress_<slot>` lists which names the slot asked for and what it got: decision
+  # allowed or refused (a refused name is never connected to). The name only, never a URL's path.
+  logTag = s: "egress_${replaceStrings [ "-" ] [ "_" ] s.name}";
+  logSocket = "/dev/log";
+  decisionLog = kind: s: refused: proto: name: extra: ''
+    map ${var kind s} ${var "${kind}_decision" s} {
+        ${refused} refused;
+        default allowed;
+    }
+    log_format microvm_egress_${kind}_${replaceStrings [ "-" ] [ "_" ] s.name} "egress slot=${s.name} client=$remote_addr proto=${proto} host=${name} decision=${var "${kind}_decision" s} ${extra}";'';
+  accessLog = kind: s: "access_log syslog:server=unix:${logSocket},tag=${logTag s},nohostname microvm_egress_${kind}_${replaceStrings [ "-" ] [ "_" ] s.name};";
+
   ports = s: {
     tls = proxyPorts.from + s.index;
     http = proxyPorts.from + 500 + s.index;
@@ -73,11 +87,13 @@ let
         default microvm_egress_denied;
     ${lines (map (d: "    ${regex d} $ssl_preread_server_name:443;") s.egress.domains)}
     }
+    ${decisionLog "tls" s "microvm_egress_denied" "https" "$ssl_preread_server_name" "status=$status sent=$bytes_sent received=$bytes_received"}
     server {
         listen ${toString (ports s).tls};
         ssl_preread on;
         preread_timeout 10s;
     ${indent "    " timeouts}
+        ${accessLog "tls" s}
         proxy_pass ${var "tls" s};
     }
   '';
@@ -88,9 +104,11 @@ let
         default 0;
     ${lines (map (d: "    ${regex d} 1;") s.egress.domains)}
     }
+    ${decisionLog "http" s "0" "http" "$host" "status=$status"}
     server {
         listen ${toString (ports s).http};
     ${indent "    " timeouts}
+        ${accessLog "http" s}
         location / {
             if (${var "http" s} = 0) {
                 return 403 "egress: $host is not on the allowlist of slot ${s.name}\n";

@@ -217,7 +217,7 @@ describe("invalid configs are rejected with a message naming the key", () => {
 
     test("a typo at the top level of the namespace is reported; other namespaces are the providers'", () => {
         expect(problems(() => undefined, ["microvm-infra:slot", "microvm-infra:host", "aws:region", "tailscale:tailnet"])).toEqual([
-            "slot: unknown key in microvm-infra; valid keys are host, hosts, network, storage, tailscale, slots, states, sshPrivateKey",
+            "slot: unknown key in microvm-infra; valid keys are host, hosts, network, storage, tailscale, slots, states, observability, sshPrivateKey, alertWebhookUrl",
         ]);
     });
 

@@ -143,6 +143,8 @@ describe("tailscale.enabled: false", () => {
     test("declares no Tailscale resource and advertises nothing", async () => {
         const doc = exampleStack();
         doc.config["microvm-infra:tailscale"].enabled = false;
+        // Observability is reachable only on the tailnet: without Tailscale it must be off (observability-config.test.ts).
+        doc.config["microvm-infra:observability"].enabled = false;
         const plan = await planDoc(doc);
         const tailscaleResources = plan.resources.filter((r) => r.type.startsWith("tailscale:") || r.type.startsWith("microvm-infra:tailscale:"));
         expect(tailscaleResources.map((r) => r.urn)).toEqual([]);
@@ -166,7 +168,9 @@ describe("tailscale.managePolicy: true", () => {
         const acl = one(plan, T.acl);
         const slots = plan.topology.slots.map((s) => ({ name: s.name, subnet: s.subnet, tailnetPorts: s.publish.filter((p) => p.to === "tailnet").map((p) => p.port) }));
         expect(slots.find((s) => s.name === "slot4")!.tailnetPorts).toEqual([8080]);
-        expect(acl.inputs.acl).toBe(renderTailnetPolicy(tailnetPolicy({ tags: ["tag:microvm-host"], slots })));
+        // The example turns observability on: admins reach the collector's ports (observability-policy.test.ts).
+        const observability = { adminPorts: [9090, 9093, 3000], hostPorts: [] };
+        expect(acl.inputs.acl).toBe(renderTailnetPolicy(tailnetPolicy({ tags: ["tag:microvm-host"], slots, observability })));
         expect(Object.keys(JSON.parse(acl.inputs.acl as string).autoApprovers.routes)).toEqual(approved(plan));
         expect(acl.inputs).toMatchObject({ overwriteExistingContent: true, resetAclOnDestroy: false });
     });

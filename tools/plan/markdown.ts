@@ -73,6 +73,9 @@ export function renderReview(r: Review, title: string): string {
         lines.push(r.host.volume === "kept" || r.host.volume === "none" ? "Not replaced." : `Not replaced; **the state volume is ${r.host.volume}**.`, "");
     }
     lines.push("#### Security", "", ...(r.security.length === 0 ? ["No change to the security group, IAM or the tailnet."] : r.security.map((s) => `- ${cell(s)}`)), "");
+    if (r.observability.length > 0) {
+        lines.push("#### Observability", "", ...r.observability.map((s) => `- ${cell(s)}`), "");
+    }
     const { before, after } = r.cost;
     lines.push("#### Cost (on-demand, the host instance)", "", "| | type | per hour | per month |", "|---|---|---|---|",
         `| before | ${code(before.instanceType)} | ${usd(before.usdPerHour)} | ${usd(before.usdPerMonth)} |`,

@@ -1,6 +1,7 @@
 /** The human-readable plan: resource tree with key inputs and options, slot table, files, diff. */
 import { createHash } from "crypto";
 import { commandsRun, PlanDiff } from "./diff";
+import { observabilityPlanLines } from "./observability";
 import { Review } from "./review";
 import { PlannedResource } from "./mockRuntime";
 import { Plan } from "./run";
@@ -92,6 +93,8 @@ export function renderPlan(plan: Plan): string {
                 slots.map((s) => [s.name, s.host, s.state, s.address, s.subnet, s.bridge, String(s.vcpu), String(s.memMiB), String(s.diskGiB)]))
             : table(["slot", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
                 slots.map((s) => [s.name, s.state, s.address, s.subnet, s.bridge, String(s.vcpu), String(s.memMiB), String(s.diskGiB)]))),
+        "",
+        ...observabilityPlanLines(plan.config, Object.keys(plan.stackFile.config)),
         "",
         "Stack outputs:",
         ...Object.entries(plan.outputs).filter(([k]) => k !== "slots").map(([k, v]) => `  ${k} = ${short(v)}`),

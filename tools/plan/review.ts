@@ -7,6 +7,7 @@
  */
 import { metalTypes } from "../../infra/instanceTypes";
 import { commandsRun, PlanDiff } from "./diff";
+import { observabilityReview } from "./observability";
 import { PlannedResource } from "./mockRuntime";
 import { systemChanges } from "./restarts";
 import { Plan } from "./run";
@@ -46,6 +47,8 @@ export interface Review {
     readonly states: StateChange[];
     readonly host: { readonly replaced: boolean; readonly because: string[]; readonly volume: "kept" | "none" | "replaced" | "deleted" };
     readonly security: string[];
+    /** What turning observability on, off or changing it adds or removes (tools/plan/observability.ts); empty when nothing. */
+    readonly observability: string[];
     readonly cost: { readonly before: Cost; readonly after: Cost };
     readonly counts: { create: number; update: number; replace: number; delete: number; unchanged: number; commandsOnHost: number; commandsLocal: number };
     readonly diff: PlanDiff;
@@ -240,13 +243,15 @@ export function reviewChange(old: Plan, next: Plan, diff: PlanDiff): Review {
         : diff.replace.some((c) => c.urn === volume.urn) ? "replaced"
             : diff.delete.some((c) => c.type === "aws:ebs/volume:Volume") ? "deleted" : "kept";
     const runs = commandsRun(diff);
+    const observability = observabilityReview(old.config, next.config, Object.keys(old.stackFile.config), Object.keys(next.stackFile.config));
     return {
         stack: next.stack,
         config: configChanges(old, next),
         slots: slotChanges(old, next, replacedInstance !== undefined),
         states: stateChanges(old, next, diff),
         host: { replaced: replacedInstance !== undefined, because: replacedInstance?.replaceBecause ?? [], volume: volumeState },
-        security: securityChanges(old, next, diff),
+        security: [...securityChanges(old, next, diff), ...observability.security].sort(),
+        observability: observability.lines,
         cost: { before: cost(old), after: cost(next) },
         counts: {
             create: diff.create.length, update: diff.update.length, replace: diff.replace.length, delete: diff.delete.length, unchanged: diff.unchanged.length,

@@ -106,8 +106,11 @@ host_services() {
   dir=$(mktemp -d /tmp/microvm-egress-lab.XXXXXX)
   echo "$dir" >"$BATS_FILE_TMPDIR/nginx-dir"
   mkdir -p "$dir/tmp"
-  jq -r .nginx.stream <<<"$egress" >"$dir/stream.conf"
-  jq -r .nginx.http <<<"$egress" >"$dir/http.conf"
+  # The proxy logs its decisions to the host's syslog socket (the journal); here, a receiver's.
+  serve "$NS_HOST" -u "UNIX-RECV:$dir/log.sock,mode=0666" "OPEN:$BATS_FILE_TMPDIR/egress.log,creat,append"
+  for _ in {1..300}; do [[ -S $dir/log.sock ]] && break; sleep 0.1; done # up to 30 s on a busy machine
+  jq -r .nginx.stream <<<"$egress" | sed "s|unix:/dev/log|unix:$dir/log.sock|" >"$dir/stream.conf"
+  jq -r .nginx.http <<<"$egress" | sed "s|unix:/dev/log|unix:$dir/log.sock|" >"$dir/http.conf"
   write_nginx_conf "$dir" "$dir/access.log"
   chown -R 60:60 "$dir"
   in_ns "$NS_HOST" setpriv --reuid=60 --regid=60 --clear-groups \
@@ -187,6 +190,24 @@ S3() { slot_ns slot3; }
   [ "$(fetch "$(S2)" https://allowed.example/ --resolve "allowed.example:443:$DENIED")" = allowed-https ]
   [ "$(fetch "$(S2)" "http://$DENIED/" -H 'Host: allowed.example')" = allowed-http ]
   [ "$(denied_visits)" -eq "$before" ]
+}
+
+@test "allowlist: every decision is logged with the slot, its address, the name asked for and allowed or refused" {
+  fetch "$(S2)" https://allowed.example/ --resolve "allowed.example:443:$ALLOWED" >/dev/null
+  fetch "$(S2)" https://refused-tls.example/ --resolve "refused-tls.example:443:$DENIED" || true
+  fetch "$(S2)" http://refused-http.example/ --resolve "refused-http.example:80:$DENIED" || true
+  fetch "$(S2)" http://logged.wild.example/ --resolve "logged.wild.example:80:$WILD" >/dev/null
+  local want=(
+    "egress_slot2: egress slot=slot2 client=${ADDRESSES[1]} proto=https host=allowed.example decision=allowed status=200"
+    "egress_slot2: egress slot=slot2 client=${ADDRESSES[1]} proto=https host=refused-tls.example decision=refused status=502"
+    "egress_slot2: egress slot=slot2 client=${ADDRESSES[1]} proto=http host=refused-http.example decision=refused status=403"
+    "egress_slot2: egress slot=slot2 client=${ADDRESSES[1]} proto=http host=logged.wild.example decision=allowed status=200"
+  )
+  local line
+  for line in "${want[@]}"; do
+    for _ in {1..50}; do grep -qF "$line" "$BATS_FILE_TMPDIR/egress.log" && break; sleep 0.1; done
+    grep -qF "$line" "$BATS_FILE_TMPDIR/egress.log" || { echo "not logged: $line" >&2; cat "$BATS_FILE_TMPDIR/egress.log" >&2; return 1; }
+  done
 }
 
 @test "allowlist: other ports, UDP and ping go nowhere" {
