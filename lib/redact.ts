@@ -17,6 +17,8 @@ export interface SecretShape {
     readonly pattern: RegExp;
     /** Where the format is defined. */
     readonly source: string;
+    /** Plain base64: also what an SSH public key's blob looks like, which is not a secret. */
+    readonly base64?: boolean;
 }
 
 /** Secrets with a recognisable shape. Patterns are global: every match is a span to redact. */
@@ -44,15 +46,16 @@ export const secretShapes: readonly SecretShape[] = [
     },
     {
         kind: "an AWS access key id",
-        pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g,
+        pattern: /(?<![A-Z])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])/g,
         source: "AWS IAM User Guide, 'IAM identifiers', unique ID prefixes (AKIA: access key, ASIA: temporary access key)",
     },
     {
-        kind: "an AWS secret access key",
-        // Exactly 40 base64 characters standing alone, with both cases, a digit and a '/' or '+'
-        // (random ones without either are left to the random-run rule below).
-        pattern: /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g,
+        kind: "an AWS secret access key (or another base64 secret)",
+        // A run of 40 or more base64 characters with both cases, a digit and a '/' or '+' (random
+        // ones without either are left to the random-run rule below).
+        pattern: /(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[/+])[A-Za-z0-9/+]{40,}/g,
         source: "AWS IAM User Guide, 'Managing access keys': a secret access key is 40 characters (the documented example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)",
+        base64: true,
     },
     {
         kind: "a GitHub token",
@@ -115,15 +118,17 @@ interface Span {
 /** Every secret-shaped span of `text`, in order, not overlapping. */
 export function findSecrets(text: string): Span[] {
     const spans: Span[] = [];
+    const publicBlob = (at: number) => publicKeyType.test(text.slice(Math.max(0, at - 48), at));
     for (const shape of secretShapes) {
         for (const m of text.matchAll(shape.pattern)) {
-            spans.push({ start: m.index!, end: m.index! + m[0].length, kind: shape.kind });
+            if (!(shape.base64 && publicBlob(m.index!))) {
+                spans.push({ start: m.index!, end: m.index! + m[0].length, kind: shape.kind });
+            }
         }
     }
     // Random-looking runs of base64 or base64url (split at '.', ':', spaces and the like).
     for (const m of text.matchAll(/[A-Za-z0-9+/=_-]{32,}/g)) {
-        const before = text.slice(Math.max(0, m.index! - 48), m.index!);
-        if (!publicKeyType.test(before) && looksRandom(m[0])) {
+        if (!publicBlob(m.index!) && looksRandom(m[0])) {
             spans.push({ start: m.index!, end: m.index! + m[0].length, kind: "a secret key or token (a long random string)" });
         }
     }
@@ -154,6 +159,17 @@ export function redactText(text: string): string {
         at = s.end;
     }
     return out + text.slice(at);
+}
+
+/** A word (a run without spaces) of a message longer than this is cut: `capWords`. */
+export const wordLimit = 100;
+
+/**
+ * `text` with every word longer than `wordLimit` cut to `echoLimit` characters and its length: a
+ * message that names a key path or a value some other way never carries a long value whole.
+ */
+export function capWords(text: string): string {
+    return text.replace(new RegExp(`\\S{${wordLimit + 1},}`, "g"), (w) => `${w.slice(0, echoLimit)}... (${w.length} characters)`);
 }
 
 /** How many characters of a value a message may quote. */
