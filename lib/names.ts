@@ -5,6 +5,8 @@
  * `br-<slot>` and `vm-<slot>` fit Linux's 15-character interface names, and never `states` (where
  * vm-state keeps the states); states and snapshots at most 63.
  */
+import { shown } from "./redact";
+
 export type NameKind = "slot" | "host" | "state" | "snapshot";
 
 /** Hosts follow the slot rule: they name resources and tailnet devices (`microvm-<host>`, `<hostname>-<host>`). */
@@ -17,10 +19,10 @@ const pattern = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 /** Why `name` is not a valid name of that kind, or undefined when it is. */
 export function nameProblem(kind: NameKind, name: string): string | undefined {
     if (!pattern.test(name)) {
-        return `${kind} name must be ${nameRule}, got ${JSON.stringify(name)}`;
+        return `${kind} name must be ${nameRule}, got ${shown(name)}`;
     }
     if (name.length > maxNameLength[kind]) {
-        return `${kind} name must be at most ${maxNameLength[kind]} characters, got ${name.length} ("${name}")`;
+        return `${kind} name must be at most ${maxNameLength[kind]} characters, got ${name.length} (${shown(name)})`;
     }
     if ((kind === "slot" || kind === "host") && reservedSlotNames.includes(name)) {
         const why = kind === "slot" ? "" : "hosts follow the slot rule, and ";
@@ -33,7 +35,7 @@ export function nameProblem(kind: NameKind, name: string): string | undefined {
 export function dnsLabelProblem(name: string): string | undefined {
     return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)
         ? undefined
-        : `must be a DNS label (lowercase letters, digits, '-', at most 63 characters), got "${name}"`;
+        : `must be a DNS label (lowercase letters, digits, '-', at most 63 characters), got ${shown(name)}`;
 }
 
 /**

@@ -4,6 +4,8 @@
  * data, a truncated paste or a blob of another type is refused, and a private key or a second key
  * pasted into the same entry never reaches infra.json or AWS.
  */
+import { shown } from "./redact";
+
 export const sshKeyTypes = [
     "ssh-ed25519",
     "ecdsa-sha2-nistp256",
@@ -50,9 +52,9 @@ function fields(blob: Buffer): Buffer[] | undefined {
     return out;
 }
 
+/** The start of a key line as a message quotes it (lib/redact.ts: never a secret-shaped one). */
 function preview(key: string): string {
-    const line = key.split(/\r?\n/)[0];
-    return line.length > 24 ? `${line.slice(0, 24)}...` : line;
+    return shown(key.split(/\r?\n/)[0], 24);
 }
 
 const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -70,19 +72,19 @@ export function checkSshPublicKey(key: string): string | undefined {
     }
     const text = key.trim();
     if (/[\r\n]/.test(text)) {
-        return `must be a single line holding one key; put each key in its own entry (got ${text.split(/\r?\n/).length} lines starting "${preview(text)}")`;
+        return `must be a single line holding one key; put each key in its own entry (got ${text.split(/\r?\n/).length} lines starting ${preview(text)})`;
     }
     const [type, blob, ...comment] = text.split(/\s+/);
     if (!(sshKeyTypes as readonly string[]).includes(type) || blob === undefined || !base64.test(blob)) {
-        return `${expected}, got "${preview(key)}"`;
+        return `${expected}, got ${preview(key)}`;
     }
     const parts = fields(Buffer.from(blob, "base64"));
     const t = type as KeyType;
     if (!parts || parts.length === 0 || parts[0].toString("latin1") !== type) {
-        return `${expected}; the key data of "${preview(key)}" does not encode a ${type} key`;
+        return `${expected}; the key data of ${preview(key)} does not encode a ${type} key`;
     }
     if (parts.length - 1 !== fieldCounts[t] || !layouts[t](parts.slice(1))) {
-        return `${expected}; the key data of "${preview(key)}" is not a complete ${type} key (truncated, or a type name with no key)`;
+        return `${expected}; the key data of ${preview(key)} is not a complete ${type} key (truncated, or a type name with no key)`;
     }
     if (comment.some((word, i) => (sshKeyTypes as readonly string[]).includes(word) && base64.test(comment[i + 1] ?? ""))) {
         return "holds two keys in one entry; put each key in its own entry of host.sshPublicKeys";

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import { cidrProblem, isIpv4 } from "../../lib/cidr";
+import { shown } from "../../lib/redact";
 import { Problems, RawObject, readChoice, readInt, readObject, readStringList } from "./reader";
 
 export type Egress =
@@ -42,7 +43,7 @@ export const reservedHostPorts = { ssh: 22, proxyFirst: 20000, proxyLast: 20999 
 export function domainProblem(domain: string): string | undefined {
     return domain.length <= 253 && domainPattern.test(domain)
         ? undefined
-        : `must be a lower-case domain name such as "github.com", or "*." and a domain of at least two labels such as "*.githubusercontent.com" (no IP addresses), got ${JSON.stringify(domain)}`;
+        : `must be a lower-case domain name such as "github.com", or "*." and a domain of at least two labels such as "*.githubusercontent.com" (no IP addresses), got ${shown(domain)}`;
 }
 
 function parseEgress(p: Problems, path: string, raw: unknown): Egress | undefined {
@@ -53,7 +54,7 @@ function parseEgress(p: Problems, path: string, raw: unknown): Egress | undefine
         return { policy: raw };
     }
     if (typeof raw === "string") {
-        p.add(path, `must be "internet", "none" or { allow: [domains] }, got ${JSON.stringify(raw)}`);
+        p.add(path, `must be "internet", "none" or { allow: [domains] }, got ${shown(raw)}`);
         return undefined;
     }
     const o = readObject(p, path, raw, ["allow"]);
@@ -97,7 +98,7 @@ function parsePublished(p: Problems, path: string, raw: unknown): PublishedPort 
         p.add(`${path}.sources`, "must list who may connect, as IPv4 CIDRs (0.0.0.0/0 for everyone): a port published to the internet is never open by default");
     }
     sources.forEach((cidr, i) => {
-        const problem = cidrProblem(cidr) ?? (isIpv4(cidr) ? undefined : `must be an IPv4 CIDR (the host's public address is IPv4), got "${cidr}"`);
+        const problem = cidrProblem(cidr) ?? (isIpv4(cidr) ? undefined : `must be an IPv4 CIDR (the host's public address is IPv4), got ${shown(cidr)}`);
         if (problem) {
             p.add(`${path}.sources[${i}]`, problem);
         }
@@ -115,18 +116,18 @@ function checkModule(p: Problems, path: string, ref: string, nixosDir: string): 
     const repo = /^guests\/([a-z][a-z0-9-]*)$/.exec(ref);
     if (repo) {
         if (!existsSync(join(nixosDir, "guests", `${repo[1]}.nix`))) {
-            p.add(path, `"${ref}" names nixos/guests/${repo[1]}.nix, which does not exist`);
+            p.add(path, `${shown(ref)} names nixos/guests/${repo[1]}.nix, which does not exist`);
         }
         return;
     }
     const input = /^([A-Za-z][A-Za-z0-9_-]*)(#([A-Za-z][A-Za-z0-9_-]*))?$/.exec(ref);
     if (!input) {
-        p.add(path, `must be "guests/<name>" (a file in nixos/guests) or "<input>" / "<input>#<module>" (nixosModules of a flake input), got ${JSON.stringify(ref)}`);
+        p.add(path, `must be "guests/<name>" (a file in nixos/guests) or "<input>" / "<input>#<module>" (nixosModules of a flake input), got ${shown(ref)}`);
         return;
     }
     const inputs = flakeInputs(nixosDir);
     if (!inputs.includes(input[1]) || input[1] === "self") {
-        p.add(path, `"${ref}" names the flake input "${input[1]}", which nixos/flake.lock does not have (inputs: ${inputs.join(", ")}); add it to nixos/flake.nix and run nix flake lock`);
+        p.add(path, `${shown(ref)} names the flake input ${shown(input[1])}, which nixos/flake.lock does not have (inputs: ${inputs.join(", ")}); add it to nixos/flake.nix and run nix flake lock`);
     }
 }
 
@@ -136,7 +137,7 @@ export function parseWorkload(p: Problems, path: string, o: RawObject, nixosDir:
     let publish: PublishedPort[] = [];
     if (publishRaw !== undefined && publishRaw !== null) {
         if (!Array.isArray(publishRaw)) {
-            p.add(`${path}.publish`, `must be a list of { port, to, hostPort, sources }, got ${JSON.stringify(publishRaw)}`);
+            p.add(`${path}.publish`, `must be a list of { port, to, hostPort, sources }, got ${shown(publishRaw)}`);
         } else {
             publish = publishRaw.map((e, i) => parsePublished(p, `${path}.publish[${i}]`, e)).filter((e): e is PublishedPort => e !== undefined);
         }
