@@ -1,7 +1,10 @@
 /**
- * CIDR parsing and the one wording for CIDR problems, for IPv4 and IPv6 alike. Pure, no
- * dependencies; the stack config, the AWS components and the Tailscale router all use it.
+ * CIDR parsing and the one wording for CIDR problems, for IPv4 and IPv6 alike. Pure (a bad value
+ * is quoted through lib/redact.ts); the stack config, the AWS components and the Tailscale router
+ * all use it.
  */
+import { shown } from "./redact";
+
 export type Family = 4 | 6;
 
 export interface Cidr {
@@ -107,11 +110,11 @@ export function cidrProblem(text: string, family?: Family): string | undefined {
     const c = parseCidr(text);
     const kind = family === 4 ? "an IPv4" : family === 6 ? "an IPv6" : "an IPv4 or IPv6";
     if (!c || (family !== undefined && c.family !== family)) {
-        return `must be ${kind} CIDR such as ${family === 6 ? "2001:db8::/32" : cidrExample}, got "${text}"`;
+        return `must be ${kind} CIDR such as ${family === 6 ? "2001:db8::/32" : cidrExample}, got ${shown(text)}`;
     }
     if (hostBitsSet(c)) {
         const single = `${formatAddress(c.family, c.address)}/${bits(c.family)}`;
-        return `"${text}" has host bits set: the network is ${networkOf(c)} (or write ${single} for that one address)`;
+        return `${shown(text)} has host bits set: the network is ${networkOf(c)} (or write ${single} for that one address)`;
     }
     return undefined;
 }
