@@ -9,6 +9,7 @@ import { checkWayIn, HostConfig, parseHost } from "./host";
 import { unknownKeyProblems } from "./keys";
 import { NetworkConfig, parseNetwork } from "./network";
 import { Problems, RawObject } from "./reader";
+import { secretShapedProblems } from "./secretShaped";
 import { checkCapacity, parseSlots, SlotConfig } from "./slots";
 import { parseListedStates, resolveStates, StateConfig } from "./states";
 import { Backups, parseBackups, parseStorage, StorageConfig, usesStateVolume } from "./storage";
@@ -56,7 +57,7 @@ export const defaultNixosDir = resolve(__dirname, "../../nixos");
 
 export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = [], nixosDir: string = defaultNixosDir): StackConfig {
     const p = new Problems();
-    for (const line of unknownKeyProblems(allKeys)) {
+    for (const line of [...unknownKeyProblems(allKeys), ...secretShapedProblems(raw)]) {
         p.addLine(line);
     }
     const host = parseHost(p, raw.host);

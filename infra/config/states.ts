@@ -1,5 +1,6 @@
 /** `states`: the VMs' disks, how each comes to exist, its snapshots and what removal does. */
 import { nameProblem } from "../../lib/names";
+import { shown } from "../../lib/redact";
 import { checkReplication, FleetHost, parseReplication, Replication, stateHost } from "./fleet";
 import { SlotConfig, slotDefaults } from "./slots";
 import { Problems, readChoice, readInt, readMap, readObject, readString, readStringList } from "./reader";
@@ -52,7 +53,7 @@ function parseFrom(p: Problems, path: string, text: string): StateSource | undef
     const valid = rest.length === 0 && nameProblem("state", state) === undefined
         && (snapshot === undefined || nameProblem("snapshot", snapshot) === undefined);
     if (!valid) {
-        p.add(path, `must be a state name or state@snapshot, got "${text}"`);
+        p.add(path, `must be a state name or state@snapshot, got ${shown(text)}`);
         return undefined;
     }
     return { state, snapshot };
@@ -84,7 +85,7 @@ export function parseListedStates(p: Problems, raw: unknown): Map<string, Listed
             if (badSnap) {
                 p.add(`${path}.snapshots[${i}]`, badSnap);
             } else if (snapshots.indexOf(snap) !== i) {
-                p.add(`${path}.snapshots[${i}]`, `"${snap}" is listed twice; each snapshot name once`);
+                p.add(`${path}.snapshots[${i}]`, `${shown(snap)} is listed twice; each snapshot name once`);
             }
         });
         const autoSnapshots = parseAutoSnapshots(p, `${path}.autoSnapshots`, o.autoSnapshots);
@@ -105,7 +106,7 @@ function checkAttachments(p: Problems, slots: readonly SlotConfig[]): Map<string
     for (const slot of slots) {
         const other = attachedTo.get(slot.state);
         if (other !== undefined) {
-            p.add(`slots.${slot.name}.state`, `state "${slot.state}" is already attached to slot ${other}; a state runs in at most one slot`);
+            p.add(`slots.${slot.name}.state`, `state ${shown(slot.state)} is already attached to slot ${other}; a state runs in at most one slot`);
         } else {
             attachedTo.set(slot.state, slot.name);
         }
@@ -118,9 +119,9 @@ function checkSources(p: Problems, all: Map<string, ListedState>): void {
         const src = state.from;
         const origin = src ? all.get(src.state) : undefined;
         if (src && !origin) {
-            p.add(`states.${name}.from`, `refers to state "${src.state}", which is not declared under states or as a slot`);
+            p.add(`states.${name}.from`, `refers to state ${shown(src.state)}, which is not declared under states or as a slot`);
         } else if (src?.snapshot !== undefined && !origin!.snapshots.includes(src.snapshot)) {
-            p.add(`states.${name}.from`, `refers to snapshot "${src.snapshot}" of state "${src.state}", which is not listed in states.${src.state}.snapshots`);
+            p.add(`states.${name}.from`, `refers to snapshot ${shown(src.snapshot)} of state ${shown(src.state)}, which is not listed in states.${src.state}.snapshots`);
         }
     }
 }
@@ -166,7 +167,7 @@ export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed:
     }
     for (const slot of slots) {
         if (!all.has(slot.state)) {
-            p.add(`slots.${slot.name}.state`, `state "${slot.state}" is not declared; declare it under states (states.${slot.state}: {}) or use a slot's own name`);
+            p.add(`slots.${slot.name}.state`, `state ${shown(slot.state)} is not declared; declare it under states (states.${slot.state}: {}) or use a slot's own name`);
         }
     }
     checkSources(p, all);
@@ -210,7 +211,7 @@ function placeState(p: Problems, name: string, s: ListedState, slotHostName: str
     const sourceHost = s.from ? hostOf.get(s.from.state) : undefined;
     const host = slotHostName ?? stateHost(p, name, s.host, ownSlotHost ?? sourceHost, hosts);
     if (slotHostName !== undefined && s.host !== undefined && s.host !== slotHostName) {
-        p.add(`states.${name}.host`, `is ${s.host}, but the slot that runs it is on ${slotHostName}; a state lives where its slot runs (remove states.${name}.host)`);
+        p.add(`states.${name}.host`, `is ${shown(s.host)}, but the slot that runs it is on ${slotHostName}; a state lives where its slot runs (remove states.${name}.host)`);
     }
     return host;
 }

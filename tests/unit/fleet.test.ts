@@ -214,7 +214,7 @@ describe("fleet config is validated like the rest", () => {
             'storage.backups: snapshots the hosts\' state volumes, but no host has one (storage.backend "files" keeps the states on the root disk); remove storage.backups, or use "zfs" or "xfs"'],
         ["a host name that is no name", { hosts: { Big: {} }, slots: { slot1: {} } }, 'hosts.Big: host name must be lowercase letters, digits and \'-\', starting with a letter and not ending with \'-\', got "Big"'],
         ["a state on one host, run by a slot on another", { hosts, slots: { slot1: { host: "main" }, slot2: { host: "big", state: "copy" } }, states: { copy: { host: "main" } } },
-            "states.copy.host: is main, but the slot that runs it is on big; a state lives where its slot runs (remove states.copy.host)"],
+            "states.copy.host: is \"main\", but the slot that runs it is on big; a state lives where its slot runs (remove states.copy.host)"],
         ["an unattached state with no host to infer", { hosts, slots: { slot1: { host: "main" } }, states: { spare: {} } },
             "states.spare.host: is required: the stack has several hosts (main, big), so a state that no slot runs must say which one"],
         ["a replica on the state's own host", { hosts, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "main" } } } },
