@@ -3,7 +3,8 @@
  * only module that touches config: components take args.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { tailscaleCredentialProblems } from "../components/tailscale/credentials";
+import { tailscaleCredentialProblems, tailscaleSecretKeys } from "../components/tailscale/credentials";
+import { secretKind } from "../lib/redact";
 import { ConfigError, configNamespace, parseStackConfig, RawObject, StackConfig, structuredKeys } from "./config";
 
 export interface LoadedConfig {
@@ -28,13 +29,33 @@ export function isConfigSecret(key: string): boolean {
 }
 
 /**
- * Problems with the secrets in config, whatever else it says: every credential must be a Pulumi
- * secret (a clear-text value would be committed with the stack file), even where it is unused.
+ * The AWS provider's credential keys (`@pulumi/aws` config: accessKey, secretKey, token, and the
+ * web identity token of assumeRoleWithWebIdentity): like Tailscale's, never in clear text.
  */
-export function secretConfigProblems(keys: readonly string[], isSecret: (key: string) => boolean): string[] {
+export const awsSecretKeys = ["aws:accessKey", "aws:secretKey", "aws:token"] as const;
+
+/**
+ * Problems with the secrets in config, whatever else it says: every credential must be a Pulumi
+ * secret (a clear-text value would be committed with the stack file), even where it is unused, and
+ * no other key outside the project's namespace (those are checked key by key, `parseStackConfig`)
+ * may hold a value that looks like a secret (lib/redact.ts). `valueOf` gives a key's clear text.
+ */
+export function secretConfigProblems(keys: readonly string[], isSecret: (key: string) => boolean, valueOf: (key: string) => string | undefined = () => undefined): string[] {
     const problems = tailscaleCredentialProblems(keys, isSecret);
     if (keys.includes(sshPrivateKeyKey) && !isSecret(sshPrivateKeyKey)) {
         problems.push("sshPrivateKey: is stored in clear text in the stack file; remove it (pulumi config rm sshPrivateKey) and set it again with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`");
+    }
+    const credentials: readonly string[] = [...tailscaleSecretKeys, ...awsSecretKeys, sshPrivateKeyKey];
+    for (const key of keys.filter((k) => !isSecret(k))) {
+        const value = valueOf(key) ?? "";
+        if ((awsSecretKeys as readonly string[]).includes(key) || (key === "aws:assumeRoleWithWebIdentity" && /webIdentityToken"\s*:\s*"[^"]/.test(value))) {
+            problems.push(`${key}: is stored in clear text in the stack file; set it again with \`pulumi config set --secret ${key} ...\` (or leave AWS credentials to the environment: AWS_PROFILE, SSO)`);
+        } else if (!credentials.includes(key) && !key.startsWith(`${configNamespace}:`)) {
+            const kind = secretKind(value);
+            if (kind !== undefined) {
+                problems.push(`${key}: holds what looks like ${kind} (not shown), in clear text in the stack file; a secret is set with \`pulumi config set --secret ${key} ...\`, and only in a key meant for it`);
+            }
+        }
     }
     return problems;
 }
@@ -58,7 +79,7 @@ export function loadStackConfig(): LoadedConfig {
         }
         problems.push(...err.problems);
     }
-    problems.push(...secretConfigProblems(Object.keys(all), isConfigSecret));
+    problems.push(...secretConfigProblems(Object.keys(all), isConfigSecret, (key) => all[key]));
     if (!cfg || problems.length > 0) {
         throw new ConfigError(problems);
     }
