@@ -47,6 +47,7 @@ export function renderReview(r: Review, title: string): string {
         lines.push("#### Config keys changed", "", "| key | change |", "|---|---|");
         for (const c of r.config) {
             const detail = c.secret ? `${c.change} (secret, value not shown)`
+                : c.notShown ? `${c.change} (value not shown: ${c.notShown})`
                 : c.change === "changed" ? `${code(c.before!)} -> ${code(c.after!)}`
                     : c.change === "added" ? `added: ${code(c.after!)}` : `removed (was ${code(c.before!)})`;
             lines.push(`| ${code(c.key)} | ${cell(detail)} |`);

@@ -5,7 +5,10 @@
  * and the resource counts. Built from two offline plans and the diff between them; rendered as
  * Markdown by `markdown.ts`. Pure and stable: everything sorted, nothing time-dependent.
  */
+import { tailscaleSecretKeys } from "../../components/tailscale/credentials";
 import { metalTypes } from "../../infra/instanceTypes";
+import { awsSecretKeys, sshPrivateKeyKey } from "../../infra/stackConfig";
+import { secretKind } from "../../lib/redact";
 import { commandsRun, PlanDiff } from "./diff";
 import { PlannedResource } from "./mockRuntime";
 import { systemChanges } from "./restarts";
@@ -14,10 +17,17 @@ import { Plan } from "./run";
 export interface ConfigChange {
     readonly key: string;
     readonly change: "added" | "removed" | "changed";
+    /** The values, unless `secret` or `notShown`. */
     readonly before?: string;
     readonly after?: string;
+    /** A Pulumi secret: compared by digest, never decrypted. */
     readonly secret: boolean;
+    /** Why a value in clear text is not shown either: a credential key, or what it looks like. */
+    readonly notShown?: string;
 }
+
+/** Keys whose values are credentials: never shown, even when (wrongly) in clear text. */
+const credentialKeys: readonly string[] = [...tailscaleSecretKeys, ...awsSecretKeys, sshPrivateKeyKey];
 
 export interface SlotChange {
     readonly slot: string;
@@ -94,12 +104,17 @@ function configChanges(old: Plan, next: Plan): ConfigChange[] {
         const secret = topSecret(old, key) ?? topSecret(next, key);
         const before = a.get(key);
         const after = b.get(key);
+        const looks = [before, after].map((v) => (v === undefined ? undefined : secretKind(v))).find((k) => k !== undefined);
+        const notShown = secret ? undefined
+            : credentialKeys.some((k) => key === k || key.startsWith(`${k}.`)) ? "a credential, in clear text" : looks && `it looks like ${looks}`;
+        const hide = Boolean(secret) || notShown !== undefined;
+        const extra = { secret: Boolean(secret), ...(notShown ? { notShown } : {}) };
         if (before === undefined) {
-            changes.push({ key, change: "added", after: secret ? undefined : after, secret: Boolean(secret) });
+            changes.push({ key, change: "added", ...(hide ? {} : { after }), ...extra });
         } else if (after === undefined) {
-            changes.push({ key, change: "removed", before: secret ? undefined : before, secret: Boolean(secret) });
+            changes.push({ key, change: "removed", ...(hide ? {} : { before }), ...extra });
         } else if (secret ? old.stackFile.secretDigests[secret] !== next.stackFile.secretDigests[secret] : before !== after) {
-            changes.push({ key, change: "changed", ...(secret ? {} : { before, after }), secret: Boolean(secret) });
+            changes.push({ key, change: "changed", ...(hide ? {} : { before, after }), ...extra });
         }
     }
     return changes;
