@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "fs";
+import { spawnSync } from "child_process";
+import { chmodSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { main, parseArgs } from "../../tools/plan";
 import { changedPaths, diffPlans } from "../../tools/plan/diff";
 import { repoPath } from "../helpers/paths";
+import { requireTools } from "../helpers/tools";
 import { examplePlan, exampleStack, exampleStackFile, planEdit, writeStack } from "../helpers/stacks";
 
 /** Runs `npm run plan -- ARGS` in-process; returns exit code, stdout and stderr. */
@@ -98,6 +100,54 @@ describe("exit status and arguments", () => {
         const { code, err } = await runPlan("--render-dir", file);
         expect(code).toBe(2);
         expect(err).toContain(`--render-dir: ${file} exists and is not a directory`);
+    });
+
+    /** `npm run plan` in a child process, stopped after 60 s: a hang fails the test instead of the run. */
+    function planProcess(args: string[], wrap: string[] = []) {
+        const cmd = [...wrap, repoPath("node_modules/.bin/tsx"), repoPath("tools/plan.ts"), ...args];
+        const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: 60000 });
+        return { status: r.status, signal: r.signal, err: r.stderr };
+    }
+    const oneUsageError = (r: { status: number | null; signal: NodeJS.Signals | null; err: string }, message: string) => {
+        expect({ status: r.status, signal: r.signal }).toEqual({ status: 2, signal: null });
+        expect(r.err).toContain(message);
+        expect(r.err).not.toMatch(/^\s+at /m);
+    };
+
+    test.each([
+        ["/proc/render-test", "--render-dir: /proc/render-test is in /proc, a kernel filesystem, not a place for files; choose a directory on a disk, such as out/"],
+        ["/proc/self/fd/x", "--render-dir: /proc/self/fd/x is in /proc, a kernel filesystem"],
+        ["/sys/kernel/x", "--render-dir: /sys/kernel/x is in /sys, a kernel filesystem"],
+    ])("--render-dir %s: one clear error (exit 2), no hang, no stack trace", (dir, message) => {
+        oneUsageError(planProcess(["--render-dir", dir]), message);
+    });
+
+    test("--render-dir through a link into /proc, or through a file: one clear error (exit 2) naming it", async () => {
+        const tmp = mkdtempSync(join(tmpdir(), "render-"));
+        symlinkSync("/proc", join(tmp, "proc-link"));
+        oneUsageError(planProcess(["--render-dir", join(tmp, "proc-link/out")]), `--render-dir: ${tmp}/proc-link/out is in /proc, a kernel filesystem`);
+        writeFileSync(join(tmp, "file"), "");
+        const { code, err } = await runPlan("--render-dir", join(tmp, "file/sub/dir"));
+        expect(code).toBe(2);
+        expect(err).toContain(`--render-dir: ${tmp}/file/sub/dir goes through ${tmp}/file, which is a file, not a directory`);
+        expect(err).not.toMatch(/^\s+at /m);
+    });
+
+    // Root may write anywhere on a writable filesystem: as root the directory is a read-only tmpfs
+    // mounted in a mount namespace of its own; as anyone else, a directory without write permission.
+    const asRoot = process.getuid?.() === 0;
+    const mountTools = requireTools(asRoot ? ["unshare", "mount"] : [], "apt-get install util-linux mount");
+    mountTools.test("--render-dir that cannot be written: one clear error (exit 2) naming it", () => {
+        const dir = mkdtempSync(join(tmpdir(), "render-ro-"));
+        let r;
+        if (asRoot) {
+            const script = 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"';
+            r = planProcess(["--render-dir", join(dir, "out")], ["unshare", "-m", "sh", "-c", script, "sh", dir]);
+        } else {
+            chmodSync(dir, 0o555);
+            r = planProcess(["--render-dir", join(dir, "out")]);
+        }
+        oneUsageError(r, `--render-dir: ${dir}/out cannot be written: ${dir}: ${asRoot ? "a read-only filesystem" : "permission denied"}`);
     });
 
     test("--render-dir keeps the executable bit of what is executable on the host", async () => {
@@ -269,7 +319,6 @@ test("an error the program raises in a lookup ends the plan with exit 1 and the 
     const doc = exampleStack();
     doc.config["microvm-infra:host"].availabilityZone = "us-east-1f";
     const file = writeStack(doc);
-    const { spawnSync } = await import("child_process");
     const r = spawnSync(repoPath("node_modules/.bin/tsx"), [repoPath("tools/plan.ts"), "--config", file], { encoding: "utf8", timeout: 60000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`plan: the program stopped with an error planning the stack config, ${file}:\nhost.availabilityZone`);
