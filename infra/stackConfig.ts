@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { tailscaleCredentialProblems, tailscaleSecretKeys } from "../components/tailscale/credentials";
-import { secretKind } from "../lib/redact";
+import { secretKind, shown } from "../lib/redact";
 import { ConfigError, configNamespace, parseStackConfig, RawObject, StackConfig, structuredKeys } from "./config";
 
 export interface LoadedConfig {
@@ -60,6 +60,20 @@ export function secretConfigProblems(keys: readonly string[], isSecret: (key: st
     return problems;
 }
 
+/**
+ * A configured availability zone must be one of the stack's region (`aws:region`): a zone's name is
+ * its region's and a letter (us-east-1a). Unchecked when the region comes from the environment.
+ */
+export function zoneRegionProblems(cfg: StackConfig, region: string | undefined): string[] {
+    if (region === undefined) {
+        return [];
+    }
+    const fleet = cfg.hosts.length > 1 || cfg.hosts.some((h) => h.name !== "main");
+    const zones = fleet ? cfg.hosts.map((h) => [`hosts.${h.name}.availabilityZone`, h.availabilityZone] as const) : [["host.availabilityZone", cfg.host.availabilityZone] as const];
+    return zones.filter(([, zone]) => zone !== undefined && !new RegExp(`^${region.replace(/[^a-z0-9-]/g, "")}[a-z]$`).test(zone))
+        .map(([key, zone]) => `${key}: ${shown(zone)} is not a zone of aws:region ${region}; use one of its zones (${region}a, ${region}b, ...), or unset it to take the first that offers the instance type`);
+}
+
 export function loadStackConfig(): LoadedConfig {
     const all = pulumi.runtime.allConfig();
     const raw: RawObject = {};
@@ -80,6 +94,9 @@ export function loadStackConfig(): LoadedConfig {
         problems.push(...err.problems);
     }
     problems.push(...secretConfigProblems(Object.keys(all), isConfigSecret, (key) => all[key]));
+    if (cfg) {
+        problems.push(...zoneRegionProblems(cfg, all["aws:region"]));
+    }
     if (!cfg || problems.length > 0) {
         throw new ConfigError(problems);
     }

@@ -325,6 +325,36 @@ test("an error the program raises in a lookup ends the plan with exit 1 and the 
     expect(r.stderr).toContain('\nhost.availabilityZone "us-east-1f" does not offer a1.metal in us-east-1; use one of us-east-1a, us-east-1b');
 });
 
+describe("a region other than us-east-1", () => {
+    const inRegion = (region: string, zone?: string) => {
+        const doc = exampleStack();
+        doc.config["aws:region"] = region;
+        if (zone !== undefined) {
+            doc.config["microvm-infra:host"].availabilityZone = zone;
+        }
+        return writeStack(doc);
+    };
+
+    test("the plan's zone lookups answer with that region's zones", async () => {
+        const { code, out } = await runPlan("--config", inRegion("eu-west-1"), "--json");
+        expect(code).toBe(0);
+        const subnet = JSON.parse(out).resources.find((r: { type: string }) => r.type === "aws:ec2/subnet:Subnet");
+        expect(subnet.inputs.availabilityZone).toBe("eu-west-1a");
+        expect(out).not.toContain("us-east-1");
+    });
+
+    test("a zone of another region is refused naming aws:region and its zones, never us-east-1's", async () => {
+        const { code, err } = await runPlan("--config", inRegion("eu-west-1", "us-east-1a"));
+        expect(code).toBe(1);
+        expect(err).toContain('host.availabilityZone: "us-east-1a" is not a zone of aws:region eu-west-1; use one of its zones (eu-west-1a, eu-west-1b, ...), or unset it to take the first that offers the instance type');
+        // The lookup's error surfaces asynchronously: a process of its own, as in the lookup test below.
+        const wrongZone = spawnSync(repoPath("node_modules/.bin/tsx"), [repoPath("tools/plan.ts"), "--config", inRegion("eu-west-1", "eu-west-1f")], { encoding: "utf8", timeout: 60000 });
+        expect(wrongZone.status).toBe(1);
+        expect(wrongZone.stderr).toContain('host.availabilityZone "eu-west-1f" does not offer a1.metal in eu-west-1; use one of eu-west-1a, eu-west-1b');
+        expect(wrongZone.stderr).not.toContain("us-east-1");
+    });
+});
+
 test("the stack's SSH command pins the host key Pulumi generated", async () => {
     const plan = await examplePlan();
     expect(plan.outputs.sshCommand).toBe('ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA placeholder-host-key" root@198.51.100.10');
