@@ -282,6 +282,26 @@ describe("diff classification", () => {
     });
 });
 
+test("YAML's .inf and .nan are refused naming each key, never silently the default", async () => {
+    const doc = exampleStack();
+    doc.config["microvm-infra:slots"].slot5.memMiB = Infinity;
+    doc.config["microvm-infra:storage"].volumeGiB = NaN;
+    doc.config["microvm-infra:states"].slot1.autoSnapshots.daily = -Infinity;
+    const file = writeStack(doc);
+    expect(readFileSync(file, "utf8")).toMatch(/memMiB: \.inf\n/);
+    expect(readFileSync(file, "utf8")).toMatch(/volumeGiB: \.nan\n/);
+    const { code, err, out } = await runPlan("--config", file);
+    expect(code).toBe(1);
+    expect(out).toBe("");
+    const lines = err.split("\n");
+    expect(lines[0]).toBe(`Invalid stack config in the stack config, ${file}:`);
+    expect(lines.slice(1).filter(Boolean).sort()).toEqual([
+        "slots.slot5.memMiB: is .inf, which is not a number a config key can hold; write a whole number (or remove the key for its default)",
+        "states.slot1.autoSnapshots.daily: is -.inf, which is not a number a config key can hold; write a whole number (or remove the key for its default)",
+        "storage.volumeGiB: is .nan, which is not a number a config key can hold; write a whole number (or remove the key for its default)",
+    ]);
+});
+
 test("a stack file that is not YAML exits 2", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "bad-")), "Pulumi.bad.yaml");
     writeFileSync(file, "config: [unclosed");
