@@ -46,6 +46,24 @@ export interface ListedState {
 }
 
 const stateKeys = ["from", "host", "snapshots", "onRemove", "autoSnapshots", "replicate"];
+
+/**
+ * Snapshot names vm-state gives its own snapshots and manages itself: a named snapshot of that form
+ * would be pruned or renamed over by vm-state, so the config refuses it. (scripts/vm-state.d at
+ * commit 78d2409: common.bash `safety_snapshot` names pre-WHY-YYYYMMDD-HHMMSS[-N], `prune_safety`
+ * deletes those matching SAFETY_RE, and `switch_slots` is called with assign, apply and recover;
+ * fleet.bash `replica_visible_name` names a promoted replica's snapshots replica-YYYYMMDD-HHMMSS[-N].)
+ */
+export const vmStateSnapshotForms: readonly { readonly pattern: RegExp; readonly form: string; readonly what: string }[] = [
+    { pattern: /^pre-[a-z]+-\d{8}-\d{6}(-\d+)?$/, form: "pre-<why>-<date>-<time>", what: "safety snapshots, which vm-state prunes" },
+    { pattern: /^replica-\d{8}-\d{6}(-\d+)?$/, form: "replica-<date>-<time>", what: "snapshots of a promoted replica" },
+];
+
+/** Why `snap` cannot be a named snapshot because vm-state names its own that way, or undefined. */
+export function vmStateSnapshotProblem(snap: string): string | undefined {
+    const own = vmStateSnapshotForms.find((f) => f.pattern.test(snap));
+    return own && `${shown(snap)} has the form of vm-state's own ${own.what} (${own.form}); give yours another name`;
+}
 const autoSnapshotKeys = ["hourly", "daily", "weekly", "monthly"] as const;
 
 function parseFrom(p: Problems, path: string, text: string): StateSource | undefined {
@@ -81,7 +99,7 @@ export function parseListedStates(p: Problems, raw: unknown): Map<string, Listed
         const fromText = readString(p, o, path, "from");
         const snapshots = readStringList(p, o, path, "snapshots");
         snapshots.forEach((snap, i) => {
-            const badSnap = nameProblem("snapshot", snap);
+            const badSnap = nameProblem("snapshot", snap) ?? vmStateSnapshotProblem(snap);
             if (badSnap) {
                 p.add(`${path}.snapshots[${i}]`, badSnap);
             } else if (snapshots.indexOf(snap) !== i) {

@@ -189,6 +189,12 @@ describe("invalid configs are rejected with a message naming the key", () => {
             'states.slot1.autoSnapshots: needs storage.backend "zfs", not "files" (scheduled snapshots are ZFS snapshots taken by sanoid)'],
         ["a snapshot listed twice", (r) => { r.states = { a: { snapshots: ["v1", "v2", "v1"] } }; },
             'states.a.snapshots[2]: "v1" is listed twice; each snapshot name once'],
+        ["a named snapshot shaped like vm-state's safety snapshots (the next apply would prune it)", (r) => { r.states = { a: { snapshots: ["v1", "pre-apply-20250101-000000"] } }; },
+            'states.a.snapshots[1]: "pre-apply-20250101-000000" has the form of vm-state\'s own safety snapshots, which vm-state prunes (pre-<why>-<date>-<time>); give yours another name'],
+        ["a named snapshot shaped like the safety snapshot of a recovery", (r) => { r.states = { a: { snapshots: ["pre-recover-20250101-000000-2"] } }; },
+            'states.a.snapshots[0]: "pre-recover-20250101-000000-2" has the form of vm-state\'s own safety snapshots, which vm-state prunes (pre-<why>-<date>-<time>); give yours another name'],
+        ["a named snapshot shaped like a promoted replica's", (r) => { r.states = { a: { snapshots: ["replica-20250101-000000"] } }; },
+            'states.a.snapshots[0]: "replica-20250101-000000" has the form of vm-state\'s own snapshots of a promoted replica (replica-<date>-<time>); give yours another name'],
         ["too much memory for the host", (r) => { r.slots.slot1 = { memMiB: 30000 }; },
             "slots: the slots' memory adds up to 34096 MiB, but a1.metal has 32 GiB and leaves 28672 MiB for slots after the host's share; lower slots.<name>.memMiB or choose a larger host.instanceType (c6g.metal, c6gd.metal, m6g.metal)"],
         ["more vCPUs than the host", (r) => { r.slots.slot1 = { vcpu: 32 }; },
@@ -356,6 +362,10 @@ describe("no refusal echoes a secret or a whole long value, whatever key it is i
             echoed.push(...configProblems(raw).filter((l) => l.includes("a".repeat(echoLimit + 1))).map((l) => `${e.where}: ${l.slice(0, 120)}`));
         }
         expect(echoed).toEqual([]);
+    });
+
+    test("snapshot names that only look like vm-state's are fine", () => {
+        expect(problems((r) => { r.states = { a: { snapshots: ["pre-apply", "pre-upgrade-2025", "replica-1", "before-apply-20250101-000000"] } }; })).toEqual([]);
     });
 
     test("a public key whose comment is a secret is refused; its public blob alone never is", () => {
