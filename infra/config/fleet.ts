@@ -71,10 +71,14 @@ export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage:
         } else if (name !== primaryHost && subnetCidr === network.subnetCidr) {
             p.add(`${path}.subnetCidr`, `${shown(subnetCidr)} is ${primaryHost}'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr})`);
         }
+        const hostStorage = parseStorage(p, o.storage, `${path}.storage`, storage, ["fromSnapshot"]);
+        if (fromSnapshot !== undefined && hostStorage.backend === "files") {
+            p.add(`${path}.storage.fromSnapshot`, `restores the host's state volume from an EBS snapshot, but its storage.backend is "files": no state volume, the states live on the root disk; remove fromSnapshot, or set ${path}.storage.backend to the backend the snapshot's host used ("zfs" or "xfs")`);
+        }
         hosts.push({
             ...readMachine(p, o, path, host),
             name,
-            storage: parseStorage(p, o.storage, `${path}.storage`, storage, ["fromSnapshot"]),
+            storage: hostStorage,
             fromSnapshot,
             tailscaleHostname,
             subnetCidr: subnetCidr ?? "",
