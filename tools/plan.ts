@@ -17,6 +17,7 @@ import { basename, join, resolve } from "path";
 import { createHash } from "crypto";
 import { ConfigError } from "../infra/config";
 import { capWords, redactText, shown } from "../lib/redact";
+import { crossHostCloneProblems } from "./plan/changeChecks";
 import { diffPlans, PlanDiff } from "./plan/diff";
 import { renderReview } from "./plan/markdown";
 import { renderDiff, renderPlan, renderSlotEffects } from "./plan/render";
@@ -177,6 +178,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         // OLD is what the selected stack was deployed from: plan it as that stack, so URNs match.
         const oldPlan = args.against ? await planNamed("OLD (--against)", args.against, args.stack) : undefined;
         const plan = await planNamed(args.against ? "NEW" : "the stack config", args.config, args.stack);
+        const refused = oldPlan ? crossHostCloneProblems(oldPlan, plan) : [];
+        if (refused.length > 0) {
+            complain(`Invalid change in NEW, ${args.config} (against ${args.against}):\n${refused.join("\n")}\n`);
+            return 1;
+        }
         const diff = oldPlan ? diffPlans(oldPlan.resources, plan.resources) : undefined;
         if (args.renderDir) {
             writeRendered(args.renderDir, plan.files, plan.executables);

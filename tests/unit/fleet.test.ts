@@ -8,12 +8,14 @@ import { readFileSync } from "fs";
 import { parseStackConfig } from "../../infra/config";
 import { periodMinutes } from "../../infra/config/fleet";
 import { repoPath } from "../helpers/paths";
+import { main } from "../../tools/plan";
+import { crossHostCloneProblems } from "../../tools/plan/changeChecks";
 import { diffPlans } from "../../tools/plan/diff";
 import { renderReview } from "../../tools/plan/markdown";
 import { reviewChange } from "../../tools/plan/review";
 import { Plan } from "../../tools/plan/run";
 import { key, configProblems, validHost } from "../helpers/config";
-import { byType, examplePlan, exampleStack, one, planDoc, StackDoc } from "../helpers/stacks";
+import { byType, examplePlan, exampleStack, one, planDoc, StackDoc, writeStack } from "../helpers/stacks";
 
 /** The example with a second host, `big`, running slot5; dev stays on main; slot1 replicated to big. */
 function twoHosts(edit?: (doc: StackDoc) => void): StackDoc {
@@ -128,6 +130,36 @@ describe("two hosts", () => {
         ]));
         expect(review.slots.filter((s) => s.change !== "unchanged")).toEqual([{ slot: "slot5", change: "restarts", why: ["runs state dev instead of slot5"] }]);
         expect(renderReview(review, "test")).toContain("| `dev` | transferred | from host main to host big");
+    });
+
+    test("a new clone of a state on another host is refused at plan time (--against), saying to clone on the source's host, then move", async () => {
+        const cloneOnBig = twoHosts((d) => { d.config["microvm-infra:states"].copy = { from: "slot1" }; d.config["microvm-infra:slots"].slot5.state = "copy"; });
+        const next = await planDoc(cloneOnBig);
+        expect(crossHostCloneProblems(plan, next)).toEqual([
+            "states.copy.from: copy would be created on host big as a clone of slot1, which lives on host main: vm-state makes a copy on the host that holds the source. "
+            + "Create it on main first (keep its slot there, or set states.copy.host: main), pulumi up, then move it to big with a second edit",
+        ]);
+        // The same clone on its source's host, then moved by a second edit: both accepted.
+        const cloneOnMain = await planDoc(twoHosts((d) => { d.config["microvm-infra:states"].copy = { from: "slot1", host: "main" }; }));
+        expect(crossHostCloneProblems(plan, cloneOnMain)).toEqual([]);
+        expect(crossHostCloneProblems(cloneOnMain, next)).toEqual([]);
+        // npm run plan -- --against: exit 1, naming the key.
+        let err = "";
+        const o = jest.spyOn(process.stdout, "write").mockImplementation(() => true);
+        const e = jest.spyOn(process.stderr, "write").mockImplementation((chunk: any) => { err += String(chunk); return true; });
+        try {
+            expect(await main(["--config", writeStack(cloneOnBig), "--against", writeStack(twoHosts())])).toBe(1);
+        } finally {
+            o.mockRestore();
+            e.mockRestore();
+        }
+        expect(err).toContain("states.copy.from: copy would be created on host big as a clone of slot1, which lives on host main");
+    });
+
+    test("a restored state moved to another host (the documented move of dev) is not a new clone", async () => {
+        const moved = await planDoc(twoHosts((d) => { d.config["microvm-infra:slots"].slot5.state = "dev"; }));
+        expect(moved.config.states.find((s) => s.name === "dev")!.host).toBe("big");
+        expect(crossHostCloneProblems(plan, moved)).toEqual([]);
     });
 
     test("the copy a move leaves on the source is removed after the move only for states with onRemove: destroy", async () => {
