@@ -119,6 +119,16 @@ export function cidrProblem(text: string, family?: Family): string | undefined {
     return undefined;
 }
 
+/**
+ * The one spelling of a network CIDR (lowercase, IPv6 compressed as RFC 5952 says), or undefined
+ * when `text` is not a network CIDR: `2001:DB8:0::/32` and `2001:db8::/32` are one network, and
+ * every rule and resource name is made from this spelling.
+ */
+export function canonicalCidr(text: string): string | undefined {
+    const c = parseCidr(text);
+    return c === undefined || hostBitsSet(c) ? undefined : networkOf(c);
+}
+
 /** Parses an IPv4 network CIDR (no host bits), or undefined. */
 export function parseIpv4Cidr(text: string): Ipv4Cidr | undefined {
     const c = parseCidr(text);

@@ -5,6 +5,7 @@
  * `infra/stackConfig.ts` feeds it from `pulumi.Config`.
  */
 import { resolve } from "path";
+import { normaliseCidrs } from "./cidrs";
 import { checkWayIn, HostConfig, parseHost } from "./host";
 import { unknownKeyProblems } from "./keys";
 import { NetworkConfig, parseNetwork } from "./network";
@@ -60,13 +61,13 @@ export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = []
     for (const line of [...unknownKeyProblems(allKeys), ...secretShapedProblems(raw)]) {
         p.addLine(line);
     }
-    const host = parseHost(p, raw.host);
+    const parsedHost = parseHost(p, raw.host);
     const network = parseNetwork(p, raw.network);
     const storage = parseStorage(p, raw.storage, "storage", undefined, ["backups"]);
     const backups = parseBackups(p, (raw.storage as RawObject | undefined)?.backups);
     const tailscale = parseTailscale(p, raw.tailscale);
-    const hosts = parseHosts(p, raw.hosts, host, storage, tailscale, network);
-    const slots = parseSlots(p, raw.slots, nixosDir, hosts);
+    const hosts = parseHosts(p, raw.hosts, parsedHost, storage, tailscale, network);
+    const { host, slots } = normaliseCidrs(p, parsedHost, parseSlots(p, raw.slots, nixosDir, hosts));
     const states = resolveStates(p, slots, parseListedStates(p, raw.states), hosts);
     checkCapacity(p, hosts, slots);
     if (backups && hosts.length > 0 && !hosts.some((h) => usesStateVolume(h.storage.backend))) {

@@ -119,6 +119,12 @@ describe("invalid configs are rejected with a message naming the key", () => {
             'host.adminCidrs[1]: "2001:db8::1/64" has host bits set: the network is 2001:db8::/64 (or write 2001:db8::1/128 for that one address)'],
         ["IPv6-only admin CIDRs with a public way in (the host has no IPv6)", (r) => { r.host.adminCidrs = ["2001:db8::/32"]; },
             'host.adminCidrs: holds only IPv6 CIDRs, but the host\'s public address is IPv4 only (an Elastic IP), so Pulumi could not reach it: add the IPv4 CIDR you deploy from, or set host.connectVia to "tailscale"'],
+        ["one IPv6 network written twice, in another case", (r) => { r.host.adminCidrs = ["203.0.113.0/24", "2001:db8::/32", "2001:DB8::/32"]; },
+            'host.adminCidrs[2]: "2001:DB8::/32" is the network host.adminCidrs[1] already lists (2001:db8::/32); list each network once'],
+        ["one IPv6 network written twice, in another form", (r) => { r.host.adminCidrs = ["203.0.113.0/24", "2001:db8:0:0::/64", "2001:0db8::/64"]; },
+            'host.adminCidrs[2]: "2001:0db8::/64" is the network host.adminCidrs[1] already lists (2001:db8::/64); list each network once'],
+        ["a published port's source written twice", (r) => { r.slots.slot1 = { publish: [{ port: 80, to: "internet", sources: ["198.51.100.0/24", "198.51.100.0/24"] }] }; },
+            'slots.slot1.publish[0].sources[1]: "198.51.100.0/24" is the network slots.slot1.publish[0].sources[0] already lists (198.51.100.0/24); list each network once'],
         ["SSH from the whole IPv4 internet without the opt-in", (r) => { r.host.adminCidrs = ["0.0.0.0/0"]; },
             'host.adminCidrs[0]: "0.0.0.0/0" opens the host\'s SSH to the whole internet; use the CIDR you deploy from (for example your address/32), or reach the host over the tailnet (host.connectVia "tailscale"); if you really mean it, also set host.allowSshFromAnywhere to true'],
         ["SSH from the whole IPv6 internet without the opt-in", (r) => { r.host.adminCidrs = ["203.0.113.0/24", "::/0"]; },
@@ -217,6 +223,15 @@ describe("invalid configs are rejected with a message naming the key", () => {
         expect(problems(() => undefined, ["microvm:slots", "aws:region", "tailscale:tailnet", "pulumi:tags"])).toEqual([
             'microvm:slots: unknown namespace "microvm", so nothing would read this key (did you mean microvm-infra:slots?); this project reads microvm-infra:<key> and the providers\' aws:, tailscale:, tls:, command:, pulumi: keys',
         ]);
+    });
+
+    test("CIDRs reach the program in their one spelling (lowercase, IPv6 compressed)", () => {
+        const cfg = parse((r) => {
+            r.host.adminCidrs = ["203.0.113.0/24", "2001:DB8:0:0::/64"];
+            r.slots.slot1 = { publish: [{ port: 80, to: "internet", sources: ["198.51.100.0/24"] }, { port: 81, to: "internet", sources: ["198.51.100.0/24"] }] };
+        });
+        expect(cfg.host.adminCidrs).toEqual(["203.0.113.0/24", "2001:db8::/64"]);
+        expect(cfg.slots[0].publish.map((e) => e.sources)).toEqual([["198.51.100.0/24"], ["198.51.100.0/24"]]);
     });
 
     test("SSH from anywhere is legal with the explicit opt-in", () => {
