@@ -1,4 +1,5 @@
 /** `states`: the VMs' disks, how each comes to exist, its snapshots and what removal does. */
+import { formerSnapshotName, formerStateName, snapshotResourceName, stateResourceName } from "../../components/state/vmState";
 import { nameProblem } from "../../lib/names";
 import { shown } from "../../lib/redact";
 import { checkReplication, FleetHost, parseReplication, Replication, stateHost } from "./fleet";
@@ -192,6 +193,7 @@ export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed:
     const diskOf = new Map(slots.map((s) => [s.state, s.diskGiB]));
     const slotHostOf = new Map(slots.map((s) => [s.name, s.host]));
     const hostOf = new Map<string, string>();
+    checkResourceNames(p, [...all].map(([name, st]) => ({ name, snapshots: [...new Set(st.snapshots)] })));
     return sourceOrder(p, all).map((name): StateConfig => {
         const listedState = all.get(name)!;
         const slot = attachedTo.get(name);
@@ -205,6 +207,33 @@ export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed:
         }
         return { name, ...listedState, host, slot, diskGiB: diskOf.get(name) ?? slotDefaults.diskGiB };
     });
+}
+
+/**
+ * Every state's resources (`<state>`, `<state>@<snapshot>`) and the former names they keep as
+ * aliases (`<state>-state`, `<state>-snap-<snapshot>`: components/state/vmState.ts) share one
+ * namespace: two of them alike would make the engine match one resource for another. State `x`
+ * with snapshot `y-state` next to a state `x-snap-y` is such a pair; the later state is refused.
+ */
+function checkResourceNames(p: Problems, states: readonly { name: string; snapshots: readonly string[] }[]): void {
+    const owner = new Map<string, string>();
+    const claim = (name: string, what: string, state: string): void => {
+        const other = owner.get(name);
+        if (other !== undefined) {
+            p.add(`states.${state}`, `its resources would be known by the name ${name}, which is already ${other}; rename this state (or that one)`);
+        } else {
+            owner.set(name, what);
+        }
+    };
+    const sorted = [...states].sort((a, b) => a.name.localeCompare(b.name));
+    for (const s of sorted) {
+        owner.set(stateResourceName(s.name), `state ${s.name}'s resource`);
+        s.snapshots.forEach((snap) => owner.set(snapshotResourceName(s.name, snap), `snapshot ${s.name}@${snap}'s resource`));
+    }
+    for (const s of sorted) {
+        claim(formerStateName(s.name), `the former name of state ${s.name}'s resource (kept as an alias for stacks made before the rename)`, s.name);
+        s.snapshots.forEach((snap) => claim(formerSnapshotName(s.name, snap), `the former name of snapshot ${s.name}@${snap}'s resource (kept as an alias)`, s.name));
+    }
 }
 
 /** Scheduled snapshots are ZFS snapshots (sanoid): the backend of the state's own host decides. */
