@@ -6,13 +6,19 @@
  * Markdown by `markdown.ts`. Pure and stable: everything sorted, nothing time-dependent.
  */
 import { tailscaleSecretKeys } from "../../components/tailscale/credentials";
-import { metalTypes } from "../../infra/instanceTypes";
+import { StateConfig } from "../../infra/config";
+import { hostResourceName } from "../../infra/program";
 import { awsSecretKeys, sshPrivateKeyKey } from "../../infra/stackConfig";
 import { secretKind } from "../../lib/redact";
+import { Cost, planCost, stateVolumeSpec } from "./cost";
 import { commandsRun, PlanDiff } from "./diff";
-import { PlannedResource } from "./mockRuntime";
+import { hoursPerMonth, volumeUsdPerHour } from "./prices";
 import { systemChanges } from "./restarts";
 import { Plan } from "./run";
+import { securityChanges } from "./security";
+
+export type { Cost, CostLine } from "./cost";
+export { hoursPerMonth } from "./prices";
 
 export interface ConfigChange {
     readonly key: string;
@@ -37,16 +43,25 @@ export interface SlotChange {
 
 export interface StateChange {
     readonly state: string;
-    readonly change: "created" | "cloned" | "restored" | "moved" | "transferred" | "destroyed" | "forgotten" | "snapshotted" | "onRemove";
+    readonly change: "created" | "cloned" | "restored" | "moved" | "transferred" | "destroyed" | "forgotten" | "snapshotted" | "onRemove" | "re-created" | "source changed";
     readonly detail: string;
     /** Data is deleted for good. */
     readonly dataLoss: boolean;
 }
 
-export interface Cost {
-    readonly instanceType: string;
-    readonly usdPerHour: number;
-    readonly usdPerMonth: number;
+/** What happens to one host (every host of a fleet is read, each on its own). */
+export interface HostChange {
+    readonly host: string;
+    readonly change: "created" | "removed" | "replaced" | "kept";
+    /** For a replacement: the input paths that force it. */
+    readonly because: string[];
+    /**
+     * Its state volume: kept (and re-attached to a new instance), none (the files backend), created,
+     * replaced, or deleted from the stack (retainOnDelete: AWS keeps it, and bills it).
+     */
+    readonly volume: "kept" | "none" | "created" | "replaced" | "deleted";
+    /** What a volume the stack lets go of goes on costing per month (deleted only). */
+    readonly retainedUsdPerMonth?: number;
 }
 
 export interface Review {
@@ -54,22 +69,11 @@ export interface Review {
     readonly config: ConfigChange[];
     readonly slots: SlotChange[];
     readonly states: StateChange[];
-    readonly host: { readonly replaced: boolean; readonly because: string[]; readonly volume: "kept" | "none" | "replaced" | "deleted" };
+    readonly hosts: HostChange[];
     readonly security: string[];
     readonly cost: { readonly before: Cost; readonly after: Cost };
     readonly counts: { create: number; update: number; replace: number; delete: number; unchanged: number; commandsOnHost: number; commandsLocal: number };
     readonly diff: PlanDiff;
-}
-
-/** Hours in an average month (AWS's own figure for monthly estimates). */
-export const hoursPerMonth = 730;
-
-const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function cost(plan: Plan): Cost {
-    const type = plan.config.host.instanceType;
-    const perHour = metalTypes[type]?.usdPerHour ?? NaN;
-    return { instanceType: type, usdPerHour: perHour, usdPerMonth: round(perHour * hoursPerMonth, 2) };
 }
 
 /** Leaf paths of a stack file's keys (objects flattened: `microvm-infra:slots.slot6.memMiB`). */
@@ -120,9 +124,27 @@ function configChanges(old: Plan, next: Plan): ConfigChange[] {
     return changes;
 }
 
-const instanceOf = (plan: Plan) => plan.resources.find((r) => r.type === "aws:ec2/instance:Instance");
+/** Each host of either plan, by name: created, removed, replaced (and why) or kept, and its state volume. */
+function hostChanges(old: Plan, next: Plan, diff: PlanDiff): HostChange[] {
+    const names = [...new Set([...old.config.hosts, ...next.config.hosts].map((h) => h.name))];
+    const of = (p: Plan, type: string, name: string) => p.resources.find((r) => r.type === type && r.name === name);
+    const has = (list: { urn: string }[], urn: string | undefined) => urn !== undefined && list.some((c) => c.urn === urn);
+    return names.map((host): HostChange => {
+        const base = hostResourceName(host);
+        const before = of(old, "aws:ec2/instance:Instance", `${base}-host`);
+        const after = of(next, "aws:ec2/instance:Instance", `${base}-host`);
+        const volumeBefore = of(old, "aws:ebs/volume:Volume", `${base}-state`);
+        const volumeAfter = of(next, "aws:ebs/volume:Volume", `${base}-state`);
+        const replaced = diff.replace.find((c) => c.urn === after?.urn);
+        const volume = has(diff.delete, volumeBefore?.urn) ? "deleted" : !volumeAfter ? "none"
+            : has(diff.replace, volumeAfter.urn) ? "replaced" : has(diff.create, volumeAfter.urn) ? "created" : "kept";
+        const retained = volume === "deleted" && volumeBefore ? { retainedUsdPerMonth: Math.round(volumeUsdPerHour(stateVolumeSpec(volumeBefore)) * hoursPerMonth * 100) / 100 } : {};
+        const change = !before ? "created" : !after ? "removed" : replaced ? "replaced" : "kept";
+        return { host, change, because: replaced?.replaceBecause ?? [], volume, ...retained };
+    });
+}
 
-function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[] {
+function slotChanges(old: Plan, next: Plan, replacedHosts: ReadonlySet<string>): SlotChange[] {
     const before = new Map(old.topology.slots.map((s) => [s.name, s]));
     const after = new Map(next.topology.slots.map((s) => [s.name, s]));
     const names = [...new Set([...before.keys(), ...after.keys()])];
@@ -137,8 +159,8 @@ function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[]
             return { slot, change: "removed", why: [`its VM stops; state ${a.state} is kept (not attached)`] };
         }
         const why: string[] = [];
-        if (hostReplaced) {
-            why.push("the host is replaced");
+        if (replacedHosts.has(b.host)) {
+            why.push(next.config.hosts.length > 1 ? `host ${b.host} is replaced` : "the host is replaced");
         }
         if (a.state !== b.state) {
             why.push(`runs state ${b.state} instead of ${a.state}`);
@@ -150,6 +172,24 @@ function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[]
         }
         return { slot, change: why.length > 0 ? "restarts" : "unchanged", why };
     });
+}
+
+const originOf = (s: StateConfig): string => (s.from === undefined ? "empty" : s.from.snapshot === undefined ? s.from.state : `${s.from.state}@${s.from.snapshot}`);
+const originText = (s: StateConfig): string => (s.from === undefined ? "nothing (an empty state)" : originOf(s));
+
+/**
+ * A new `from` replaces the state's resources (their trigger is the origin): the replacement
+ * runs the old resource's delete first where it has one (onRemove: destroy when last applied),
+ * then creates the state again from the new source. Without a delete, `--if-missing` finds the
+ * state and nothing changes on the host.
+ */
+function recreation(old: Plan, diff: PlanDiff, a: StateConfig, b: StateConfig): StateChange {
+    const resource = old.resources.find((r) => r.type === "command:remote:Command" && r.name === a.name && r.parent.includes("VmState"));
+    const runs = diff.replace.find((c) => c.urn === resource?.urn)?.runs ?? [];
+    const change = `from changes (${originText(a)} -> ${originText(b)})`;
+    return runs.some((r) => r.startsWith("delete"))
+        ? { state: b.name, change: "re-created", detail: `${change}: onRemove: destroy deletes the state and its snapshots, then makes it again from ${originText(b)}`, dataLoss: true }
+        : { state: b.name, change: "source changed", detail: `${change}: the state exists, so nothing happens to it (onRemove: retain: vm-state finds it and makes nothing)`, dataLoss: false };
 }
 
 function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
@@ -194,6 +234,9 @@ function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
             if (snaps.length > 0) {
                 changes.push({ state: name, change: "snapshotted", detail: `new snapshot${snaps.length > 1 ? "s" : ""} ${snaps.join(", ")}`, dataLoss: false });
             }
+            if (originOf(a) !== originOf(b)) {
+                changes.push(recreation(old, diff, a, b));
+            }
             if (a.onRemove !== b.onRemove && b.onRemove === "destroy") {
                 changes.push({ state: name, change: "onRemove", detail: "becomes destroy: removing it from the config later deletes its data", dataLoss: false });
             }
@@ -202,67 +245,17 @@ function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
     return changes;
 }
 
-const SECURITY_TYPES: Record<string, string> = {
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "inbound",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "outbound",
-    "aws:ec2/securityGroup:SecurityGroup": "security group",
-    "aws:iam/role:Role": "IAM role",
-    "aws:iam/rolePolicy:RolePolicy": "IAM policy",
-    "aws:iam/instanceProfile:InstanceProfile": "IAM instance profile",
-    "tailscale:index/deviceSubnetRoutes:DeviceSubnetRoutes": "tailnet routes",
-    "tailscale:index/acl:Acl": "tailnet policy",
-    "tailscale:index/deviceTags:DeviceTags": "tailnet tags",
-    "aws:ec2/keyPair:KeyPair": "first-boot SSH key",
-};
-
-function securityChanges(old: Plan, next: Plan, diff: PlanDiff): string[] {
-    const find = (p: Plan, urn: string) => p.resources.find((r) => r.urn === urn);
-    const describe = (r: PlannedResource | undefined) => String(r?.inputs.description ?? r?.name ?? "");
-    const lines: string[] = [];
-    const rule = (what: string, r: PlannedResource | undefined) => {
-        const cidr = String(r?.inputs.cidrIpv4 ?? r?.inputs.cidrIpv6 ?? "");
-        return `${what}: ${describe(r)}${cidr && !describe(r).includes(cidr) ? ` (${cidr})` : ""}`;
-    };
-    for (const c of diff.create.filter((x) => SECURITY_TYPES[x.type])) {
-        const r = find(next, c.urn);
-        lines.push(c.type.includes("securityGroup") && c.type.includes("Rule") ? rule(`opens ${SECURITY_TYPES[c.type]}`, r) : `new ${SECURITY_TYPES[c.type]}: ${r?.name}`);
-    }
-    for (const c of diff.delete.filter((x) => SECURITY_TYPES[x.type])) {
-        const r = find(old, c.urn);
-        lines.push(c.type.includes("securityGroup") && c.type.includes("Rule") ? rule(`closes ${SECURITY_TYPES[c.type]}`, r) : `removed ${SECURITY_TYPES[c.type]}: ${r?.name}`);
-    }
-    for (const c of [...diff.update, ...diff.replace].filter((x) => SECURITY_TYPES[x.type])) {
-        const a = find(old, c.urn);
-        const b = find(next, c.urn);
-        if (c.type === "tailscale:index/deviceSubnetRoutes:DeviceSubnetRoutes") {
-            const ra = (a?.inputs.routes as string[] | undefined) ?? [];
-            const rb = (b?.inputs.routes as string[] | undefined) ?? [];
-            const added = rb.filter((x) => !ra.includes(x)).map((x) => `+${x}`);
-            const removed = ra.filter((x) => !rb.includes(x)).map((x) => `-${x}`);
-            lines.push(`tailnet routes: ${[...added, ...removed].join(", ") || "re-approved on a new device"}`);
-        } else {
-            lines.push(`${SECURITY_TYPES[c.type]} ${b?.name} changes (${c.paths.join(", ")})`);
-        }
-    }
-    return lines.sort();
-}
-
 export function reviewChange(old: Plan, next: Plan, diff: PlanDiff): Review {
-    const instance = instanceOf(next);
-    const replacedInstance = diff.replace.find((c) => instance && c.urn === instance.urn);
-    const volume = next.resources.find((r) => r.type === "aws:ebs/volume:Volume");
-    const volumeState = !volume ? "none"
-        : diff.replace.some((c) => c.urn === volume.urn) ? "replaced"
-            : diff.delete.some((c) => c.type === "aws:ebs/volume:Volume") ? "deleted" : "kept";
+    const hosts = hostChanges(old, next, diff);
     const runs = commandsRun(diff);
     return {
         stack: next.stack,
         config: configChanges(old, next),
-        slots: slotChanges(old, next, replacedInstance !== undefined),
+        slots: slotChanges(old, next, new Set(hosts.filter((h) => h.change === "replaced").map((h) => h.host))),
         states: stateChanges(old, next, diff),
-        host: { replaced: replacedInstance !== undefined, because: replacedInstance?.replaceBecause ?? [], volume: volumeState },
+        hosts,
         security: securityChanges(old, next, diff),
-        cost: { before: cost(old), after: cost(next) },
+        cost: { before: planCost(old), after: planCost(next) },
         counts: {
             create: diff.create.length, update: diff.update.length, replace: diff.replace.length, delete: diff.delete.length, unchanged: diff.unchanged.length,
             commandsOnHost: runs.filter((c) => c.runs.some((x) => x.includes("on the host"))).length,
