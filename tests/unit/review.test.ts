@@ -305,6 +305,21 @@ describe("a fleet: every host is read", () => {
     });
 });
 
+test("removing a fleet host: its protected state volume stops the update, and goes on costing once let go", async () => {
+    const fleet = (): StackDoc => parse(readFileSync(repoPath("tests/fixtures/stacks/fleet.yaml"), "utf8"));
+    const old = await planDoc(fleet());
+    const doc = fleet();
+    delete doc.config["microvm-infra:hosts"].big;
+    delete doc.config["microvm-infra:states"].slot1.replicate;
+    delete doc.config["microvm-infra:states"].slot4;
+    doc.config["microvm-infra:slots"].slot4.host = "main";
+    doc.config["microvm-infra:slots"].slot5.host = "main";
+    const next = await planDoc(doc);
+    const review = reviewChange(old, next, diffPlans(old.resources, next.resources));
+    expect(review.hosts.find((h) => h.host === "big")).toEqual({ host: "big", change: "removed", because: [], volume: "deleted", retainedUsdPerMonth: 20.48, volumeProtected: true });
+    expect(renderReview(review, "test")).toContain("- `big`: **removed**; **its state volume leaves the stack** (it is protected: `pulumi up` stops with an error instead; unprotect it to let the stack forget it, and then AWS keeps it, and bills it: $20.48/month until you delete it).");
+});
+
 describe("the review never prints a secret", () => {
     test("a credential or a secret-shaped value in a stack file (if one ever got past validation) is named, its values never shown", async () => {
         const plan = await examplePlan();

@@ -46,7 +46,8 @@ function headline(r: Review): string {
 
 function hostLine(h: HostChange, fleet: boolean): string {
     const name = fleet ? `${code(h.host)}: ` : "";
-    const retained = h.retainedUsdPerMonth !== undefined ? ` (AWS keeps it, and bills it: ${usd(h.retainedUsdPerMonth)}/month until you delete it)` : "";
+    const bill = h.retainedUsdPerMonth !== undefined ? `AWS keeps it, and bills it: ${usd(h.retainedUsdPerMonth)}/month until you delete it` : "";
+    const retained = h.volumeProtected ? ` (it is protected: \`pulumi up\` stops with an error instead; unprotect it to let the stack forget it, and then ${bill})` : bill ? ` (${bill})` : "";
     const volume = h.volume === "kept" ? "the state volume is kept and attached to the new host (the states survive)"
         : h.volume === "none" ? "**the files backend keeps the states on the root disk: they go with the old host**"
             : `**the state volume is ${h.volume}**${retained}`;

@@ -62,6 +62,8 @@ export interface HostChange {
     readonly volume: "kept" | "none" | "created" | "replaced" | "deleted";
     /** What a volume the stack lets go of goes on costing per month (deleted only). */
     readonly retainedUsdPerMonth?: number;
+    /** The deleted volume is `protect`ed: `pulumi up` stops instead of letting it go. */
+    readonly volumeProtected?: boolean;
 }
 
 export interface Review {
@@ -138,7 +140,10 @@ function hostChanges(old: Plan, next: Plan, diff: PlanDiff): HostChange[] {
         const replaced = diff.replace.find((c) => c.urn === after?.urn);
         const volume = has(diff.delete, volumeBefore?.urn) ? "deleted" : !volumeAfter ? "none"
             : has(diff.replace, volumeAfter.urn) ? "replaced" : has(diff.create, volumeAfter.urn) ? "created" : "kept";
-        const retained = volume === "deleted" && volumeBefore ? { retainedUsdPerMonth: Math.round(volumeUsdPerHour(stateVolumeSpec(volumeBefore)) * hoursPerMonth * 100) / 100 } : {};
+        const retained = volume === "deleted" && volumeBefore ? {
+            retainedUsdPerMonth: Math.round(volumeUsdPerHour(stateVolumeSpec(volumeBefore)) * hoursPerMonth * 100) / 100,
+            ...(volumeBefore.options.protect ? { volumeProtected: true } : {}),
+        } : {};
         const change = !before ? "created" : !after ? "removed" : replaced ? "replaced" : "kept";
         return { host, change, because: replaced?.replaceBecause ?? [], volume, ...retained };
     });
