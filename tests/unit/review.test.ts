@@ -192,6 +192,23 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                 "tailnet device of the host left behind (the stack no longer manages it): it stays in the tailnet, tagged and with key expiry disabled, until you remove it in the admin console (Machines)",
             ])),
         }],
+        ["reach the host over the tailnet: `pulumi preview` replaces no Tailscale resource (the device id stays known)", {
+            edit: (d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; },
+            update: ["Command dev", "Command microvm-secrets", "Command microvm-slots", "Command microvm-switch", "Command slot1", "Command slot1@golden", "Command slot2", "Command slot3", "Command slot4", "Command slot5", "CopyToRemote microvm-bundle"],
+            replace: ["Command microvm-ssh-ready"],
+            check: (r) => {
+                expect(r.diff.replace.filter((c) => c.type.startsWith("tailscale:"))).toEqual([]);
+                expect(r.security).toEqual([]);
+            },
+        }],
+        ["a new SSH private key for Pulumi: `pulumi preview` replaces no Tailscale resource", {
+            edit: (d) => { d.config["microvm-infra:sshPrivateKey"] = { secure: "v1:ANOTHER-KEY-CIPHERTEXT" }; },
+            update: [
+                "Command dev", "Command microvm-secrets", "Command microvm-slots", "Command microvm-ssh-ready", "Command microvm-switch",
+                "Command slot1", "Command slot1@golden", "Command slot2", "Command slot3", "Command slot4", "Command slot5", "CopyToRemote microvm-bundle",
+            ],
+            check: (r) => expect(r.diff.replace.filter((c) => c.type.startsWith("tailscale:"))).toEqual([]),
+        }],
         ["rotate the Tailscale API key (a new secret value)", {
             edit: (d) => { d.config["tailscale:apiKey"] = { secure: "v1:ROTATED-CIPHERTEXT" }; },
             check: (r, md) => {
@@ -206,6 +223,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
     const withSecretKey = (): StackDoc => {
         const d = exampleStack();
         d.config["tailscale:apiKey"] = { secure: "v1:ORIGINAL-CIPHERTEXT" };
+        d.config["microvm-infra:sshPrivateKey"] = { secure: "v1:FIRST-KEY-CIPHERTEXT" };
         return d;
     };
     let base: Promise<Plan> | undefined;

@@ -1,7 +1,8 @@
 /**
  * Reads a stack config file (Pulumi.<stack>.yaml format) into the flat key/value map Pulumi's
- * runtime holds. Encrypted (`secure:`) values are never decrypted: they become "[secret]" and
- * their keys are marked secret, so nothing secret can reach the plan's output. A value JSON cannot
+ * runtime holds. Encrypted (`secure:`) values are never decrypted: they become "[secret]" (a
+ * whole key's: "[secret <digest of its ciphertext>]", so a new secret is a change) and their keys
+ * are marked secret, so nothing secret can reach the plan's output. A value JSON cannot
  * hold (`.inf`, `.nan`) is a ConfigError naming its key.
  */
 import { createHash } from "crypto";
@@ -92,6 +93,11 @@ export function readStackFile(path: string, project: string): StackFile {
         if (secret) {
             secretKeys.push(fullKey);
             secretDigests[fullKey] = createHash("sha256").update(JSON.stringify(value)).digest("hex");
+            // The program gets a stand-in per ciphertext: a new secret (a rotated key) changes the
+            // inputs made from it, as the decrypted value does in `pulumi preview`.
+            if (isSecure(value)) {
+                config[fullKey] = `${secretPlaceholder.slice(0, -1)} ${secretDigests[fullKey].slice(0, 12)}]`;
+            }
         }
     }
     return { config, secretKeys, secretDigests };
