@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { planStack, Plan } from "../../tools/plan/run";
 import { configProblems } from "../helpers/config";
 import { repoPath } from "../helpers/paths";
-import { exampleStack, planDoc } from "../helpers/stacks";
+import { exampleStack, planDoc, StackDoc } from "../helpers/stacks";
 
 const stacks = ["Pulumi.dev.yaml", ...readdirSync(repoPath("tests/fixtures/stacks")).filter((f) => f.endsWith(".yaml")).map((f) => `tests/fixtures/stacks/${f}`)];
 
@@ -36,6 +36,9 @@ test.each(stacks)("%s: every URN and alias is distinct", async (file) => {
     expect(collisions(await planStack(repoPath(file), "dev"))).toEqual([]);
 });
 
+/** The namespace's keys of a stack document, unprefixed, as parseStackConfig takes them. */
+const rawOf = (doc: StackDoc) => Object.fromEntries(Object.entries(doc.config).filter(([k]) => k.startsWith("microvm-infra:")).map(([k, v]) => [k.slice("microvm-infra:".length), v]));
+
 describe("generated states whose names and snapshot names are made of each other's parts", () => {
     const part = fc.constantFrom("x", "y", "state", "snap", "x-snap-y", "y-state");
     const name = fc.array(part, { minLength: 1, maxLength: 3 }).map((ps) => ps.join("-")).filter((n) => /^[a-z]/.test(n));
@@ -48,8 +51,7 @@ describe("generated states whose names and snapshot names are made of each other
         for (const sample of samples) {
             const doc = exampleStack();
             doc.config["microvm-infra:states"] = Object.fromEntries(Object.entries(sample).map(([n, snaps]) => [n, { snapshots: snaps }]));
-            const raw = Object.fromEntries(Object.entries(doc.config).filter(([k]) => k.startsWith("microvm-infra:")).map(([k, v]) => [k.slice("microvm-infra:".length), v]));
-            const problems = configProblems(raw);
+            const problems = configProblems(rawOf(doc));
             if (problems.length > 0) {
                 expect(problems.every((p) => /^states\.[a-z0-9-]+: its resources would be known by the name /.test(p) || /snapshot name|state name/.test(p))).toBe(true);
                 refused++;
@@ -68,8 +70,7 @@ describe("generated states whose names and snapshot names are made of each other
     test("the issue's pair: state x with snapshot y-state next to a state x-snap-y is refused", () => {
         const doc = exampleStack();
         doc.config["microvm-infra:states"] = { x: { snapshots: ["y-state"] }, "x-snap-y": {} };
-        const raw = Object.fromEntries(Object.entries(doc.config).filter(([k]) => k.startsWith("microvm-infra:")).map(([k, v]) => [k.slice("microvm-infra:".length), v]));
-        expect(configProblems(raw)).toEqual([
+        expect(configProblems(rawOf(doc))).toEqual([
             "states.x-snap-y: its resources would be known by the name x-snap-y-state, which is already the former name of snapshot x@y-state's resource (kept as an alias); rename this state (or that one)",
         ]);
     });
