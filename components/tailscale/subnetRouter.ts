@@ -36,6 +36,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import * as tailscale from "@pulumi/tailscale";
 import { parseIpv4Cidr } from "../../lib/cidr";
+import { shown } from "../../lib/redact";
 import { Connection } from "../deploy/connection";
 import { inheritedDependsOn } from "../deploy/inherit";
 import { defaultJoinWait, HostTailnetStatus, JoinWait, joinWaitScript, nameCollision, parseTailscaleStatus } from "./status";
@@ -60,11 +61,11 @@ export interface SubnetRouterArgs {
 export function routesProblem(routes: readonly string[]): string | undefined {
     const bad = routes.find((r) => parseIpv4Cidr(r) === undefined);
     if (bad !== undefined) {
-        return `routes must be IPv4 CIDRs such as 10.1.0.0/24, got "${bad}"`;
+        return `routes must be IPv4 CIDRs such as 10.1.0.0/24, got ${shown(bad)}`;
     }
     const dup = routes.find((r, i) => routes.indexOf(r) !== i);
     if (dup !== undefined) {
-        return `routes must not repeat, got "${dup}" twice`;
+        return `routes must not repeat, got ${shown(dup)} twice`;
     }
     return undefined;
 }
