@@ -3,7 +3,8 @@
  * only module that touches config: components take args.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { tailscaleCredentialProblems } from "../components/tailscale/credentials";
+import { tailscaleCredentialProblems, tailscaleSecretKeys } from "../components/tailscale/credentials";
+import { secretKind, shown } from "../lib/redact";
 import { ConfigError, configNamespace, parseStackConfig, RawObject, StackConfig, structuredKeys } from "./config";
 import { alertWebhookProblems, alertWebhookUrlKey } from "./config/observability";
 
@@ -32,15 +33,49 @@ export function isConfigSecret(key: string): boolean {
 }
 
 /**
- * Problems with the secrets in config, whatever else it says: every credential must be a Pulumi
- * secret (a clear-text value would be committed with the stack file), even where it is unused.
+ * The AWS provider's credential keys (`@pulumi/aws` config: accessKey, secretKey, token, and the
+ * web identity token of assumeRoleWithWebIdentity): like Tailscale's, never in clear text.
  */
-export function secretConfigProblems(keys: readonly string[], isSecret: (key: string) => boolean): string[] {
+export const awsSecretKeys = ["aws:accessKey", "aws:secretKey", "aws:token"] as const;
+
+/**
+ * Problems with the secrets in config, whatever else it says: every credential must be a Pulumi
+ * secret (a clear-text value would be committed with the stack file), even where it is unused, and
+ * no other key outside the project's namespace (those are checked key by key, `parseStackConfig`)
+ * may hold a value that looks like a secret (lib/redact.ts). `valueOf` gives a key's clear text.
+ */
+export function secretConfigProblems(keys: readonly string[], isSecret: (key: string) => boolean, valueOf: (key: string) => string | undefined = () => undefined): string[] {
     const problems = tailscaleCredentialProblems(keys, isSecret);
     if (keys.includes(sshPrivateKeyKey) && !isSecret(sshPrivateKeyKey)) {
         problems.push("sshPrivateKey: is stored in clear text in the stack file; remove it (pulumi config rm sshPrivateKey) and set it again with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`");
     }
+    const credentials: readonly string[] = [...tailscaleSecretKeys, ...awsSecretKeys, sshPrivateKeyKey];
+    for (const key of keys.filter((k) => !isSecret(k))) {
+        const value = valueOf(key) ?? "";
+        if ((awsSecretKeys as readonly string[]).includes(key) || (key === "aws:assumeRoleWithWebIdentity" && /webIdentityToken"\s*:\s*"[^"]/.test(value))) {
+            problems.push(`${key}: is stored in clear text in the stack file; set it again with \`pulumi config set --secret ${key} ...\` (or leave AWS credentials to the environment: AWS_PROFILE, SSO)`);
+        } else if (!credentials.includes(key) && !key.startsWith(`${configNamespace}:`)) {
+            const kind = secretKind(value);
+            if (kind !== undefined) {
+                problems.push(`${key}: holds what looks like ${kind} (not shown), in clear text in the stack file; a secret is set with \`pulumi config set --secret ${key} ...\`, and only in a key meant for it`);
+            }
+        }
+    }
     return problems;
+}
+
+/**
+ * A configured availability zone must be one of the stack's region (`aws:region`): a zone's name is
+ * its region's and a letter (us-east-1a). Unchecked when the region comes from the environment.
+ */
+export function zoneRegionProblems(cfg: StackConfig, region: string | undefined): string[] {
+    if (region === undefined) {
+        return [];
+    }
+    const fleet = cfg.hosts.length > 1 || cfg.hosts.some((h) => h.name !== "main");
+    const zones = fleet ? cfg.hosts.map((h) => [`hosts.${h.name}.availabilityZone`, h.availabilityZone] as const) : [["host.availabilityZone", cfg.host.availabilityZone] as const];
+    return zones.filter(([, zone]) => zone !== undefined && !new RegExp(`^${region.replace(/[^a-z0-9-]/g, "")}[a-z]$`).test(zone))
+        .map(([key, zone]) => `${key}: ${shown(zone)} is not a zone of aws:region ${region}; use one of its zones (${region}a, ${region}b, ...), or unset it to take the first that offers the instance type`);
 }
 
 export function loadStackConfig(): LoadedConfig {
@@ -62,8 +97,11 @@ export function loadStackConfig(): LoadedConfig {
         }
         problems.push(...err.problems);
     }
-    problems.push(...secretConfigProblems(Object.keys(all), isConfigSecret));
+    problems.push(...secretConfigProblems(Object.keys(all), isConfigSecret, (key) => all[key]));
     problems.push(...alertWebhookProblems(Object.keys(all), isConfigSecret, alertWebhookUrlFullKey, all[alertWebhookUrlFullKey]));
+    if (cfg) {
+        problems.push(...zoneRegionProblems(cfg, all["aws:region"]));
+    }
     if (!cfg || problems.length > 0) {
         throw new ConfigError(problems);
     }

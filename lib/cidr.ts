@@ -1,7 +1,10 @@
 /**
- * CIDR parsing and the one wording for CIDR problems, for IPv4 and IPv6 alike. Pure, no
- * dependencies; the stack config, the AWS components and the Tailscale router all use it.
+ * CIDR parsing and the one wording for CIDR problems, for IPv4 and IPv6 alike. Pure (a bad value
+ * is quoted through lib/redact.ts); the stack config, the AWS components and the Tailscale router
+ * all use it.
  */
+import { shown } from "./redact";
+
 export type Family = 4 | 6;
 
 export interface Cidr {
@@ -107,13 +110,23 @@ export function cidrProblem(text: string, family?: Family): string | undefined {
     const c = parseCidr(text);
     const kind = family === 4 ? "an IPv4" : family === 6 ? "an IPv6" : "an IPv4 or IPv6";
     if (!c || (family !== undefined && c.family !== family)) {
-        return `must be ${kind} CIDR such as ${family === 6 ? "2001:db8::/32" : cidrExample}, got "${text}"`;
+        return `must be ${kind} CIDR such as ${family === 6 ? "2001:db8::/32" : cidrExample}, got ${shown(text)}`;
     }
     if (hostBitsSet(c)) {
         const single = `${formatAddress(c.family, c.address)}/${bits(c.family)}`;
-        return `"${text}" has host bits set: the network is ${networkOf(c)} (or write ${single} for that one address)`;
+        return `${shown(text)} has host bits set: the network is ${networkOf(c)} (or write ${single} for that one address)`;
     }
     return undefined;
+}
+
+/**
+ * The one spelling of a network CIDR (lowercase, IPv6 compressed as RFC 5952 says), or undefined
+ * when `text` is not a network CIDR: `2001:DB8:0::/32` and `2001:db8::/32` are one network, and
+ * every rule and resource name is made from this spelling.
+ */
+export function canonicalCidr(text: string): string | undefined {
+    const c = parseCidr(text);
+    return c === undefined || hostBitsSet(c) ? undefined : networkOf(c);
 }
 
 /** Parses an IPv4 network CIDR (no host bits), or undefined. */

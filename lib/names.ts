@@ -6,6 +6,7 @@
  * `br-<slot>` and `vm-<slot>` fit Linux's 15-character interface names, and never `states` (where
  * vm-state keeps the states); states and snapshots at most 63.
  */
+import { shown } from "./redact";
 import { got, rules, whole } from "./rules";
 
 export { dnsLabelProblem } from "./rules";
@@ -25,7 +26,7 @@ export function nameProblem(kind: NameKind, name: string): string | undefined {
         return `${kind} name must be ${nameRule}, ${got(name)}`;
     }
     if (name.length > maxNameLength[kind]) {
-        return `${kind} name must be at most ${maxNameLength[kind]} characters, got ${name.length} ("${name}")`;
+        return `${kind} name must be at most ${maxNameLength[kind]} characters, got ${name.length} (${shown(name)})`;
     }
     if ((rules.name.reserved[kind] as readonly string[]).includes(name)) {
         const why = kind === "slot" ? "" : "hosts follow the slot rule, and ";

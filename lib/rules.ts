@@ -6,6 +6,7 @@
  */
 import rules from "../nixos/rules/rules.json";
 import runtime from "../nixos/rules/runtime.json";
+import { shown } from "./redact";
 
 export { rules };
 
@@ -16,10 +17,10 @@ export function whole(pattern: string): RegExp {
 
 /**
  * How a refused value is quoted in a message: every message made from these rules goes through
- * here, so capping or redacting what is echoed is a change to this one function.
+ * here, and through lib/redact.ts: capped, and never a value shaped like a secret.
  */
 export function got(value: string): string {
-    return `got ${JSON.stringify(value)}`;
+    return `got ${shown(value)}`;
 }
 
 const dnsLabel = whole(rules.dnsLabel.pattern);

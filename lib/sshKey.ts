@@ -1,3 +1,4 @@
+import { shown } from "./redact";
 import { rules, whole } from "./rules";
 
 /**
@@ -21,7 +22,7 @@ const linePattern = whole(`(${rules.sshPublicKey.types.map((t) => t.replace(/[.]
 function layoutProblem(key: string): string | undefined {
     const checks: [boolean, string][] = [
         [key.startsWith("\ufeff"), "starts with a byte-order mark (U+FEFF): save the file without a BOM"],
-        [/[\r\n]/.test(key.replace(/\r?\n$/, "")), `must be a single line holding one key; put each key in its own entry (got ${key.split(/\r?\n/).length} lines starting "${preview(key)}")`],
+        [/[\r\n]/.test(key.replace(/\r?\n$/, "")), `must be a single line holding one key; put each key in its own entry (got ${key.split(/\r?\n/).length} lines starting ${preview(key)})`],
         [/\r?\n$/.test(key), "ends with a line break (\\n or \\r\\n): remove it"],
         [key.includes("\t"), "has a tab: separate the fields with single spaces"],
         [key.includes("\u00a0"), "has a no-break space (U+00A0): separate the fields with plain single spaces"],
@@ -67,9 +68,9 @@ function fields(blob: Buffer): Buffer[] | undefined {
     return out;
 }
 
+/** The start of a key line as a message quotes it (lib/redact.ts: never a secret-shaped one). */
 function preview(key: string): string {
-    const line = key.split(/\r?\n/)[0];
-    return line.length > 24 ? `${line.slice(0, 24)}...` : line;
+    return shown(key.split(/\r?\n/)[0], 24);
 }
 
 const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -91,7 +92,7 @@ export function checkSshPublicKey(key: string): string | undefined {
     }
     const [type, blob, ...comment] = key.split(" ");
     if (!(sshKeyTypes as readonly string[]).includes(type) || blob === undefined || !base64.test(blob)) {
-        return `${expected}, got "${preview(key)}"`;
+        return `${expected}, got ${preview(key)}`;
     }
     if (!linePattern.test(key)) {
         return `must be ${rules.sshPublicKey.valid}`;
@@ -99,10 +100,10 @@ export function checkSshPublicKey(key: string): string | undefined {
     const parts = fields(Buffer.from(blob, "base64"));
     const t = type as KeyType;
     if (!parts || parts.length === 0 || parts[0].toString("latin1") !== type) {
-        return `${expected}; the key data of "${preview(key)}" does not encode a ${type} key`;
+        return `${expected}; the key data of ${preview(key)} does not encode a ${type} key`;
     }
     if (parts.length - 1 !== fieldCounts[t] || !layouts[t](parts.slice(1))) {
-        return `${expected}; the key data of "${preview(key)}" is not a complete ${type} key (truncated, or a type name with no key)`;
+        return `${expected}; the key data of ${preview(key)} is not a complete ${type} key (truncated, or a type name with no key)`;
     }
     if (comment.some((word, i) => (sshKeyTypes as readonly string[]).includes(word) && base64.test(comment[i + 1] ?? ""))) {
         return "holds two keys in one entry; put each key in its own entry of host.sshPublicKeys";

@@ -12,13 +12,16 @@
  *
  * Exit status: 0 ok, 1 invalid config (the validation message says which key), 2 bad arguments.
  */
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "fs";
-import { basename, dirname, join, resolve } from "path";
+import { existsSync, statSync } from "fs";
+import { basename, join, resolve } from "path";
 import { createHash } from "crypto";
 import { ConfigError } from "../infra/config";
+import { capWords, redactText, shown } from "../lib/redact";
+import { crossHostCloneProblems } from "./plan/changeChecks";
 import { diffPlans, PlanDiff } from "./plan/diff";
 import { renderReview } from "./plan/markdown";
 import { renderDiff, renderPlan, renderSlotEffects } from "./plan/render";
+import { checkRenderDir, RenderDirError, writeRendered } from "./plan/renderDir";
 import { reviewChange } from "./plan/review";
 import { Plan, planStack, ProgramError } from "./plan/run";
 import { StackFileError } from "./plan/stackFile";
@@ -66,12 +69,12 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
             case "--format": {
                 const f = next();
                 if (f !== "text" && f !== "json" && f !== "markdown") {
-                    throw new UsageError(`--format must be text, json or markdown, got "${f}"`);
+                    throw new UsageError(`--format must be text, json or markdown, got ${shown(f)}`);
                 }
                 out.format = f;
                 break;
             }
-            default: throw new UsageError(`unknown argument "${arg}"`);
+            default: throw new UsageError(`unknown argument ${shown(arg)}`);
         }
     }
     if (stack !== undefined && config !== undefined) {
@@ -81,7 +84,7 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
         throw new UsageError("--format markdown reviews a change: it needs --against OLD_FILE (the base branch's stack file)");
     }
     if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) {
-        throw new UsageError(`--stack must be a stack name, got "${stack}"`);
+        throw new UsageError(`--stack must be a stack name, got ${shown(stack)}`);
     }
     const file = config ?? join(root, `Pulumi.${stack ?? "dev"}.yaml`);
     const named: [string, string | undefined][] = [[config ? "--config" : "the stack config", file], ["--against", out.against]];
@@ -90,8 +93,12 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
             throw new UsageError(`${what}: no such stack config file: ${f}`);
         }
     }
-    if (out.renderDir !== undefined && existsSync(out.renderDir) && !statSync(out.renderDir).isDirectory()) {
-        throw new UsageError(`--render-dir: ${out.renderDir} exists and is not a directory`);
+    if (out.renderDir !== undefined) {
+        try {
+            checkRenderDir(out.renderDir);
+        } catch (err) {
+            throw err instanceof RenderDirError ? new UsageError(err.message) : err;
+        }
     }
     return { ...out, config: file, stack: stack ?? stackName(file) } as PlanArgs;
 }
@@ -133,14 +140,9 @@ function toJson(plan: Plan, diff?: PlanDiff): unknown {
     };
 }
 
-/** Writes the pushed files under `dir`, executables with mode 755 as on the host. */
-function renderFiles(dir: string, files: Record<string, string>, executables: readonly string[]): void {
-    for (const [path, content] of Object.entries(files)) {
-        const target = join(dir, path);
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, content);
-        chmodSync(target, executables.includes(path) ? 0o755 : 0o644);
-    }
+/** What the plan says on stderr: never secret-shaped text, never a whole long value (lib/redact.ts). */
+function complain(text: string): void {
+    process.stderr.write(capWords(redactText(text)));
 }
 
 /** Plans a stack file, naming which of the two files (OLD or NEW) a problem is in. */
@@ -167,7 +169,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         args = parseArgs(argv);
     } catch (err) {
         if (err instanceof UsageError) {
-            process.stderr.write(`plan: ${err.message}\n${usage}\n`);
+            complain(`plan: ${err.message}\n${usage}\n`);
             return 2;
         }
         throw err;
@@ -176,9 +178,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         // OLD is what the selected stack was deployed from: plan it as that stack, so URNs match.
         const oldPlan = args.against ? await planNamed("OLD (--against)", args.against, args.stack) : undefined;
         const plan = await planNamed(args.against ? "NEW" : "the stack config", args.config, args.stack);
+        const refused = oldPlan ? crossHostCloneProblems(oldPlan, plan) : [];
+        if (refused.length > 0) {
+            complain(`Invalid change in NEW, ${args.config} (against ${args.against}):\n${refused.join("\n")}\n`);
+            return 1;
+        }
         const diff = oldPlan ? diffPlans(oldPlan.resources, plan.resources) : undefined;
         if (args.renderDir) {
-            renderFiles(args.renderDir, plan.files, plan.executables);
+            writeRendered(args.renderDir, plan.files, plan.executables);
         }
         if (args.format === "json") {
             process.stdout.write(`${JSON.stringify(toJson(plan, diff), null, 2)}\n`);
@@ -194,20 +201,24 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
         return 0;
     } catch (err) {
+        if (err instanceof RenderDirError) {
+            complain(`plan: ${err.message}\n`);
+            return 2;
+        }
         if (!(err instanceof NamedPlanError)) {
             throw err;
         }
         // A bad OLD is a bad argument (exit 2): the change under review was not even reached.
         const old = err.what.startsWith("OLD");
         if (err.cause instanceof ConfigError) {
-            process.stderr.write(`Invalid stack config in ${err.what}, ${err.file}:\n${err.message}\n`);
+            complain(`Invalid stack config in ${err.what}, ${err.file}:\n${err.message}\n`);
             return old ? 2 : 1;
         }
         if (err.cause instanceof ProgramError) {
-            process.stderr.write(`plan: the program stopped with an error planning ${err.what}, ${err.file}:\n${err.message}\n`);
+            complain(`plan: the program stopped with an error planning ${err.what}, ${err.file}:\n${err.message}\n`);
             return old ? 2 : 1;
         }
-        process.stderr.write(`plan: ${err.what}: ${err.message}\n`);
+        complain(`plan: ${err.what}: ${err.message}\n`);
         return 2;
     }
 }
@@ -215,7 +226,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 if (require.main === module) {
     // exitCode, not exit(): exit() would cut off output still queued for a pipe (`--json | jq`).
     main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
-        process.stderr.write(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
+        complain(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
         process.exitCode = 1;
     });
 }

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
+import { shown } from "../../lib/redact";
 import { hostSecurityRules, PublishedHostPort } from "./firewall";
 
 export interface NetworkArgs {
@@ -42,19 +43,19 @@ export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg:
     const vpc = parseIpv4Cidr(vpcCidr);
     const subnet = parseIpv4Cidr(subnetCidr);
     if (!vpc || vpc.prefix < 16 || vpc.prefix > 28) {
-        const why = cidrProblem(vpcCidr, 4) ?? `must have a prefix from /16 to /28 (AWS's VPC sizes), got "${vpcCidr}"`;
+        const why = cidrProblem(vpcCidr, 4) ?? `must have a prefix from /16 to /28 (AWS's VPC sizes), got ${shown(vpcCidr)}`;
         problems.push({ arg: "vpcCidr", message: why });
     } else {
         for (const range of reservedRanges) {
             if (ipv4CidrsOverlap(vpc, parseIpv4Cidr(range.cidr)!)) {
-                problems.push({ arg: "vpcCidr", message: `must not overlap ${range.cidr}, ${range.why}, got "${vpcCidr}"` });
+                problems.push({ arg: "vpcCidr", message: `must not overlap ${range.cidr}, ${range.why}, got ${shown(vpcCidr)}` });
             }
         }
     }
     if (!subnet) {
-        problems.push({ arg: "subnetCidr", message: cidrProblem(subnetCidr, 4) ?? `must be an IPv4 CIDR, got "${subnetCidr}"` });
+        problems.push({ arg: "subnetCidr", message: cidrProblem(subnetCidr, 4) ?? `must be an IPv4 CIDR, got ${shown(subnetCidr)}` });
     } else if (vpc && !ipv4CidrContains(vpc, subnet)) {
-        problems.push({ arg: "subnetCidr", message: `must lie inside vpcCidr (${vpcCidr}), got "${subnetCidr}"` });
+        problems.push({ arg: "subnetCidr", message: `must lie inside vpcCidr (${vpcCidr}), got ${shown(subnetCidr)}` });
     }
     return problems;
 }

@@ -63,8 +63,8 @@ export function originText(origin: StateOrigin): string {
 /** The resource names: `<state>` and `<state>@<snapshot>`, and the names they had before. */
 export const stateResourceName = (state: string) => state;
 export const snapshotResourceName = (state: string, snapshot: string) => `${state}@${snapshot}`;
-const formerStateName = (state: string) => `${state}-state`;
-const formerSnapshotName = (state: string, snapshot: string) => `${state}-snap-${snapshot}`;
+export const formerStateName = (state: string) => `${state}-state`;
+export const formerSnapshotName = (state: string, snapshot: string) => `${state}-snap-${snapshot}`;
 
 /** Commands run with ordinary timeouts: a clone copies at most one image. */
 const stateTimeouts: pulumi.CustomTimeouts = { create: "30m", update: "30m", delete: "10m" };

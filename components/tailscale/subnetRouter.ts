@@ -10,15 +10,33 @@
  * making a destroy or a host replacement fail. Removing routes is `DeviceSubnetRoutes`' delete.
  *
  * What re-runs when (docs/tailscale.md, "What runs when"): the SSH command that reads the node id
- * runs once per machine (its triggers are the machine's id and the tailnet hostname), not on
- * every slot change; a slot added or removed only updates `DeviceSubnetRoutes.routes`, an API call.
- * The name check reads the device list live on every run, so its warning ends once the device is
- * renamed.
+ * runs once per machine (its trigger is the machine's id), and again when the way to the host or
+ * its arguments change; never on a slot change: a slot added or removed only updates
+ * `DeviceSubnetRoutes.routes`, an API call. The name check reads the device list live on every
+ * run, so its warning ends once the device is renamed.
+ *
+ * Quiet previews. The node id is the machine's: only a new machine (a new instance id, the
+ * command's trigger) has another. But an updated command's `stdout` is unknown during a preview
+ * (pulumi-command v1.2.1 is built on pulumi-go-provider v1.3.0's `infer`, whose default wiring
+ * makes every output depend on every input and marks it unknown in a preview when one changed:
+ * infer/resource.go `ensureDefaultComputed` and `markComputed`), and the device resources'
+ * `device_id` is RequiresReplace in the provider (terraform-provider-tailscale v0.29.2,
+ * resource_device_subnet_routes.go, resource_device_key.go, resource_device_tags.go), which
+ * terraform-plugin-framework v1.19.0 turns into a replacement for any planned value that differs
+ * from the state, an unknown one included (stringplanmodifier/requires_replace_if.go, lines 62-72).
+ * So a new way in (`connectVia`) or a new SSH key made `pulumi preview` show the routes, key and
+ * tags replaced, though `pulumi up` then read the same node id and changed nothing. During a
+ * preview only, the command's connection and script are ignored (`previewIgnoredInputs`): its
+ * last output, and so the device id, stay known unless the machine changes. `pulumi up` itself
+ * ignores nothing, so the command runs with the connection of the day (an ignoreChanges kept for
+ * `up` would also hand a replacement the old connection: pulumi/pulumi step_generator.go applies
+ * ignoreChanges before deciding to replace).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import * as tailscale from "@pulumi/tailscale";
 import { parseIpv4Cidr } from "../../lib/cidr";
+import { shown } from "../../lib/redact";
 import { Connection } from "../deploy/connection";
 import { inheritedDependsOn } from "../deploy/inherit";
 import { defaultJoinWait, HostTailnetStatus, JoinWait, joinWaitScript, nameCollision, parseTailscaleStatus } from "./status";
@@ -43,14 +61,17 @@ export interface SubnetRouterArgs {
 export function routesProblem(routes: readonly string[]): string | undefined {
     const bad = routes.find((r) => parseIpv4Cidr(r) === undefined);
     if (bad !== undefined) {
-        return `routes must be IPv4 CIDRs such as 10.1.0.0/24, got "${bad}"`;
+        return `routes must be IPv4 CIDRs such as 10.1.0.0/24, got ${shown(bad)}`;
     }
     const dup = routes.find((r, i) => routes.indexOf(r) !== i);
     if (dup !== undefined) {
-        return `routes must not repeat, got "${dup}" twice`;
+        return `routes must not repeat, got ${shown(dup)} twice`;
     }
     return undefined;
 }
+
+/** The status command's inputs a preview ignores, so the device id stays known (see above). */
+export const previewIgnoredInputs = ["connection", "create"] as const;
 
 export class SubnetRouter extends pulumi.ComponentResource {
     /** The host's stable node id, as the host reports it: the device whose routes are approved. */
@@ -69,11 +90,15 @@ export class SubnetRouter extends pulumi.ComponentResource {
         const status = new remote.Command(`${name}-tailscale-status`, {
             connection: args.connection,
             create: joinWaitScript(args.hostname, args.joinWait ?? defaultJoinWait),
-            triggers: [...args.hostTriggers, args.hostname],
+            // The machine alone: a new hostname changes the script, which runs it again, same node.
+            triggers: [...args.hostTriggers],
             // The status names the host's public endpoints: kept out of the console and the plain state.
             logging: "stderr",
             addPreviousOutputInEnv: false,
-        }, { parent: this, dependsOn: inheritedDependsOn(opts), deletedWith: args.deletedWith, additionalSecretOutputs: ["stdout"] });
+        }, {
+            parent: this, dependsOn: inheritedDependsOn(opts), deletedWith: args.deletedWith, additionalSecretOutputs: ["stdout"],
+            ignoreChanges: pulumi.runtime.isDryRun() ? [...previewIgnoredInputs] : [],
+        });
 
         const reported: pulumi.Output<HostTailnetStatus> = pulumi.unsecret(status.stdout.apply(parseTailscaleStatus));
         this.deviceId = reported.nodeId;

@@ -7,6 +7,7 @@
 import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
 import { dnsLabelProblem, hostScopedName, nameProblem } from "../../lib/names";
 import { snapshotIdProblem } from "../../lib/rules";
+import { shown } from "../../lib/redact";
 import { connectChoices, ConnectVia, HostConfig, Machine, machineKeys, readMachine } from "./host";
 import { NetworkConfig } from "./network";
 import { Problems, readChoice, readInt, readMap, readObject, readString } from "./reader";
@@ -70,12 +71,16 @@ export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage:
         } else if (name === primaryHost && subnetCidr !== network.subnetCidr) {
             p.add(`${path}.subnetCidr`, `${primaryHost}'s subnet is network.subnetCidr (${network.subnetCidr}); change that key instead, or leave this one out`);
         } else if (name !== primaryHost && subnetCidr === network.subnetCidr) {
-            p.add(`${path}.subnetCidr`, `"${subnetCidr}" is ${primaryHost}'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr})`);
+            p.add(`${path}.subnetCidr`, `${shown(subnetCidr)} is ${primaryHost}'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr})`);
+        }
+        const hostStorage = parseStorage(p, o.storage, `${path}.storage`, storage, ["fromSnapshot"]);
+        if (fromSnapshot !== undefined && hostStorage.backend === "files") {
+            p.add(`${path}.storage.fromSnapshot`, `restores the host's state volume from an EBS snapshot, but its storage.backend is "files": no state volume, the states live on the root disk; remove fromSnapshot, or set ${path}.storage.backend to the backend the snapshot's host used ("zfs" or "xfs")`);
         }
         hosts.push({
             ...readMachine(p, o, path, host),
             name,
-            storage: parseStorage(p, o.storage, `${path}.storage`, storage, ["fromSnapshot"]),
+            storage: hostStorage,
             fromSnapshot,
             tailscaleHostname,
             subnetCidr: subnetCidr ?? "",
@@ -90,7 +95,7 @@ export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage:
     for (const h of hosts) {
         const other = byName.get(h.tailscaleHostname);
         if (other !== undefined) {
-            p.add(`hosts.${h.name}.tailscaleHostname`, `"${h.tailscaleHostname}" is already the tailnet name of host ${other}; each host needs its own`);
+            p.add(`hosts.${h.name}.tailscaleHostname`, `${shown(h.tailscaleHostname)} is already the tailnet name of host ${other}; each host needs its own`);
         }
         byName.set(h.tailscaleHostname, h.name);
     }
@@ -109,16 +114,16 @@ function checkSubnets(p: Problems, hosts: readonly FleetHost[], network: Network
         const problem = cidrProblem(h.subnetCidr, 4);
         const cidr = parseIpv4Cidr(h.subnetCidr);
         if (problem || !cidr) {
-            p.add(path, problem ?? `must be an IPv4 CIDR, got "${h.subnetCidr}"`);
+            p.add(path, problem ?? `must be an IPv4 CIDR, got ${shown(h.subnetCidr)}`);
             continue;
         }
         if (vpc && !ipv4CidrContains(vpc, cidr)) {
-            p.add(path, `must lie inside network.vpcCidr (${network.vpcCidr}), got "${h.subnetCidr}"`);
+            p.add(path, `must lie inside network.vpcCidr (${network.vpcCidr}), got ${shown(h.subnetCidr)}`);
         }
         const main = parseIpv4Cidr(network.subnetCidr);
         const clash = [...(main ? [{ host: "network.subnetCidr", cidr: main }] : []), ...seen].find((s) => s.cidr && ipv4CidrsOverlap(s.cidr, cidr));
         if (clash) {
-            p.add(path, `"${h.subnetCidr}" overlaps the subnet of ${clash.host}; each host needs its own subnet`);
+            p.add(path, `${shown(h.subnetCidr)} overlaps the subnet of ${clash.host}; each host needs its own subnet`);
         }
         seen.push({ host: `host ${h.name}`, cidr });
     }
@@ -133,7 +138,7 @@ function hostFor(p: Problems, path: string, raw: string | undefined, hosts: read
     const names = hosts.map((h) => h.name);
     if (raw !== undefined) {
         if (!names.includes(raw) && names.length > 0) {
-            p.add(path, `names host "${raw}", which is not in hosts (${names.join(", ")})`);
+            p.add(path, `names host ${shown(raw)}, which is not in hosts (${names.join(", ")})`);
         }
         return raw;
     }
@@ -181,7 +186,7 @@ export function parseReplication(p: Problems, path: string, raw: unknown): Repli
     }
     const every = readString(p, o, path, "every", "15m");
     if (periodMinutes(every) === undefined) {
-        p.add(`${path}.every`, `must be a period of at least 5m that divides an hour (5m, 6m, 10m, 12m, 15m, 20m, 30m) or whole hours that divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d), got "${every}"`);
+        p.add(`${path}.every`, `must be a period of at least 5m that divides an hour (5m, 6m, 10m, 12m, 15m, 20m, 30m) or whole hours that divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d), got ${shown(every)}`);
     }
     const k = readObject(p, `${path}.keep`, o.keep, ["hourly", "daily", "weekly", "monthly"]);
     const keep = {
@@ -201,7 +206,7 @@ export function checkReplication(p: Problems, state: string, host: string, r: Re
         return;
     }
     if (!target) {
-        p.add(path, `names host "${r.to}", which is not in hosts (${hosts.map((h) => h.name).join(", ")})`);
+        p.add(path, `names host ${shown(r.to)}, which is not in hosts (${hosts.map((h) => h.name).join(", ")})`);
     } else if (r.to === host) {
         p.add(path, `is the host the state already lives on (${host}); a replica protects against losing that host, so it goes to another one`);
     } else if (target.storage.backend !== hosts.find((h) => h.name === host)?.storage.backend) {

@@ -1,6 +1,7 @@
 /** `host`: the metal instance, who may log in and how Pulumi reaches it. */
 import { cidrProblem, isIpv4, isWorldCidr } from "../../lib/cidr";
 import { userNameProblem } from "../../lib/rules";
+import { shown } from "../../lib/redact";
 import { checkSshPublicKey } from "../../lib/sshKey";
 import { isGravitonType, isMetalType, metalTypes } from "../instanceTypes";
 import { Problems, readBool, readChoice, readInt, readObject, readString, readStringList } from "./reader";
@@ -31,7 +32,7 @@ function checkInstanceType(p: Problems, path: string, instanceType: string): voi
         : !isMetalType(instanceType)
             ? "is not bare metal, and KVM needs a .metal type"
             : "is not a Graviton metal type microvm-infra knows";
-    p.add(path, `"${instanceType}" ${why}; valid types are ${Object.keys(metalTypes).join(", ")}`);
+    p.add(path, `${shown(instanceType)} ${why}; valid types are ${Object.keys(metalTypes).join(", ")}`);
 }
 
 function readKeys(p: Problems, o: Record<string, unknown>): string[] {
@@ -55,7 +56,7 @@ function readAdminCidrs(p: Problems, o: Record<string, unknown>, allowAnywhere: 
         if (problem) {
             p.add(`host.adminCidrs[${i}]`, problem);
         } else if (isWorldCidr(cidr) && !allowAnywhere) {
-            p.add(`host.adminCidrs[${i}]`, `"${cidr}" opens the host's SSH to the whole internet; use the CIDR you deploy from `
+            p.add(`host.adminCidrs[${i}]`, `${shown(cidr)} opens the host's SSH to the whole internet; use the CIDR you deploy from `
                 + `(for example your address/32), or reach the host over the tailnet (host.connectVia "tailscale"); `
                 + `if you really mean it, also set host.allowSshFromAnywhere to true`);
         }
@@ -81,11 +82,11 @@ export function readMachine(p: Problems, o: Record<string, unknown>, path: strin
     }
     const ami = readString(p, o, path, "ami") ?? base?.ami;
     if (o.ami !== undefined && ami !== undefined && !/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(ami)) {
-        p.add(`${path}.ami`, `must be an AMI id like ami-0123456789abcdef0, got "${ami}"`);
+        p.add(`${path}.ami`, `must be an AMI id like ami-0123456789abcdef0, got ${shown(ami)}`);
     }
     const availabilityZone = readString(p, o, path, "availabilityZone") ?? base?.availabilityZone;
     if (o.availabilityZone !== undefined && availabilityZone !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(availabilityZone)) {
-        p.add(`${path}.availabilityZone`, `must be an availability zone name such as us-east-1a, got "${availabilityZone}"`);
+        p.add(`${path}.availabilityZone`, `must be an availability zone name such as us-east-1a, got ${shown(availabilityZone)}`);
     }
     return { instanceType, ami, rootVolumeGiB: readInt(p, o, path, "rootVolumeGiB", 20, 16384, base?.rootVolumeGiB ?? hostDefaults.rootVolumeGiB), availabilityZone };
 }

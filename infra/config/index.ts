@@ -5,10 +5,12 @@
  * `infra/stackConfig.ts` feeds it from `pulumi.Config`.
  */
 import { resolve } from "path";
+import { normaliseCidrs } from "./cidrs";
 import { checkWayIn, HostConfig, parseHost } from "./host";
 import { unknownKeyProblems } from "./keys";
 import { NetworkConfig, parseNetwork } from "./network";
 import { Problems, RawObject } from "./reader";
+import { secretShapedProblems } from "./secretShaped";
 import { checkCapacity, parseSlots, SlotConfig } from "./slots";
 import { parseListedStates, resolveStates, StateConfig } from "./states";
 import { Backups, parseBackups, parseStorage, StorageConfig, usesStateVolume } from "./storage";
@@ -60,16 +62,16 @@ export const defaultNixosDir = resolve(__dirname, "../../nixos");
 
 export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = [], nixosDir: string = defaultNixosDir): StackConfig {
     const p = new Problems();
-    for (const line of unknownKeyProblems(allKeys)) {
+    for (const line of [...unknownKeyProblems(allKeys), ...secretShapedProblems(raw)]) {
         p.addLine(line);
     }
-    const host = parseHost(p, raw.host);
+    const parsedHost = parseHost(p, raw.host);
     const network = parseNetwork(p, raw.network);
     const storage = parseStorage(p, raw.storage, "storage", undefined, ["backups"]);
     const backups = parseBackups(p, (raw.storage as RawObject | undefined)?.backups);
     const tailscale = parseTailscale(p, raw.tailscale);
-    const hosts = parseHosts(p, raw.hosts, host, storage, tailscale, network);
-    const slots = parseSlots(p, raw.slots, nixosDir, hosts);
+    const hosts = parseHosts(p, raw.hosts, parsedHost, storage, tailscale, network);
+    const { host, slots } = normaliseCidrs(p, parsedHost, parseSlots(p, raw.slots, nixosDir, hosts));
     const states = resolveStates(p, slots, parseListedStates(p, raw.states), hosts);
     const observability = parseObservability(p, raw.observability, hosts, tailscale);
     checkCapacity(p, hosts, slots, (host) => observabilityReserveMiB(observability, host));

@@ -144,9 +144,16 @@ export const alertWebhookUrlKey = "alertWebhookUrl";
 /**
  * What the offline plan (tools/plan) holds in place of a secret's value, which it never decrypts:
  * the URL's shape can only be checked where the engine gives the real value (`pulumi preview`,
- * `pulumi up`). A test keeps it equal to tools/plan/stackFile.ts' placeholder.
+ * `pulumi up`). A test keeps it equal to tools/plan/stackFile.ts' placeholder. A whole key's
+ * secret reads as "[secret <12 hex digits of its ciphertext's digest>]" there (so a new secret is a
+ * change); `isWithheldSecret` knows both forms.
  */
 export const withheldSecret = "[secret]";
+
+/** Whether `value` is the offline plan's stand-in for a secret (never a real URL). */
+export function isWithheldSecret(value: string): boolean {
+    return value === withheldSecret || /^\[secret [0-9a-f]{12}\]$/.test(value);
+}
 
 /**
  * A webhook URL's shape: http(s), a host, and only characters that need no quoting where the URL
@@ -175,7 +182,7 @@ export function alertWebhookProblems(keys: readonly string[], isSecret: (key: st
     if (!isSecret(fullKey)) {
         return [`${alertWebhookUrlKey}: is stored in clear text in the stack file; remove it (pulumi config rm ${alertWebhookUrlKey}) and set it again with \`pulumi config set --secret ${alertWebhookUrlKey} https://...\``];
     }
-    if (value === undefined || value === withheldSecret) {
+    if (value === undefined || isWithheldSecret(value)) {
         return [];
     }
     const problem = webhookUrlProblem(value);

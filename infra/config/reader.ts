@@ -1,8 +1,13 @@
 /**
  * Strict readers for raw stack config values. Each reader takes the key path as `pulumi config
  * set --path` spells it (`slots.slot1.memMiB`) and records a message naming that path when the
- * value is wrong, so every error tells the user which key to fix and what would be valid.
+ * value is wrong, so every error tells the user which key to fix and what would be valid. A
+ * message quotes a bad value through `shown` (lib/redact.ts): capped, and never a value that looks
+ * like a secret; every line is scrubbed once more on the way in (a map key can be one too, or
+ * 4 KiB long).
  */
+import { capWords, redactText, shown } from "../../lib/redact";
+
 export class ConfigError extends Error {
     constructor(readonly problems: readonly string[]) {
         super(problems.join("\n"));
@@ -14,12 +19,12 @@ export class Problems {
     private readonly list: string[] = [];
 
     add(path: string, message: string): void {
-        this.list.push(`${path}: ${message}`);
+        this.addLine(`${path}: ${message}`);
     }
 
     /** A problem already phrased as "key: message". */
     addLine(line: string): void {
-        this.list.push(line);
+        this.list.push(capWords(redactText(line)));
     }
 
     get count(): number {
@@ -35,10 +40,6 @@ export class Problems {
 
 export type RawObject = Record<string, unknown>;
 
-function show(value: unknown): string {
-    return JSON.stringify(value) ?? String(value);
-}
-
 function isPlainObject(value: unknown): value is RawObject {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -53,7 +54,7 @@ export function readObject(p: Problems, path: string, value: unknown, known: rea
         return {};
     }
     if (!isPlainObject(value)) {
-        p.add(path, `must be an object, got ${show(value)}`);
+        p.add(path, `must be an object, got ${shown(value)}`);
         return {};
     }
     for (const key of Object.keys(value)) {
@@ -70,7 +71,7 @@ export function readMap(p: Problems, path: string, value: unknown): Map<string, 
         return new Map();
     }
     if (!isPlainObject(value)) {
-        p.add(path, `must be a map of name to settings, got ${show(value)}`);
+        p.add(path, `must be a map of name to settings, got ${shown(value)}`);
         return new Map();
     }
     return new Map(Object.entries(value));
@@ -84,7 +85,7 @@ export function readString(p: Problems, obj: RawObject, path: string, key: strin
         return fallback;
     }
     if (typeof value !== "string" || value === "") {
-        p.add(join(path, key), `must be a non-empty string, got ${show(value)}`);
+        p.add(join(path, key), `must be a non-empty string, got ${shown(value)}`);
         return fallback;
     }
     return value;
@@ -96,7 +97,7 @@ export function readChoice<T extends string>(p: Problems, obj: RawObject, path: 
         return fallback;
     }
     if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
-        p.add(join(path, key), `must be one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${show(value)}`);
+        p.add(join(path, key), `must be one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${shown(value)}`);
         return fallback;
     }
     return value as T;
@@ -113,7 +114,7 @@ export function readBool(p: Problems, obj: RawObject, path: string, key: string,
     if (value === false || value === "false") {
         return false;
     }
-    p.add(join(path, key), `must be true or false, got ${show(value)}`);
+    p.add(join(path, key), `must be true or false, got ${shown(value)}`);
     return fallback;
 }
 
@@ -130,7 +131,7 @@ export function readInt(p: Problems, obj: RawObject, path: string, key: string, 
     }
     const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
     if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-        p.add(join(path, key), `must be an integer from ${min} to ${max}, got ${show(value)}`);
+        p.add(join(path, key), `must be an integer from ${min} to ${max}, got ${shown(value)}`);
         return fallback;
     }
     return n;
@@ -142,7 +143,7 @@ export function readStringList(p: Problems, obj: RawObject, path: string, key: s
         return [];
     }
     if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-        p.add(join(path, key), `must be a list of strings, got ${show(value)}`);
+        p.add(join(path, key), `must be a list of strings, got ${shown(value)}`);
         return [];
     }
     return value as string[];

@@ -1,5 +1,7 @@
 /** `states`: the VMs' disks, how each comes to exist, its snapshots and what removal does. */
+import { formerSnapshotName, formerStateName, snapshotResourceName, stateResourceName } from "../../components/state/vmState";
 import { nameProblem } from "../../lib/names";
+import { shown } from "../../lib/redact";
 import { checkReplication, FleetHost, parseReplication, Replication, stateHost } from "./fleet";
 import { SlotConfig, slotDefaults } from "./slots";
 import { Problems, readChoice, readInt, readMap, readObject, readString, readStringList } from "./reader";
@@ -45,6 +47,24 @@ export interface ListedState {
 }
 
 const stateKeys = ["from", "host", "snapshots", "onRemove", "autoSnapshots", "replicate"];
+
+/**
+ * Snapshot names vm-state gives its own snapshots and manages itself: a named snapshot of that form
+ * would be pruned or renamed over by vm-state, so the config refuses it. (scripts/vm-state.d at
+ * commit 78d2409: common.bash `safety_snapshot` names pre-WHY-YYYYMMDD-HHMMSS[-N], `prune_safety`
+ * deletes those matching SAFETY_RE, and `switch_slots` is called with assign, apply and recover;
+ * fleet.bash `replica_visible_name` names a promoted replica's snapshots replica-YYYYMMDD-HHMMSS[-N].)
+ */
+export const vmStateSnapshotForms: readonly { readonly pattern: RegExp; readonly form: string; readonly what: string }[] = [
+    { pattern: /^pre-[a-z]+-\d{8}-\d{6}(-\d+)?$/, form: "pre-<why>-<date>-<time>", what: "safety snapshots, which vm-state prunes" },
+    { pattern: /^replica-\d{8}-\d{6}(-\d+)?$/, form: "replica-<date>-<time>", what: "snapshots of a promoted replica" },
+];
+
+/** Why `snap` cannot be a named snapshot because vm-state names its own that way, or undefined. */
+export function vmStateSnapshotProblem(snap: string): string | undefined {
+    const own = vmStateSnapshotForms.find((f) => f.pattern.test(snap));
+    return own && `${shown(snap)} has the form of vm-state's own ${own.what} (${own.form}); give yours another name`;
+}
 const autoSnapshotKeys = ["hourly", "daily", "weekly", "monthly"] as const;
 
 function parseFrom(p: Problems, path: string, text: string): StateSource | undefined {
@@ -52,7 +72,7 @@ function parseFrom(p: Problems, path: string, text: string): StateSource | undef
     const valid = rest.length === 0 && nameProblem("state", state) === undefined
         && (snapshot === undefined || nameProblem("snapshot", snapshot) === undefined);
     if (!valid) {
-        p.add(path, `must be a state name or state@snapshot, got "${text}"`);
+        p.add(path, `must be a state name or state@snapshot, got ${shown(text)}`);
         return undefined;
     }
     return { state, snapshot };
@@ -80,11 +100,11 @@ export function parseListedStates(p: Problems, raw: unknown): Map<string, Listed
         const fromText = readString(p, o, path, "from");
         const snapshots = readStringList(p, o, path, "snapshots");
         snapshots.forEach((snap, i) => {
-            const badSnap = nameProblem("snapshot", snap);
+            const badSnap = nameProblem("snapshot", snap) ?? vmStateSnapshotProblem(snap);
             if (badSnap) {
                 p.add(`${path}.snapshots[${i}]`, badSnap);
             } else if (snapshots.indexOf(snap) !== i) {
-                p.add(`${path}.snapshots[${i}]`, `"${snap}" is listed twice; each snapshot name once`);
+                p.add(`${path}.snapshots[${i}]`, `${shown(snap)} is listed twice; each snapshot name once`);
             }
         });
         const autoSnapshots = parseAutoSnapshots(p, `${path}.autoSnapshots`, o.autoSnapshots);
@@ -105,7 +125,7 @@ function checkAttachments(p: Problems, slots: readonly SlotConfig[]): Map<string
     for (const slot of slots) {
         const other = attachedTo.get(slot.state);
         if (other !== undefined) {
-            p.add(`slots.${slot.name}.state`, `state "${slot.state}" is already attached to slot ${other}; a state runs in at most one slot`);
+            p.add(`slots.${slot.name}.state`, `state ${shown(slot.state)} is already attached to slot ${other}; a state runs in at most one slot`);
         } else {
             attachedTo.set(slot.state, slot.name);
         }
@@ -118,9 +138,9 @@ function checkSources(p: Problems, all: Map<string, ListedState>): void {
         const src = state.from;
         const origin = src ? all.get(src.state) : undefined;
         if (src && !origin) {
-            p.add(`states.${name}.from`, `refers to state "${src.state}", which is not declared under states or as a slot`);
+            p.add(`states.${name}.from`, `refers to state ${shown(src.state)}, which is not declared under states or as a slot`);
         } else if (src?.snapshot !== undefined && !origin!.snapshots.includes(src.snapshot)) {
-            p.add(`states.${name}.from`, `refers to snapshot "${src.snapshot}" of state "${src.state}", which is not listed in states.${src.state}.snapshots`);
+            p.add(`states.${name}.from`, `refers to snapshot ${shown(src.snapshot)} of state ${shown(src.state)}, which is not listed in states.${src.state}.snapshots`);
         }
     }
 }
@@ -166,13 +186,14 @@ export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed:
     }
     for (const slot of slots) {
         if (!all.has(slot.state)) {
-            p.add(`slots.${slot.name}.state`, `state "${slot.state}" is not declared; declare it under states (states.${slot.state}: {}) or use a slot's own name`);
+            p.add(`slots.${slot.name}.state`, `state ${shown(slot.state)} is not declared; declare it under states (states.${slot.state}: {}) or use a slot's own name`);
         }
     }
     checkSources(p, all);
     const diskOf = new Map(slots.map((s) => [s.state, s.diskGiB]));
     const slotHostOf = new Map(slots.map((s) => [s.name, s.host]));
     const hostOf = new Map<string, string>();
+    checkResourceNames(p, [...all].map(([name, st]) => ({ name, snapshots: [...new Set(st.snapshots)] })));
     return sourceOrder(p, all).map((name): StateConfig => {
         const listedState = all.get(name)!;
         const slot = attachedTo.get(name);
@@ -186,6 +207,33 @@ export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed:
         }
         return { name, ...listedState, host, slot, diskGiB: diskOf.get(name) ?? slotDefaults.diskGiB };
     });
+}
+
+/**
+ * Every state's resources (`<state>`, `<state>@<snapshot>`) and the former names they keep as
+ * aliases (`<state>-state`, `<state>-snap-<snapshot>`: components/state/vmState.ts) share one
+ * namespace: two of them alike would make the engine match one resource for another. State `x`
+ * with snapshot `y-state` next to a state `x-snap-y` is such a pair; the later state is refused.
+ */
+function checkResourceNames(p: Problems, states: readonly { name: string; snapshots: readonly string[] }[]): void {
+    const owner = new Map<string, string>();
+    const claim = (name: string, what: string, state: string): void => {
+        const other = owner.get(name);
+        if (other !== undefined) {
+            p.add(`states.${state}`, `its resources would be known by the name ${name}, which is already ${other}; rename this state (or that one)`);
+        } else {
+            owner.set(name, what);
+        }
+    };
+    const sorted = [...states].sort((a, b) => a.name.localeCompare(b.name));
+    for (const s of sorted) {
+        owner.set(stateResourceName(s.name), `state ${s.name}'s resource`);
+        s.snapshots.forEach((snap) => owner.set(snapshotResourceName(s.name, snap), `snapshot ${s.name}@${snap}'s resource`));
+    }
+    for (const s of sorted) {
+        claim(formerStateName(s.name), `the former name of state ${s.name}'s resource (kept as an alias for stacks made before the rename)`, s.name);
+        s.snapshots.forEach((snap) => claim(formerSnapshotName(s.name, snap), `the former name of snapshot ${s.name}@${snap}'s resource (kept as an alias)`, s.name));
+    }
 }
 
 /** Scheduled snapshots are ZFS snapshots (sanoid): the backend of the state's own host decides. */
@@ -210,7 +258,7 @@ function placeState(p: Problems, name: string, s: ListedState, slotHostName: str
     const sourceHost = s.from ? hostOf.get(s.from.state) : undefined;
     const host = slotHostName ?? stateHost(p, name, s.host, ownSlotHost ?? sourceHost, hosts);
     if (slotHostName !== undefined && s.host !== undefined && s.host !== slotHostName) {
-        p.add(`states.${name}.host`, `is ${s.host}, but the slot that runs it is on ${slotHostName}; a state lives where its slot runs (remove states.${name}.host)`);
+        p.add(`states.${name}.host`, `is ${shown(s.host)}, but the slot that runs it is on ${slotHostName}; a state lives where its slot runs (remove states.${name}.host)`);
     }
     return host;
 }

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import { cidrProblem, isIpv4 } from "../../lib/cidr";
 import { domainProblem, got, hostPortProblem, inputModuleProblem, parseModuleRef, rules } from "../../lib/rules";
+import { shown } from "../../lib/redact";
 import { Problems, RawObject, readChoice, readInt, readObject, readStringList } from "./reader";
 
 export type Egress =
@@ -43,7 +44,7 @@ function parseEgress(p: Problems, path: string, raw: unknown): Egress | undefine
         return { policy: raw };
     }
     if (typeof raw === "string") {
-        p.add(path, `must be "internet", "none" or { allow: [domains] }, got ${JSON.stringify(raw)}`);
+        p.add(path, `must be "internet", "none" or { allow: [domains] }, got ${shown(raw)}`);
         return undefined;
     }
     const o = readObject(p, path, raw, ["allow"]);
@@ -88,7 +89,7 @@ function parsePublished(p: Problems, path: string, raw: unknown): PublishedPort 
         p.add(`${path}.sources`, "must list who may connect, as IPv4 CIDRs (0.0.0.0/0 for everyone): a port published to the internet is never open by default");
     }
     sources.forEach((cidr, i) => {
-        const problem = cidrProblem(cidr) ?? (isIpv4(cidr) ? undefined : `must be an IPv4 CIDR (the host's public address is IPv4), got "${cidr}"`);
+        const problem = cidrProblem(cidr) ?? (isIpv4(cidr) ? undefined : `must be an IPv4 CIDR (the host's public address is IPv4), got ${shown(cidr)}`);
         if (problem) {
             p.add(`${path}.sources[${i}]`, problem);
         }
@@ -124,7 +125,7 @@ export function parseWorkload(p: Problems, path: string, o: RawObject, nixosDir:
     let publish: PublishedPort[] = [];
     if (publishRaw !== undefined && publishRaw !== null) {
         if (!Array.isArray(publishRaw)) {
-            p.add(`${path}.publish`, `must be a list of { port, to, hostPort, sources }, got ${JSON.stringify(publishRaw)}`);
+            p.add(`${path}.publish`, `must be a list of { port, to, hostPort, sources }, got ${shown(publishRaw)}`);
         } else {
             publish = publishRaw.map((e, i) => parsePublished(p, `${path}.publish[${i}]`, e)).filter((e): e is PublishedPort => e !== undefined);
         }

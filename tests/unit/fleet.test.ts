@@ -8,12 +8,14 @@ import { readFileSync } from "fs";
 import { parseStackConfig } from "../../infra/config";
 import { periodMinutes } from "../../infra/config/fleet";
 import { repoPath } from "../helpers/paths";
+import { main } from "../../tools/plan";
+import { crossHostCloneProblems } from "../../tools/plan/changeChecks";
 import { diffPlans } from "../../tools/plan/diff";
 import { renderReview } from "../../tools/plan/markdown";
 import { reviewChange } from "../../tools/plan/review";
 import { Plan } from "../../tools/plan/run";
 import { key, configProblems, validHost } from "../helpers/config";
-import { byType, examplePlan, exampleStack, one, planDoc, StackDoc } from "../helpers/stacks";
+import { byType, examplePlan, exampleStack, one, planDoc, StackDoc, writeStack } from "../helpers/stacks";
 
 /** The example with a second host, `big`, running slot5; dev stays on main; slot1 replicated to big. */
 function twoHosts(edit?: (doc: StackDoc) => void): StackDoc {
@@ -130,6 +132,36 @@ describe("two hosts", () => {
         expect(renderReview(review, "test")).toContain("| `dev` | transferred | from host main to host big");
     });
 
+    test("a new clone of a state on another host is refused at plan time (--against), saying to clone on the source's host, then move", async () => {
+        const cloneOnBig = twoHosts((d) => { d.config["microvm-infra:states"].copy = { from: "slot1" }; d.config["microvm-infra:slots"].slot5.state = "copy"; });
+        const next = await planDoc(cloneOnBig);
+        expect(crossHostCloneProblems(plan, next)).toEqual([
+            "states.copy.from: copy would be created on host big as a clone of slot1, which lives on host main: vm-state makes a copy on the host that holds the source. "
+            + "Create it on main first (keep its slot there, or set states.copy.host: main), pulumi up, then move it to big with a second edit",
+        ]);
+        // The same clone on its source's host, then moved by a second edit: both accepted.
+        const cloneOnMain = await planDoc(twoHosts((d) => { d.config["microvm-infra:states"].copy = { from: "slot1", host: "main" }; }));
+        expect(crossHostCloneProblems(plan, cloneOnMain)).toEqual([]);
+        expect(crossHostCloneProblems(cloneOnMain, next)).toEqual([]);
+        // npm run plan -- --against: exit 1, naming the key.
+        let err = "";
+        const o = jest.spyOn(process.stdout, "write").mockImplementation(() => true);
+        const e = jest.spyOn(process.stderr, "write").mockImplementation((chunk: any) => { err += String(chunk); return true; });
+        try {
+            expect(await main(["--config", writeStack(cloneOnBig), "--against", writeStack(twoHosts())])).toBe(1);
+        } finally {
+            o.mockRestore();
+            e.mockRestore();
+        }
+        expect(err).toContain("states.copy.from: copy would be created on host big as a clone of slot1, which lives on host main");
+    });
+
+    test("a restored state moved to another host (the documented move of dev) is not a new clone", async () => {
+        const moved = await planDoc(twoHosts((d) => { d.config["microvm-infra:slots"].slot5.state = "dev"; }));
+        expect(moved.config.states.find((s) => s.name === "dev")!.host).toBe("big");
+        expect(crossHostCloneProblems(plan, moved)).toEqual([]);
+    });
+
     test("the copy a move leaves on the source is removed after the move only for states with onRemove: destroy", async () => {
         // The example's states keep removed data (onRemove: retain): nothing ever collects their copies.
         expect(byType(plan, "microvm-infra:state:MovedCopies")).toEqual([]);
@@ -214,7 +246,7 @@ describe("fleet config is validated like the rest", () => {
             'storage.backups: snapshots the hosts\' state volumes, but no host has one (storage.backend "files" keeps the states on the root disk); remove storage.backups, or use "zfs" or "xfs"'],
         ["a host name that is no name", { hosts: { Big: {} }, slots: { slot1: {} } }, 'hosts.Big: host name must be lowercase letters, digits and \'-\', starting with a letter and not ending with \'-\', got "Big"'],
         ["a state on one host, run by a slot on another", { hosts, slots: { slot1: { host: "main" }, slot2: { host: "big", state: "copy" } }, states: { copy: { host: "main" } } },
-            "states.copy.host: is main, but the slot that runs it is on big; a state lives where its slot runs (remove states.copy.host)"],
+            "states.copy.host: is \"main\", but the slot that runs it is on big; a state lives where its slot runs (remove states.copy.host)"],
         ["an unattached state with no host to infer", { hosts, slots: { slot1: { host: "main" } }, states: { spare: {} } },
             "states.spare.host: is required: the stack has several hosts (main, big), so a state that no slot runs must say which one"],
         ["a replica on the state's own host", { hosts, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "main" } } } },
@@ -225,6 +257,10 @@ describe("fleet config is validated like the rest", () => {
             "states.slot1.replicate.to: host big stores states with xfs, host main with zfs; replicas need the same backend"],
         ["a bad snapshot id", { hosts: { main: { storage: { fromSnapshot: "snapshot-1" } } }, slots: { slot1: {} } },
             'hosts.main.storage.fromSnapshot: must be an EBS snapshot id, \"snap-\" and 8 or 17 lowercase hex digits (such as \"snap-0123456789abcdef0\"), got "snapshot-1"'],
+        ["a host restored from an EBS snapshot, on the files backend (no state volume to restore)", { hosts: { main: { storage: { backend: "files", fromSnapshot: "snap-0123456789abcdef0" } } }, slots: { slot1: {} } },
+            'hosts.main.storage.fromSnapshot: restores the host\'s state volume from an EBS snapshot, but its storage.backend is "files": no state volume, the states live on the root disk; remove fromSnapshot, or set hosts.main.storage.backend to the backend the snapshot\'s host used ("zfs" or "xfs")'],
+        ["the same, with files as the fleet's backend", { storage: { backend: "files" }, hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { fromSnapshot: "snap-0123456789abcdef0" } } }, slots: { slot1: { host: "main" } } },
+            expect.stringMatching(/^hosts\.big\.storage\.fromSnapshot: restores the host's state volume from an EBS snapshot, but its storage\.backend is "files"/)],
         ["a backup interval DLM cannot schedule", { storage: { backups: { everyHours: 5 } }, slots: { slot1: {} } },
             "storage.backups.everyHours: must be one of 1, 2, 3, 4, 6, 8, 12, 24 (the intervals EBS lifecycle policies schedule), got 5"],
         ["scheduled snapshots on a host that is not zfs, though the fleet's default is", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { backend: "xfs" } } }, slots: { slot1: { host: "main" }, slot2: { host: "big" } }, states: { slot2: { autoSnapshots: { daily: 7 } } } },

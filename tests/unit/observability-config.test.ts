@@ -1,8 +1,11 @@
 import { parseStackConfig } from "../../infra/config";
 import {
-    alertWebhookProblems, observabilityDiskGiB, observabilityMemoryFor, observabilityReserveMiB, webhookUrlProblem, withheldSecret,
+    alertWebhookProblems, observabilityDiskGiB, observabilityMemoryFor, observabilityReserveMiB, webhookUrlProblem, withheldSecret, isWithheldSecret,
 } from "../../infra/config/observability";
-import { secretPlaceholder } from "../../tools/plan/stackFile";
+import { mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { readStackFile, secretPlaceholder } from "../../tools/plan/stackFile";
 import { configProblems, validHost } from "../helpers/config";
 
 type Raw = Record<string, any>;
@@ -137,7 +140,12 @@ describe("alertWebhookUrl: a secret, and a URL", () => {
         expect(alertWebhookProblems([key], secret, key, secretUrl)).toEqual([]);
     });
 
-    test("the withheld value is the plan tool's own placeholder", () => {
+    test("the withheld value is the plan tool's own placeholder, for a nested secret and a whole key's", () => {
         expect(withheldSecret).toBe(secretPlaceholder);
+        const file = join(mkdtempSync(join(tmpdir(), "webhook-")), "Pulumi.x.yaml");
+        writeFileSync(file, "config:\n  microvm-infra:alertWebhookUrl:\n    secure: v1:AAAA:BBBB\n");
+        const held = readStackFile(file, "microvm-infra").config[key];
+        expect(isWithheldSecret(held)).toBe(true);
+        expect(alertWebhookProblems([key], secret, key, held)).toEqual([]);
     });
 });

@@ -122,7 +122,9 @@ describe("config edits against the example stack", () => {
         const { before, diff } = await planEdit((d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; });
         expect(diff.replace.filter((c) => c.type === cmdType)).toEqual([]);
         const updated = diff.update.filter((x) => x.type === cmdType);
-        expect(updated.map((c) => c.urn).sort()).toEqual(byType(before, cmdType).map((r) => r.urn).sort());
+        // The tailnet status command too, in `pulumi up`; a preview ignores its connection (components/tailscale/subnetRouter.ts).
+        const quietInPreview = (r: { name: string }) => r.name.endsWith("-tailscale-status");
+        expect(updated.map((c) => c.urn).sort()).toEqual(byType(before, cmdType).filter((r) => !quietInPreview(r)).map((r) => r.urn).sort());
         for (const c of updated) {
             expect({ urn: c.urn, paths: c.paths, runs: c.runs }).toEqual({ urn: c.urn, paths: ["connection"], runs: ["create again on the host (the command has no update)"] });
         }

@@ -61,7 +61,18 @@ describe("SubnetRouter", () => {
         expect(byName("microvm-routes").inputs).toEqual({ deviceId: "nHost7CNTRL", routes: ["10.1.0.0/24", "10.6.0.0/24"] });
         expect(byName("microvm-device-key").inputs).toEqual({ deviceId: "nHost7CNTRL", keyExpiryDisabled: true });
         expect(byName("microvm-device-tags").inputs).toEqual({ deviceId: "nHost7CNTRL", tags: ["tag:microvm-host"] });
-        expect(byName("microvm-tailscale-status").inputs.triggers).toEqual(["i-0123", "microvm-host"]);
+        expect(byName("microvm-tailscale-status").inputs.triggers).toEqual(["i-0123"]);
+        // A preview ignores the status command's connection and script: its last output, the node id, stays known.
+        expect(byName("microvm-tailscale-status").options.ignoreChanges).toEqual(["connection", "create"]);
+    });
+
+    test("`pulumi up` (not a preview) ignores nothing: the status command runs with the connection of the day", async () => {
+        const recorder = new Recorder();
+        await pulumi.runtime.setMocks(recorder.mocks, "microvm-infra", "test", false);
+        recorder.attach();
+        new SubnetRouter("microvm", routerArgs());
+        await settle();
+        expect(recorder.resources.find((r) => r.name === "microvm-tailscale-status")!.options.ignoreChanges).toEqual([]);
     });
 
     test("a host that joined under a suffixed name: routes still go to its own node, with a warning that explains", async () => {

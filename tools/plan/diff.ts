@@ -75,7 +75,12 @@ function changedSecrets(a: PlannedResource, b: PlannedResource): string[] {
 
 /**
  * A replaced (or newly created) resource gets new outputs (a new id, new addresses): like
- * `pulumi preview`, count every input that comes from one of them as changed.
+ * `pulumi preview`, count every input that comes from one of them as changed. So does an updated
+ * command: the command provider (pulumi-command v1.2.1, built on pulumi-go-provider v1.3.0's
+ * `infer`) makes every output of a resource depend on every input unless the resource wires its
+ * dependencies itself (infer/resource.go `ensureDefaultComputed`, lines 743-752), and in a preview
+ * marks an output unknown when an input it depends on changed (`markComputed`, lines 545-590): an
+ * updated command's `stdout` is unknown until `pulumi up` runs it.
  */
 function inputsFromNewOutputs(r: PlannedResource, renewed: Set<string>): string[] {
     return Object.entries(r.propertyDependencies).filter(([, urns]) => urns.some((u) => renewed.has(u))).map(([k]) => k);
@@ -148,6 +153,9 @@ export function diffPlans(old: readonly PlannedResource[], next: readonly Planne
             renewed.add(r.urn);
             diff.replace.push({ urn: r.urn, type: r.type, paths, replaceBecause, deleteBeforeReplace: r.options.deleteBeforeReplace });
         } else {
+            if (isCommand(r) || r.type === "command:remote:CopyToRemote") {
+                renewed.add(r.urn);
+            }
             diff.update.push({ urn: r.urn, type: r.type, paths });
         }
     }

@@ -18,6 +18,11 @@ export function hostOrdinal(name: string): number {
 
 type Props = Record<string, any>;
 
+/** What the mock runtime knows about the stack it plans: its `aws:region` (us-east-1 when unset). */
+export interface StackContext {
+    readonly region: string;
+}
+
 /** Remote commands whose stdout the program parses, by name suffix: a placeholder in the real format. */
 export const remoteCommandStdout: Record<string, string> = {
     // `tailscale status --json --peers=false` once the host has joined (components/tailscale/status.ts).
@@ -58,12 +63,12 @@ function placeholderKey(name: string): string {
  * inputs of the resources declared so far, by type and id (an instance finds its subnet's CIDR).
  */
 export type Known = (type: string, id: string) => Props | undefined;
-export const resourceOutputs: Record<string, (name: string, inputs: Props, known: Known) => Props> = {
-    "aws:ec2/instance:Instance": (_n, i, known) => ({
+export const resourceOutputs: Record<string, (name: string, inputs: Props, known: Known, stack: StackContext) => Props> = {
+    "aws:ec2/instance:Instance": (_n, i, known, stack) => ({
         publicIp: placeholder("instance public IP"),
         privateIp: privateIpIn(known("aws:ec2/subnet:Subnet", String(i.subnetId))),
         arn: placeholder("instance ARN"),
-        availabilityZone: i.availabilityZone ?? "us-east-1a",
+        availabilityZone: i.availabilityZone ?? `${stack.region}a`,
     }),
     "aws:ec2/eip:Eip": (n) => ({ publicIp: `198.51.100.${10 + hostOrdinal(n)}`, allocationId: "eipalloc-placeholder" }),
     "aws:ebs/volume:Volume": () => ({ arn: placeholder("volume ARN") }),
@@ -85,18 +90,21 @@ export const resourceIds: Record<string, (name: string) => string> = {
     "aws:ec2/instance:Instance": (n) => `i-0placeholder${String(hostOrdinal(n)).padStart(6, "0")}`,
 };
 
-/** Answers to provider functions (lookups), labelled as placeholders. */
-export const functionResults: Record<string, (args: Props) => Props> = {
+/**
+ * Answers to provider functions (lookups), labelled as placeholders. The region is the stack's
+ * `aws:region`, and every instance type is offered in its zones a and b (the real lookup decides).
+ */
+export const functionResults: Record<string, (args: Props, stack: StackContext) => Props> = {
     "aws:ec2/getAmi:getAmi": () => ({
         id: "ami-0placeholder00000",
         imageId: "ami-0placeholder00000",
         architecture: "arm64",
         name: placeholder("newest official NixOS arm64 AMI, looked up at deploy time"),
     }),
-    "aws:index/getRegion:getRegion": () => ({ name: "us-east-1", region: "us-east-1", id: "us-east-1" }),
-    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": () => ({
+    "aws:index/getRegion:getRegion": (_a, stack) => ({ name: stack.region, region: stack.region, id: stack.region }),
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": (_a, stack) => ({
         instanceTypes: ["placeholder"],
-        locations: ["us-east-1a", "us-east-1b"],
+        locations: [`${stack.region}a`, `${stack.region}b`],
         locationTypes: ["availability-zone", "availability-zone"],
     }),
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: placeholder("caller ARN"), userId: "placeholder" }),

@@ -7,7 +7,7 @@ import { createHash } from "crypto";
 import { existsSync, readFileSync } from "fs";
 import { resolve } from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { functionResults, resourceIds, resourceOutputs } from "./mockOutputs";
+import { functionResults, resourceIds, resourceOutputs, StackContext } from "./mockOutputs";
 import { currentMonitor, deserializeProperties, secretSig, sigKey, waitForRPCs } from "./sdk";
 import { secretPlaceholder } from "./stackFile";
 
@@ -154,10 +154,12 @@ export class Recorder {
     private readonly byId = new Map<string, Record<string, any>>();
     private readonly known = (type: string, id: string) => this.byId.get(`${type} ${id}`);
 
+    constructor(private readonly stack: StackContext = { region: "us-east-1" }) {}
+
     readonly mocks: pulumi.runtime.Mocks = {
         newResource: (args) => {
             const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
-            const extra = resourceOutputs[args.type]?.(args.name, inputs, this.known) ?? {};
+            const extra = resourceOutputs[args.type]?.(args.name, inputs, this.known, this.stack) ?? {};
             const id = args.custom ? resourceIds[args.type]?.(args.name) ?? `${args.name}-id` : undefined;
             if (id !== undefined) {
                 this.byId.set(`${args.type} ${id}`, inputs);
@@ -167,7 +169,7 @@ export class Recorder {
         call: (args) => {
             this.calls.push({ token: args.token, args: redactSecrets(args.inputs) as Record<string, unknown> });
             const answer = functionResults[args.token];
-            return answer ? answer(unwrapSecrets(args.inputs) as Record<string, any>) : args.inputs;
+            return answer ? answer(unwrapSecrets(args.inputs) as Record<string, any>, this.stack) : args.inputs;
         },
     };
 
@@ -218,7 +220,7 @@ export class Recorder {
 
 /** Installs the mocks (preview mode, like `pulumi preview`) and the recorder. */
 export async function startMockRuntime(project: string, stack: string, config: Record<string, string>, secretKeys: string[]): Promise<Recorder> {
-    const recorder = new Recorder();
+    const recorder = new Recorder({ region: config["aws:region"] ?? "us-east-1" });
     pulumi.runtime.setAllConfig(config, secretKeys);
     await pulumi.runtime.setMocks(recorder.mocks, project, stack, true);
     recorder.attach();

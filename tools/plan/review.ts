@@ -5,20 +5,36 @@
  * and the resource counts. Built from two offline plans and the diff between them; rendered as
  * Markdown by `markdown.ts`. Pure and stable: everything sorted, nothing time-dependent.
  */
-import { metalTypes } from "../../infra/instanceTypes";
+import { tailscaleSecretKeys } from "../../components/tailscale/credentials";
+import { StateConfig } from "../../infra/config";
+import { hostResourceName } from "../../infra/program";
+import { awsSecretKeys, sshPrivateKeyKey } from "../../infra/stackConfig";
+import { secretKind } from "../../lib/redact";
+import { Cost, planCost, stateVolumeSpec } from "./cost";
 import { commandsRun, PlanDiff } from "./diff";
 import { observabilityReview } from "./observability";
-import { PlannedResource } from "./mockRuntime";
+import { hoursPerMonth, volumeUsdPerHour } from "./prices";
 import { systemChanges } from "./restarts";
 import { Plan } from "./run";
+import { securityChanges } from "./security";
+
+export type { Cost, CostLine } from "./cost";
+export { hoursPerMonth } from "./prices";
 
 export interface ConfigChange {
     readonly key: string;
     readonly change: "added" | "removed" | "changed";
+    /** The values, unless `secret` or `notShown`. */
     readonly before?: string;
     readonly after?: string;
+    /** A Pulumi secret: compared by digest, never decrypted. */
     readonly secret: boolean;
+    /** Why a value in clear text is not shown either: a credential key, or what it looks like. */
+    readonly notShown?: string;
 }
+
+/** Keys whose values are credentials: never shown, even when (wrongly) in clear text. */
+const credentialKeys: readonly string[] = [...tailscaleSecretKeys, ...awsSecretKeys, sshPrivateKeyKey];
 
 export interface SlotChange {
     readonly slot: string;
@@ -28,16 +44,27 @@ export interface SlotChange {
 
 export interface StateChange {
     readonly state: string;
-    readonly change: "created" | "cloned" | "restored" | "moved" | "transferred" | "destroyed" | "forgotten" | "snapshotted" | "onRemove";
+    readonly change: "created" | "cloned" | "restored" | "moved" | "transferred" | "destroyed" | "forgotten" | "snapshotted" | "onRemove" | "re-created" | "source changed";
     readonly detail: string;
     /** Data is deleted for good. */
     readonly dataLoss: boolean;
 }
 
-export interface Cost {
-    readonly instanceType: string;
-    readonly usdPerHour: number;
-    readonly usdPerMonth: number;
+/** What happens to one host (every host of a fleet is read, each on its own). */
+export interface HostChange {
+    readonly host: string;
+    readonly change: "created" | "removed" | "replaced" | "kept";
+    /** For a replacement: the input paths that force it. */
+    readonly because: string[];
+    /**
+     * Its state volume: kept (and re-attached to a new instance), none (the files backend), created,
+     * replaced, or deleted from the stack (retainOnDelete: AWS keeps it, and bills it).
+     */
+    readonly volume: "kept" | "none" | "created" | "replaced" | "deleted";
+    /** What a volume the stack lets go of goes on costing per month (deleted only). */
+    readonly retainedUsdPerMonth?: number;
+    /** The deleted volume is `protect`ed: `pulumi up` stops instead of letting it go. */
+    readonly volumeProtected?: boolean;
 }
 
 export interface Review {
@@ -45,24 +72,13 @@ export interface Review {
     readonly config: ConfigChange[];
     readonly slots: SlotChange[];
     readonly states: StateChange[];
-    readonly host: { readonly replaced: boolean; readonly because: string[]; readonly volume: "kept" | "none" | "replaced" | "deleted" };
+    readonly hosts: HostChange[];
     readonly security: string[];
     /** What turning observability on, off or changing it adds or removes (tools/plan/observability.ts); empty when nothing. */
     readonly observability: string[];
     readonly cost: { readonly before: Cost; readonly after: Cost };
     readonly counts: { create: number; update: number; replace: number; delete: number; unchanged: number; commandsOnHost: number; commandsLocal: number };
     readonly diff: PlanDiff;
-}
-
-/** Hours in an average month (AWS's own figure for monthly estimates). */
-export const hoursPerMonth = 730;
-
-const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function cost(plan: Plan): Cost {
-    const type = plan.config.host.instanceType;
-    const perHour = metalTypes[type]?.usdPerHour ?? NaN;
-    return { instanceType: type, usdPerHour: perHour, usdPerMonth: round(perHour * hoursPerMonth, 2) };
 }
 
 /** Leaf paths of a stack file's keys (objects flattened: `microvm-infra:slots.slot6.memMiB`). */
@@ -97,20 +113,46 @@ function configChanges(old: Plan, next: Plan): ConfigChange[] {
         const secret = topSecret(old, key) ?? topSecret(next, key);
         const before = a.get(key);
         const after = b.get(key);
+        const looks = [before, after].map((v) => (v === undefined ? undefined : secretKind(v))).find((k) => k !== undefined);
+        const notShown = secret ? undefined
+            : credentialKeys.some((k) => key === k || key.startsWith(`${k}.`)) ? "a credential, in clear text" : looks && `it looks like ${looks}`;
+        const hide = Boolean(secret) || notShown !== undefined;
+        const extra = { secret: Boolean(secret), ...(notShown ? { notShown } : {}) };
         if (before === undefined) {
-            changes.push({ key, change: "added", after: secret ? undefined : after, secret: Boolean(secret) });
+            changes.push({ key, change: "added", ...(hide ? {} : { after }), ...extra });
         } else if (after === undefined) {
-            changes.push({ key, change: "removed", before: secret ? undefined : before, secret: Boolean(secret) });
+            changes.push({ key, change: "removed", ...(hide ? {} : { before }), ...extra });
         } else if (secret ? old.stackFile.secretDigests[secret] !== next.stackFile.secretDigests[secret] : before !== after) {
-            changes.push({ key, change: "changed", ...(secret ? {} : { before, after }), secret: Boolean(secret) });
+            changes.push({ key, change: "changed", ...(hide ? {} : { before, after }), ...extra });
         }
     }
     return changes;
 }
 
-const instanceOf = (plan: Plan) => plan.resources.find((r) => r.type === "aws:ec2/instance:Instance");
+/** Each host of either plan, by name: created, removed, replaced (and why) or kept, and its state volume. */
+function hostChanges(old: Plan, next: Plan, diff: PlanDiff): HostChange[] {
+    const names = [...new Set([...old.config.hosts, ...next.config.hosts].map((h) => h.name))];
+    const of = (p: Plan, type: string, name: string) => p.resources.find((r) => r.type === type && r.name === name);
+    const has = (list: { urn: string }[], urn: string | undefined) => urn !== undefined && list.some((c) => c.urn === urn);
+    return names.map((host): HostChange => {
+        const base = hostResourceName(host);
+        const before = of(old, "aws:ec2/instance:Instance", `${base}-host`);
+        const after = of(next, "aws:ec2/instance:Instance", `${base}-host`);
+        const volumeBefore = of(old, "aws:ebs/volume:Volume", `${base}-state`);
+        const volumeAfter = of(next, "aws:ebs/volume:Volume", `${base}-state`);
+        const replaced = diff.replace.find((c) => c.urn === after?.urn);
+        const volume = has(diff.delete, volumeBefore?.urn) ? "deleted" : !volumeAfter ? "none"
+            : has(diff.replace, volumeAfter.urn) ? "replaced" : has(diff.create, volumeAfter.urn) ? "created" : "kept";
+        const retained = volume === "deleted" && volumeBefore ? {
+            retainedUsdPerMonth: Math.round(volumeUsdPerHour(stateVolumeSpec(volumeBefore)) * hoursPerMonth * 100) / 100,
+            ...(volumeBefore.options.protect ? { volumeProtected: true } : {}),
+        } : {};
+        const change = !before ? "created" : !after ? "removed" : replaced ? "replaced" : "kept";
+        return { host, change, because: replaced?.replaceBecause ?? [], volume, ...retained };
+    });
+}
 
-function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[] {
+function slotChanges(old: Plan, next: Plan, replacedHosts: ReadonlySet<string>): SlotChange[] {
     const before = new Map(old.topology.slots.map((s) => [s.name, s]));
     const after = new Map(next.topology.slots.map((s) => [s.name, s]));
     const names = [...new Set([...before.keys(), ...after.keys()])];
@@ -125,8 +167,8 @@ function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[]
             return { slot, change: "removed", why: [`its VM stops; state ${a.state} is kept (not attached)`] };
         }
         const why: string[] = [];
-        if (hostReplaced) {
-            why.push("the host is replaced");
+        if (replacedHosts.has(b.host)) {
+            why.push(next.config.hosts.length > 1 ? `host ${b.host} is replaced` : "the host is replaced");
         }
         if (a.state !== b.state) {
             why.push(`runs state ${b.state} instead of ${a.state}`);
@@ -138,6 +180,24 @@ function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[]
         }
         return { slot, change: why.length > 0 ? "restarts" : "unchanged", why };
     });
+}
+
+const originOf = (s: StateConfig): string => (s.from === undefined ? "empty" : s.from.snapshot === undefined ? s.from.state : `${s.from.state}@${s.from.snapshot}`);
+const originText = (s: StateConfig): string => (s.from === undefined ? "nothing (an empty state)" : originOf(s));
+
+/**
+ * A new `from` replaces the state's resources (their trigger is the origin): the replacement
+ * runs the old resource's delete first where it has one (onRemove: destroy when last applied),
+ * then creates the state again from the new source. Without a delete, `--if-missing` finds the
+ * state and nothing changes on the host.
+ */
+function recreation(old: Plan, diff: PlanDiff, a: StateConfig, b: StateConfig): StateChange {
+    const resource = old.resources.find((r) => r.type === "command:remote:Command" && r.name === a.name && r.parent.includes("VmState"));
+    const runs = diff.replace.find((c) => c.urn === resource?.urn)?.runs ?? [];
+    const change = `from changes (${originText(a)} -> ${originText(b)})`;
+    return runs.some((r) => r.startsWith("delete"))
+        ? { state: b.name, change: "re-created", detail: `${change}: onRemove: destroy deletes the state and its snapshots, then makes it again from ${originText(b)}`, dataLoss: true }
+        : { state: b.name, change: "source changed", detail: `${change}: the state exists, so nothing happens to it (onRemove: retain: vm-state finds it and makes nothing)`, dataLoss: false };
 }
 
 function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
@@ -182,6 +242,9 @@ function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
             if (snaps.length > 0) {
                 changes.push({ state: name, change: "snapshotted", detail: `new snapshot${snaps.length > 1 ? "s" : ""} ${snaps.join(", ")}`, dataLoss: false });
             }
+            if (originOf(a) !== originOf(b)) {
+                changes.push(recreation(old, diff, a, b));
+            }
             if (a.onRemove !== b.onRemove && b.onRemove === "destroy") {
                 changes.push({ state: name, change: "onRemove", detail: "becomes destroy: removing it from the config later deletes its data", dataLoss: false });
             }
@@ -190,69 +253,19 @@ function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
     return changes;
 }
 
-const SECURITY_TYPES: Record<string, string> = {
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "inbound",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "outbound",
-    "aws:ec2/securityGroup:SecurityGroup": "security group",
-    "aws:iam/role:Role": "IAM role",
-    "aws:iam/rolePolicy:RolePolicy": "IAM policy",
-    "aws:iam/instanceProfile:InstanceProfile": "IAM instance profile",
-    "tailscale:index/deviceSubnetRoutes:DeviceSubnetRoutes": "tailnet routes",
-    "tailscale:index/acl:Acl": "tailnet policy",
-    "tailscale:index/deviceTags:DeviceTags": "tailnet tags",
-    "aws:ec2/keyPair:KeyPair": "first-boot SSH key",
-};
-
-function securityChanges(old: Plan, next: Plan, diff: PlanDiff): string[] {
-    const find = (p: Plan, urn: string) => p.resources.find((r) => r.urn === urn);
-    const describe = (r: PlannedResource | undefined) => String(r?.inputs.description ?? r?.name ?? "");
-    const lines: string[] = [];
-    const rule = (what: string, r: PlannedResource | undefined) => {
-        const cidr = String(r?.inputs.cidrIpv4 ?? r?.inputs.cidrIpv6 ?? "");
-        return `${what}: ${describe(r)}${cidr && !describe(r).includes(cidr) ? ` (${cidr})` : ""}`;
-    };
-    for (const c of diff.create.filter((x) => SECURITY_TYPES[x.type])) {
-        const r = find(next, c.urn);
-        lines.push(c.type.includes("securityGroup") && c.type.includes("Rule") ? rule(`opens ${SECURITY_TYPES[c.type]}`, r) : `new ${SECURITY_TYPES[c.type]}: ${r?.name}`);
-    }
-    for (const c of diff.delete.filter((x) => SECURITY_TYPES[x.type])) {
-        const r = find(old, c.urn);
-        lines.push(c.type.includes("securityGroup") && c.type.includes("Rule") ? rule(`closes ${SECURITY_TYPES[c.type]}`, r) : `removed ${SECURITY_TYPES[c.type]}: ${r?.name}`);
-    }
-    for (const c of [...diff.update, ...diff.replace].filter((x) => SECURITY_TYPES[x.type])) {
-        const a = find(old, c.urn);
-        const b = find(next, c.urn);
-        if (c.type === "tailscale:index/deviceSubnetRoutes:DeviceSubnetRoutes") {
-            const ra = (a?.inputs.routes as string[] | undefined) ?? [];
-            const rb = (b?.inputs.routes as string[] | undefined) ?? [];
-            const added = rb.filter((x) => !ra.includes(x)).map((x) => `+${x}`);
-            const removed = ra.filter((x) => !rb.includes(x)).map((x) => `-${x}`);
-            lines.push(`tailnet routes: ${[...added, ...removed].join(", ") || "re-approved on a new device"}`);
-        } else {
-            lines.push(`${SECURITY_TYPES[c.type]} ${b?.name} changes (${c.paths.join(", ")})`);
-        }
-    }
-    return lines.sort();
-}
-
 export function reviewChange(old: Plan, next: Plan, diff: PlanDiff): Review {
-    const instance = instanceOf(next);
-    const replacedInstance = diff.replace.find((c) => instance && c.urn === instance.urn);
-    const volume = next.resources.find((r) => r.type === "aws:ebs/volume:Volume");
-    const volumeState = !volume ? "none"
-        : diff.replace.some((c) => c.urn === volume.urn) ? "replaced"
-            : diff.delete.some((c) => c.type === "aws:ebs/volume:Volume") ? "deleted" : "kept";
+    const hosts = hostChanges(old, next, diff);
     const runs = commandsRun(diff);
     const observability = observabilityReview(old.config, next.config, Object.keys(old.stackFile.config), Object.keys(next.stackFile.config));
     return {
         stack: next.stack,
         config: configChanges(old, next),
-        slots: slotChanges(old, next, replacedInstance !== undefined),
+        slots: slotChanges(old, next, new Set(hosts.filter((h) => h.change === "replaced").map((h) => h.host))),
         states: stateChanges(old, next, diff),
-        host: { replaced: replacedInstance !== undefined, because: replacedInstance?.replaceBecause ?? [], volume: volumeState },
+        hosts,
         security: [...securityChanges(old, next, diff), ...observability.security].sort(),
         observability: observability.lines,
-        cost: { before: cost(old), after: cost(next) },
+        cost: { before: planCost(old), after: planCost(next) },
         counts: {
             create: diff.create.length, update: diff.update.length, replace: diff.replace.length, delete: diff.delete.length, unchanged: diff.unchanged.length,
             commandsOnHost: runs.filter((c) => c.runs.some((x) => x.includes("on the host"))).length,

@@ -1,11 +1,14 @@
 /**
  * Reads a stack config file (Pulumi.<stack>.yaml format) into the flat key/value map Pulumi's
- * runtime holds. Encrypted (`secure:`) values are never decrypted: they become "[secret]" and
- * their keys are marked secret, so nothing secret can reach the plan's output.
+ * runtime holds. Encrypted (`secure:`) values are never decrypted: they become "[secret]" (a
+ * whole key's: "[secret <digest of its ciphertext>]", so a new secret is a change) and their keys
+ * are marked secret, so nothing secret can reach the plan's output. A value JSON cannot
+ * hold (`.inf`, `.nan`) is a ConfigError naming its key.
  */
 import { createHash } from "crypto";
 import { readFileSync } from "fs";
 import { parse } from "yaml";
+import { ConfigError } from "../../infra/config";
 
 export const secretPlaceholder = "[secret]";
 
@@ -41,6 +44,24 @@ function redact(value: unknown): [unknown, boolean] {
 
 export class StackFileError extends Error {}
 
+/**
+ * YAML's `.inf`, `-.inf` and `.nan` read as numbers that JSON cannot hold (they would reach the
+ * program as null, and a key would silently take its default): one "key: message" line for each.
+ */
+function nonFiniteProblems(key: string, value: unknown): string[] {
+    if (typeof value === "number" && !Number.isFinite(value)) {
+        const yaml = Number.isNaN(value) ? ".nan" : value > 0 ? ".inf" : "-.inf";
+        return [`${key}: is ${yaml}, which is not a number a config key can hold; write a whole number (or remove the key for its default)`];
+    }
+    if (Array.isArray(value)) {
+        return value.flatMap((v, i) => nonFiniteProblems(`${key}[${i}]`, v));
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.entries(value).flatMap(([k, v]) => nonFiniteProblems(`${key}.${k}`, v));
+    }
+    return [];
+}
+
 export function readStackFile(path: string, project: string): StackFile {
     let doc: unknown;
     try {
@@ -61,6 +82,10 @@ export function readStackFile(path: string, project: string): StackFile {
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     const secretDigests: Record<string, string> = {};
+    const problems = Object.entries(raw).flatMap(([key, value]) => nonFiniteProblems(key.startsWith(`${project}:`) ? key.slice(project.length + 1) : key, value));
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
     for (const [key, value] of Object.entries(raw)) {
         const fullKey = key.includes(":") ? key : `${project}:${key}`;
         const [clean, secret] = redact(value);
@@ -68,6 +93,11 @@ export function readStackFile(path: string, project: string): StackFile {
         if (secret) {
             secretKeys.push(fullKey);
             secretDigests[fullKey] = createHash("sha256").update(JSON.stringify(value)).digest("hex");
+            // The program gets a stand-in per ciphertext: a new secret (a rotated key) changes the
+            // inputs made from it, as the decrypted value does in `pulumi preview`.
+            if (isSecure(value)) {
+                config[fullKey] = `${secretPlaceholder.slice(0, -1)} ${secretDigests[fullKey].slice(0, 12)}]`;
+            }
         }
     }
     return { config, secretKeys, secretDigests };
