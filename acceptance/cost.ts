@@ -1,6 +1,7 @@
 /**
  * What an acceptance run costs: the metal instance's hours at its price in infra/instanceTypes.ts,
- * plus its volumes (root and state, gp3) and its public IPv4 address for the same time.
+ * plus its volumes (root and state, gp3) and its public IPv4 address for the same time, at the
+ * prices of infra/prices.ts (the review's).
  *   tsx acceptance/cost.ts cheapest                       the cheapest metal type (what the run deploys)
  *   tsx acceptance/cost.ts volumes                        "ROOT_GIB STATE_GIB" of acceptance/stack.yaml
  *   tsx acceptance/cost.ts TYPE SECONDS ROOT_GIB STATE_GIB the cost of a run, one line per item
@@ -13,14 +14,7 @@ import { parse } from "yaml";
 import { hostDefaults } from "../infra/config/host";
 import { storageDefaults } from "../infra/config/storage";
 import { metalTypes, pricesAsOf } from "../infra/instanceTypes";
-
-/**
- * The prices beside the instance's, us-east-1, as AWS publishes them (not re-checked here: no
- * network), at the date of infra/instanceTypes.ts: EBS gp3 storage per GiB-month (aws.amazon.com/ebs/pricing,
- * "General Purpose SSD (gp3) - Storage"; the baseline 3000 IOPS and 125 MiB/s are free), and a
- * public IPv4 address per hour (aws.amazon.com/vpc/pricing, "Public IPv4 address", since 2024-02-01).
- */
-export const otherPrices = { gp3UsdPerGiBMonth: 0.08, publicIpv4UsdPerHour: 0.005, hoursPerMonth: 730 } as const;
+import { ebsPrices, hoursPerMonth, publicIpv4UsdPerHour } from "../infra/prices";
 
 export function cheapestMetalType(): string {
     return Object.entries(metalTypes).sort(([, a], [, b]) => a.usdPerHour - b.usdPerHour)[0][0];
@@ -54,8 +48,8 @@ export function runCost(type: string, seconds: number, rootGiB: number, stateGiB
     const gib = rootGiB + stateGiB;
     const lines = [
         { item: `${type}: ${hours.toFixed(2)} h x ${metal.usdPerHour} USD/h (${pricesAsOf})`, usd: hours * metal.usdPerHour },
-        { item: `gp3 volumes: ${gib} GiB (root ${rootGiB}, state ${stateGiB}) x ${storageHours.toFixed(2)} h at ${otherPrices.gp3UsdPerGiBMonth} USD per GiB-month`, usd: gib * otherPrices.gp3UsdPerGiBMonth * storageHours / otherPrices.hoursPerMonth },
-        { item: `public IPv4 address: ${storageHours.toFixed(2)} h x ${otherPrices.publicIpv4UsdPerHour} USD/h`, usd: storageHours * otherPrices.publicIpv4UsdPerHour },
+        { item: `gp3 volumes: ${gib} GiB (root ${rootGiB}, state ${stateGiB}) x ${storageHours.toFixed(2)} h at ${ebsPrices.gp3.usdPerGiBMonth} USD per GiB-month`, usd: gib * ebsPrices.gp3.usdPerGiBMonth * storageHours / hoursPerMonth },
+        { item: `public IPv4 address: ${storageHours.toFixed(2)} h x ${publicIpv4UsdPerHour} USD/h`, usd: storageHours * publicIpv4UsdPerHour },
     ];
     return { lines, totalUsd: lines.reduce((n, l) => n + l.usd, 0) };
 }

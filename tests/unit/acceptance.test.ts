@@ -3,7 +3,8 @@
  * type of infra/instanceTypes.ts and prices a run from the same table.
  */
 import { readFileSync } from "fs";
-import { acceptanceVolumes, cheapestMetalType, otherPrices, renderCost, runCost } from "../../acceptance/cost";
+import { acceptanceVolumes, cheapestMetalType, renderCost, runCost } from "../../acceptance/cost";
+import { ebsPrices, publicIpv4UsdPerHour } from "../../infra/prices";
 import { metalTypes } from "../../infra/instanceTypes";
 import { repoPath } from "../helpers/paths";
 
@@ -18,8 +19,8 @@ describe("acceptance/cost.ts", () => {
         const cost = runCost("c7g.metal", 7200, 64, 8);
         expect(cost.lines.map((l) => l.usd)).toEqual([
             2 * 2.32,
-            72 * otherPrices.gp3UsdPerGiBMonth * 2 / 730,
-            2 * otherPrices.publicIpv4UsdPerHour,
+            72 * ebsPrices.gp3.usdPerGiBMonth * 2 / 730,
+            2 * publicIpv4UsdPerHour,
         ]);
         expect(cost.totalUsd).toBeCloseTo(4.64 + 0.01578 + 0.01, 4);
         expect(renderCost(cost)).toMatch(/^ +4\.6400 USD  c7g\.metal: 2\.00 h x 2\.32 USD\/h \(2025-06, us-east-1\)\n/);

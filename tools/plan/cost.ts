@@ -1,12 +1,12 @@
 /**
  * What a plan costs per hour and per month, from the resources it declares: each host's instance
  * (infra/instanceTypes.ts), its root and state volumes by type, size, IOPS and throughput, and its
- * Elastic IP (a public IPv4 address) (tools/plan/prices.ts). On-demand list prices, us-east-1.
+ * Elastic IP (a public IPv4 address) (infra/prices.ts). On-demand list prices, us-east-1.
  */
 import { metalTypes } from "../../infra/instanceTypes";
 import { hostResourceName } from "../../infra/program";
 import { PlannedResource } from "./mockRuntime";
-import { hoursPerMonth, publicIpv4UsdPerHour, VolumeSpec, volumeUsdPerHour } from "./prices";
+import { hoursPerMonth, publicIpv4UsdPerHour, VolumeSpec, volumeUsdPerHour } from "../../infra/prices";
 import { Plan } from "./run";
 
 export interface CostLine {

@@ -4,7 +4,7 @@
  * the resource-level detail folded away. Stable: the same change renders the same text.
  */
 import { pricesAsOf } from "../../infra/instanceTypes";
-import { hoursPerMonth, storagePricesAsOf } from "./prices";
+import { hoursPerMonth, storagePricesAsOf } from "../../infra/prices";
 import { HostChange, Review, StateChange } from "./review";
 
 /** The first line of every summary: the comment workflow finds its own comment by it. */

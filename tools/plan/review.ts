@@ -13,13 +13,13 @@ import { secretKind } from "../../lib/redact";
 import { Cost, planCost, stateVolumeSpec } from "./cost";
 import { commandsRun, PlanDiff } from "./diff";
 import { observabilityReview } from "./observability";
-import { hoursPerMonth, volumeUsdPerHour } from "./prices";
+import { hoursPerMonth, volumeUsdPerHour } from "../../infra/prices";
 import { systemChanges } from "./restarts";
 import { Plan } from "./run";
 import { securityChanges } from "./security";
 
 export type { Cost, CostLine } from "./cost";
-export { hoursPerMonth } from "./prices";
+export { hoursPerMonth } from "../../infra/prices";
 
 export interface ConfigChange {
     readonly key: string;
