@@ -6,7 +6,7 @@
 import { policyProblems, PolicyDocument, stateVolumeTagKey } from "../../components/aws/policies";
 import { PlannedResource } from "../../tools/plan/mockRuntime";
 import { diffPlans } from "../../tools/plan/diff";
-import { replaceOnChange } from "../../tools/plan/replaceOnChange";
+import { replaceOnChange } from "../../lib/constraints";
 import { Plan } from "../../tools/plan/run";
 import { byType, examplePlan, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
 
