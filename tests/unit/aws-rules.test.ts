@@ -2,7 +2,10 @@
  * The AWS layer's pure rules: the security group, the IAM documents, the zone choice, the AMI
  * query and the pinned-AMI check, the network CIDRs.
  */
+import fc from "fast-check";
 import { chooseAvailabilityZone } from "../../components/aws/availabilityZone";
+import { ec2DescriptionCharacters } from "../../lib/constraints/aws";
+import { canonicalCidr } from "../../lib/constraints/check";
 import { repoPath } from "../helpers/paths";
 import { hostSecurityRules, SecurityRule, sshPort, tailscaleUdpPort } from "../../components/aws/firewall";
 import { networkCidrProblems } from "../../components/aws/network";
@@ -54,6 +57,27 @@ describe("hostSecurityRules", () => {
         expect(new Set(a).size).toBe(a.length);
         expect([...a].sort()).toEqual([...b].sort());
         expect(a).toContain("ssh-203-0-113-7-32");
+    });
+
+    test("every rule's description is in EC2's character set and its CIDR in the form EC2 reads back", () => {
+        const slot = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+        const v4 = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([ip, p]) => canonicalCidr(`${ip}/${p}`)!);
+        const v6 = fc.tuple(fc.ipV6().filter((ip) => !ip.includes(".")), fc.integer({ min: 0, max: 128 })).map(([ip, p]) => canonicalCidr(`${ip}/${p}`)!.toUpperCase());
+        fc.assert(fc.property(fc.array(fc.oneof(v4, v6), { maxLength: 3 }), slot, fc.integer({ min: 23, max: 19999 }), fc.array(v4, { minLength: 1, maxLength: 3 }), fc.boolean(), (admins, s, port, sources, fleet) => {
+            for (const r of hostSecurityRules(admins, true, [{ slot: s, hostPort: port, sources }], fleet)) {
+                expect(r.description).toMatch(ec2DescriptionCharacters);
+                expect(r.description.length).toBeLessThanOrEqual(255);
+                const cidr = r.cidrIpv4 ?? r.cidrIpv6;
+                if (cidr !== undefined) {
+                    expect(cidr).toBe(canonicalCidr(cidr));
+                }
+            }
+        }));
+    });
+
+    test("an upper-case or uncompressed IPv6 CIDR is sent as EC2 stores it", () => {
+        const [rule] = sshRules(hostSecurityRules(["2001:DB8:0:0::/48"]));
+        expect(rule.cidrIpv6).toBe("2001:db8::/48");
     });
 
     test.each(["203.0.113.7", "0.0.0.0/33", "example.com/32", ""])("rejects adminCidr %p, naming the argument", (bad) => {
