@@ -11,8 +11,11 @@ import { hostSecurityRules, SecurityRule, sshPort, tailscaleUdpPort } from "../.
 import { networkCidrProblems } from "../../components/aws/network";
 import { hostArchitecture, nixosAmiLookup, nixosAmiOwner, nixosRelease, pinnedAmiProblem } from "../../components/aws/nixosAmi";
 import {
-    ec2AssumeRolePolicy, isMutatingEc2Action, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagKey,
+    backupSnapshotPolicy, backupTagKey, ec2AssumeRolePolicy, isMutatingEc2Action, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagKey,
 } from "../../components/aws/policies";
+import { lifecyclePolicyArgs } from "../../components/aws/backups";
+import { dlmNameCharacters } from "../../lib/constraints/aws";
+import { allows } from "../helpers/iam";
 
 const opensPort = (r: SecurityRule, port: number) => r.ipProtocol === "-1" || (r.fromPort! <= port && port <= r.toPort!);
 const sshRules = (rules: SecurityRule[]) => rules.filter((r) => r.direction === "ingress" && r.ipProtocol !== "udp" && opensPort(r, sshPort));
@@ -107,8 +110,8 @@ describe("IAM documents", () => {
         expect(policyProblems(doc)).toEqual(["Broad: Allow with NotAction grants every action but the listed ones; list the actions instead"]);
     });
 
-    test("every mutating EC2 action is scoped by a tag or create-action condition", () => {
-        const mutating = snapshot.Statement.filter((s) => [s.Action ?? []].flat().some((a) => isMutatingEc2Action(a)));
+    test("every mutating EC2 action allowed is scoped by a tag or create-action condition", () => {
+        const mutating = snapshot.Statement.filter((s) => s.Effect === "Allow" && [s.Action ?? []].flat().some((a) => isMutatingEc2Action(a)));
         expect(mutating.map((s) => s.Sid)).toHaveLength(4);
         for (const s of mutating) {
             expect(s.Resource).not.toBe("*");
@@ -126,7 +129,7 @@ describe("IAM documents", () => {
         const resources = snapshot.Statement.flatMap((s) => [s.Resource ?? []].flat()).filter((r) => r !== "*");
         expect(resources.sort()).toEqual([
             "arn:aws:ec2:us-east-1:123456789012:volume/*",
-            "arn:aws:ec2:us-east-1::snapshot/*", "arn:aws:ec2:us-east-1::snapshot/*", "arn:aws:ec2:us-east-1::snapshot/*",
+            ...Array(5).fill("arn:aws:ec2:us-east-1::snapshot/*"),
         ]);
     });
 
@@ -159,6 +162,60 @@ describe("IAM documents", () => {
         "isMutatingEc2Action(%p) is %p", (action, mutating) => {
             expect(isMutatingEc2Action(action as string)).toBe(mutating);
         });
+});
+
+describe("backups: their own tag, which the hosts can neither delete nor forge", () => {
+    const scope = { partition: "aws", region: "us-east-1", accountId: "123456789012" };
+    const host = stateSnapshotPolicy(scope, "microvm-infra/dev");
+    const dlm = backupSnapshotPolicy(scope, "microvm-infra/dev");
+    const snapshot = "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0";
+    const volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0";
+    const state = { [`aws:ResourceTag/${stateVolumeTagKey}`]: "microvm-infra/dev" };
+    const backup = { [`aws:ResourceTag/${backupTagKey}`]: "microvm-infra/dev" };
+
+    test("the DLM schedule tags each backup with the backup tag and copies no tag of the volume", () => {
+        const details = lifecyclePolicyArgs(24, 7, "microvm-infra/dev").policyDetails;
+        expect(details.targetTags).toEqual({ [stateVolumeTagKey]: "microvm-infra/dev" });
+        expect(details.schedules).toEqual([expect.objectContaining({ copyTags: false, tagsToAdd: { [backupTagKey]: "microvm-infra/dev" } })]);
+    });
+
+    test("the host may prune its own snapshots but never delete a backup, of its stack or another's", () => {
+        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: state })).toBe(true);
+        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: { ...state, ...backup } })).toBe(false);
+        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: backup })).toBe(false);
+        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: { [`aws:ResourceTag/${backupTagKey}`]: "microvm-infra/other" } })).toBe(false);
+    });
+
+    test("the host cannot make a snapshot that looks like a backup, nor tag one so later", () => {
+        const creating = { [`aws:RequestTag/${stateVolumeTagKey}`]: "microvm-infra/dev", "ec2:CreateAction": "CreateSnapshot" };
+        expect(allows(host, { action: "ec2:CreateSnapshot", resource: snapshot, context: creating })).toBe(true);
+        expect(allows(host, { action: "ec2:CreateSnapshot", resource: snapshot, context: { ...creating, [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" } })).toBe(false);
+        expect(allows(host, { action: "ec2:CreateTags", resource: snapshot, context: { ...creating, [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" } })).toBe(false);
+        expect(allows(host, { action: "ec2:CreateTags", resource: snapshot, context: { [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" } })).toBe(false);
+    });
+
+    test("DLM snapshots only this stack's state volumes, into snapshots carrying the backup tag, and prunes only those", () => {
+        const request = { [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" };
+        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: volume, context: state })).toBe(true);
+        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: volume, context: { [`aws:ResourceTag/${stateVolumeTagKey}`]: "microvm-infra/other" } })).toBe(false);
+        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: snapshot, context: request })).toBe(true);
+        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: snapshot, context: { [`aws:RequestTag/${stateVolumeTagKey}`]: "microvm-infra/dev" } })).toBe(false);
+        expect(allows(dlm, { action: "ec2:DeleteSnapshot", resource: snapshot, context: backup })).toBe(true);
+        expect(allows(dlm, { action: "ec2:DeleteSnapshot", resource: snapshot, context: state })).toBe(false);
+        expect(policyProblems(dlm)).toEqual([]);
+    });
+
+    test("the policy's description and schedule name keep DLM's pattern, whatever the stack is called", () => {
+        fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/), fc.constantFrom(1, 2, 3, 4, 6, 8, 12, 24), fc.integer({ min: 1, max: 1000 }), (stack, every, keep) => {
+            const args = lifecyclePolicyArgs(every, keep, `microvm-infra/${stack}`);
+            expect(args.description).toMatch(dlmNameCharacters);
+            expect(args.description.length).toBeLessThanOrEqual(500);
+            for (const schedule of args.policyDetails.schedules) {
+                expect(schedule.name).toMatch(dlmNameCharacters);
+                expect(schedule.name.length).toBeLessThanOrEqual(120);
+            }
+        }));
+    });
 });
 
 describe("chooseAvailabilityZone", () => {

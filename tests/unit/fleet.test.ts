@@ -157,7 +157,7 @@ describe("two hosts", () => {
         expect(policy.inputs.policyDetails).toMatchObject({
             resourceTypes: ["VOLUME"],
             targetTags: { "microvm-infra:state-volume": "microvm-infra/dev" },
-            schedules: [{ createRule: { interval: 12, intervalUnit: "HOURS" }, retainRule: { count: 14 }, copyTags: true }],
+            schedules: [{ createRule: { interval: 12, intervalUnit: "HOURS" }, retainRule: { count: 14 }, copyTags: false, tagsToAdd: { "microvm-infra:backup": "microvm-infra/dev" } }],
         });
         expect(JSON.parse(named(backed, "aws:iam/role:Role", "microvm-backups-role").inputs.assumeRolePolicy as string).Statement[0].Principal).toEqual({ Service: "dlm.amazonaws.com" });
     });
