@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { hostAvailabilityZone } from "../components/aws/availabilityZone";
+import { checkedHostZone, hostAvailabilityZone } from "../components/aws/availabilityZone";
 import { StateVolumeBackups } from "../components/aws/backups";
 import { Host } from "../components/aws/host";
 import { HostRole } from "../components/aws/hostRole";
@@ -63,7 +63,9 @@ export function defineInfrastructure(loaded: LoadedConfig) {
     const fleet = cfg.hosts.length > 1;
 
     // --- What the fleet shares: the VPC and security group, the hosts' role, backups ---
-    const zoneOf = new Map(cfg.hosts.map((h) => [h.name, hostAvailabilityZone(h.instanceType, h.availabilityZone, fleet ? `hosts.${h.name}` : "host")]));
+    const configKey = (h: FleetHost) => (fleet ? `hosts.${h.name}` : "host");
+    // The zone a host's subnet is created in; once created, the subnet's own zone is the host's.
+    const zoneOf = new Map(cfg.hosts.map((h) => [h.name, hostAvailabilityZone(h.instanceType, h.availabilityZone, configKey(h))]));
     const first = cfg.hosts.find((h) => h.name === primaryHost) ?? cfg.hosts[0];
     const published = topo.slots.flatMap((s) => s.publish.flatMap((p) => (p.to === "internet" ? [{ slot: s.name, hostPort: p.hostPort!, sources: p.sources! }] : [])));
     const network = new Network(baseName, {
@@ -83,15 +85,17 @@ export function defineInfrastructure(loaded: LoadedConfig) {
     // --- AWS, per host: the instance and its state volume ---
     const machines: Machine[] = cfg.hosts.map((h) => {
         const name = hostResourceName(h.name);
+        const onMainSubnet = h.subnetCidr === cfg.network.subnetCidr;
+        const zone = checkedHostZone(h.instanceType, h.availabilityZone, onMainSubnet ? network.subnetZone : network.moreSubnetZones[h.name], configKey(h));
         const host = new Host(name, {
             instanceType: h.instanceType,
             ami: h.ami,
             rootVolumeGiB: h.rootVolumeGiB,
             firstBootKey: cfg.host.sshPublicKeys[0],
-            subnetId: h.subnetCidr === cfg.network.subnetCidr ? network.subnetId : network.moreSubnetIds[h.name],
+            subnetId: onMainSubnet ? network.subnetId : network.moreSubnetIds[h.name],
             securityGroupIds: [network.securityGroupId],
             instanceProfileName: role.instanceProfileName,
-            availabilityZone: zoneOf.get(h.name)!,
+            availabilityZone: zone,
             tags,
         });
         const volume = usesStateVolume(h.storage.backend)

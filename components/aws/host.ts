@@ -19,6 +19,7 @@ export interface HostArgs {
     readonly subnetId: pulumi.Input<string>;
     readonly securityGroupIds: pulumi.Input<string>[];
     readonly instanceProfileName: pulumi.Input<string>;
+    /** The zone the host's subnet is in (the instance is launched in its subnet's zone). */
     readonly availabilityZone: pulumi.Input<string>;
     readonly tags: Record<string, string>;
 }
@@ -80,12 +81,14 @@ export class Host extends pulumi.ComponentResource {
         const instance = new aws.ec2.Instance(`${name}-host`, {
             ami: hostAmi(args.ami, { parent: this }),
             instanceType: args.instanceType,
-            availabilityZone: args.availabilityZone,
+            // No availabilityZone and no associatePublicIpAddress: the subnet decides both at
+            // launch (its zone; mapPublicIpOnLaunch false), and each forces a replacement while a
+            // refresh reads them back (associatePublicIpAddress reads back true once the Elastic IP
+            // is associated): lib/constraints/aws.ts.
             subnetId: args.subnetId,
             vpcSecurityGroupIds: args.securityGroupIds,
             iamInstanceProfile: args.instanceProfileName,
             keyName: keyPair.id, // a key pair's id is its name
-            associatePublicIpAddress: false,
             metadataOptions,
             rootBlockDevice: {
                 volumeType: "gp3",

@@ -8,7 +8,10 @@ export interface NetworkArgs {
     readonly vpcCidr: string;
     /** The host's public subnet, inside `vpcCidr`. */
     readonly subnetCidr: string;
-    /** Where the subnet (and so the host and its state volume) lives. */
+    /**
+     * Where the subnet (and so the host and its state volume) lives, when it is created: a subnet
+     * keeps its zone afterwards whatever this says (`ignoreChanges`; see `subnetZone`).
+     */
     readonly availabilityZone: pulumi.Input<string>;
     /** CIDRs allowed to reach SSH on the public address. Empty means no public SSH at all. */
     readonly adminCidrs: readonly string[];
@@ -66,8 +69,12 @@ export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg:
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly subnetId: pulumi.Output<string>;
+    /** The zone the subnet is in, as AWS reports it: where its host and state volume are. */
+    readonly subnetZone: pulumi.Output<string>;
     /** `moreSubnets`' ids by key. */
     readonly moreSubnetIds: Record<string, pulumi.Output<string>>;
+    /** `moreSubnets`' zones by key. */
+    readonly moreSubnetZones: Record<string, pulumi.Output<string>>;
     readonly securityGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -85,6 +92,10 @@ export class Network extends pulumi.ComponentResource {
         }
         const rules = hostSecurityRules(args.adminCidrs, args.tailscale, args.published ?? [], more.length > 0);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
+        // Once created, a subnet stays in its zone: the zone is looked up on every run, and AWS may
+        // offer a type in another zone first later (the subnet, the instance and the volume would
+        // all be replaced). The engine keeps the old value of an ignored path (lib/constraints/facts.ts).
+        const keepZone = { parent: this, ignoreChanges: ["availabilityZone"] };
 
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
             cidrBlock: args.vpcCidr,
@@ -99,7 +110,7 @@ export class Network extends pulumi.ComponentResource {
             // The host gets an Elastic IP; nothing else should get a public address by accident.
             mapPublicIpOnLaunch: false,
             tags: tagged("public"),
-        }, { parent: this });
+        }, keepZone);
         const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tagged("igw") }, { parent: this });
         const routes = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, tags: tagged("public") }, { parent: this });
         new aws.ec2.Route(`${name}-default`, {
@@ -109,12 +120,14 @@ export class Network extends pulumi.ComponentResource {
         }, { parent: this });
         new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
         this.moreSubnetIds = {};
+        this.moreSubnetZones = {};
         for (const m of more) {
             const extra = new aws.ec2.Subnet(`${name}-public-${m.key}`, {
                 vpcId: vpc.id, cidrBlock: m.cidr, availabilityZone: m.availabilityZone, mapPublicIpOnLaunch: false, tags: tagged(`public-${m.key}`),
-            }, { parent: this });
+            }, keepZone);
             new aws.ec2.RouteTableAssociation(`${name}-public-${m.key}`, { subnetId: extra.id, routeTableId: routes.id }, { parent: this });
             this.moreSubnetIds[m.key] = extra.id;
+            this.moreSubnetZones[m.key] = extra.availabilityZone;
         }
 
         const group = new aws.ec2.SecurityGroup(`${name}-host`, {
@@ -143,6 +156,7 @@ export class Network extends pulumi.ComponentResource {
 
         this.vpcId = vpc.id;
         this.subnetId = subnet.id;
+        this.subnetZone = subnet.availabilityZone;
         this.securityGroupId = group.id;
         this.registerOutputs({ vpcId: this.vpcId, subnetId: this.subnetId, securityGroupId: this.securityGroupId });
     }

@@ -87,12 +87,17 @@ describe("AWS resources of the example stack", () => {
         expect(inputs(one(plan, A.volume)).tags[stateVolumeTagKey]).toBe("microvm-infra/dev");
     });
 
-    test("the state volume is protected, retained on delete, in the host's zone", () => {
+    test("the state volume is protected, retained on delete, in the zone the host's subnet is in", () => {
         const volume = one(plan, A.volume);
         expect(volume.options).toEqual(expect.objectContaining({ protect: true, retainOnDelete: true }));
-        expect(inputs(volume).availabilityZone).toBe(inputs(instance(plan)).availabilityZone);
+        expect(volume.propertyDependencies.availabilityZone).toEqual(expect.arrayContaining([urnOf(plan, A.subnet)]));
         expect(inputs(volume).availabilityZone).toBe(inputs(one(plan, A.subnet)).availabilityZone);
         expect(inputs(volume).availabilityZone).toBe("us-east-1a");
+    });
+
+    test("once created, the zone stays put: the subnet ignores a new choice, the instance follows its subnet", () => {
+        expect(one(plan, A.subnet).options.ignoreChanges).toEqual(["availabilityZone"]);
+        expect(inputs(instance(plan))).not.toHaveProperty("availabilityZone");
     });
 
     test("the attachment joins that volume to the host, detaching first on replacement", () => {
@@ -135,7 +140,9 @@ describe("AWS resources of the example stack", () => {
     test("the key pair carries the first operator key; an Elastic IP gives the stable address", () => {
         expect(inputs(one(plan, A.keyPair)).publicKey).toBe(host(exampleStack()).sshPublicKeys[0]);
         expect(inputs(one(plan, A.eip)).domain).toBe("vpc");
-        expect(inputs(instance(plan)).associatePublicIpAddress).toBe(false);
+        // Not set: it forces a replacement and reads back true once the EIP is associated (lib/constraints/aws.ts).
+        expect(inputs(instance(plan))).not.toHaveProperty("associatePublicIpAddress");
+        expect(inputs(one(plan, A.subnet)).mapPublicIpOnLaunch).toBe(false);
     });
 
     test("every resource type declared under the AWS components has a replace-on-change entry", () => {

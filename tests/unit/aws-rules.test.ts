@@ -3,7 +3,7 @@
  * query and the pinned-AMI check, the network CIDRs.
  */
 import fc from "fast-check";
-import { chooseAvailabilityZone } from "../../components/aws/availabilityZone";
+import { chooseAvailabilityZone, existingZoneProblem } from "../../components/aws/availabilityZone";
 import { ec2DescriptionCharacters } from "../../lib/constraints/aws";
 import { canonicalCidr } from "../../lib/constraints/check";
 import { repoPath } from "../helpers/paths";
@@ -242,6 +242,23 @@ describe("chooseAvailabilityZone", () => {
     test("in a fleet the error names the host's own keys", () => {
         expect(() => chooseAvailabilityZone("m7g.metal", "us-east-1d", offered, "us-east-1", "hosts.big")).toThrow(
             'hosts.big.availabilityZone "us-east-1d" does not offer m7g.metal in us-east-1; use one of');
+    });
+});
+
+describe("existingZoneProblem: a created host stays in its zone", () => {
+    test("the zone AWS now lists first does not matter: the host's zone is its subnet's", () => {
+        expect(existingZoneProblem("a1.metal", undefined, ["us-east-1a", "us-east-1b"], "us-east-1b")).toBeUndefined();
+    });
+
+    test("asking for another zone is an error naming the key and the zone to put back", () => {
+        expect(existingZoneProblem("a1.metal", "us-east-1c", ["us-east-1a", "us-east-1c"], "us-east-1a")).toBe(
+            'host.availabilityZone is "us-east-1c", but this host was created in us-east-1a and stays there (its subnet and state volume cannot move); '
+            + "set host.availabilityZone back to us-east-1a or unset it. To move a host to another zone, restore it there from a snapshot (docs/operations.md)");
+    });
+
+    test("a type not offered where the host is: an error naming the type key of that host", () => {
+        expect(existingZoneProblem("m8g.metal-24xl", undefined, ["us-east-1b"], "us-east-1a", "hosts.big")).toMatch(
+            /^hosts\.big\.instanceType "m8g\.metal-24xl" is not offered in us-east-1a, the zone this host was created in and stays in; choose a type offered there/);
     });
 });
 
