@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
+import { constraint, rule } from "../../lib/constraints";
 import { hostSecurityRules, PublishedHostPort } from "./firewall";
 
 export interface NetworkArgs {
@@ -33,6 +34,19 @@ export const reservedRanges: readonly { readonly cidr: string; readonly why: str
     { cidr: "100.64.0.0/10", why: "Tailscale's address range (CGNAT), where tailnet devices live" },
 ];
 
+/** The prefix lengths AWS accepts for a VPC's and a subnet's IPv4 block (lib/constraints/aws.ts). */
+export const vpcPrefixes = rule(constraint("aws:ec2/vpc:Vpc", "cidrBlock"), "cidr").prefix!;
+export const subnetPrefixes = rule(constraint("aws:ec2/subnet:Subnet", "cidrBlock"), "cidr").prefix!;
+
+/** Why `subnetCidr` is not a subnet AWS creates (its size), or undefined. */
+export function subnetSizeProblem(subnetCidr: string): string | undefined {
+    const subnet = parseIpv4Cidr(subnetCidr);
+    if (!subnet || (subnet.prefix >= subnetPrefixes[0] && subnet.prefix <= subnetPrefixes[1])) {
+        return undefined;
+    }
+    return `must have a prefix from /${subnetPrefixes[0]} to /${subnetPrefixes[1]} (AWS's subnet sizes: at least 16 addresses, of which AWS keeps 5), got "${subnetCidr}"`;
+}
+
 export const defaultVpcCidr = "172.20.0.0/16";
 export const defaultSubnetCidr = "172.20.1.0/24";
 
@@ -44,8 +58,8 @@ export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg:
     const problems: { arg: "vpcCidr" | "subnetCidr"; message: string }[] = [];
     const vpc = parseIpv4Cidr(vpcCidr);
     const subnet = parseIpv4Cidr(subnetCidr);
-    if (!vpc || vpc.prefix < 16 || vpc.prefix > 28) {
-        const why = cidrProblem(vpcCidr, 4) ?? `must have a prefix from /16 to /28 (AWS's VPC sizes), got "${vpcCidr}"`;
+    if (!vpc || vpc.prefix < vpcPrefixes[0] || vpc.prefix > vpcPrefixes[1]) {
+        const why = cidrProblem(vpcCidr, 4) ?? `must have a prefix from /${vpcPrefixes[0]} to /${vpcPrefixes[1]} (AWS's VPC sizes), got "${vpcCidr}"`;
         problems.push({ arg: "vpcCidr", message: why });
     } else {
         for (const range of reservedRanges) {
@@ -56,6 +70,8 @@ export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg:
     }
     if (!subnet) {
         problems.push({ arg: "subnetCidr", message: cidrProblem(subnetCidr, 4) ?? `must be an IPv4 CIDR, got "${subnetCidr}"` });
+    } else if (subnetSizeProblem(subnetCidr)) {
+        problems.push({ arg: "subnetCidr", message: subnetSizeProblem(subnetCidr)! });
     } else if (vpc && !ipv4CidrContains(vpc, subnet)) {
         problems.push({ arg: "subnetCidr", message: `must lie inside vpcCidr (${vpcCidr}), got "${subnetCidr}"` });
     }

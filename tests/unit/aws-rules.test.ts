@@ -299,6 +299,8 @@ describe("networkCidrProblems", () => {
         ["172.20.0.1/16", "172.20.1.0/24", "vpcCidr", '"172.20.0.1/16" has host bits set: the network is 172.20.0.0/16 (or write 172.20.0.1/32 for that one address)'],
         ["172.20.0.0/16", "172.21.1.0/24", "subnetCidr", 'must lie inside vpcCidr (172.20.0.0/16), got "172.21.1.0/24"'],
         ["172.20.0.0/16", "fd00::/64", "subnetCidr", 'must be an IPv4 CIDR such as 203.0.113.7/32, got "fd00::/64"'],
+        ["172.20.0.0/16", "172.20.1.0/29", "subnetCidr", 'must have a prefix from /16 to /28 (AWS\'s subnet sizes: at least 16 addresses, of which AWS keeps 5), got "172.20.1.0/29"'],
+        ["172.20.0.0/16", "172.16.0.0/15", "subnetCidr", 'must have a prefix from /16 to /28 (AWS\'s subnet sizes: at least 16 addresses, of which AWS keeps 5), got "172.16.0.0/15"'],
     ])("vpc %s, subnet %s", (vpc, subnet, arg, message) => {
         expect(networkCidrProblems(vpc, subnet)).toEqual([{ arg, message }]);
     });

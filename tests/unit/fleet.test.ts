@@ -200,6 +200,8 @@ describe("fleet config is validated like the rest", () => {
             "hosts.big.subnetCidr: is required for a host other than main: its own subnet, an unused IPv4 CIDR inside network.vpcCidr (172.20.0.0/16), such as a /24"],
         ["overlapping subnets", { hosts: { main: {}, big: { subnetCidr: "172.20.1.0/25" } }, slots: { slot1: { host: "main" } } },
             'hosts.big.subnetCidr: "172.20.1.0/25" overlaps the subnet of network.subnetCidr; each host needs its own subnet'],
+        ["a host subnet smaller than AWS creates", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/29" } }, slots: { slot1: { host: "main" } } },
+            'hosts.big.subnetCidr: must have a prefix from /16 to /28 (AWS\'s subnet sizes: at least 16 addresses, of which AWS keeps 5), got "172.20.2.0/29"'],
         ["a second host in main's subnet", { hosts: { main: {}, big: { subnetCidr: "172.20.1.0/24" } }, slots: { slot1: { host: "main" } } },
             'hosts.big.subnetCidr: "172.20.1.0/24" is main\'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (172.20.0.0/16)'],
         ["main moved out of network.subnetCidr", { hosts: { main: { subnetCidr: "172.20.9.0/24" } }, slots: { slot1: {} } },
