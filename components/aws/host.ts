@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { hostAmi } from "./nixosAmi";
-import { hostKeyUserData, knownHostsLine } from "./userData";
+import { hostKeyUserData } from "./userData";
 
 export interface HostArgs {
     /** A Graviton .metal type (validated by the stack config). Changing it replaces the instance. */
@@ -43,9 +43,10 @@ export const metadataOptions = {
 export const instanceTimeouts = { create: "30m", update: "30m", delete: "40m" };
 
 /**
- * The Graviton metal host: an EC2 key pair from the first operator key, a generated ED25519 SSH
- * host key handed to NixOS through user data (so every connection pins it), the instance booted
- * from the NixOS AMI, and an Elastic IP.
+ * The Graviton metal host: an EC2 key pair from the first operator key, a generated ED25519
+ * bootstrap host key handed to NixOS through user data (so the first connection to a new machine
+ * pins it; the host then makes its own, components/deploy/reachable.ts), the instance booted from
+ * the NixOS AMI, and an Elastic IP.
  *
  * Replacement: a new `instanceType` or a new pinned `ami` replaces the instance (the state volume
  * is re-attached to the new one); a newer official AMI does not (`ignoreChanges: ["ami"]` when
@@ -61,10 +62,13 @@ export class Host extends pulumi.ComponentResource {
     /** The address inside the VPC (the fleet's hosts reach each other on it). */
     readonly privateIp: pulumi.Output<string>;
     readonly availabilityZone: pulumi.Output<string>;
-    /** The host's SSH public key (OpenSSH line), pinned by every connection Pulumi makes. */
-    readonly hostPublicKey: pulumi.Output<string>;
-    /** `<elastic ip> ssh-ed25519 AAAA...`: a known_hosts line for operators. */
-    readonly knownHostsLine: pulumi.Output<string>;
+    /** The instance's type as EC2 reports it (changed in place: a stop and a start). */
+    readonly instanceType: pulumi.Output<string>;
+    /**
+     * The bootstrap host key (OpenSSH line) user data gives the machine at its first boot: pinned
+     * only until the host has made its own (`HostReachable.hostPublicKey`).
+     */
+    readonly bootstrapPublicKey: pulumi.Output<string>;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:Host", name, {}, opts);
@@ -117,14 +121,14 @@ export class Host extends pulumi.ComponentResource {
         this.publicIp = pulumi.all([eip.publicIp, association.id]).apply(([ip]) => ip);
         this.privateIp = instance.privateIp;
         this.availabilityZone = pulumi.output(args.availabilityZone);
-        this.hostPublicKey = hostPublicKey;
-        this.knownHostsLine = pulumi.all([this.publicIp, hostPublicKey]).apply(([ip, key]) => knownHostsLine(ip, key));
+        this.instanceType = instance.instanceType;
+        this.bootstrapPublicKey = hostPublicKey;
         this.registerOutputs({
             instanceId: this.instanceId,
             publicIp: this.publicIp,
             availabilityZone: this.availabilityZone,
-            hostPublicKey: this.hostPublicKey,
-            knownHostsLine: this.knownHostsLine,
+            instanceType: this.instanceType,
+            bootstrapPublicKey: this.bootstrapPublicKey,
         });
     }
 }

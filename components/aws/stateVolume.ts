@@ -14,6 +14,12 @@ export interface StateVolumeArgs {
     /** The instance to attach to; a replaced instance gets the same volume re-attached. */
     readonly instanceId: pulumi.Input<string>;
     /**
+     * What must be done before the volume is attached (or, on a replacement, detached from the old
+     * instance, which stops it): the new machine reached. A `dependsOn` edge never replaces the
+     * attachment (lib/constraints/facts.ts dependentReplacementOnlyThroughProperties). Defaults to none.
+     */
+    readonly attachAfter?: pulumi.Input<pulumi.Resource>[];
+    /**
      * An EBS snapshot to create the volume from (restoring a lost host's states). Only read when the
      * volume is created: the volume is protected, so a changed snapshot stops `pulumi up`.
      */
@@ -38,7 +44,9 @@ export const stateDeviceName = "/dev/sdf";
  * instead of deleting it, and `retainOnDelete` keeps the real volume even once it is unprotected
  * and removed from the stack. Only the attachment follows the instance: when the instance is
  * replaced, the attachment is deleted first (`deleteBeforeReplace`; the old host is stopped before
- * the detach, so ZFS is not pulled from under a running pool) and re-created on the new host.
+ * the detach, so ZFS is not pulled from under a running pool) and re-created on the new host, once
+ * the new host has been reached (`attachAfter`): until then the old host keeps running its VMs, and
+ * a new host that cannot be reached leaves it running.
  */
 export class StateVolume extends pulumi.ComponentResource {
     readonly volumeId: pulumi.Output<string>;
@@ -67,7 +75,7 @@ export class StateVolume extends pulumi.ComponentResource {
             volumeId: volume.id,
             instanceId: args.instanceId,
             stopInstanceBeforeDetaching: true,
-        }, { parent: this, deleteBeforeReplace: true });
+        }, { parent: this, deleteBeforeReplace: true, dependsOn: args.attachAfter ?? [] });
 
         this.volumeId = volume.id;
         // Through the attachment: the path exists on the host only once the volume is attached.

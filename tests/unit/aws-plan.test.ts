@@ -122,12 +122,21 @@ describe("AWS resources of the example stack", () => {
         expect(JSON.stringify(plan)).not.toMatch(/SSH_HOST_ED25519_KEY|placeholder: host private key/);
     });
 
-    test("every SSH connection Pulumi makes is built from the host key", () => {
+    test("every SSH connection Pulumi makes pins the key the host serves, reported by the wait for the host (not user data's)", () => {
         const commands = plan.resources.filter((r) => r.type.startsWith("command:remote:"));
+        const ready = one(plan, "command:local:Command", "microvm-ssh-ready");
         expect(commands.length).toBeGreaterThan(0);
         for (const c of commands) {
-            expect({ name: c.name, deps: c.propertyDependencies.connection }).toEqual({ name: c.name, deps: expect.arrayContaining([urnOf(plan, A.hostKey)]) });
+            expect({ name: c.name, deps: c.propertyDependencies.connection }).toEqual({ name: c.name, deps: expect.arrayContaining([ready.urn]) });
+            expect({ name: c.name, deps: c.propertyDependencies.connection }).not.toEqual({ name: c.name, deps: expect.arrayContaining([urnOf(plan, A.hostKey)]) });
         }
+        // The bootstrap key (user data's) goes only to that wait, which meets a new machine with it.
+        expect(ready.propertyDependencies.create).toEqual(expect.arrayContaining([urnOf(plan, A.hostKey)]));
+    });
+
+    test("the state volume is attached only once the host has been reached: a replaced host keeps its VMs until then", () => {
+        const ready = one(plan, "command:local:Command", "microvm-ssh-ready");
+        expect(one(plan, A.attachment).options.dependsOn).toEqual(expect.arrayContaining([ready.urn]));
     });
 
     test("the newest NixOS AMI never replaces a running host: ami, user data and key pair changes are ignored", () => {

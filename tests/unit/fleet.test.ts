@@ -174,10 +174,12 @@ describe("two hosts", () => {
             d.config["microvm-infra:host"].connectVia = "tailscale";
             d.config["microvm-infra:hosts"].big.connectVia = "public";
         }));
-        const dialled = (name: string) => (named(mixed, "command:local:Command", name).inputs.triggers as unknown[]).at(-1);
-        expect(dialled("microvm-ssh-ready")).toBe(mixed.config.hosts[0].tailscaleHostname);
-        expect(dialled("microvm-big-ssh-ready")).not.toBe(mixed.config.hosts[1].tailscaleHostname);
-        expect(String(dialled("microvm-big-ssh-ready"))).toMatch(/^\d+\.\d+\.\d+\.\d+$/); // its (mock) public IP
+        // The wait's arguments: MODE ADDRESS PORT ... VIA (components/deploy/local/wait-for-ssh.sh).
+        const dialled = (name: string) => /^set -- 'new' '([^']*)' '22' '\d+' '[^']*' '[^']*' '[^']*' '(public|tailnet)'/.exec(String(named(mixed, "command:local:Command", name).inputs.create))!.slice(1);
+        expect(dialled("microvm-ssh-ready")).toEqual([mixed.config.hosts[0].tailscaleHostname, "tailnet"]);
+        const [address, via] = dialled("microvm-big-ssh-ready");
+        expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/); // its (mock) public IP
+        expect(via).toBe("public");
     });
 
     test("the stack exports each host's outputs (infra/index.ts exports every output the program returns)", () => {

@@ -126,8 +126,10 @@ describe("config edits against the example stack", () => {
         for (const c of updated) {
             expect({ urn: c.urn, paths: c.paths, runs: c.runs }).toEqual({ urn: c.urn, paths: ["connection"], runs: ["create again on the host (the command has no update)"] });
         }
-        // And the operator's machine checks the new way in before any of them runs.
-        expect(diff.replace.map((c) => c.urn.split("::").pop())).toEqual(["microvm-ssh-ready"]);
+        // And the operator's machine checks the new way in before any of them runs: the same machine
+        // (its update, which meets it with the key it serves), never a replacement.
+        expect(diff.replace).toEqual([]);
+        expect(diff.update.filter((c) => c.type === "command:local:Command").map((c) => [c.urn.split("::").pop(), c.runs])).toEqual([["microvm-ssh-ready", ["update on your machine"]]]);
     });
 
     test("what runs: adding a state creates it on the host; removing a retained one runs nothing", async () => {

@@ -10,7 +10,7 @@ export const placeholder = (what: string): string => `[placeholder: ${what}]`;
  * placeholders stay what they always were), so a plan of a fleet never shows two hosts alike.
  */
 export function hostOrdinal(name: string): number {
-    const host = /^microvm-(.+)-(host|ip|state|host-key)$/.exec(name)?.[1];
+    const host = /^microvm-(.+)-(host|ip|state|host-key|ssh-ready)$/.exec(name)?.[1];
     return host === undefined ? 0 : [...host].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 250, 7) + 1;
 }
 
@@ -36,10 +36,20 @@ function privateIpIn(subnet: Props | undefined): string {
 }
 
 /** A stand-in ed25519 public key, different per key name (the main host's is all zeros). */
-function placeholderKey(name: string): string {
-    const last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(name === "microvm-fleet-transfer" ? 3 : hostOrdinal(name)) % 64];
+function placeholderKey(name: string, shift = 0): string {
+    const last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[((name === "microvm-fleet-transfer" ? 3 : hostOrdinal(name)) + shift) % 64];
     return `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA${last} placeholder-host-key\n`;
 }
+
+/**
+ * Local commands whose stdout the program parses, by name suffix. `-ssh-ready` prints the host
+ * key the host serves once reached (components/deploy/reachable.ts): made on the host, so not the
+ * bootstrap key of user data (the tls key of the same host).
+ */
+export const localCommandStdout: Record<string, (name: string) => string> = {
+    "-ssh-ready": (n) => `${placeholderKey(n, 32).split(" ").slice(0, 2).join(" ")}\n`,
+};
+const localStdout = (name: string): string | undefined => Object.entries(localCommandStdout).find(([suffix]) => name.endsWith(suffix))?.[1](name);
 
 /**
  * Extra outputs per resource type, merged over the inputs the program passed. `known` holds the
@@ -64,7 +74,7 @@ export const resourceOutputs: Record<string, (name: string, inputs: Props, known
     }),
     "tailscale:index/tailnetKey:TailnetKey": () => ({ key: placeholder("tailscale auth key") }),
     "command:remote:Command": (n) => ({ stdout: remoteStdout(n) ?? placeholder("command output, known after apply"), stderr: "" }),
-    "command:local:Command": () => ({ stdout: placeholder("command output, known after apply"), stderr: "" }),
+    "command:local:Command": (n) => ({ stdout: localStdout(n) ?? placeholder("command output, known after apply"), stderr: "" }),
 };
 
 /** Resource ids that other values are derived from (the EBS by-id path). */
