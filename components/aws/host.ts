@@ -5,7 +5,10 @@ import { hostAmi } from "./nixosAmi";
 import { hostKeyUserData } from "./userData";
 
 export interface HostArgs {
-    /** A Graviton .metal type (validated by the stack config). Changing it replaces the instance. */
+    /**
+     * A Graviton .metal type (validated by the stack config). Changing it stops the instance,
+     * changes its type and starts it again, in place (the provider's update: lib/constraints/aws.ts).
+     */
     readonly instanceType: string;
     /** Pinned AMI; undefined means the newest official NixOS arm64 AMI, looked up. */
     readonly ami?: string;
@@ -48,9 +51,10 @@ export const instanceTimeouts = { create: "30m", update: "30m", delete: "40m" };
  * pins it; the host then makes its own, components/deploy/reachable.ts), the instance booted from
  * the NixOS AMI, and an Elastic IP.
  *
- * Replacement: a new `instanceType` or a new pinned `ami` replaces the instance (the state volume
- * is re-attached to the new one); a newer official AMI does not (`ignoreChanges: ["ami"]` when
- * unpinned). User data is read once at first boot and only ever holds the (stable) host key, so
+ * A new `instanceType` is applied in place: the provider stops the instance, modifies its type and
+ * starts it (the same root disk, host key, address and volume; the VMs are down meanwhile). A new
+ * pinned `ami` replaces the instance (the state volume is re-attached to the new one); a newer
+ * official AMI does not (`ignoreChanges: ["ami"]` when unpinned). User data is read once at first boot and only ever holds the (stable) host key, so
  * its changes are ignored: an edit to it never stops a running host. The key pair is read once at
  * first boot too: a new first key replaces the key pair (the next new instance boots with it) but
  * never the instance (`keyName` ignored); NixOS manages every operator key after the first deploy.
@@ -106,7 +110,6 @@ export class Host extends pulumi.ComponentResource {
             tags: { ...args.tags, Name: name },
         }, {
             parent: this,
-            replaceOnChanges: ["instanceType"],
             // Read at first boot only: an edit must never replace a running host.
             ignoreChanges: [...(args.ami === undefined ? ["ami"] : []), "userData", "keyName"],
             additionalSecretOutputs: ["userData"],

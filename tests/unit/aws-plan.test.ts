@@ -142,7 +142,8 @@ describe("AWS resources of the example stack", () => {
     test("the newest NixOS AMI never replaces a running host: ami, user data and key pair changes are ignored", () => {
         const host = instance(plan);
         expect([...host.options.ignoreChanges].sort()).toEqual(["ami", "keyName", "userData"]);
-        expect(host.options.replaceOnChanges).toEqual(["instanceType"]);
+        // A new type is applied in place (stop, modify, start), not by a replacement the program asks for.
+        expect(host.options.replaceOnChanges).toEqual([]);
         expect(inputs(host).userDataReplaceOnChange).toBe(false);
     });
 
@@ -197,10 +198,24 @@ describe("AWS config variants", () => {
 describe("what config changes do to the host and its volume", () => {
     const replaced = (d: { replace: { urn: string }[] }, plan: Plan, type: string) => d.replace.some((c) => c.urn === urnOf(plan, type));
 
-    test("a new instanceType replaces the instance, re-attaches the same volume, keeps the host key and address", async () => {
+    test("a new instanceType stops, changes and starts the same instance: nothing replaced, the wait for the host runs again", async () => {
         const { after, diff } = await planEdit((doc) => { host(doc).instanceType = "m7g.metal"; });
-        const change = diff.replace.find((c) => c.urn === urnOf(after, A.instance));
-        expect(change?.replaceBecause).toEqual(["instanceType"]);
+        expect(diff.replace).toEqual([]);
+        expect(diff.delete).toEqual([]);
+        expect(diff.update.find((c) => c.urn === urnOf(after, A.instance))?.paths).toEqual(["instanceType"]);
+        // The same machine, restarted: its update waits for SSH again, pinned to the key it serves.
+        const ready = diff.update.find((c) => c.urn === one(after, "command:local:Command", "microvm-ssh-ready").urn);
+        expect(ready?.runs).toEqual(["update on your machine"]);
+        for (const kept of [A.volume, A.attachment, A.hostKey, A.eip, A.keyPair]) {
+            expect({ kept, unchanged: diff.unchanged.includes(urnOf(after, kept)) }).toEqual({ kept, unchanged: true });
+        }
+        // No remote command runs: the host keeps its system, states and slot map.
+        expect(diff.update.filter((c) => c.type === "command:remote:Command")).toEqual([]);
+    });
+
+    test("a replaced instance (a new AMI pin) re-attaches the same volume, keeps the bootstrap key and address", async () => {
+        const { after, diff } = await planEdit((doc) => { host(doc).ami = "ami-0123456789abcdef0"; });
+        expect(diff.replace.find((c) => c.urn === urnOf(after, A.instance))?.replaceBecause).toEqual(["ami"]);
         const attachment = diff.replace.find((c) => c.urn === urnOf(after, A.attachment));
         expect(attachment).toEqual(expect.objectContaining({ replaceBecause: ["instanceId"], deleteBeforeReplace: true }));
         for (const kept of [A.volume, A.hostKey, A.eip, A.keyPair]) {

@@ -105,18 +105,33 @@ describe("the review of a catalogue of real edits: the exact resources each may 
         }],
         ["change the instance type", {
             edit: (d) => { d.config["microvm-infra:host"].instanceType = "m7g.metal"; },
-            ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
+            update: ["Command microvm-ssh-ready", "Instance microvm-host"],
+            slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
             check: (r, md) => {
-                expect(r.host).toEqual({ replaced: true, because: ["instanceType"], volume: "kept" });
+                expect(r.host).toEqual(expect.objectContaining({ replaced: false, volume: "kept" }));
+                expect(r.slots[0].why).toEqual(["the host stops and starts as a m7g.metal"]);
                 expect(r.cost.after).toEqual({ instanceType: "m7g.metal", usdPerHour: 2.6112, usdPerMonth: 1906.18 });
-                expect(md).toContain("the state volume is kept and attached to the new host (the states survive)");
+                expect(md).toContain("Downtime (the host): the instance is stopped, changed from a1.metal to m7g.metal and started in place");
+                expect(md).toContain("every VM is down from the stop until the host has booted and started its slots");
                 expect(md).toContain("cost $0.408/h -> $2.611/h");
             },
         }],
         ["pin a new AMI", {
             edit: (d) => { d.config["microvm-infra:host"].ami = "ami-0123456789abcdef0"; },
             ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
-            check: (r) => expect(r.host.because).toEqual(["ami"]),
+            check: (r, md) => {
+                expect(r.host.because).toEqual(["ami"]);
+                expect(md).toContain("the state volume is kept and attached to the new host (the states survive)");
+                expect(md).toContain("every VM is down until the new host's first switch has finished and its slots have started");
+            },
+        }],
+        ["replace the host of a stack reached over the tailnet", {
+            edit: (d) => {
+                d.config["microvm-infra:host"].ami = "ami-0123456789abcdef0";
+                d.config["microvm-infra:host"].connectVia = "tailscale";
+            },
+            ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
+            check: (_r, md) => expect(md).toContain('**host.connectVia is "tailscale", but a new machine has not joined the tailnet: for this update set it to "public"'),
         }],
         ["grow the state volume", { edit: (d) => { d.config["microvm-infra:storage"].volumeGiB = 512; }, update: ["Volume microvm-state"] }],
         ["add an admin CIDR", {

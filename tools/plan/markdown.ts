@@ -72,6 +72,7 @@ export function renderReview(r: Review, title: string): string {
     } else {
         lines.push(r.host.volume === "kept" || r.host.volume === "none" ? "Not replaced." : `Not replaced; **the state volume is ${r.host.volume}**.`, "");
     }
+    lines.push(...r.host.notes.flatMap((n) => [n, ""]));
     lines.push("#### Security", "", ...(r.security.length === 0 ? ["No change to the security group, IAM or the tailnet."] : r.security.map((s) => `- ${cell(s)}`)), "");
     const { before, after } = r.cost;
     lines.push("#### Cost (on-demand, the host instance)", "", "| | type | per hour | per month |", "|---|---|---|---|",

@@ -7,6 +7,7 @@
  */
 import { metalTypes } from "../../infra/instanceTypes";
 import { commandsRun, PlanDiff } from "./diff";
+import { hostDowntime } from "./hostDowntime";
 import { PlannedResource } from "./mockRuntime";
 import { systemChanges } from "./restarts";
 import { Plan } from "./run";
@@ -44,7 +45,11 @@ export interface Review {
     readonly config: ConfigChange[];
     readonly slots: SlotChange[];
     readonly states: StateChange[];
-    readonly host: { readonly replaced: boolean; readonly because: string[]; readonly volume: "kept" | "none" | "replaced" | "deleted" };
+    readonly host: {
+        readonly replaced: boolean; readonly because: string[]; readonly volume: "kept" | "none" | "replaced" | "deleted";
+        /** What the machines and volumes go through, and how long the VMs are down (hostDowntime.ts). */
+        readonly notes: readonly string[];
+    };
     readonly security: string[];
     readonly cost: { readonly before: Cost; readonly after: Cost };
     readonly counts: { create: number; update: number; replace: number; delete: number; unchanged: number; commandsOnHost: number; commandsLocal: number };
@@ -107,7 +112,8 @@ function configChanges(old: Plan, next: Plan): ConfigChange[] {
 
 const instanceOf = (plan: Plan) => plan.resources.find((r) => r.type === "aws:ec2/instance:Instance");
 
-function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[] {
+/** `hostRestarts`: why every slot of a host restarts (replaced, or stopped and started in place), by host. */
+function slotChanges(old: Plan, next: Plan, hostRestarts: Readonly<Record<string, string>>): SlotChange[] {
     const before = new Map(old.topology.slots.map((s) => [s.name, s]));
     const after = new Map(next.topology.slots.map((s) => [s.name, s]));
     const names = [...new Set([...before.keys(), ...after.keys()])];
@@ -122,8 +128,8 @@ function slotChanges(old: Plan, next: Plan, hostReplaced: boolean): SlotChange[]
             return { slot, change: "removed", why: [`its VM stops; state ${a.state} is kept (not attached)`] };
         }
         const why: string[] = [];
-        if (hostReplaced) {
-            why.push("the host is replaced");
+        if (hostRestarts[b.host]) {
+            why.push(hostRestarts[b.host]);
         }
         if (a.state !== b.state) {
             why.push(`runs state ${b.state} instead of ${a.state}`);
@@ -240,12 +246,13 @@ export function reviewChange(old: Plan, next: Plan, diff: PlanDiff): Review {
         : diff.replace.some((c) => c.urn === volume.urn) ? "replaced"
             : diff.delete.some((c) => c.type === "aws:ebs/volume:Volume") ? "deleted" : "kept";
     const runs = commandsRun(diff);
+    const machines = hostDowntime(old, next, diff);
     return {
         stack: next.stack,
         config: configChanges(old, next),
-        slots: slotChanges(old, next, replacedInstance !== undefined),
+        slots: slotChanges(old, next, machines.restarts),
         states: stateChanges(old, next, diff),
-        host: { replaced: replacedInstance !== undefined, because: replacedInstance?.replaceBecause ?? [], volume: volumeState },
+        host: { replaced: replacedInstance !== undefined, because: replacedInstance?.replaceBecause ?? [], volume: volumeState, notes: machines.notes },
         security: securityChanges(old, next, diff),
         cost: { before: cost(old), after: cost(next) },
         counts: {
