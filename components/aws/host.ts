@@ -56,8 +56,10 @@ export const instanceTimeouts = { create: "30m", update: "30m", delete: "40m" };
  * pinned `ami` replaces the instance (the state volume is re-attached to the new one); a newer
  * official AMI does not (`ignoreChanges: ["ami"]` when unpinned). User data is read once at first boot and only ever holds the (stable) host key, so
  * its changes are ignored: an edit to it never stops a running host. The key pair is read once at
- * first boot too: a new first key replaces the key pair (the next new instance boots with it) but
- * never the instance (`keyName` ignored); NixOS manages every operator key after the first deploy.
+ * first boot too: a new first key makes a new key pair but never replaces the instance (`keyName`
+ * ignored); a new host boots with it, while a replacement of this host boots with the key pair the
+ * host was first created with (the engine reuses ignored inputs), so key pairs are never deleted
+ * (`retainOnDelete`). NixOS manages every operator key after the first deploy.
  */
 export class Host extends pulumi.ComponentResource {
     readonly instanceId: pulumi.Output<string>;
@@ -77,7 +79,10 @@ export class Host extends pulumi.ComponentResource {
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:Host", name, {}, opts);
 
-        const keyPair = new aws.ec2.KeyPair(`${name}-admin`, { publicKey: args.firstBootKey, tags: args.tags }, { parent: this });
+        // Never deleted in AWS: the instance ignores keyName, so a replacement is created with the
+        // name the instance was first created with (lib/constraints/facts.ts
+        // ignoreChangesSurviveReplacement); a rotated key pair must still exist for it.
+        const keyPair = new aws.ec2.KeyPair(`${name}-admin`, { publicKey: args.firstBootKey, tags: args.tags }, { parent: this, retainOnDelete: true });
 
         const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {
             parent: this,

@@ -19,13 +19,14 @@ export const facts = {
         says: "An ignoreChanges path keeps the value of the old inputs for the new goal, and the new goal is what a replacement is created with: "
             + "a replaced instance gets the keyName, ami and userData it was first created with, not the program's current ones (pulumi/pulumi#2657)",
         sources: [{ rev: "pulumi@v3.259.0", path: "pkg/resource/deploy/step_generator.go", line: 1264 }, { rev: "pulumi@v3.259.0", path: "pkg/resource/deploy/step_generator.go", line: 3026 }],
-        reliedOnBy: "docs/aws.md: what a replaced host boots with (its first key pair, its first AMI unless pinned, its bootstrap host key)",
+        reliedOnBy: "components/aws/host.ts: the key pair is retainOnDelete, so the name a replacement is created with always exists; "
+            + "docs/aws.md: what a replaced host boots with (its first key pair, its first AMI unless pinned, its bootstrap host key)",
     },
     /** A delete (also the delete half of a replacement) is skipped when the *old* state says retainOnDelete. */
     retainOnDeleteIsTheOldStates: {
         says: "DeleteStep skips the provider's Delete when the old state has retainOnDelete: the option takes effect from the update after the one that adds it",
         sources: [{ rev: "pulumi@v3.259.0", path: "pkg/resource/deploy/step.go", line: 661 }],
-        reliedOnBy: "components/aws/stateVolume.ts (the state volume)",
+        reliedOnBy: "components/aws/stateVolume.ts (the state volume) and components/aws/host.ts (the key pair): docs/aws.md says to upgrade before rotating the first key",
     },
     /** A dependent is replaced with a delete-before-replace resource only through a property that forces its replacement. */
     dependentReplacementOnlyThroughProperties: {

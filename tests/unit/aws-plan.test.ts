@@ -147,6 +147,13 @@ describe("AWS resources of the example stack", () => {
         expect(inputs(host).userDataReplaceOnChange).toBe(false);
     });
 
+    test("key pairs are never deleted: a replacement instance is created with the key name its host was first created with", () => {
+        // The instance ignores keyName, and the engine gives a replacement the ignored old value
+        // (pulumi/pulumi step_generator.go: lib/constraints/facts.ts ignoreChangesSurviveReplacement).
+        expect(instance(plan).options.ignoreChanges).toContain("keyName");
+        expect(one(plan, A.keyPair).options.retainOnDelete).toBe(true);
+    });
+
     test("the key pair carries the first operator key; an Elastic IP gives the stable address", () => {
         expect(inputs(one(plan, A.keyPair)).publicKey).toBe(host(exampleStack()).sshPublicKeys[0]);
         expect(inputs(one(plan, A.eip)).domain).toBe("vpc");
