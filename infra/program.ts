@@ -119,6 +119,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
             ? new StateVolume(name, {
                 availabilityZone: host.availabilityZone,
                 sizeGiB: h.storage.volumeGiB,
+                sizeKey: `${fleet ? `hosts.${h.name}.` : ""}storage.volumeGiB`,
                 volumeType: h.storage.volumeType,
                 iops: h.storage.iops,
                 throughputMiBps: h.storage.throughputMiBps,

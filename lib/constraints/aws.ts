@@ -7,6 +7,12 @@
  */
 import { CodeSource, Constraint, DocSource, entries, Rule } from "./types";
 
+/** One ModifyVolume changes size, type, IOPS and throughput together; each call counts against this. */
+const modifyVolumeRate: Rule = {
+    kind: "rateLimited",
+    says: "ModifyVolume: a volume can be modified up to four times within a rolling 24-hour period, each after the previous modification completed",
+};
+
 const tf = (path: string, line: number, v6?: string): CodeSource => ({
     rev: "terraform-provider-aws@v5.14.0",
     path: `internal/service/${path}`,
@@ -256,14 +262,14 @@ export const awsConstraints: Constraint[] = [
             rules: [
                 { kind: "range", min: 1, max: 65536, integer: true },
                 { kind: "growOnly", says: "ModifyVolume: \"The target volume size must be greater than or equal to the existing size of the volume\"" },
-                { kind: "rateLimited", says: "ModifyVolume: a volume can be modified up to four times within a rolling 24-hour period, each after the previous modification completed" },
+                modifyVolumeRate,
             ],
             sources: [tf("ec2/ebs_volume.go", 97), tf("ec2/ebs_volume.go", 241), ec2Api(21570), ec2Api(59984), ec2Api(6997)],
             note: "changed in place (ModifyVolume); gp3 and io2 take 1-65,536 GiB (io2 from 4); the filesystem is grown on the host (nixos/scripts)",
         },
-        { property: "type", rules: [{ kind: "enum", values: ["gp3", "io2"] }], sources: [tf("ec2/ebs_volume.go", 118), ec2Api(21578)], note: "the two types the stack config offers, of the API's seven" },
-        { property: "iops", rules: [{ kind: "range", min: 100, max: 256000, integer: true }], sources: [tf("ec2/ebs_volume.go", 74), ec2Api(21558)], note: "gp3 3,000-80,000, io2 100-256,000; the per-GiB rules are in infra/config/storage.ts" },
-        { property: "throughput", rules: [{ kind: "range", min: 125, max: 2000, integer: true }], sources: [tf("ec2/ebs_volume.go", 112), ec2Api(21591)], note: "v5.14 validates 125-1000; the API takes up to 2,000 MiB/s" },
+        { property: "type", rules: [{ kind: "enum", values: ["gp3", "io2"] }, modifyVolumeRate], sources: [tf("ec2/ebs_volume.go", 118), ec2Api(21578), ec2Api(6997)], note: "the two types the stack config offers, of the API's seven" },
+        { property: "iops", rules: [{ kind: "range", min: 100, max: 256000, integer: true }, modifyVolumeRate], sources: [tf("ec2/ebs_volume.go", 74), ec2Api(21558), ec2Api(6997)], note: "gp3 3,000-80,000, io2 100-256,000; the per-GiB rules are in infra/config/storage.ts" },
+        { property: "throughput", rules: [{ kind: "range", min: 125, max: 2000, integer: true }, modifyVolumeRate], sources: [tf("ec2/ebs_volume.go", 112), ec2Api(21591), ec2Api(6997)], note: "v5.14 validates 125-1000; the API takes up to 2,000 MiB/s" },
         { property: "finalSnapshot", rules: [bool], sources: [tf("ec2/ebs_volume.go", 69)] },
         ...ec2Tags(),
     ]),

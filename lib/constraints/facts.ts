@@ -63,6 +63,25 @@ export const facts = {
         }],
         reliedOnBy: "components/deploy/remote/host-key.sh: Pulumi checks it talks to the instance it expects, not an old machine answering to the same name",
     },
+    /** The volume's update returns once AWS accepted the modification, before the host can see the new size. */
+    volumeUpdateReturnsBeforeTheSizeShows: {
+        says: "The EBS volume's update calls ModifyVolume and then waits for the volume's state (available or in-use), which a modification does not "
+            + "change, not for the modification's (modifying, then optimizing, when the new size is usable): the switch after it may find the old size. "
+            + "AWS: the file system can be extended as soon as the volume is optimizing",
+        sources: [
+            {
+                rev: "terraform-provider-aws@v5.14.0", path: "internal/service/ec2/ebs_volume.go", line: 270,
+                alsoAt: { rev: "terraform-provider-aws@v6-index", where: "ebs_volume.go resourceEBSVolumeUpdate: waitVolumeUpdated after conn.ModifyVolume, as in v5" },
+            },
+            { rev: "terraform-provider-aws@v5.14.0", path: "internal/service/ec2/wait.go", line: 1710 },
+            {
+                url: "https://docs.aws.amazon.com/ebs/latest/userguide/recognize-expanded-volume-linux.html",
+                says: "after you increase the size of an EBS volume, you must extend the partition and file system; you can do this as soon as the volume enters the optimizing state",
+                read: "2026-12 (search index copy, the Japanese edition)",
+            },
+        ],
+        reliedOnBy: "nixos/scripts/disk-lib.bash check_size: a switch that finds the pool or filesystem already online waits (up to 5 minutes) for the grown size, then grows into it",
+    },
 } as const satisfies Record<string, Fact>;
 
 export type FactId = keyof typeof facts;

@@ -1,6 +1,6 @@
 /**
  * The AWS layer's pure rules: the security group, the IAM documents, the zone choice, the AMI
- * query and the pinned-AMI check, the network CIDRs.
+ * query and the pinned-AMI check, the network CIDRs, the state volume's size.
  */
 import fc from "fast-check";
 import { chooseAvailabilityZone, existingZoneProblem } from "../../components/aws/availabilityZone";
@@ -14,6 +14,7 @@ import {
     backupSnapshotPolicy, backupTagKey, ec2AssumeRolePolicy, isMutatingEc2Action, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagKey,
 } from "../../components/aws/policies";
 import { lifecyclePolicyArgs } from "../../components/aws/backups";
+import { volumeShrinkProblem } from "../../components/aws/stateVolume";
 import { dlmNameCharacters } from "../../lib/constraints/aws";
 import { allows } from "../helpers/iam";
 
@@ -303,5 +304,20 @@ describe("networkCidrProblems", () => {
         ["172.20.0.0/16", "172.16.0.0/15", "subnetCidr", 'must have a prefix from /16 to /28 (AWS\'s subnet sizes: at least 16 addresses, of which AWS keeps 5), got "172.16.0.0/15"'],
     ])("vpc %s, subnet %s", (vpc, subnet, arg, message) => {
         expect(networkCidrProblems(vpc, subnet)).toEqual([{ arg, message }]);
+    });
+});
+
+describe("volumeShrinkProblem: the state volume only grows", () => {
+    test("the same size, a bigger one, or no volume yet (a create, or offline) is fine", () => {
+        expect(volumeShrinkProblem(256, 256, "storage.volumeGiB")).toBeUndefined();
+        expect(volumeShrinkProblem(512, 256, "storage.volumeGiB")).toBeUndefined();
+        expect(volumeShrinkProblem(8, undefined, "storage.volumeGiB")).toBeUndefined();
+    });
+
+    test("a smaller size is an error naming the key, the volume's size and AWS's rule", () => {
+        expect(volumeShrinkProblem(128, 256, "hosts.big.storage.volumeGiB")).toBe(
+            "hosts.big.storage.volumeGiB is 128 GiB, but the state volume is already 256 GiB and an EBS volume cannot shrink "
+            + '(ModifyVolume: "The target volume size must be greater than or equal to the existing size of the volume"); '
+            + "set hosts.big.storage.volumeGiB to 256 or more");
     });
 });

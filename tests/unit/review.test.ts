@@ -133,7 +133,24 @@ describe("the review of a catalogue of real edits: the exact resources each may 
             ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
             check: (_r, md) => expect(md).toContain('**host.connectVia is "tailscale", but a new machine has not joined the tailnet: for this update set it to "public"'),
         }],
-        ["grow the state volume", { edit: (d) => { d.config["microvm-infra:storage"].volumeGiB = 512; }, update: ["Volume microvm-state"] }],
+        ["grow the state volume", {
+            edit: (d) => { d.config["microvm-infra:storage"].volumeGiB = 512; },
+            // infra.json carries the size, so the switch runs again and the host grows into it; no VM restarts.
+            update: ["Volume microvm-state"], replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+            check: (_r, md) => {
+                expect(md).toContain("State volume (the host): grows from 256 to 512 GiB in place (ModifyVolume), with no downtime: the VMs keep running, "
+                    + "and the host's switch grows the pool or filesystem into the new size once the kernel sees it (it waits up to 5 minutes). "
+                    + "AWS's limit (ModifyVolume: a volume can be modified up to four times within a rolling 24-hour period, each after the previous modification completed).");
+                expect(md).not.toContain("Downtime");
+            },
+        }],
+        ["shrink the state volume", {
+            edit: (d) => { d.config["microvm-infra:storage"].volumeGiB = 128; },
+            update: ["Volume microvm-state"], replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+            check: (_r, md) => expect(md).toContain("**storage.volumeGiB goes from 256 to 128 GiB: an EBS volume cannot shrink "
+                + "(ModifyVolume: \"The target volume size must be greater than or equal to the existing size of the volume\"), "
+                + "so `pulumi preview` stops with an error naming storage.volumeGiB."),
+        }],
         ["add an admin CIDR", {
             edit: (d) => { d.config["microvm-infra:host"].adminCidrs.push("198.51.100.7/32"); },
             create: ["SecurityGroupIngressRule microvm-ssh-198-51-100-7-32"],

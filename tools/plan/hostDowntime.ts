@@ -4,6 +4,7 @@
  * changes, and what AWS or the way Pulumi reaches the host will refuse. Pure, from two plans and
  * their diff; the facts it states come from the constraint table (lib/constraints).
  */
+import { constraint, rule } from "../../lib/constraints";
 import { primaryHost } from "../../infra/config";
 import { hostResourceName } from "../../infra/program";
 import { PlanDiff } from "./diff";
@@ -32,7 +33,7 @@ export function hostDowntime(old: Plan, next: Plan, diff: PlanDiff): HostDowntim
     const restarts: Record<string, string> = {};
     const notes: string[] = [];
     const oldResources = new Map(old.resources.map((r) => [r.urn, r]));
-    for (const { host, label, instance } of hostsOf(next)) {
+    for (const { host, label, instance, volume } of hostsOf(next)) {
         const replaced = instance && diff.replace.find((c) => c.urn === instance.urn);
         const updated = instance && diff.update.find((c) => c.urn === instance.urn);
         const key = next.config.hosts.length > 1 || host.name !== primaryHost ? `hosts.${host.name}` : "host";
@@ -52,6 +53,23 @@ export function hostDowntime(old: Plan, next: Plan, diff: PlanDiff): HostDowntim
                 + "in place (the same root disk, host key, address and state volume; nothing is rebuilt); every VM is down from the stop until the host "
                 + "has booted and started its slots: commonly 10 to 20 minutes on metal (the provider waits up to 10 minutes for each of the stop and the "
                 + "start). Not measured here.");
+        }
+        const volumeChange = volume && diff.update.find((c) => c.urn === volume.urn);
+        const modified = volumeChange?.paths.filter((p) => ["size", "iops", "throughput", "type"].includes(p)) ?? [];
+        if (volume && modified.length > 0) {
+            const before = oldResources.get(volume.urn)?.inputs ?? {};
+            const sizeKey = `${key === "host" ? "" : `${key}.`}storage.volumeGiB`;
+            const [from, to] = [Number(before.size), Number(volume.inputs.size)];
+            if (modified.includes("size") && to < from) {
+                notes.push(`**${sizeKey} goes from ${from} to ${to} GiB: an EBS volume cannot shrink `
+                    + `(${rule(constraint(volumeType, "size"), "growOnly").says}), so \`pulumi preview\` stops with an error naming ${sizeKey}. `
+                    + "A smaller volume means a new host with its own volume and the states moved to it (docs/operations.md, \"Drain a host\").**");
+            } else {
+                const what = modified.map((p) => (p === "size" ? `grows from ${from} to ${to} GiB` : `changes its ${p}`)).join(" and ");
+                notes.push(`State volume (${label}): ${what} in place (ModifyVolume), with no downtime: the VMs keep running`
+                    + (modified.includes("size") ? ", and the host's switch grows the pool or filesystem into the new size once the kernel sees it (it waits up to 5 minutes)" : "")
+                    + `. AWS's limit (${rule(constraint(volumeType, "size"), "rateLimited").says}).`);
+            }
         }
     }
     return { restarts, notes };

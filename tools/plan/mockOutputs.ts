@@ -99,6 +99,8 @@ export const functionResults: Record<string, (args: Props) => Props> = {
     }),
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: placeholder("caller ARN"), userId: "placeholder" }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+    // The state volume as AWS has it (the shrink check): offline there is none yet, so no size.
+    "aws:ebs/getVolume:getVolume": (a) => ({ id: String(a.filters?.[0]?.values?.[0] ?? placeholder("volume id")) }),
     // The device list is read live on every run; offline, no device has joined yet.
     "tailscale:index/getDevices:getDevices": () => ({ id: placeholder("tailnet devices"), devices: [] }),
 };
