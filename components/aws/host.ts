@@ -81,7 +81,9 @@ export class Host extends pulumi.ComponentResource {
 
         // Never deleted in AWS: the instance ignores keyName, so a replacement is created with the
         // name the instance was first created with (lib/constraints/facts.ts
-        // ignoreChangesSurviveReplacement); a rotated key pair must still exist for it.
+        // ignoreChangesSurviveReplacement); a rotated key pair must still exist for it. Only state
+        // written with retainOnDelete is kept (retainOnDeleteIsTheOldStates): docs/aws.md says to
+        // upgrade before rotating the first key.
         const keyPair = new aws.ec2.KeyPair(`${name}-admin`, { publicKey: args.firstBootKey, tags: args.tags }, { parent: this, retainOnDelete: true });
 
         const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {

@@ -68,7 +68,9 @@ export class HostReachable extends pulumi.ComponentResource {
             // Only a new instance is a new machine; a new address or type is the same machine (the update).
             triggers: [args.instanceId],
             logging: "stderr",
-            // The update meets the machine with the key it served last time (PULUMI_COMMAND_STDOUT).
+            // The update meets the machine with the key it served last time (PULUMI_COMMAND_STDOUT);
+            // a new instance (triggers) is a create, without it (lib/constraints/facts.ts
+            // commandUpdateSeesPreviousStdout).
             addPreviousOutputInEnv: true,
         }, { parent: this, customTimeouts: { create: minutes, update: minutes } });
         this.hostPublicKey = ready.stdout.apply((s) => s.trim());

@@ -5,12 +5,13 @@
  * a refresh reads back; where the config lets a user produce a value the table refuses, the config
  * refuses it first, naming the key.
  */
-import { readdirSync } from "fs";
+import { existsSync, readdirSync, readFileSync } from "fs";
 import { join } from "path";
 import fc from "fast-check";
 import { checkResources as checkAll, isRecordedStandIn, Problem, ruleProblem } from "../../lib/constraints/check";
 import { constraints, replaceOnChange } from "../../lib/constraints";
 import { revisions } from "../../lib/constraints/revisions";
+import { facts } from "../../lib/constraints/facts";
 import { isCodeSource } from "../../lib/constraints/types";
 import { metalTypes } from "../../infra/instanceTypes";
 import { planStack } from "../../tools/plan/run";
@@ -55,6 +56,25 @@ describe("the table itself", () => {
             expect(r.repo).toMatch(/^[\w.-]+\/[\w.-]+$/);
             expect(r.pinned.length).toBeGreaterThan(5);
             expect(r.relation.length).toBeGreaterThan(5);
+        }
+    });
+
+    test("every fact cites a source, and is cited by its id in a file that relies on it", () => {
+        for (const [id, f] of Object.entries(facts)) {
+            expect(f.sources.length).toBeGreaterThan(0);
+            for (const s of f.sources) {
+                if (isCodeSource(s)) {
+                    expect(revisions[s.rev]).toBeDefined();
+                    if (s.alsoAt) {
+                        expect(revisions[s.alsoAt.rev]).toBeDefined();
+                    }
+                }
+            }
+            // The files reliedOnBy names exist, and at least one of them names the fact.
+            const files = [...new Set(f.reliedOnBy.match(/[\w./-]+\/[\w.-]+\.(ts|sh|bash|nix|md)\b/g) ?? [])];
+            expect({ id, files: files.length > 0 }).toEqual({ id, files: true });
+            expect({ id, missing: files.filter((p) => !existsSync(join(repoRoot, p))) }).toEqual({ id, missing: [] });
+            expect({ id, citedIn: files.some((p) => readFileSync(join(repoRoot, p), "utf8").includes(id)) }).toEqual({ id, citedIn: true });
         }
     });
 

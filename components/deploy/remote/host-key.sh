@@ -12,7 +12,7 @@
 #       makes a new ED25519 host key on the host, moves the bootstrap key aside
 #       (<key>.bootstrap, root-only: docs/aws.md, "Host keys"), installs the new one atomically and
 #       has sshd serve it (SIGHUP: sshd re-executes itself and reads its host keys again; this
-#       session is not dropped). Prints the public key sshd serves now (`type base64`), whether
+#       session is not dropped: lib/constraints/facts.ts sshdReloadReadsHostKeys). Prints the public key sshd serves now (`type base64`), whether
 #       it was just made or made before: the pin every later connection checks. The private key
 #       never leaves the host.
 #
