@@ -123,6 +123,8 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                 expect(r.host.because).toEqual(["ami"]);
                 expect(md).toContain("the state volume is kept and attached to the new host (the states survive)");
                 expect(md).toContain("every VM is down until the new host's first switch has finished and its slots have started");
+                // The Elastic IP is the only way to the new machine: it moves before the old host stops.
+                expect(md).toContain("the Elastic IP moves to the new instance as soon as it is running, and from then the old host and its VMs have no public address");
             },
         }],
         ["replace the host of a stack reached over the tailnet", {

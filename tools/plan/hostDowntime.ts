@@ -39,8 +39,9 @@ export function hostDowntime(old: Plan, next: Plan, diff: PlanDiff): HostDowntim
         const key = next.config.hosts.length > 1 || host.name !== primaryHost ? `hosts.${host.name}` : "host";
         if (replaced) {
             restarts[host.name] = "the host is replaced";
-            notes.push(`Downtime (${label}): the new instance boots while the old one keeps running its VMs (5 to 15 minutes on metal); once it answers, `
-                + "the old instance is stopped (its state volume is detached from it) and every VM is down until the new host's first switch has "
+            notes.push(`Downtime (${label}): the new instance boots while the old one keeps running its VMs (5 to 15 minutes on metal), but the Elastic IP `
+                + "moves to the new instance as soon as it is running, and from then the old host and its VMs have no public address (no internet access, "
+                + "no Tailscale). Once the new host answers, the old instance is stopped (its state volume is detached from it) and every VM is down until the new host's first switch has "
                 + "finished and its slots have started (a first build downloads the whole system; Pulumi allows it 80 minutes). Not measured here.");
             if (host.connectVia === "tailscale") {
                 notes.push(`**${key}.connectVia is "tailscale", but a new machine has not joined the tailnet: for this update set it to "public" `
