@@ -48,6 +48,7 @@ export function deploymentData(cfg: StackConfig, host: FleetHost, topo: Topology
             backend: host.storage.backend,
             pool: zfsPool,
             device: usesStateVolume(host.storage.backend) ? stateDevice ?? null : null,
+            volumeGiB: usesStateVolume(host.storage.backend) ? host.storage.volumeGiB : null,
             safetySnapshots: host.storage.safetySnapshots,
             autoSnapshots: states.flatMap((s) => (s.autoSnapshots ? [{ state: s.name, ...s.autoSnapshots }] : [])),
             ...(host.fromSnapshot && usesStateVolume(host.storage.backend) ? { fromSnapshot: host.fromSnapshot } : {}),

@@ -7,12 +7,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { hostAvailabilityZone } from "../components/aws/availabilityZone";
+import { checkedHostZone, hostAvailabilityZone } from "../components/aws/availabilityZone";
 import { StateVolumeBackups } from "../components/aws/backups";
 import { Host } from "../components/aws/host";
 import { HostRole } from "../components/aws/hostRole";
 import { Network } from "../components/aws/network";
 import { StateVolume } from "../components/aws/stateVolume";
+import { knownHostsLine } from "../components/aws/userData";
 import { hostConnection } from "../components/deploy/connection";
 import { Deployment } from "../components/deploy/deployment";
 import { HostReachable } from "../components/deploy/reachable";
@@ -49,11 +50,15 @@ export function hostResourceName(host: string): string {
     return hostScopedName(baseName, host, primaryHost);
 }
 
-/** What AWS creates for one host, before anything runs on it. */
+/** What AWS creates for one host, and the machine reached over SSH, before anything runs on it. */
 interface Machine {
     readonly cfg: FleetHost;
     readonly name: string;
     readonly host: Host;
+    /** Where Pulumi dials it: the Elastic IP, or its tailnet name. */
+    readonly address: pulumi.Input<string>;
+    /** The machine answers, is the instance expected, and serves its own host key (the pin). */
+    readonly reachable: HostReachable;
     readonly volume?: StateVolume;
     readonly topology: Topology;
 }
@@ -65,7 +70,9 @@ export function defineInfrastructure(loaded: LoadedConfig) {
     const fleet = cfg.hosts.length > 1;
 
     // --- What the fleet shares: the VPC and security group, the hosts' role, backups ---
-    const zoneOf = new Map(cfg.hosts.map((h) => [h.name, hostAvailabilityZone(h.instanceType, h.availabilityZone, fleet ? `hosts.${h.name}` : "host")]));
+    const configKey = (h: FleetHost) => (fleet ? `hosts.${h.name}` : "host");
+    // The zone a host's subnet is created in; once created, the subnet's own zone is the host's.
+    const zoneOf = new Map(cfg.hosts.map((h) => [h.name, hostAvailabilityZone(h.instanceType, h.availabilityZone, configKey(h))]));
     const first = cfg.hosts.find((h) => h.name === primaryHost) ?? cfg.hosts[0];
     const published = topo.slots.flatMap((s) => s.publish.flatMap((p) => (p.to === "internet" ? [{ slot: s.name, hostPort: p.hostPort!, sources: p.sources! }] : [])));
     const network = new Network(baseName, {
@@ -85,30 +92,46 @@ export function defineInfrastructure(loaded: LoadedConfig) {
     // --- AWS, per host: the instance and its state volume ---
     const machines: Machine[] = cfg.hosts.map((h) => {
         const name = hostResourceName(h.name);
+        const onMainSubnet = h.subnetCidr === cfg.network.subnetCidr;
+        const zone = checkedHostZone(h.instanceType, h.availabilityZone, onMainSubnet ? network.subnetZone : network.moreSubnetZones[h.name], configKey(h));
         const host = new Host(name, {
             instanceType: h.instanceType,
             ami: h.ami,
             rootVolumeGiB: h.rootVolumeGiB,
             firstBootKey: cfg.host.sshPublicKeys[0],
-            subnetId: h.subnetCidr === cfg.network.subnetCidr ? network.subnetId : network.moreSubnetIds[h.name],
+            subnetId: onMainSubnet ? network.subnetId : network.moreSubnetIds[h.name],
             securityGroupIds: [network.securityGroupId],
             instanceProfileName: role.instanceProfileName,
-            availabilityZone: zoneOf.get(h.name)!,
+            availabilityZone: zone,
             tags,
+        });
+        // Every remote command waits for this (through the deployment), and so does the state
+        // volume's attachment: on a replacement the old host (stopped by the detach) keeps running
+        // until the new machine has booted and answered.
+        const address = h.connectVia === "tailscale" ? h.tailscaleHostname : host.publicIp;
+        const reachable = new HostReachable(name, {
+            address,
+            via: h.connectVia === "tailscale" ? "tailnet" : "public",
+            bootstrapKey: host.bootstrapPublicKey,
+            privateKey: loaded.sshPrivateKey,
+            instanceId: host.instanceId,
+            instanceType: host.instanceType,
         });
         const volume = usesStateVolume(h.storage.backend)
             ? new StateVolume(name, {
                 availabilityZone: host.availabilityZone,
                 sizeGiB: h.storage.volumeGiB,
+                sizeKey: `${fleet ? `hosts.${h.name}.` : ""}storage.volumeGiB`,
                 volumeType: h.storage.volumeType,
                 iops: h.storage.iops,
                 throughputMiBps: h.storage.throughputMiBps,
                 snapshotId: h.fromSnapshot,
                 instanceId: host.instanceId,
+                attachAfter: [reachable],
                 tags,
             })
             : undefined;
-        return { cfg: h, name, host, volume, topology: topology(cfg.slots.filter((s) => s.host === h.name)) };
+        return { cfg: h, name, host, address, reachable, volume, topology: topology(cfg.slots.filter((s) => s.host === h.name)) };
     });
 
     // --- The fleet's own key, for moving and replicating states between hosts ---
@@ -117,7 +140,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         : undefined;
     const fleetData = (self: string): pulumi.Output<FleetData> | undefined => transferKey && pulumi.all([
         transferKey.publicKeyOpenssh,
-        pulumi.all(machines.map((m) => pulumi.all([m.host.privateIp, m.host.hostPublicKey]))),
+        pulumi.all(machines.map((m) => pulumi.all([m.host.privateIp, m.reachable.hostPublicKey]))),
     ]).apply(([pub, hosts]) => ({
         self,
         hosts: machines.map((m, i) => ({ name: m.cfg.name, address: hosts[i][0], backend: m.cfg.storage.backend, hostKey: keyWithoutComment(hosts[i][1]) })),
@@ -137,10 +160,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         const authKey = cfg.tailscale.enabled
             ? new HostAuthKey(m.name, { tags: cfg.tailscale.tags, machineId: m.host.instanceId }, { dependsOn: policy ? [policy] : [] })
             : undefined;
-        const address = m.cfg.connectVia === "tailscale" ? m.cfg.tailscaleHostname : m.host.publicIp;
-        const connection = hostConnection({ address, hostPublicKey: m.host.hostPublicKey, privateKey: loaded.sshPrivateKey });
-        // Every remote command waits for this (through the deployment): a new host's boot, the right host key, a key it accepts.
-        const reachable = new HostReachable(m.name, { address, hostPublicKey: m.host.hostPublicKey, privateKey: loaded.sshPrivateKey, triggers: [m.host.instanceId] });
+        const connection = hostConnection({ address: m.address, hostPublicKey: m.reachable.hostPublicKey, privateKey: loaded.sshPrivateKey });
         const hostId = hostIdFor(pulumi.getProject(), m.cfg.name === primaryHost ? pulumi.getStack() : `${pulumi.getStack()}/${m.cfg.name}`);
         // The alerts' webhook goes to the collector only, as a root-only file (never in infra.json).
         const webhook = m.cfg.name === cfg.observability.collector ? loaded.alertWebhookUrl : undefined;
@@ -159,7 +179,7 @@ export function defineInfrastructure(loaded: LoadedConfig) {
             hostTriggers: [m.host.instanceId],
             tailscale: cfg.tailscale.enabled,
             deletedWith: m.host,
-        }, { dependsOn: [reachable, ...(m.volume ? [m.volume] : [])] });
+        }, { dependsOn: [m.reachable, ...(m.volume ? [m.volume] : [])] });
         return { ...m, connection, deployment };
     });
     const on = (host: string) => deployed.find((d) => d.cfg.name === host)!;
@@ -215,9 +235,10 @@ export function defineInfrastructure(loaded: LoadedConfig) {
         availabilityZone: h.host.availabilityZone,
         stateVolumeId: h.volume?.volumeId,
         stateDevicePath: h.volume?.devicePath,
-        // Pins the host key Pulumi generated instead of trusting on first use (OpenSSH 8.5+).
-        sshCommand: pulumi.interpolate`ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${h.host.hostPublicKey.apply((k) => k.trim())}" root@${h.host.publicIp}`,
-        knownHostsLine: h.host.knownHostsLine,
+        // Pins the key the host serves (made on the host, reported over a connection pinned before)
+        // instead of trusting on first use (OpenSSH 8.5+).
+        sshCommand: pulumi.interpolate`ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${h.reachable.hostPublicKey}" root@${h.host.publicIp}`,
+        knownHostsLine: pulumi.all([h.host.publicIp, h.reachable.hostPublicKey]).apply(([ip, key]) => knownHostsLine(ip, key)),
         bundleHash: h.deployment.bundleHash,
         tailscaleDeviceId: h.router?.deviceId,
     });

@@ -49,6 +49,11 @@ export interface DeploymentData {
         readonly backend: string;
         readonly pool: string;
         readonly device: string | null;
+        /**
+         * The state volume's size in GiB (null without one): a bigger one than the pool or
+         * filesystem has is grown into at the switch (nixos/scripts/state-*-setup --size-gib).
+         */
+        readonly volumeGiB: number | null;
         /** Safety snapshots vm-state keeps per state after each assign/apply. */
         readonly safetySnapshots: { readonly keep: number; readonly maxAgeDays: number };
         readonly autoSnapshots: readonly { state: string; hourly: number; daily: number; weekly: number; monthly: number }[];

@@ -1,14 +1,17 @@
 /**
  * Backups of the state volumes off the host: EBS snapshots taken by an AWS-managed lifecycle
  * policy (Data Lifecycle Manager) of every volume carrying this stack's state-volume tag, every
- * `everyHours`, keeping the last `keep`. DLM acts with its own role, allowed exactly what the host
- * itself may do with its snapshots (components/aws/policies.ts): snapshot only the tagged volumes,
- * tag the snapshots at creation, delete only tagged snapshots. Restoring: docs/operations.md.
+ * `everyHours`, keeping the last `keep`. Each backup carries the backup tag and none of the
+ * volume's tags, so the hosts' role, which may prune the state-volume snapshots, may not touch a
+ * backup (components/aws/policies.ts). DLM acts with its own role: snapshot only the stack's
+ * state volumes, into snapshots carrying the backup tag, and delete only those. Restoring:
+ * docs/operations.md.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { stackArnScope } from "./scope";
-import { dlmAssumeRolePolicy, policyJson, stateSnapshotPolicy, stateVolumeTagKey, stateVolumeTagValue } from "./policies";
+import { dlmNameCharacters } from "../../lib/constraints/aws";
+import { backupSnapshotPolicy, backupTagKey, dlmAssumeRolePolicy, policyJson, stateVolumeTagKey, stateVolumeTagValue } from "./policies";
 
 export const backupIntervals = [1, 2, 3, 4, 6, 8, 12, 24] as const;
 
@@ -33,6 +36,39 @@ export function backupsArgsProblem(args: Pick<StateVolumeBackupsArgs, "everyHour
     return undefined;
 }
 
+/** `text` in DLM's character set for descriptions and schedule names (letters, digits, space, '_', '-'). */
+function dlmText(text: string): string {
+    return text.replace(/[^0-9A-Za-z _-]+/g, " ").trim();
+}
+
+/**
+ * The lifecycle policy's arguments, in what DLM accepts (lib/constraints/aws.ts: the description
+ * and schedule name pattern, `^[0-9A-Za-z _-]+$`). Pure; exported for testing.
+ */
+export function lifecyclePolicyArgs(everyHours: number, keep: number, tagValue: string) {
+    const description = `microvm-infra state volumes of ${dlmText(tagValue)} every ${everyHours}h keep ${keep}`.slice(0, 500);
+    const name = `every ${everyHours}h keep ${keep}`;
+    if (!dlmNameCharacters.test(description) || !dlmNameCharacters.test(name)) {
+        throw new Error(`lifecyclePolicyArgs: "${description}" or "${name}" is not in DLM's character set`);
+    }
+    return {
+        description,
+        state: "ENABLED",
+        policyDetails: {
+            resourceTypes: ["VOLUME"],
+            targetTags: { [stateVolumeTagKey]: tagValue },
+            schedules: [{
+                name,
+                createRule: { interval: everyHours, intervalUnit: "HOURS" },
+                retainRule: { count: keep },
+                // The backup tag, and none of the volume's (its state-volume tag would let a host delete the backup).
+                copyTags: false,
+                tagsToAdd: { [backupTagKey]: tagValue },
+            }],
+        },
+    };
+}
+
 export class StateVolumeBackups extends pulumi.ComponentResource {
     constructor(name: string, args: StateVolumeBackupsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:aws:StateVolumeBackups", name, {}, opts);
@@ -49,23 +85,11 @@ export class StateVolumeBackups extends pulumi.ComponentResource {
         const scope = stackArnScope(this);
         const policy = new aws.iam.RolePolicy(`${name}-snapshots`, {
             role: role.id,
-            policy: scope.apply((s) => policyJson(stateSnapshotPolicy(s, tagValue))),
+            policy: scope.apply((s) => policyJson(backupSnapshotPolicy(s, tagValue))),
         }, { parent: this });
         new aws.dlm.LifecyclePolicy(`${name}-policy`, {
-            description: `microvm-infra state volumes of ${tagValue}: every ${args.everyHours}h, keep ${args.keep}`,
+            ...lifecyclePolicyArgs(args.everyHours, args.keep, tagValue),
             executionRoleArn: role.arn,
-            state: "ENABLED",
-            policyDetails: {
-                resourceTypes: ["VOLUME"],
-                targetTags: { [stateVolumeTagKey]: tagValue },
-                schedules: [{
-                    name: `every ${args.everyHours}h, keep ${args.keep}`,
-                    createRule: { interval: args.everyHours, intervalUnit: "HOURS" },
-                    retainRule: { count: args.keep },
-                    // The volume's tags, the state-volume tag among them: the role may only create tagged snapshots.
-                    copyTags: true,
-                }],
-            },
             tags: args.tags,
         }, { parent: this, dependsOn: [policy] });
         this.registerOutputs({});

@@ -3,7 +3,7 @@
  * from the internet. Pure; `Network` turns each rule into a `vpc.SecurityGroupIngressRule` /
  * `EgressRule`.
  */
-import { cidrProblem, parseIpv4Cidr } from "../../lib/cidr";
+import { cidrProblem, networkOf, parseCidr, parseIpv4Cidr } from "../../lib/cidr";
 
 /** Tailscale's WireGuard port: direct (peer-to-peer) connections instead of DERP relays. */
 export const tailscaleUdpPort = 41641;
@@ -13,6 +13,7 @@ export interface SecurityRule {
     /** Stable suffix for the resource name, derived from the rule's content. */
     readonly key: string;
     readonly direction: "ingress" | "egress";
+    /** In EC2's character set for rule descriptions (lib/constraints/aws.ts: ec2DescriptionCharacters): no apostrophe. */
     readonly description: string;
     /** `tcp`, `udp` or `-1` (all). */
     readonly ipProtocol: string;
@@ -28,8 +29,13 @@ function cidrKey(cidr: string): string {
     return cidr.toLowerCase().replace(/[^0-9a-f]+/g, "-").replace(/^-|-$/g, "");
 }
 
+/**
+ * The CIDR as EC2 stores it (no host bits, IPv6 lower-case and compressed): what a refresh reads
+ * back, so a user's `2001:DB8::/48` never shows as a change after a refresh. Checked CIDRs only.
+ */
 function cidrField(cidr: string): { cidrIpv4: string } | { cidrIpv6: string } {
-    return parseIpv4Cidr(cidr) ? { cidrIpv4: cidr } : { cidrIpv6: cidr };
+    const canonical = networkOf(parseCidr(cidr)!);
+    return parseIpv4Cidr(canonical) ? { cidrIpv4: canonical } : { cidrIpv6: canonical };
 }
 
 /** A slot's port published to the internet: the host's `hostPort` forwarded to the slot's VM. */
@@ -66,7 +72,7 @@ export function hostSecurityRules(adminCidrs: readonly string[], tailscale = tru
     const publishedRules = published.flatMap((p) => [...new Set(p.sources)].map((cidr): SecurityRule => ({
         key: `publish-${p.slot}-${p.hostPort}-${cidrKey(cidr)}`,
         direction: "ingress",
-        description: `${p.slot}'s published port ${p.hostPort} from ${cidr} (slots.${p.slot}.publish)`,
+        description: `port ${p.hostPort} of ${p.slot} open to ${cidr} (slots.${p.slot}.publish)`,
         ipProtocol: "tcp",
         fromPort: p.hostPort,
         toPort: p.hostPort,
@@ -93,7 +99,7 @@ export function hostSecurityRules(adminCidrs: readonly string[], tailscale = tru
     const fleetRules: SecurityRule[] = !fleet ? [] : [{
         key: "fleet-ssh",
         direction: "ingress",
-        description: "SSH between the fleet's hosts (state moves and replicas, with the fleet's own key)",
+        description: "SSH between the hosts of the fleet (state moves and replicas, with the fleet transfer key)",
         ipProtocol: "tcp",
         fromPort: sshPort,
         toPort: sshPort,
@@ -107,7 +113,7 @@ export function hostSecurityRules(adminCidrs: readonly string[], tailscale = tru
         {
             key: "all-egress",
             direction: "egress",
-            description: "All outbound: Nix caches, Tailscale, AWS APIs, the slots' NAT",
+            description: "All outbound: Nix caches, Tailscale, AWS APIs, NAT for the slots",
             ipProtocol: "-1",
             cidrIpv4: "0.0.0.0/0",
         },

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
 import { shown } from "../../lib/redact";
+import { constraint, rule } from "../../lib/constraints";
 import { hostSecurityRules, PublishedHostPort } from "./firewall";
 
 export interface NetworkArgs {
@@ -9,7 +10,10 @@ export interface NetworkArgs {
     readonly vpcCidr: string;
     /** The host's public subnet, inside `vpcCidr`. */
     readonly subnetCidr: string;
-    /** Where the subnet (and so the host and its state volume) lives. */
+    /**
+     * Where the subnet (and so the host and its state volume) lives, when it is created: a subnet
+     * keeps its zone afterwards whatever this says (`ignoreChanges`; see `subnetZone`).
+     */
     readonly availabilityZone: pulumi.Input<string>;
     /** CIDRs allowed to reach SSH on the public address. Empty means no public SSH at all. */
     readonly adminCidrs: readonly string[];
@@ -31,6 +35,19 @@ export const reservedRanges: readonly { readonly cidr: string; readonly why: str
     { cidr: "100.64.0.0/10", why: "Tailscale's address range (CGNAT), where tailnet devices live" },
 ];
 
+/** The prefix lengths AWS accepts for a VPC's and a subnet's IPv4 block (lib/constraints/aws.ts). */
+export const vpcPrefixes = rule(constraint("aws:ec2/vpc:Vpc", "cidrBlock"), "cidr").prefix!;
+export const subnetPrefixes = rule(constraint("aws:ec2/subnet:Subnet", "cidrBlock"), "cidr").prefix!;
+
+/** Why `subnetCidr` is not a subnet AWS creates (its size), or undefined. */
+export function subnetSizeProblem(subnetCidr: string): string | undefined {
+    const subnet = parseIpv4Cidr(subnetCidr);
+    if (!subnet || (subnet.prefix >= subnetPrefixes[0] && subnet.prefix <= subnetPrefixes[1])) {
+        return undefined;
+    }
+    return `must have a prefix from /${subnetPrefixes[0]} to /${subnetPrefixes[1]} (AWS's subnet sizes: at least 16 addresses, of which AWS keeps 5), got ${shown(subnetCidr)}`;
+}
+
 export const defaultVpcCidr = "172.20.0.0/16";
 export const defaultSubnetCidr = "172.20.1.0/24";
 
@@ -42,8 +59,8 @@ export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg:
     const problems: { arg: "vpcCidr" | "subnetCidr"; message: string }[] = [];
     const vpc = parseIpv4Cidr(vpcCidr);
     const subnet = parseIpv4Cidr(subnetCidr);
-    if (!vpc || vpc.prefix < 16 || vpc.prefix > 28) {
-        const why = cidrProblem(vpcCidr, 4) ?? `must have a prefix from /16 to /28 (AWS's VPC sizes), got ${shown(vpcCidr)}`;
+    if (!vpc || vpc.prefix < vpcPrefixes[0] || vpc.prefix > vpcPrefixes[1]) {
+        const why = cidrProblem(vpcCidr, 4) ?? `must have a prefix from /${vpcPrefixes[0]} to /${vpcPrefixes[1]} (AWS's VPC sizes), got ${shown(vpcCidr)}`;
         problems.push({ arg: "vpcCidr", message: why });
     } else {
         for (const range of reservedRanges) {
@@ -54,6 +71,8 @@ export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg:
     }
     if (!subnet) {
         problems.push({ arg: "subnetCidr", message: cidrProblem(subnetCidr, 4) ?? `must be an IPv4 CIDR, got ${shown(subnetCidr)}` });
+    } else if (subnetSizeProblem(subnetCidr)) {
+        problems.push({ arg: "subnetCidr", message: subnetSizeProblem(subnetCidr)! });
     } else if (vpc && !ipv4CidrContains(vpc, subnet)) {
         problems.push({ arg: "subnetCidr", message: `must lie inside vpcCidr (${vpcCidr}), got ${shown(subnetCidr)}` });
     }
@@ -67,8 +86,12 @@ export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg:
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
     readonly subnetId: pulumi.Output<string>;
+    /** The zone the subnet is in, as AWS reports it: where its host and state volume are. */
+    readonly subnetZone: pulumi.Output<string>;
     /** `moreSubnets`' ids by key. */
     readonly moreSubnetIds: Record<string, pulumi.Output<string>>;
+    /** `moreSubnets`' zones by key. */
+    readonly moreSubnetZones: Record<string, pulumi.Output<string>>;
     readonly securityGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -86,6 +109,10 @@ export class Network extends pulumi.ComponentResource {
         }
         const rules = hostSecurityRules(args.adminCidrs, args.tailscale, args.published ?? [], more.length > 0);
         const tagged = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
+        // Once created, a subnet stays in its zone: the zone is looked up on every run, and AWS may
+        // offer a type in another zone first later (the subnet, the instance and the volume would
+        // all be replaced). The engine keeps the old value of an ignored path (lib/constraints/facts.ts).
+        const keepZone = { parent: this, ignoreChanges: ["availabilityZone"] };
 
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
             cidrBlock: args.vpcCidr,
@@ -100,7 +127,7 @@ export class Network extends pulumi.ComponentResource {
             // The host gets an Elastic IP; nothing else should get a public address by accident.
             mapPublicIpOnLaunch: false,
             tags: tagged("public"),
-        }, { parent: this });
+        }, keepZone);
         const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tagged("igw") }, { parent: this });
         const routes = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, tags: tagged("public") }, { parent: this });
         new aws.ec2.Route(`${name}-default`, {
@@ -110,12 +137,14 @@ export class Network extends pulumi.ComponentResource {
         }, { parent: this });
         new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
         this.moreSubnetIds = {};
+        this.moreSubnetZones = {};
         for (const m of more) {
             const extra = new aws.ec2.Subnet(`${name}-public-${m.key}`, {
                 vpcId: vpc.id, cidrBlock: m.cidr, availabilityZone: m.availabilityZone, mapPublicIpOnLaunch: false, tags: tagged(`public-${m.key}`),
-            }, { parent: this });
+            }, keepZone);
             new aws.ec2.RouteTableAssociation(`${name}-public-${m.key}`, { subnetId: extra.id, routeTableId: routes.id }, { parent: this });
             this.moreSubnetIds[m.key] = extra.id;
+            this.moreSubnetZones[m.key] = extra.availabilityZone;
         }
 
         const group = new aws.ec2.SecurityGroup(`${name}-host`, {
@@ -144,6 +173,7 @@ export class Network extends pulumi.ComponentResource {
 
         this.vpcId = vpc.id;
         this.subnetId = subnet.id;
+        this.subnetZone = subnet.availabilityZone;
         this.securityGroupId = group.id;
         this.registerOutputs({ vpcId: this.vpcId, subnetId: this.subnetId, securityGroupId: this.securityGroupId });
     }

@@ -34,6 +34,13 @@ export interface ArnScope {
  */
 export const stateVolumeTagKey = "microvm-infra:state-volume";
 
+/**
+ * The tag the stack's backups carry (DLM adds it to each snapshot it takes, copying none of the
+ * volume's tags): no host may delete a snapshot carrying it, or make a snapshot that carries it.
+ * Same value as the state-volume tag, `<project>/<stack>`.
+ */
+export const backupTagKey = "microvm-infra:backup";
+
 /** The tag's value for one stack: `<project>/<stack>`, so two stacks never touch each other's volume. */
 export function stateVolumeTagValue(project: string, stack: string): string {
     return `${project}/${stack}`;
@@ -106,12 +113,13 @@ export function ssmCorePolicy(): PolicyDocument {
 /**
  * EBS snapshots of the host's own state volume: create them (only from a volume tagged as this
  * stack's state volume, and only if the snapshot carries the same tag), tag them at creation, list
- * them, and delete only snapshots carrying the tag (pruning old ones).
+ * them, and delete only snapshots carrying the tag (pruning old ones). Never a backup: a snapshot
+ * carrying the backup tag (of any stack of the fleet) cannot be deleted, made or tagged by the host,
+ * so root on one host cannot wipe or forge the backups.
  */
 export function stateSnapshotPolicy(scope: ArnScope, tagValue: string): PolicyDocument {
-    const volumes = `arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:volume/*`;
-    const snapshots = `arn:${scope.partition}:ec2:${scope.region}::snapshot/*`;
-    const tagged = (prefix: "aws:ResourceTag" | "aws:RequestTag") => ({ StringEquals: { [`${prefix}/${stateVolumeTagKey}`]: tagValue } });
+    const { volumes, snapshots, tagged } = snapshotScope(scope, stateVolumeTagKey, tagValue);
+    const anyBackupTag = (prefix: "aws:ResourceTag" | "aws:RequestTag") => ({ Null: { [`${prefix}/${backupTagKey}`]: "false" } });
     return {
         Version: "2012-10-17",
         Statement: [
@@ -129,13 +137,7 @@ export function stateSnapshotPolicy(scope: ArnScope, tagValue: string): PolicyDo
                 Resource: snapshots,
                 Condition: tagged("aws:RequestTag"),
             },
-            {
-                Sid: "TagSnapshotsOnlyWhileCreatingThem",
-                Effect: "Allow",
-                Action: ["ec2:CreateTags"],
-                Resource: snapshots,
-                Condition: { StringEquals: { "ec2:CreateAction": "CreateSnapshot" } },
-            },
+            tagOnlyWhileCreating(snapshots),
             {
                 Sid: "PruneOnlyTaggedStateSnapshots",
                 Effect: "Allow",
@@ -144,14 +146,84 @@ export function stateSnapshotPolicy(scope: ArnScope, tagValue: string): PolicyDo
                 Condition: tagged("aws:ResourceTag"),
             },
             {
-                Sid: "ListSnapshotsAndVolumesReadOnly",
-                Effect: "Allow",
-                Action: ["ec2:DescribeSnapshots", "ec2:DescribeVolumes"],
-                Resource: "*",
+                Sid: "NeverDeleteABackup",
+                Effect: "Deny",
+                Action: ["ec2:DeleteSnapshot"],
+                Resource: snapshots,
+                Condition: anyBackupTag("aws:ResourceTag"),
             },
+            {
+                Sid: "NeverMakeASnapshotLookLikeABackup",
+                Effect: "Deny",
+                Action: ["ec2:CreateSnapshot", "ec2:CreateTags"],
+                Resource: snapshots,
+                Condition: anyBackupTag("aws:RequestTag"),
+            },
+            listReadOnly,
         ],
     };
 }
+
+/**
+ * What Data Lifecycle Manager may do for the stack's backups: snapshot the stack's tagged state
+ * volumes into snapshots carrying the backup tag, tag them at creation, and delete (its retention
+ * rule) only snapshots carrying the backup tag.
+ */
+export function backupSnapshotPolicy(scope: ArnScope, tagValue: string): PolicyDocument {
+    const { volumes, snapshots, tagged } = snapshotScope(scope, stateVolumeTagKey, tagValue);
+    const backup = snapshotScope(scope, backupTagKey, tagValue).tagged;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "SnapshotOnlyTheStacksStateVolumes",
+                Effect: "Allow",
+                Action: ["ec2:CreateSnapshot"],
+                Resource: volumes,
+                Condition: tagged("aws:ResourceTag"),
+            },
+            {
+                Sid: "BackupsMustCarryTheBackupTag",
+                Effect: "Allow",
+                Action: ["ec2:CreateSnapshot"],
+                Resource: snapshots,
+                Condition: backup("aws:RequestTag"),
+            },
+            tagOnlyWhileCreating(snapshots),
+            {
+                Sid: "PruneOnlyTheStacksBackups",
+                Effect: "Allow",
+                Action: ["ec2:DeleteSnapshot"],
+                Resource: snapshots,
+                Condition: backup("aws:ResourceTag"),
+            },
+            listReadOnly,
+        ],
+    };
+}
+
+function snapshotScope(scope: ArnScope, tagKey: string, tagValue: string) {
+    return {
+        volumes: `arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:volume/*`,
+        snapshots: `arn:${scope.partition}:ec2:${scope.region}::snapshot/*`,
+        tagged: (prefix: "aws:ResourceTag" | "aws:RequestTag") => ({ StringEquals: { [`${prefix}/${tagKey}`]: tagValue } }),
+    };
+}
+
+const tagOnlyWhileCreating = (snapshots: string): PolicyStatement => ({
+    Sid: "TagSnapshotsOnlyWhileCreatingThem",
+    Effect: "Allow",
+    Action: ["ec2:CreateTags"],
+    Resource: snapshots,
+    Condition: { StringEquals: { "ec2:CreateAction": "CreateSnapshot" } },
+});
+
+const listReadOnly: PolicyStatement = {
+    Sid: "ListSnapshotsAndVolumesReadOnly",
+    Effect: "Allow",
+    Action: ["ec2:DescribeSnapshots", "ec2:DescribeVolumes"],
+    Resource: "*",
+};
 
 const readOnlyVerbs = /^(Describe|Get|List)/;
 

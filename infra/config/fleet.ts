@@ -8,6 +8,7 @@ import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "
 import { dnsLabelProblem, hostScopedName, nameProblem } from "../../lib/names";
 import { snapshotIdProblem } from "../../lib/rules";
 import { shown } from "../../lib/redact";
+import { subnetSizeProblem } from "../../components/aws/network";
 import { connectChoices, ConnectVia, HostConfig, Machine, machineKeys, readMachine } from "./host";
 import { NetworkConfig } from "./network";
 import { Problems, readChoice, readInt, readMap, readObject, readString } from "./reader";
@@ -111,7 +112,7 @@ function checkSubnets(p: Problems, hosts: readonly FleetHost[], network: Network
     const seen: { host: string; cidr: ReturnType<typeof parseIpv4Cidr> }[] = [];
     for (const h of hosts.filter((x) => x.subnetCidr !== "" && x.subnetCidr !== network.subnetCidr)) {
         const path = `hosts.${h.name}.subnetCidr`;
-        const problem = cidrProblem(h.subnetCidr, 4);
+        const problem = cidrProblem(h.subnetCidr, 4) ?? subnetSizeProblem(h.subnetCidr);
         const cidr = parseIpv4Cidr(h.subnetCidr);
         if (problem || !cidr) {
             p.add(path, problem ?? `must be an IPv4 CIDR, got ${shown(h.subnetCidr)}`);

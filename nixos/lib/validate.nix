@@ -112,6 +112,8 @@ let
       )
       ++ (if (storage.safetySnapshots or null) != null then safetySnapshotsProblems storage.safetySnapshots else [ ])
       ++ optional "storage" R.snapshotId storage "fromSnapshot"
+      # The state volume's size in GiB (null with backend "files"): the storage unit's --size-gib.
+      ++ optional "storage" (R.positive // { valid = "the state volume's size in GiB, an integer >= 1, or null"; }) storage "volumeGiB"
       ++ (
         let
           snaps = storage.autoSnapshots or [ ];

@@ -9,6 +9,9 @@ let
   st = infra.storage;
   zfs = st.backend == "zfs";
   xfs = st.backend == "xfs";
+  # The state volume's size: a new one changes the unit, so the switch runs the script again and
+  # the pool or filesystem grows into the grown volume (it only grows: EBS cannot shrink).
+  sizeArgs = lib.optionals ((st.volumeGiB or null) != null) [ "--size-gib" (toString st.volumeGiB) ];
   # Each script sources ../scripts/disk-lib.bash when run from a checkout; here the file is
   # concatenated in front of it (it then finds the functions defined), so shellcheck checks the whole.
   state-pool-setup = pkgs.writeShellApplication {
@@ -48,7 +51,7 @@ lib.mkMerge [
         # A volume made from an EBS snapshot of another host's volume (a restore onto a new host)
         # holds a pool last used by that host: only then may the script import it with -f.
         ExecStart = "${lib.getExe state-pool-setup} ${lib.escapeShellArgs (
-          [ st.pool st.device paths.statesDir ] ++ lib.optional ((st.fromSnapshot or null) != null) "--import-foreign"
+          [ st.pool st.device paths.statesDir ] ++ lib.optional ((st.fromSnapshot or null) != null) "--import-foreign" ++ sizeArgs
         )}";
       };
     };
@@ -67,7 +70,8 @@ lib.mkMerge [
     boot.supportedFilesystems = [ "xfs" ];
     environment.systemPackages = [ pkgs.xfsprogs ];
     # The script waits for the device itself (STATE_VOLUME_DEVICE_TIMEOUT, 120 s). A switch that
-    # changes this unit runs it again: the volume is already mounted, so it does nothing.
+    # changes this unit runs it again: the volume is already mounted, so it only grows the
+    # filesystem into a grown volume (a new storage.volumeGiB changes the unit).
     systemd.services.microvm-state-volume = {
       description = "Mount (or format XFS on a blank disk) the state volume holding the microVM states";
       wantedBy = [ "multi-user.target" ];
@@ -75,7 +79,7 @@ lib.mkMerge [
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;
-        ExecStart = "${lib.getExe state-volume-setup} ${lib.escapeShellArgs [ st.device paths.statesDir ]}";
+        ExecStart = "${lib.getExe state-volume-setup} ${lib.escapeShellArgs ([ st.device paths.statesDir ] ++ sizeArgs)}";
       };
     };
   })

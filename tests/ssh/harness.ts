@@ -42,6 +42,10 @@ export interface SshHost {
     readonly port: number;
     /** The test host's public key line (what Pulumi would pin). */
     readonly hostPublicKey: string;
+    /** The EC2 instance id the host says it is (components/deploy/remote/host-key.sh identity). */
+    readonly instanceId: string;
+    /** The host's own ED25519 host key file (sshd's HostKey; host-key.sh rotate replaces it). */
+    readonly hostKeyFile: string;
     /** The client's private key file (accepted by the host) and the user it logs in as. */
     readonly clientKey: string;
     readonly user: string;
@@ -105,7 +109,13 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         VM_STATE_SYSTEMCTL: join(repoRoot, "tests/fakes/systemctl"),
         VM_STATE_START_TIMEOUT: "2",
         VM_STATE_LOCK_WAIT: "20",
+        // components/deploy/remote/host-key.sh: the host key sshd serves, the instance id, SIGHUP to this sshd.
+        MICROVM_INFRA_SSH_HOST_KEY: join(dir, "host_key"),
+        MICROVM_INFRA_INSTANCE_ID_FILE: join(root, "instance-id"),
+        FAKE_SSHD_PIDFILE: join(dir, "sshd.pid"),
     };
+    const instanceId = "i-0123456789abcdef0";
+    writeFileSync(join(root, "instance-id"), `${instanceId}\n`);
     writeFileSync(join(dir, "sshd_config"), [
         `Port ${port}`,
         "ListenAddress 127.0.0.1",
@@ -189,6 +199,8 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         root,
         port,
         hostPublicKey,
+        instanceId,
+        hostKeyFile: join(dir, "host_key"),
         clientKey: join(dir, "client_key"),
         user,
         run,

@@ -1,11 +1,12 @@
 /**
  * The AWS lookups as the mock runtime sees them: the queries actually sent (AMI filters, instance
- * type offerings). The errors a bad pin or zone produces are tested on the pure checks
+ * type offerings, the state volume's current size). The errors a bad pin or zone produces are tested on the pure checks
  * (aws-rules.test.ts): a failed Output under the mock runtime ends Jest's process.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { hostAvailabilityZone } from "../../components/aws/availabilityZone";
 import { hostAmi, nixosAmiLookup } from "../../components/aws/nixosAmi";
+import { StateVolume } from "../../components/aws/stateVolume";
 import { Recorder, startMockRuntime } from "../../tools/plan/mockRuntime";
 
 function settle<T>(output: pulumi.Output<T>): Promise<T> {
@@ -40,5 +41,14 @@ describe("AWS lookups", () => {
             locationType: "availability-zone",
             filters: [{ name: "instance-type", values: ["a1.metal"] }],
         }));
+    });
+
+    test("the state volume: read back by its own id (the shrink check), before its device path is known", async () => {
+        recorder.calls.length = 0;
+        const v = new StateVolume("lookup", { availabilityZone: "us-east-1a", sizeGiB: 256, volumeType: "gp3", instanceId: "i-0123456789abcdef0", tags: {} });
+        const [id, device] = await Promise.all([settle(v.volumeId), settle(v.devicePath)]);
+        const [call] = callsOf("aws:ebs/getVolume:getVolume");
+        expect(call.args).toEqual(expect.objectContaining({ filters: [{ name: "volume-id", values: [id] }] }));
+        expect(device).toBe(`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${id.replace("-", "")}`);
     });
 });

@@ -5,8 +5,9 @@
  */
 import { policyProblems, PolicyDocument, stateVolumeTagKey } from "../../components/aws/policies";
 import { PlannedResource } from "../../tools/plan/mockRuntime";
-import { diffPlans } from "../../tools/plan/diff";
-import { replaceOnChange } from "../../tools/plan/replaceOnChange";
+import { changedPaths, diffPlans } from "../../tools/plan/diff";
+import { previewIgnoredInputs } from "../../components/deploy/reachable";
+import { replaceOnChange } from "../../lib/constraints";
 import { Plan } from "../../tools/plan/run";
 import { byType, examplePlan, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
 
@@ -87,12 +88,17 @@ describe("AWS resources of the example stack", () => {
         expect(inputs(one(plan, A.volume)).tags[stateVolumeTagKey]).toBe("microvm-infra/dev");
     });
 
-    test("the state volume is protected, retained on delete, in the host's zone", () => {
+    test("the state volume is protected, retained on delete, in the zone the host's subnet is in", () => {
         const volume = one(plan, A.volume);
         expect(volume.options).toEqual(expect.objectContaining({ protect: true, retainOnDelete: true }));
-        expect(inputs(volume).availabilityZone).toBe(inputs(instance(plan)).availabilityZone);
+        expect(volume.propertyDependencies.availabilityZone).toEqual(expect.arrayContaining([urnOf(plan, A.subnet)]));
         expect(inputs(volume).availabilityZone).toBe(inputs(one(plan, A.subnet)).availabilityZone);
         expect(inputs(volume).availabilityZone).toBe("us-east-1a");
+    });
+
+    test("once created, the zone stays put: the subnet ignores a new choice, the instance follows its subnet", () => {
+        expect(one(plan, A.subnet).options.ignoreChanges).toEqual(["availabilityZone"]);
+        expect(inputs(instance(plan))).not.toHaveProperty("availabilityZone");
     });
 
     test("the attachment joins that volume to the host, detaching first on replacement", () => {
@@ -117,25 +123,44 @@ describe("AWS resources of the example stack", () => {
         expect(JSON.stringify(plan)).not.toMatch(/SSH_HOST_ED25519_KEY|placeholder: host private key/);
     });
 
-    test("every SSH connection Pulumi makes is built from the host key", () => {
+    test("every SSH connection Pulumi makes pins the key the host serves, reported by the wait for the host (not user data's)", () => {
         const commands = plan.resources.filter((r) => r.type.startsWith("command:remote:"));
+        const ready = one(plan, "command:local:Command", "microvm-ssh-ready");
         expect(commands.length).toBeGreaterThan(0);
         for (const c of commands) {
-            expect({ name: c.name, deps: c.propertyDependencies.connection }).toEqual({ name: c.name, deps: expect.arrayContaining([urnOf(plan, A.hostKey)]) });
+            expect({ name: c.name, deps: c.propertyDependencies.connection }).toEqual({ name: c.name, deps: expect.arrayContaining([ready.urn]) });
+            expect({ name: c.name, deps: c.propertyDependencies.connection }).not.toEqual({ name: c.name, deps: expect.arrayContaining([urnOf(plan, A.hostKey)]) });
         }
+        // The bootstrap key (user data's) goes only to that wait, which meets a new machine with it.
+        expect(ready.propertyDependencies.create).toEqual(expect.arrayContaining([urnOf(plan, A.hostKey)]));
+    });
+
+    test("the state volume is attached only once the host has been reached: a replaced host keeps its VMs until then", () => {
+        const ready = one(plan, "command:local:Command", "microvm-ssh-ready");
+        expect(one(plan, A.attachment).options.dependsOn).toEqual(expect.arrayContaining([ready.urn]));
     });
 
     test("the newest NixOS AMI never replaces a running host: ami, user data and key pair changes are ignored", () => {
         const host = instance(plan);
         expect([...host.options.ignoreChanges].sort()).toEqual(["ami", "keyName", "userData"]);
-        expect(host.options.replaceOnChanges).toEqual(["instanceType"]);
+        // A new type is applied in place (stop, modify, start), not by a replacement the program asks for.
+        expect(host.options.replaceOnChanges).toEqual([]);
         expect(inputs(host).userDataReplaceOnChange).toBe(false);
+    });
+
+    test("key pairs are never deleted: a replacement instance is created with the key name its host was first created with", () => {
+        // The instance ignores keyName, and the engine gives a replacement the ignored old value
+        // (pulumi/pulumi step_generator.go: lib/constraints/facts.ts ignoreChangesSurviveReplacement).
+        expect(instance(plan).options.ignoreChanges).toContain("keyName");
+        expect(one(plan, A.keyPair).options.retainOnDelete).toBe(true);
     });
 
     test("the key pair carries the first operator key; an Elastic IP gives the stable address", () => {
         expect(inputs(one(plan, A.keyPair)).publicKey).toBe(host(exampleStack()).sshPublicKeys[0]);
         expect(inputs(one(plan, A.eip)).domain).toBe("vpc");
-        expect(inputs(instance(plan)).associatePublicIpAddress).toBe(false);
+        // Not set: it forces a replacement and reads back true once the EIP is associated (lib/constraints/aws.ts).
+        expect(inputs(instance(plan))).not.toHaveProperty("associatePublicIpAddress");
+        expect(inputs(one(plan, A.subnet)).mapPublicIpOnLaunch).toBe(false);
     });
 
     test("every resource type declared under the AWS components has a replace-on-change entry", () => {
@@ -181,10 +206,29 @@ describe("AWS config variants", () => {
 describe("what config changes do to the host and its volume", () => {
     const replaced = (d: { replace: { urn: string }[] }, plan: Plan, type: string) => d.replace.some((c) => c.urn === urnOf(plan, type));
 
-    test("a new instanceType replaces the instance, re-attaches the same volume, keeps the host key and address", async () => {
-        const { after, diff } = await planEdit((doc) => { host(doc).instanceType = "m7g.metal"; });
-        const change = diff.replace.find((c) => c.urn === urnOf(after, A.instance));
-        expect(change?.replaceBecause).toEqual(["instanceType"]);
+    test("a new instanceType stops, changes and starts the same instance: nothing replaced, the wait for the host runs again", async () => {
+        const { before, after, diff } = await planEdit((doc) => { host(doc).instanceType = "m7g.metal"; });
+        expect(diff.replace).toEqual([]);
+        expect(diff.delete).toEqual([]);
+        expect(diff.update.find((c) => c.urn === urnOf(after, A.instance))?.paths).toEqual(["instanceType"]);
+        // The same machine, restarted: its wait's script names the new type, so `pulumi up` runs its
+        // update (waiting for SSH again, pinned to the key the host serves). A preview ignores the
+        // script (an updated command's stdout, the pin, would be unknown there and show every remote
+        // command as run again), so the offline plan, a preview, shows it unchanged.
+        const wait = (p: Plan) => one(p, "command:local:Command", "microvm-ssh-ready");
+        expect(changedPaths(wait(before).inputs, wait(after).inputs)).toEqual(["create", "update"]);
+        expect(wait(after).options.ignoreChanges).toEqual([...previewIgnoredInputs]);
+        expect(diff.unchanged).toContain(wait(after).urn);
+        for (const kept of [A.volume, A.attachment, A.hostKey, A.eip, A.keyPair]) {
+            expect({ kept, unchanged: diff.unchanged.includes(urnOf(after, kept)) }).toEqual({ kept, unchanged: true });
+        }
+        // No remote command runs: the host keeps its system, states and slot map.
+        expect(diff.update.filter((c) => c.type === "command:remote:Command")).toEqual([]);
+    });
+
+    test("a replaced instance (a new AMI pin) re-attaches the same volume, keeps the bootstrap key and address", async () => {
+        const { after, diff } = await planEdit((doc) => { host(doc).ami = "ami-0123456789abcdef0"; });
+        expect(diff.replace.find((c) => c.urn === urnOf(after, A.instance))?.replaceBecause).toEqual(["ami"]);
         const attachment = diff.replace.find((c) => c.urn === urnOf(after, A.attachment));
         expect(attachment).toEqual(expect.objectContaining({ replaceBecause: ["instanceId"], deleteBeforeReplace: true }));
         for (const kept of [A.volume, A.hostKey, A.eip, A.keyPair]) {

@@ -1,15 +1,22 @@
 /**
  * The AWS layer's pure rules: the security group, the IAM documents, the zone choice, the AMI
- * query and the pinned-AMI check, the network CIDRs.
+ * query and the pinned-AMI check, the network CIDRs, the state volume's size.
  */
-import { chooseAvailabilityZone } from "../../components/aws/availabilityZone";
+import fc from "fast-check";
+import { chooseAvailabilityZone, existingZoneProblem } from "../../components/aws/availabilityZone";
+import { ec2DescriptionCharacters } from "../../lib/constraints/aws";
+import { canonicalCidr } from "../../lib/constraints/check";
 import { repoPath } from "../helpers/paths";
 import { hostSecurityRules, SecurityRule, sshPort, tailscaleUdpPort } from "../../components/aws/firewall";
 import { networkCidrProblems } from "../../components/aws/network";
 import { hostArchitecture, nixosAmiLookup, nixosAmiOwner, nixosRelease, pinnedAmiProblem } from "../../components/aws/nixosAmi";
 import {
-    ec2AssumeRolePolicy, isMutatingEc2Action, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagKey,
+    backupSnapshotPolicy, backupTagKey, ec2AssumeRolePolicy, isMutatingEc2Action, policyProblems, PolicyDocument, ssmCorePolicy, stateSnapshotPolicy, stateVolumeTagKey,
 } from "../../components/aws/policies";
+import { lifecyclePolicyArgs } from "../../components/aws/backups";
+import { volumeShrinkProblem } from "../../components/aws/stateVolume";
+import { dlmNameCharacters } from "../../lib/constraints/aws";
+import { allows } from "../helpers/iam";
 
 const opensPort = (r: SecurityRule, port: number) => r.ipProtocol === "-1" || (r.fromPort! <= port && port <= r.toPort!);
 const sshRules = (rules: SecurityRule[]) => rules.filter((r) => r.direction === "ingress" && r.ipProtocol !== "udp" && opensPort(r, sshPort));
@@ -56,6 +63,27 @@ describe("hostSecurityRules", () => {
         expect(a).toContain("ssh-203-0-113-7-32");
     });
 
+    test("every rule's description is in EC2's character set and its CIDR in the form EC2 reads back", () => {
+        const slot = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+        const v4 = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([ip, p]) => canonicalCidr(`${ip}/${p}`)!);
+        const v6 = fc.tuple(fc.ipV6().filter((ip) => !ip.includes(".")), fc.integer({ min: 0, max: 128 })).map(([ip, p]) => canonicalCidr(`${ip}/${p}`)!.toUpperCase());
+        fc.assert(fc.property(fc.array(fc.oneof(v4, v6), { maxLength: 3 }), slot, fc.integer({ min: 23, max: 19999 }), fc.array(v4, { minLength: 1, maxLength: 3 }), fc.boolean(), (admins, s, port, sources, fleet) => {
+            for (const r of hostSecurityRules(admins, true, [{ slot: s, hostPort: port, sources }], fleet)) {
+                expect(r.description).toMatch(ec2DescriptionCharacters);
+                expect(r.description.length).toBeLessThanOrEqual(255);
+                const cidr = r.cidrIpv4 ?? r.cidrIpv6;
+                if (cidr !== undefined) {
+                    expect(cidr).toBe(canonicalCidr(cidr));
+                }
+            }
+        }));
+    });
+
+    test("an upper-case or uncompressed IPv6 CIDR is sent as EC2 stores it", () => {
+        const [rule] = sshRules(hostSecurityRules(["2001:DB8:0:0::/48"]));
+        expect(rule.cidrIpv6).toBe("2001:db8::/48");
+    });
+
     test.each(["203.0.113.7", "0.0.0.0/33", "example.com/32", ""])("rejects adminCidr %p, naming the argument", (bad) => {
         expect(() => hostSecurityRules(["203.0.113.7/32", bad])).toThrow(`adminCidrs[1] must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32, got "${bad}"`);
     });
@@ -83,8 +111,8 @@ describe("IAM documents", () => {
         expect(policyProblems(doc)).toEqual(["Broad: Allow with NotAction grants every action but the listed ones; list the actions instead"]);
     });
 
-    test("every mutating EC2 action is scoped by a tag or create-action condition", () => {
-        const mutating = snapshot.Statement.filter((s) => [s.Action ?? []].flat().some((a) => isMutatingEc2Action(a)));
+    test("every mutating EC2 action allowed is scoped by a tag or create-action condition", () => {
+        const mutating = snapshot.Statement.filter((s) => s.Effect === "Allow" && [s.Action ?? []].flat().some((a) => isMutatingEc2Action(a)));
         expect(mutating.map((s) => s.Sid)).toHaveLength(4);
         for (const s of mutating) {
             expect(s.Resource).not.toBe("*");
@@ -102,7 +130,7 @@ describe("IAM documents", () => {
         const resources = snapshot.Statement.flatMap((s) => [s.Resource ?? []].flat()).filter((r) => r !== "*");
         expect(resources.sort()).toEqual([
             "arn:aws:ec2:us-east-1:123456789012:volume/*",
-            "arn:aws:ec2:us-east-1::snapshot/*", "arn:aws:ec2:us-east-1::snapshot/*", "arn:aws:ec2:us-east-1::snapshot/*",
+            ...Array(5).fill("arn:aws:ec2:us-east-1::snapshot/*"),
         ]);
     });
 
@@ -137,6 +165,60 @@ describe("IAM documents", () => {
         });
 });
 
+describe("backups: their own tag, which the hosts can neither delete nor forge", () => {
+    const scope = { partition: "aws", region: "us-east-1", accountId: "123456789012" };
+    const host = stateSnapshotPolicy(scope, "microvm-infra/dev");
+    const dlm = backupSnapshotPolicy(scope, "microvm-infra/dev");
+    const snapshot = "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0";
+    const volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0";
+    const state = { [`aws:ResourceTag/${stateVolumeTagKey}`]: "microvm-infra/dev" };
+    const backup = { [`aws:ResourceTag/${backupTagKey}`]: "microvm-infra/dev" };
+
+    test("the DLM schedule tags each backup with the backup tag and copies no tag of the volume", () => {
+        const details = lifecyclePolicyArgs(24, 7, "microvm-infra/dev").policyDetails;
+        expect(details.targetTags).toEqual({ [stateVolumeTagKey]: "microvm-infra/dev" });
+        expect(details.schedules).toEqual([expect.objectContaining({ copyTags: false, tagsToAdd: { [backupTagKey]: "microvm-infra/dev" } })]);
+    });
+
+    test("the host may prune its own snapshots but never delete a backup, of its stack or another's", () => {
+        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: state })).toBe(true);
+        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: { ...state, ...backup } })).toBe(false);
+        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: backup })).toBe(false);
+        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: { [`aws:ResourceTag/${backupTagKey}`]: "microvm-infra/other" } })).toBe(false);
+    });
+
+    test("the host cannot make a snapshot that looks like a backup, nor tag one so later", () => {
+        const creating = { [`aws:RequestTag/${stateVolumeTagKey}`]: "microvm-infra/dev", "ec2:CreateAction": "CreateSnapshot" };
+        expect(allows(host, { action: "ec2:CreateSnapshot", resource: snapshot, context: creating })).toBe(true);
+        expect(allows(host, { action: "ec2:CreateSnapshot", resource: snapshot, context: { ...creating, [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" } })).toBe(false);
+        expect(allows(host, { action: "ec2:CreateTags", resource: snapshot, context: { ...creating, [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" } })).toBe(false);
+        expect(allows(host, { action: "ec2:CreateTags", resource: snapshot, context: { [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" } })).toBe(false);
+    });
+
+    test("DLM snapshots only this stack's state volumes, into snapshots carrying the backup tag, and prunes only those", () => {
+        const request = { [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" };
+        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: volume, context: state })).toBe(true);
+        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: volume, context: { [`aws:ResourceTag/${stateVolumeTagKey}`]: "microvm-infra/other" } })).toBe(false);
+        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: snapshot, context: request })).toBe(true);
+        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: snapshot, context: { [`aws:RequestTag/${stateVolumeTagKey}`]: "microvm-infra/dev" } })).toBe(false);
+        expect(allows(dlm, { action: "ec2:DeleteSnapshot", resource: snapshot, context: backup })).toBe(true);
+        expect(allows(dlm, { action: "ec2:DeleteSnapshot", resource: snapshot, context: state })).toBe(false);
+        expect(policyProblems(dlm)).toEqual([]);
+    });
+
+    test("the policy's description and schedule name keep DLM's pattern, whatever the stack is called", () => {
+        fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/), fc.constantFrom(1, 2, 3, 4, 6, 8, 12, 24), fc.integer({ min: 1, max: 1000 }), (stack, every, keep) => {
+            const args = lifecyclePolicyArgs(every, keep, `microvm-infra/${stack}`);
+            expect(args.description).toMatch(dlmNameCharacters);
+            expect(args.description.length).toBeLessThanOrEqual(500);
+            for (const schedule of args.policyDetails.schedules) {
+                expect(schedule.name).toMatch(dlmNameCharacters);
+                expect(schedule.name.length).toBeLessThanOrEqual(120);
+            }
+        }));
+    });
+});
+
 describe("chooseAvailabilityZone", () => {
     const offered = ["us-east-1c", "us-east-1a", "us-east-1b"];
 
@@ -161,6 +243,23 @@ describe("chooseAvailabilityZone", () => {
     test("in a fleet the error names the host's own keys", () => {
         expect(() => chooseAvailabilityZone("m7g.metal", "us-east-1d", offered, "us-east-1", "hosts.big")).toThrow(
             'hosts.big.availabilityZone "us-east-1d" does not offer m7g.metal in us-east-1; use one of');
+    });
+});
+
+describe("existingZoneProblem: a created host stays in its zone", () => {
+    test("the zone AWS now lists first does not matter: the host's zone is its subnet's", () => {
+        expect(existingZoneProblem("a1.metal", undefined, ["us-east-1a", "us-east-1b"], "us-east-1b")).toBeUndefined();
+    });
+
+    test("asking for another zone is an error naming the key and the zone to put back", () => {
+        expect(existingZoneProblem("a1.metal", "us-east-1c", ["us-east-1a", "us-east-1c"], "us-east-1a")).toBe(
+            'host.availabilityZone is "us-east-1c", but this host was created in us-east-1a and stays there (its subnet and state volume cannot move); '
+            + "set host.availabilityZone back to us-east-1a or unset it. To move a host to another zone, restore it there from a snapshot (docs/operations.md)");
+    });
+
+    test("a type not offered where the host is: an error naming the type key of that host", () => {
+        expect(existingZoneProblem("m8g.metal-24xl", undefined, ["us-east-1b"], "us-east-1a", "hosts.big")).toMatch(
+            /^hosts\.big\.instanceType "m8g\.metal-24xl" is not offered in us-east-1a, the zone this host was created in and stays in; choose a type offered there/);
     });
 });
 
@@ -201,7 +300,24 @@ describe("networkCidrProblems", () => {
         ["172.20.0.1/16", "172.20.1.0/24", "vpcCidr", '"172.20.0.1/16" has host bits set: the network is 172.20.0.0/16 (or write 172.20.0.1/32 for that one address)'],
         ["172.20.0.0/16", "172.21.1.0/24", "subnetCidr", 'must lie inside vpcCidr (172.20.0.0/16), got "172.21.1.0/24"'],
         ["172.20.0.0/16", "fd00::/64", "subnetCidr", 'must be an IPv4 CIDR such as 203.0.113.7/32, got "fd00::/64"'],
+        ["172.20.0.0/16", "172.20.1.0/29", "subnetCidr", 'must have a prefix from /16 to /28 (AWS\'s subnet sizes: at least 16 addresses, of which AWS keeps 5), got "172.20.1.0/29"'],
+        ["172.20.0.0/16", "172.16.0.0/15", "subnetCidr", 'must have a prefix from /16 to /28 (AWS\'s subnet sizes: at least 16 addresses, of which AWS keeps 5), got "172.16.0.0/15"'],
     ])("vpc %s, subnet %s", (vpc, subnet, arg, message) => {
         expect(networkCidrProblems(vpc, subnet)).toEqual([{ arg, message }]);
+    });
+});
+
+describe("volumeShrinkProblem: the state volume only grows", () => {
+    test("the same size, a bigger one, or no volume yet (a create, or offline) is fine", () => {
+        expect(volumeShrinkProblem(256, 256, "storage.volumeGiB")).toBeUndefined();
+        expect(volumeShrinkProblem(512, 256, "storage.volumeGiB")).toBeUndefined();
+        expect(volumeShrinkProblem(8, undefined, "storage.volumeGiB")).toBeUndefined();
+    });
+
+    test("a smaller size is an error naming the key, the volume's size and AWS's rule", () => {
+        expect(volumeShrinkProblem(128, 256, "hosts.big.storage.volumeGiB")).toBe(
+            "hosts.big.storage.volumeGiB is 128 GiB, but the state volume is already 256 GiB and an EBS volume cannot shrink "
+            + '(ModifyVolume: "The target volume size must be greater than or equal to the existing size of the volume"); '
+            + "set hosts.big.storage.volumeGiB to 256 or more");
     });
 });

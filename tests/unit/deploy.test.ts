@@ -14,7 +14,7 @@ import {
 } from "../../components/deploy/remoteCommands";
 import { PlannedResource } from "../../tools/plan/mockRuntime";
 import { Plan } from "../../tools/plan/run";
-import { waitForSshScript } from "../../components/deploy/reachable";
+import { hostKeyScript, waitForSshScript } from "../../components/deploy/reachable";
 import { scriptCommand } from "../../components/deploy/script";
 import { byType, examplePlan, one, repoRoot } from "../helpers/stacks";
 import { requireTools } from "../helpers/tools";
@@ -192,11 +192,17 @@ describe("the deploy as planned (mock runtime)", () => {
         }
     });
 
-    test("no remote command runs before the host answers with its key and accepts the operator's (HostReachable)", () => {
+    test("no remote command runs before the host answers as the expected instance, accepts the operator's key and serves its own host key (HostReachable)", () => {
         const ready = one(plan, "command:local:Command", "microvm-ssh-ready");
-        expect(ready.inputs.triggers).toEqual([instanceId, "198.51.100.10"]);
+        // Only a new instance is a new machine (create); a new address or type is the same one (update).
+        expect(ready.inputs.triggers).toEqual([instanceId]);
         expect(ready.inputs.interpreter).toEqual(["bash", "-c"]);
-        expect(ready.inputs.create).toBe(scriptCommand(waitForSshScript, ["198.51.100.10", "22", String(firstBootWaitSeconds), plan.outputs.knownHostsLine!.toString().split(" ").slice(1).join(" ")]));
+        const bootstrap = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        const args = (mode: string) => [mode, "198.51.100.10", "22", String(firstBootWaitSeconds), bootstrap, instanceId, "a1.metal", "public", readFileSync(hostKeyScript, "utf8")];
+        expect(ready.inputs.create).toBe(scriptCommand(waitForSshScript, args("new")));
+        expect(ready.inputs.update).toBe(scriptCommand(waitForSshScript, args("same")));
+        // The update meets the machine with the key it reported last time.
+        expect(ready.inputs.addPreviousOutputInEnv).toBe(true);
         expect(ready.inputs.stdin).toBeUndefined(); // the example logs in with the SSH agent
         for (const first of ["microvm-secrets", "microvm-switch"]) {
             expect(named(first).options.dependsOn).toContain(ready.urn);

@@ -189,7 +189,7 @@ describe("two hosts", () => {
         expect(policy.inputs.policyDetails).toMatchObject({
             resourceTypes: ["VOLUME"],
             targetTags: { "microvm-infra:state-volume": "microvm-infra/dev" },
-            schedules: [{ createRule: { interval: 12, intervalUnit: "HOURS" }, retainRule: { count: 14 }, copyTags: true }],
+            schedules: [{ createRule: { interval: 12, intervalUnit: "HOURS" }, retainRule: { count: 14 }, copyTags: false, tagsToAdd: { "microvm-infra:backup": "microvm-infra/dev" } }],
         });
         expect(JSON.parse(named(backed, "aws:iam/role:Role", "microvm-backups-role").inputs.assumeRolePolicy as string).Statement[0].Principal).toEqual({ Service: "dlm.amazonaws.com" });
     });
@@ -206,10 +206,12 @@ describe("two hosts", () => {
             d.config["microvm-infra:host"].connectVia = "tailscale";
             d.config["microvm-infra:hosts"].big.connectVia = "public";
         }));
-        const dialled = (name: string) => (named(mixed, "command:local:Command", name).inputs.triggers as unknown[]).at(-1);
-        expect(dialled("microvm-ssh-ready")).toBe(mixed.config.hosts[0].tailscaleHostname);
-        expect(dialled("microvm-big-ssh-ready")).not.toBe(mixed.config.hosts[1].tailscaleHostname);
-        expect(String(dialled("microvm-big-ssh-ready"))).toMatch(/^\d+\.\d+\.\d+\.\d+$/); // its (mock) public IP
+        // The wait's arguments: MODE ADDRESS PORT ... VIA (components/deploy/local/wait-for-ssh.sh).
+        const dialled = (name: string) => /^set -- 'new' '([^']*)' '22' '\d+' '[^']*' '[^']*' '[^']*' '(public|tailnet)'/.exec(String(named(mixed, "command:local:Command", name).inputs.create))!.slice(1);
+        expect(dialled("microvm-ssh-ready")).toEqual([mixed.config.hosts[0].tailscaleHostname, "tailnet"]);
+        const [address, via] = dialled("microvm-big-ssh-ready");
+        expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/); // its (mock) public IP
+        expect(via).toBe("public");
     });
 
     test("the stack exports each host's outputs (infra/index.ts exports every output the program returns)", () => {
@@ -232,6 +234,8 @@ describe("fleet config is validated like the rest", () => {
             "hosts.big.subnetCidr: is required for a host other than main: its own subnet, an unused IPv4 CIDR inside network.vpcCidr (172.20.0.0/16), such as a /24"],
         ["overlapping subnets", { hosts: { main: {}, big: { subnetCidr: "172.20.1.0/25" } }, slots: { slot1: { host: "main" } } },
             'hosts.big.subnetCidr: "172.20.1.0/25" overlaps the subnet of network.subnetCidr; each host needs its own subnet'],
+        ["a host subnet smaller than AWS creates", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/29" } }, slots: { slot1: { host: "main" } } },
+            'hosts.big.subnetCidr: must have a prefix from /16 to /28 (AWS\'s subnet sizes: at least 16 addresses, of which AWS keeps 5), got "172.20.2.0/29"'],
         ["a second host in main's subnet", { hosts: { main: {}, big: { subnetCidr: "172.20.1.0/24" } }, slots: { slot1: { host: "main" } } },
             'hosts.big.subnetCidr: "172.20.1.0/24" is main\'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (172.20.0.0/16)'],
         ["main moved out of network.subnetCidr", { hosts: { main: { subnetCidr: "172.20.9.0/24" } }, slots: { slot1: {} } },

@@ -1,10 +1,10 @@
 /**
- * The offline plan's tables (tools/plan/replaceOnChange.ts, mockOutputs.ts) cover exactly what the
+ * The offline plan's tables (lib/constraints' replace-on-change, mockOutputs.ts) cover exactly what the
  * program declares and looks up: a type missing would be misclassified by --against, an entry for
  * a type never declared is dead weight that nobody keeps true.
  */
 import { functionResults, resourceIds, resourceOutputs } from "../../tools/plan/mockOutputs";
-import { replaceOnChange } from "../../tools/plan/replaceOnChange";
+import { replaceOnChange } from "../../lib/constraints";
 import { Plan } from "../../tools/plan/run";
 import { examplePlan, exampleStack, planDoc } from "../helpers/stacks";
 
@@ -15,7 +15,9 @@ describe("the plan's provider tables", () => {
         managed.config["microvm-infra:tailscale"].managePolicy = true;
         const pinned = exampleStack();
         pinned.config["microvm-infra:host"].ami = "ami-0123456789abcdef0";
-        plans = [await examplePlan(), await planDoc(managed), await planDoc(pinned)];
+        const backups = exampleStack();
+        backups.config["microvm-infra:storage"].backups = { everyHours: 24, keep: 7 };
+        plans = [await examplePlan(), await planDoc(managed), await planDoc(pinned), await planDoc(backups)];
     }, 120000);
 
     const declared = () => new Set(plans.flatMap((p) => p.resources.filter((r) => r.custom).map((r) => r.type)));

@@ -375,10 +375,14 @@ describe("a region other than us-east-1", () => {
     });
 });
 
-test("the stack's SSH command pins the host key Pulumi generated", async () => {
+test("the stack's SSH command pins the host key the host serves (made on the host, reported by HostReachable)", async () => {
     const plan = await examplePlan();
-    expect(plan.outputs.sshCommand).toBe('ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA placeholder-host-key" root@198.51.100.10');
-    expect(plan.outputs.knownHostsLine).toBe("198.51.100.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    // The mock host reports its own key (tools/plan/mockOutputs.ts: a key per resource name), never the bootstrap key of user data.
+    const served = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc1gt9SPstJ1nJnS3GxAWyrQWg8ShN2F7df3Yg1703m";
+    // The bootstrap key (user data) is the mock's all-zero key: the pin is not it.
+    expect(served).not.toContain("AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    expect(plan.outputs.sshCommand).toBe(`ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${served}" root@198.51.100.10`);
+    expect(plan.outputs.knownHostsLine).toBe(`198.51.100.10 ${served}`);
 });
 
 test("the text plan shows Tailscale's tag lists but not AWS tag maps", async () => {

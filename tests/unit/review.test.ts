@@ -113,35 +113,64 @@ describe("the review of a catalogue of real edits: the exact resources each may 
         }],
         ["change the instance type", {
             edit: (d) => { d.config["microvm-infra:host"].instanceType = "m7g.metal"; },
-            ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
+            update: ["Instance microvm-host"],
+            slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
             check: (r, md) => {
-                expect(r.hosts).toEqual([{ host: "main", change: "replaced", because: ["instanceType"], volume: "kept" }]);
+                expect(r.hosts).toEqual([{ host: "main", change: "kept", because: [], volume: "kept" }]);
+                expect(r.slots[0].why).toEqual(["the host stops and starts as a m7g.metal"]);
                 expect(r.cost.after.lines.find((l) => l.item === "instance")).toEqual({ item: "instance", detail: "m7g.metal", usdPerHour: 2.6112 });
-                expect(md).toContain("the state volume is kept and attached to the new host (the states survive)");
+                expect(md).toContain("Downtime (the host): the instance is stopped, changed from a1.metal to m7g.metal and started in place");
+                expect(md).toContain("every VM is down from the stop until the host has booted and started its slots");
                 expect(md).toContain("cost $0.448/h -> $2.651/h");
                 expect(md).toContain("| instance | `a1.metal` -> `m7g.metal` | $297.84 | $1906.18 |");
-                expect(r.security).toEqual(expect.arrayContaining([
-                    "new pre-authorized Tailscale auth key for the host (single use, tagged tag:microvm-host): whoever reads it before the host joins can join the tailnet with those tags; it reaches the host only as a root-only file",
-                    "tailnet device of the host left behind (the machine it was is replaced): it stays in the tailnet, tagged and with key expiry disabled, until you remove it in the admin console (Machines)",
-                ]));
-                // Replacements are changes, as in `pulumi preview` (`+-`), never green additions in a diff block.
-                const block = diffBlock(md);
-                expect(block.filter((l) => l.includes("replaced because of"))).toHaveLength(r.counts.replace);
-                expect(block.filter((l) => l.includes("replaced because of")).every((l) => l.startsWith("! +- "))).toBe(true);
-                expect(block.filter((l) => l.startsWith("+"))).toEqual([]);
             },
         }],
         ["pin a new AMI", {
             edit: (d) => { d.config["microvm-infra:host"].ami = "ami-0123456789abcdef0"; },
             ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
-            check: (r) => expect(r.hosts[0].because).toEqual(["ami"]),
+            check: (r, md) => {
+                expect(r.hosts[0].because).toEqual(["ami"]);
+                // Replacements are changes, as in `pulumi preview` (`+-`), never green additions in a diff block.
+                const block = diffBlock(md);
+                expect(block.filter((l) => l.includes("replaced because of"))).toHaveLength(r.counts.replace);
+                expect(block.filter((l) => l.includes("replaced because of")).every((l) => l.startsWith("! +- "))).toBe(true);
+                expect(block.filter((l) => l.startsWith("+"))).toEqual([]);
+                expect(r.security).toEqual(expect.arrayContaining([
+                    "tailnet device of the host left behind (the machine it was is replaced): it stays in the tailnet, tagged and with key expiry disabled, until you remove it in the admin console (Machines)",
+                ]));
+                expect(md).toContain("the state volume is kept and attached to the new host (the states survive)");
+                expect(md).toContain("every VM is down until the new host's first switch has finished and its slots have started");
+                // The Elastic IP is the only way to the new machine: it moves before the old host stops.
+                expect(md).toContain("the Elastic IP moves to the new instance as soon as it is running, and from then the old host and its VMs have no public address");
+            },
+        }],
+        ["replace the host of a stack reached over the tailnet", {
+            edit: (d) => {
+                d.config["microvm-infra:host"].ami = "ami-0123456789abcdef0";
+                d.config["microvm-infra:host"].connectVia = "tailscale";
+            },
+            ...hostReplacement, slots: { slot1: "restarts", slot2: "restarts", slot3: "restarts", slot4: "restarts", slot5: "restarts" },
+            check: (_r, md) => expect(md).toContain('**host.connectVia is "tailscale", but a new machine has not joined the tailnet: for this update set it to "public"'),
         }],
         ["grow the state volume: the resize is costed", {
-            edit: (d) => { d.config["microvm-infra:storage"].volumeGiB = 512; }, update: ["Volume microvm-state"],
+            edit: (d) => { d.config["microvm-infra:storage"].volumeGiB = 512; },
+            // infra.json carries the size, so the switch runs again and the host grows into it; no VM restarts.
+            update: ["Volume microvm-state"], replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
             check: (r, md) => {
                 expect(md).toContain("| state volume | `gp3 256 GiB` -> `gp3 512 GiB` | $20.48 | $40.96 |");
                 expect(r.cost.after.usdPerMonth - r.cost.before.usdPerMonth).toBeCloseTo(20.48, 2);
+                expect(md).toContain("State volume (the host): grows from 256 to 512 GiB in place (ModifyVolume), with no downtime: the VMs keep running, "
+                    + "and the host's switch grows the pool or filesystem into the new size once the kernel sees it (it waits up to 5 minutes). "
+                    + "AWS's limit (ModifyVolume: a volume can be modified up to four times within a rolling 24-hour period, each after the previous modification completed).");
+                expect(md).not.toContain("Downtime");
             },
+        }],
+        ["shrink the state volume", {
+            edit: (d) => { d.config["microvm-infra:storage"].volumeGiB = 128; },
+            update: ["Volume microvm-state"], replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+            check: (_r, md) => expect(md).toContain("**storage.volumeGiB goes from 256 to 128 GiB: an EBS volume cannot shrink "
+                + "(ModifyVolume: \"The target volume size must be greater than or equal to the existing size of the volume\"), "
+                + "so `pulumi preview` stops with an error naming storage.volumeGiB."),
         }],
         ["add an admin CIDR", {
             edit: (d) => { d.config["microvm-infra:host"].adminCidrs.push("198.51.100.7/32"); },
@@ -195,7 +224,6 @@ describe("the review of a catalogue of real edits: the exact resources each may 
         ["reach the host over the tailnet: `pulumi preview` replaces no Tailscale resource (the device id stays known)", {
             edit: (d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; },
             update: ["Command dev", "Command microvm-secrets", "Command microvm-slots", "Command microvm-switch", "Command slot1", "Command slot1@golden", "Command slot2", "Command slot3", "Command slot4", "Command slot5", "CopyToRemote microvm-bundle"],
-            replace: ["Command microvm-ssh-ready"],
             check: (r) => {
                 expect(r.diff.replace.filter((c) => c.type.startsWith("tailscale:"))).toEqual([]);
                 expect(r.security).toEqual([]);
@@ -307,16 +335,18 @@ describe("a fleet: every host is read", () => {
         const fleet = (): StackDoc => parse(readFileSync(repoPath("tests/fixtures/stacks/fleet.yaml"), "utf8"));
         const old = await planDoc(fleet());
         const doc = fleet();
+        // A new pinned AMI replaces the machine (a new type alone is changed in place).
         doc.config["microvm-infra:hosts"].big.instanceType = "c7g.metal";
+        doc.config["microvm-infra:hosts"].big.ami = "ami-0123456789abcdef0";
         const next = await planDoc(doc);
         const review = reviewChange(old, next, diffPlans(old.resources, next.resources));
         expect(review.hosts).toEqual([
             { host: "main", change: "kept", because: [], volume: "kept" },
-            { host: "big", change: "replaced", because: ["instanceType"], volume: "kept" },
+            { host: "big", change: "replaced", because: ["ami"], volume: "kept" },
         ]);
         expect(Object.fromEntries(review.slots.filter((s) => s.change !== "unchanged").map((s) => [s.slot, s.why[0]]))).toEqual({ slot4: "host big is replaced", slot5: "host big is replaced" });
         const md = renderReview(review, "test");
-        expect(md).toContain("#### Hosts\n\n- `main`: Not replaced.\n- `big`: **Replaced** (because of `instanceType`): every VM on it restarts on the new host; the state volume is kept and attached to the new host (the states survive).\n");
+        expect(md).toContain("#### Hosts\n\n- `main`: Not replaced.\n- `big`: **Replaced** (because of `ami`): every VM on it restarts on the new host; the state volume is kept and attached to the new host (the states survive).\n");
         expect(boldIn(md.split("\n").find((l) => l.startsWith("**Summary:**"))!)).toEqual(["Summary:", "1 host replaced (big)"]);
         expect(md).toContain("| instance (big) | `m7g.metal` -> `c7g.metal` |");
         expect(review.security).toEqual(expect.arrayContaining([expect.stringMatching(/^tailnet device of host big left behind \(the machine it was is replaced\)/)]));

@@ -7,7 +7,7 @@ import { originText } from "../../components/state/vmState";
 import { stateOrigin } from "../../infra/program";
 import { createStateCommand, deleteStateCommand, slotsDocument } from "../../components/deploy/remoteCommands";
 import { StateConfig } from "../../infra/config";
-import { Change, commandsRun } from "../../tools/plan/diff";
+import { Change, changedPaths, commandsRun } from "../../tools/plan/diff";
 import { byType, planEdit, sharedEdit } from "../helpers/stacks";
 
 const cmdType = "command:remote:Command";
@@ -119,7 +119,7 @@ describe("config edits against the example stack", () => {
     });
 
     test("the way in moves to the tailnet: every remote command updates, so runs its create again (each is idempotent), none is replaced", async () => {
-        const { before, diff } = await planEdit((d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; });
+        const { before, after, diff } = await planEdit((d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; });
         expect(diff.replace.filter((c) => c.type === cmdType)).toEqual([]);
         const updated = diff.update.filter((x) => x.type === cmdType);
         // The tailnet status command too, in `pulumi up`; a preview ignores its connection (components/tailscale/subnetRouter.ts).
@@ -128,8 +128,14 @@ describe("config edits against the example stack", () => {
         for (const c of updated) {
             expect({ urn: c.urn, paths: c.paths, runs: c.runs }).toEqual({ urn: c.urn, paths: ["connection"], runs: ["create again on the host (the command has no update)"] });
         }
-        // And the operator's machine checks the new way in before any of them runs.
-        expect(diff.replace.map((c) => c.urn.split("::").pop())).toEqual(["microvm-ssh-ready"]);
+        // And the operator's machine checks the new way in before any of them runs, in `pulumi up`: the
+        // same machine (the wait's update, which meets it with the key it serves), never a
+        // replacement. A preview ignores the wait's script, so its pin stays known
+        // (components/deploy/reachable.ts): the offline plan shows it unchanged.
+        expect(diff.replace).toEqual([]);
+        expect(diff.update.filter((c) => c.type === "command:local:Command")).toEqual([]);
+        const wait = (p: typeof before) => p.resources.find((r) => r.name === "microvm-ssh-ready")!;
+        expect(changedPaths(wait(before).inputs, wait(after).inputs)).toEqual(["create", "update"]);
     });
 
     test("what runs: adding a state creates it on the host; removing a retained one runs nothing", async () => {

@@ -3,7 +3,7 @@
  * `git diff OLD`: create, update (with the changed input paths), replace, delete, unchanged.
  */
 import { PlannedResource } from "./mockRuntime";
-import { replaceOnChange } from "./replaceOnChange";
+import { replaceOnChange } from "../../lib/constraints";
 
 export interface Change {
     readonly urn: string;

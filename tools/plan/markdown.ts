@@ -106,6 +106,7 @@ export function renderReview(r: Review, title: string): string {
     lines.push(...(r.states.length === 0 ? ["No state is created, moved or deleted.", ""] : ["| state | change | |", "|---|---|---|", ...r.states.map(stateLine), ""]));
     const fleet = r.hosts.length > 1;
     lines.push(fleet ? "#### Hosts" : "#### Host", "", ...(fleet ? r.hosts.map((h) => `- ${hostLine(h, true)}`) : r.hosts.map((h) => hostLine(h, false))), "");
+    lines.push(...r.hostNotes.flatMap((n) => [n, ""]));
     lines.push("#### Security", "", ...(r.security.length === 0 ? ["No change to the security group, IAM, root login, the slots' egress or the tailnet."] : r.security.map((s) => `- ${cell(s)}`)), "");
     if (r.observability.length > 0) {
         lines.push("#### Observability", "", ...r.observability.map((s) => `- ${cell(s)}`), "");

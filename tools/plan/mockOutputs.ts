@@ -12,7 +12,7 @@ export const placeholder = (what: string): string => `[placeholder: ${what}]`;
  * placeholders stay what they always were), so a plan of a fleet never shows two hosts alike.
  */
 export function hostOrdinal(name: string): number {
-    const host = /^microvm-(.+)-(host|ip|state|host-key)$/.exec(name)?.[1];
+    const host = /^microvm-(.+)-(host|ip|state|host-key|ssh-ready)$/.exec(name)?.[1];
     return host === undefined ? 0 : [...host].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 250, 7) + 1;
 }
 
@@ -59,6 +59,17 @@ function placeholderKey(name: string): string {
 }
 
 /**
+ * Local commands whose stdout the program parses, by name suffix. `-ssh-ready` prints the host
+ * key the host serves once reached (components/deploy/reachable.ts): made on the host, so not the
+ * bootstrap key of user data (the tls key of the same host).
+ */
+export const localCommandStdout: Record<string, (name: string) => string> = {
+    // The key the host makes itself after the first contact: its own per resource name, never the bootstrap key.
+    "-ssh-ready": (n) => `${placeholderKey(n).split(" ").slice(0, 2).join(" ")}\n`,
+};
+const localStdout = (name: string): string | undefined => Object.entries(localCommandStdout).find(([suffix]) => name.endsWith(suffix))?.[1](name);
+
+/**
  * Extra outputs per resource type, merged over the inputs the program passed. `known` holds the
  * inputs of the resources declared so far, by type and id (an instance finds its subnet's CIDR).
  */
@@ -81,7 +92,7 @@ export const resourceOutputs: Record<string, (name: string, inputs: Props, known
     }),
     "tailscale:index/tailnetKey:TailnetKey": () => ({ key: placeholder("tailscale auth key") }),
     "command:remote:Command": (n) => ({ stdout: remoteStdout(n) ?? placeholder("command output, known after apply"), stderr: "" }),
-    "command:local:Command": () => ({ stdout: placeholder("command output, known after apply"), stderr: "" }),
+    "command:local:Command": (n) => ({ stdout: localStdout(n) ?? placeholder("command output, known after apply"), stderr: "" }),
 };
 
 /** Resource ids that other values are derived from (the EBS by-id path). */
@@ -109,6 +120,8 @@ export const functionResults: Record<string, (args: Props, stack: StackContext) 
     }),
     "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: placeholder("caller ARN"), userId: "placeholder" }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+    // The state volume as AWS has it (the shrink check): offline there is none yet, so no size.
+    "aws:ebs/getVolume:getVolume": (a) => ({ id: String(a.filters?.[0]?.values?.[0] ?? placeholder("volume id")) }),
     // The device list is read live on every run; offline, no device has joined yet.
     "tailscale:index/getDevices:getDevices": () => ({ id: placeholder("tailnet devices"), devices: [] }),
 };

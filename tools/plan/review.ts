@@ -14,6 +14,7 @@ import { Cost, planCost, stateVolumeSpec } from "./cost";
 import { commandsRun, PlanDiff } from "./diff";
 import { observabilityReview } from "./observability";
 import { hoursPerMonth, volumeUsdPerHour } from "../../infra/prices";
+import { hostDowntime } from "./hostDowntime";
 import { systemChanges } from "./restarts";
 import { Plan } from "./run";
 import { securityChanges } from "./security";
@@ -73,6 +74,8 @@ export interface Review {
     readonly slots: SlotChange[];
     readonly states: StateChange[];
     readonly hosts: HostChange[];
+    /** What the machines and volumes go through, and how long the VMs are down (hostDowntime.ts). */
+    readonly hostNotes: readonly string[];
     readonly security: string[];
     /** What turning observability on, off or changing it adds or removes (tools/plan/observability.ts); empty when nothing. */
     readonly observability: string[];
@@ -152,7 +155,8 @@ function hostChanges(old: Plan, next: Plan, diff: PlanDiff): HostChange[] {
     });
 }
 
-function slotChanges(old: Plan, next: Plan, replacedHosts: ReadonlySet<string>): SlotChange[] {
+/** `hostRestarts`: why every slot of a host restarts (replaced, or stopped and started in place), by host. */
+function slotChanges(old: Plan, next: Plan, hostRestarts: Readonly<Record<string, string>>): SlotChange[] {
     const before = new Map(old.topology.slots.map((s) => [s.name, s]));
     const after = new Map(next.topology.slots.map((s) => [s.name, s]));
     const names = [...new Set([...before.keys(), ...after.keys()])];
@@ -167,8 +171,8 @@ function slotChanges(old: Plan, next: Plan, replacedHosts: ReadonlySet<string>):
             return { slot, change: "removed", why: [`its VM stops; state ${a.state} is kept (not attached)`] };
         }
         const why: string[] = [];
-        if (replacedHosts.has(b.host)) {
-            why.push(next.config.hosts.length > 1 ? `host ${b.host} is replaced` : "the host is replaced");
+        if (hostRestarts[b.host]) {
+            why.push(hostRestarts[b.host]);
         }
         if (a.state !== b.state) {
             why.push(`runs state ${b.state} instead of ${a.state}`);
@@ -257,12 +261,14 @@ export function reviewChange(old: Plan, next: Plan, diff: PlanDiff): Review {
     const hosts = hostChanges(old, next, diff);
     const runs = commandsRun(diff);
     const observability = observabilityReview(old.config, next.config, Object.keys(old.stackFile.config), Object.keys(next.stackFile.config));
+    const machines = hostDowntime(old, next, diff);
     return {
         stack: next.stack,
         config: configChanges(old, next),
-        slots: slotChanges(old, next, new Set(hosts.filter((h) => h.change === "replaced").map((h) => h.host))),
+        slots: slotChanges(old, next, machines.restarts),
         states: stateChanges(old, next, diff),
         hosts,
+        hostNotes: machines.notes,
         security: [...securityChanges(old, next, diff), ...observability.security].sort(),
         observability: observability.lines,
         cost: { before: planCost(old), after: planCost(next) },

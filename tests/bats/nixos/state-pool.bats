@@ -34,6 +34,7 @@ case "\$1" in
       exit 1
     fi ;;
   create) touch "$FAKE/imported" ;;
+  set|online) [ ! -e "$FAKE/expand-fails" ] || { echo "cannot expand microvms: device is busy" >&2; exit 1; } ;;
   *) exit 1 ;;
 esac
 FAKE
@@ -61,12 +62,19 @@ FAKE
 echo "wipefs \$*" >>"$LOG"
 cat "$FAKE/wipefs"
 FAKE
+  # dev-bytes: the size of the device (256 GiB, the default storage.volumeGiB).
+  echo $((256 * 1024 * 1024 * 1024)) >"$FAKE/dev-bytes"
+  cat >"$BIN/blockdev" <<FAKE
+#!/usr/bin/env bash
+echo "blockdev \$*" >>"$LOG"
+cat "$FAKE/dev-bytes"
+FAKE
   chmod +x "$BIN"/*
   # The state volume: a block device node of our own (never opened: every tool that would read
   # it is a fake). Making one needs root, as CI is.
   DEVICE="$BATS_TEST_TMPDIR/nvme-Amazon_Elastic_Block_Store_vol0test"
   mknod "$DEVICE" b 7 250 2>/dev/null || DEVICE=""
-  export PATH="$BIN:$PATH" STATE_POOL_DEVICE_TIMEOUT=0
+  export PATH="$BIN:$PATH" STATE_POOL_DEVICE_TIMEOUT=0 STATE_POOL_GROW_TIMEOUT=0
 }
 
 run_setup() { run "$SCRIPT" microvms "${1:-$DEVICE}" /var/lib/microvms/states "${@:2}"; }
@@ -183,6 +191,72 @@ zpool import -f -d $DEVICE -N microvms" ]
   [[ "$output" == *"warning: $DEVICE was made from a snapshot (storage.fromSnapshot) but is blank: the snapshot held no pool microvms"* ]]
 }
 
+@test "every run sets autoexpand and expands the pool onto the whole device (the volume may have grown)" {
+  need_device
+  touch "$FAKE/importable" "$FAKE/dataset"; echo /var/lib/microvms/states >"$FAKE/mountpoint"
+  run_setup
+  [ "$status" -eq 0 ]
+  grep -qx "zpool set autoexpand=on microvms" "$LOG"
+  grep -qx "zpool online -e microvms $DEVICE" "$LOG"
+  # Also when the pool is already imported (a switch with a new storage.volumeGiB runs it again),
+  # and right after creating it.
+  : >"$LOG"
+  run_setup
+  [ "$status" -eq 0 ]
+  [ "$(grep -c -e '^zpool set autoexpand=on microvms$' -e "^zpool online -e microvms $DEVICE\$" "$LOG")" -eq 2 ]
+  run ! grep -q '^zpool import' "$LOG"
+  rm "$FAKE/imported" "$FAKE/importable"; : >"$LOG"
+  run_setup
+  [ "$status" -eq 0 ]
+  [ "$(grep -E '^zpool (create|set|online)' "$LOG" | cut -d' ' -f2 | paste -sd' ')" = "create set online" ]
+}
+
+@test "a pool that cannot be expanded is a warning: it keeps working at its size" {
+  need_device
+  touch "$FAKE/imported" "$FAKE/expand-fails"
+  run_setup
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  [[ "$output" == *"warning: could not set autoexpand on pool microvms: cannot expand microvms: device is busy"* ]]
+  [[ "$output" == *"warning: could not expand pool microvms onto $DEVICE: cannot expand microvms: device is busy (it keeps working at its size)"* ]]
+  [[ "$output" == *"microvms/states is mounted at /var/lib/microvms/states"* ]]
+}
+
+@test "--size-gib: a device smaller than asked is waited for when imported (a switch), then reported, never refused" {
+  need_device
+  touch "$FAKE/imported"
+  run_setup "$DEVICE" --size-gib 256
+  [ "$status" -eq 0 ]
+  grep -qx "blockdev --getsize64 $DEVICE" "$LOG"
+  [[ "$output" != *"warning"* ]]
+  # storage.volumeGiB grown to 300, the modification not visible yet.
+  run_setup "$DEVICE" --size-gib 300
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"warning: $DEVICE is 256 GiB, less than the 300 GiB asked (storage.volumeGiB): the grown volume is not visible yet; the next boot or switch grows into it"* ]]
+  [[ "$output" == *"microvms/states is mounted at /var/lib/microvms/states"* ]]
+  # A switch right after AWS accepted the modification: the size shows a moment later.
+  (sleep 2; echo $((300 * 1024 * 1024 * 1024)) >"$FAKE/dev-bytes") &
+  STATE_POOL_GROW_TIMEOUT=30 run_setup "$DEVICE" --size-gib 300
+  wait
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"$DEVICE is 256 GiB, 300 GiB asked: waiting up to 30s for the grown volume to show"* ]]
+  [[ "$output" != *"warning"* ]]
+  # Only once it shows is the pool expanded onto it.
+  [ "$(grep -E '^(blockdev|zpool online)' "$LOG" | tail -n 2 | cut -d' ' -f1 | paste -sd' ')" = "blockdev zpool" ]
+  # At boot (the pool not imported yet) nothing waits: what the kernel sees then is the size.
+  rm "$FAKE/imported"; touch "$FAKE/importable"
+  STATE_POOL_GROW_TIMEOUT=30 run_setup "$DEVICE" --size-gib 400
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"waiting"* ]]
+  [[ "$output" == *"warning: $DEVICE is 300 GiB, less than the 400 GiB asked"* ]]
+  # With --import-foreign too, in either order.
+  run_setup "$DEVICE" --size-gib 256 --import-foreign
+  [ "$status" -eq 0 ]
+  # Without --size-gib the size is not read.
+  : >"$LOG"
+  run_setup
+  run ! grep -q '^blockdev' "$LOG"
+}
+
 @test "a device that never appears is an error naming it, and nothing is created" {
   run_setup /dev/disk/by-id/nvme-missing-volume
   [ "$status" -eq 1 ]
@@ -205,9 +279,21 @@ zpool import -f -d $DEVICE -N microvms" ]
   for extra in -f --force --import-foreign=yes ''; do
     run "$SCRIPT" microvms /dev/sdb /var/lib/microvms/states "$extra"
     [ "$status" -eq 2 ] || { echo "'$extra' gave $status" >&2; return 1; }
-    [[ "$output" == "Usage: state-pool-setup POOL DEVICE MOUNTPOINT [--import-foreign]" ]]
+    [[ "$output" == "Usage: state-pool-setup POOL DEVICE MOUNTPOINT [--import-foreign] [--size-gib N]" ]]
   done
   run "$SCRIPT" microvms /dev/sdb /var/lib/microvms/states --import-foreign --import-foreign
+  [ "$status" -eq 2 ]
+  # --size-gib takes one whole number of GiB, once.
+  local size
+  for size in 0 1.5 -1 12x ''; do
+    run "$SCRIPT" microvms /dev/sdb /var/lib/microvms/states --size-gib "$size"
+    [ "$status" -eq 2 ] || { echo "'$size' gave $status" >&2; return 1; }
+    [[ "$output" == *"--size-gib \"$size\" is not a whole number of GiB"* ]]
+  done
+  run "$SCRIPT" microvms /dev/sdb /var/lib/microvms/states --size-gib
+  [ "$status" -eq 2 ]
+  [[ "$output" == "Usage: "* ]]
+  run "$SCRIPT" microvms /dev/sdb /var/lib/microvms/states --size-gib 8 --size-gib 9
   [ "$status" -eq 2 ]
   run ! grep -q '^zpool' "$LOG"
 }
@@ -224,6 +310,7 @@ storage_module() {
         mkMerge = xs: xs;
         mkIf = c: v: if c then v else { };
         optional = c: v: if c then [ v ] else [ ];
+        optionals = c: v: if c then v else [ ];
         getExe = d: "/nix/store/x-${d.name}/bin/${d.name}";
         escapeShellArgs = args: concatStringsSep " " (map (a: "'"'"'${a}'"'"'") args);
       };
@@ -244,12 +331,26 @@ storage_module() {
   local prefix="/nix/store/x-state-pool-setup/bin/state-pool-setup 'microvms' '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0placeholder000000' '/var/lib/microvms/states'"
   run --separate-stderr storage_module "$FIXTURES/five-slots.json"
   [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
-  [ "$(jq -r .execStart <<<"$output")" = "$prefix" ]
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix '--size-gib' '256'" ]
   run --separate-stderr storage_module "$FIXTURES/five-slots.json" 'infra: infra // { storage = infra.storage // { fromSnapshot = null; }; }'
-  [ "$(jq -r .execStart <<<"$output")" = "$prefix" ]
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix '--size-gib' '256'" ]
   run --separate-stderr storage_module "$FIXTURES/five-slots.json" 'infra: infra // { storage = infra.storage // { fromSnapshot = "snap-0123456789abcdef0"; }; }'
   [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
-  [ "$(jq -r .execStart <<<"$output")" = "$prefix '--import-foreign'" ]
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix '--import-foreign' '--size-gib' '256'" ]
+}
+
+@test "the storage module passes storage.volumeGiB as --size-gib: a new size changes the unit, so a switch grows into it" {
+  nix_setup
+  require_tools jq
+  local prefix="/nix/store/x-state-pool-setup/bin/state-pool-setup 'microvms' '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0placeholder000000' '/var/lib/microvms/states'"
+  run --separate-stderr storage_module "$FIXTURES/five-slots.json" 'infra: infra // { storage = infra.storage // { volumeGiB = 300; }; }'
+  [ "$status" -eq 0 ] || { echo "$stderr" >&2; return 1; }
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix '--size-gib' '300'" ]
+  # An infra.json from before storage.volumeGiB (or null): no size check, the pool still expands.
+  run --separate-stderr storage_module "$FIXTURES/five-slots.json" 'infra: infra // { storage = removeAttrs infra.storage [ "volumeGiB" ]; }'
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix" ]
+  run --separate-stderr storage_module "$FIXTURES/five-slots.json" 'infra: infra // { storage = infra.storage // { volumeGiB = null; }; }'
+  [ "$(jq -r .execStart <<<"$output")" = "$prefix" ]
 }
 
 @test "the storage module's warning for autoSnapshots without ZFS names the stack config's key and infra.json's" {

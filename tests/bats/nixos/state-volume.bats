@@ -14,6 +14,8 @@ SCRIPT="$NIXOS/scripts/state-volume-setup"
 #   mounted      "SOURCE FSTYPE" of what is mounted at the mount point (absent: nothing)
 #   blkid-type   the TYPE blkid -p reads (absent: none);   blkid-rc  blkid -p's exit code
 #   wipefs       wipefs' output;   reflink  xfs_info says reflink=1
+#   dev-bytes    the device's size (blockdev);   fs-bytes  the filesystem's (df; xfs_growfs makes it
+#                dev-bytes);   growfs-fails  xfs_growfs fails
 fake_world() {
   FAKE="$BATS_TEST_TMPDIR/fake" BIN="$BATS_TEST_TMPDIR/bin" LOG="$BATS_TEST_TMPDIR/calls"
   MNT="$BATS_TEST_TMPDIR/states"
@@ -66,18 +68,38 @@ if [ -e "$FAKE/xfs-info-more" ]; then
   for _ in \$(seq 20000); do echo "log      =internal log           bsize=4096   blocks=16384, version=2"; done
 fi
 FAKE
+  echo $((256 * 1024 * 1024 * 1024)) >"$FAKE/dev-bytes"
+  cp "$FAKE/dev-bytes" "$FAKE/fs-bytes"
+  cat >"$BIN/blockdev" <<FAKE
+#!/usr/bin/env bash
+echo "blockdev \$*" >>"$LOG"
+cat "$FAKE/dev-bytes"
+FAKE
+  cat >"$BIN/df" <<FAKE
+#!/usr/bin/env bash
+echo "df \$*" >>"$LOG"
+echo "     1B-blocks"
+cat "$FAKE/fs-bytes"
+FAKE
+  cat >"$BIN/xfs_growfs" <<FAKE
+#!/usr/bin/env bash
+echo "xfs_growfs \$*" >>"$LOG"
+[ ! -e "$FAKE/growfs-fails" ] || { echo "xfs_growfs: XFS_IOC_FSGROWFSDATA xfsctl failed: Input/output error" >&2; exit 1; }
+echo "data blocks changed"
+cp "$FAKE/dev-bytes" "$FAKE/fs-bytes"
+FAKE
   chmod +x "$BIN"/*
   # The state volume: a block device node of our own (never opened: every tool that would read
   # it is a fake). Making one needs root, as CI is.
   DEVICE="$BATS_TEST_TMPDIR/nvme-Amazon_Elastic_Block_Store_vol0test"
   mknod "$DEVICE" b 7 251 2>/dev/null || DEVICE=""
-  export PATH="$BIN:$PATH" STATE_VOLUME_DEVICE_TIMEOUT=0
+  export PATH="$BIN:$PATH" STATE_VOLUME_DEVICE_TIMEOUT=0 STATE_VOLUME_GROW_TIMEOUT=0
 }
 need_device() {
   require_root
   [ -n "$DEVICE" ] || { echo "mknod failed as root" >&2; return 1; }
 }
-run_setup() { run "$SCRIPT" "${1:-$DEVICE}" "$MNT"; }
+run_setup() { run "$SCRIPT" "${1:-$DEVICE}" "$MNT" "${@:2}"; }
 # Nothing that writes to a disk ran.
 untouched() { run ! grep -q -e '^mkfs' -e '^mount ' "$LOG"; }
 
@@ -166,6 +188,62 @@ untouched() { run ! grep -q -e '^mkfs' -e '^mount ' "$LOG"; }
   [[ "$output" != *"no reflinks"* ]]
 }
 
+@test "fakes: a mounted XFS is grown onto the whole device, on every run (the volume may have grown)" {
+  fake_world
+  need_device
+  echo xfs >"$FAKE/blkid-type"
+  run_setup
+  [ "$status" -eq 0 ]
+  grep -qx "xfs_growfs -d $MNT" "$LOG"
+  [[ "$output" != *"grew"* ]]
+  # storage.volumeGiB 256 -> 300: AWS grew the volume; the switch runs the unit again, mounted.
+  echo $((300 * 1024 * 1024 * 1024)) >"$FAKE/dev-bytes"
+  : >"$LOG"
+  run_setup "$DEVICE" --size-gib 300
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  [[ "$output" == *"already mounted"* ]]
+  [[ "$output" == *"grew the XFS at $MNT from 262144 MiB to 307200 MiB"* ]]
+  [[ "$output" != *"warning"* ]]
+  untouched
+  # A fresh filesystem needs no growing.
+  rm "$FAKE/blkid-type" "$FAKE/mounted"; : >"$LOG"
+  run_setup
+  [ "$status" -eq 0 ]
+  grep -q '^mkfs.xfs' "$LOG"
+  run ! grep -q '^xfs_growfs' "$LOG"
+}
+
+@test "fakes: --size-gib: a device smaller than asked is waited for when mounted, then a warning; so is a failed xfs_growfs" {
+  fake_world
+  need_device
+  echo "$DEVICE xfs" >"$FAKE/mounted"
+  run_setup "$DEVICE" --size-gib 300
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"warning: $DEVICE is 256 GiB, less than the 300 GiB asked (storage.volumeGiB): the grown volume is not visible yet; the next boot or switch grows into it"* ]]
+  # A switch right after AWS accepted the modification: the size shows a moment later.
+  (sleep 2; echo $((300 * 1024 * 1024 * 1024)) >"$FAKE/dev-bytes") &
+  STATE_VOLUME_GROW_TIMEOUT=30 run_setup "$DEVICE" --size-gib 300
+  wait
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"$DEVICE is 256 GiB, 300 GiB asked: waiting up to 30s for the grown volume to show"* ]]
+  [[ "$output" == *"grew the XFS at $MNT from 262144 MiB to 307200 MiB"* ]]
+  [[ "$output" != *"warning"* ]]
+  # At boot (not mounted yet) nothing waits.
+  rm "$FAKE/mounted"; echo xfs >"$FAKE/blkid-type"
+  STATE_VOLUME_GROW_TIMEOUT=30 run_setup "$DEVICE" --size-gib 400
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"waiting"* ]]
+  [[ "$output" == *"warning: $DEVICE is 300 GiB, less than the 400 GiB asked"* ]]
+  touch "$FAKE/growfs-fails"
+  run_setup "$DEVICE" --size-gib 256
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"warning: could not grow the XFS at $MNT onto $DEVICE (it keeps working at its size)"* ]]
+  # Without --size-gib the device's size is not read.
+  : >"$LOG"
+  run_setup
+  run ! grep -q '^blockdev' "$LOG"
+}
+
 @test "a device that never appears is an error naming it, and nothing is touched" {
   fake_world
   run_setup /dev/disk/by-id/nvme-missing-volume
@@ -185,6 +263,18 @@ untouched() { run ! grep -q -e '^mkfs' -e '^mount ' "$LOG"; }
   run "$SCRIPT" /dev/sdb states
   [ "$status" -eq 2 ]
   [[ "$output" == *'"states"'* ]]
+  local size
+  for size in 0 1.5 -1 12x ''; do
+    run "$SCRIPT" /dev/sdb "$MNT" --size-gib "$size"
+    [ "$status" -eq 2 ] || { echo "'$size' gave $status" >&2; return 1; }
+    [[ "$output" == *"--size-gib \"$size\" is not a whole number of GiB"* ]]
+  done
+  for extra in --size-gib --force "--size-gib 8 --size-gib"; do
+    # shellcheck disable=SC2086 # split on purpose
+    run "$SCRIPT" /dev/sdb "$MNT" $extra
+    [ "$status" -eq 2 ] || { echo "'$extra' gave $status" >&2; return 1; }
+    [[ "$output" == "Usage: "* ]]
+  done
 }
 
 @test "the script passes shellcheck" {
@@ -244,6 +334,45 @@ head_sum() { head -c 1048576 "$1" | sha256sum; }
   [[ "$output" != *"creating"* ]]
   [ "$(cat "$STATES/b")" = data ]
   [ "$(blkid -p -o value -s UUID "$vol")" = "$uuid" ]
+}
+
+@test "real: a grown volume: the mounted XFS grows into it, keeping its data" {
+  real_world
+  require_tools xfs_growfs blockdev df
+  local vol dev before after
+  vol=$(loop_volume grow 512)
+  dev=$(realpath "$vol")
+  run "$SCRIPT" "$vol" "$STATES" --size-gib 1
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  # 512 MiB is less than the 1 GiB asked: reported, not refused.
+  [[ "$output" == *"warning: $vol is 0 GiB, less than the 1 GiB asked"* ]] || { echo "$output" >&2; return 1; }
+  echo data >"$STATES/a"
+  before=$(df --output=size -B1 "$STATES" | tail -n 1)
+  # What an EBS modification does: the device grows under the mounted filesystem.
+  truncate -s 1024M "$BATS_TEST_TMPDIR/grow.img"
+  losetup -c "$dev"
+  [ "$(blockdev --getsize64 "$dev")" -eq $((1024 * 1024 * 1024)) ]
+  run "$SCRIPT" "$vol" "$STATES" --size-gib 1
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  [[ "$output" == *"already mounted"* ]]
+  [[ "$output" == *"grew the XFS at $STATES from "*" MiB to "*" MiB"* ]]
+  [[ "$output" != *"warning"* ]]
+  after=$(df --output=size -B1 "$STATES" | tail -n 1)
+  [ "$after" -gt $((before + 400 * 1024 * 1024)) ] || { echo "$before -> $after" >&2; return 1; }
+  [ "$(cat "$STATES/a")" = data ]
+  # Again: nothing more to grow, nothing said about it.
+  run "$SCRIPT" "$vol" "$STATES" --size-gib 1
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"grew"* ]]
+  # Grown while unmounted (a stopped host): grown at the next mount.
+  umount "$STATES"
+  truncate -s 1536M "$BATS_TEST_TMPDIR/grow.img"
+  losetup -c "$dev"
+  run "$SCRIPT" "$vol" "$STATES"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  [[ "$output" == *"grew the XFS at $STATES"* ]]
+  [ "$(df --output=size -B1 "$STATES" | tail -n 1)" -gt $((after + 400 * 1024 * 1024)) ]
+  [ "$(cat "$STATES/a")" = data ]
 }
 
 @test "real: a volume holding ext4, or only a partition table, is refused and not written to" {

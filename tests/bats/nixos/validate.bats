@@ -109,6 +109,20 @@ slot0() { echo "infra: infra // { slots = [ ((builtins.head infra.slots) // $1) 
   rejects 'infra: infra // { storage = infra.storage // { safetySnapshots = 5; }; }' storage.safetySnapshots
 }
 
+@test "storage.volumeGiB: optional (absent or null); otherwise a whole number of GiB from 1" {
+  local ok
+  for ok in 'removeAttrs infra.storage [ "volumeGiB" ]' 'infra.storage // { volumeGiB = null; }' 'infra.storage // { volumeGiB = 16384; }'; do
+    run --separate-stderr generate validate "$FIXTURES/five-slots.json" "infra: infra // { storage = $ok; }"
+    [ "$status" -eq 0 ] || { echo "$ok: $stderr" >&2; return 1; }
+  done
+  local bad
+  for bad in 0 -1 1.5 '"256"' true; do
+    rejects "infra: infra // { storage = infra.storage // { volumeGiB = $bad; }; }" storage.volumeGiB
+    [[ "$stderr" == *"storage.volumeGiB: "*" is not valid; expected the state volume's size in GiB, an integer >= 1, or null"* ]] ||
+      { echo "$bad: $stderr" >&2; return 1; }
+  done
+}
+
 @test "storage.fromSnapshot: optional (absent or null); otherwise an EBS snapshot id, snap- and 8 or 17 hex digits" {
   local ok
   for ok in 'removeAttrs infra.storage [ "fromSnapshot" ]' 'infra.storage // { fromSnapshot = null; }' \
