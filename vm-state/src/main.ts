@@ -1,0 +1,91 @@
+/**
+ * vm-state's entry point: owns the microVM states on the host and which slot runs which state
+ * (docs/vm-state.md). One dispatch over the command table; every error ends as one `vm-state:`
+ * line and its exit code, after the failure actions ran (a slot started again, a half-made copy
+ * removed). INT, TERM and HUP stop the command the same way (exit 130, 143, 129).
+ */
+import { Command, commands } from "./commands";
+import { envDefaults, readEnv } from "./env";
+import { exitCodes, Interrupted, UsageError, VmStateError } from "./errors";
+import { helpText } from "./help";
+import { Run } from "./run";
+import { shown, systemMessage } from "./text";
+
+const signals = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+function usageTail(run: Run, command: Command | undefined): void {
+    if (command) {
+        run.stderr(`Usage: vm-state ${command.usage}\n`);
+    }
+    run.stderr("Run 'vm-state help' for all commands.\n");
+}
+
+/** Prints ERR as vm-state's message; returns the exit code. */
+function report(run: Run, err: unknown, command: Command | undefined): number {
+    if (err instanceof Interrupted) {
+        return err.code;
+    }
+    if (err instanceof VmStateError) {
+        run.log(err.message);
+        if (err instanceof UsageError) {
+            usageTail(run, command);
+        } else if (run.recoveryNote) {
+            run.log(run.recoveryNote);
+        }
+        return err.code;
+    }
+    run.log(`internal error: ${systemMessage(err)}`);
+    if (process.env.VM_STATE_DEBUG && err instanceof Error) {
+        run.stderr(`${err.stack}\n`);
+    }
+    return exitCodes.error;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+    const [name, ...rest] = argv;
+    if (name === "help" || name === "-h" || name === "--help") {
+        let lock = `${process.env.VM_STATE_ROOT || envDefaults.root}/.vm-state.lock`;
+        lock = process.env.VM_STATE_LOCK || lock;
+        process.stdout.write(helpText(lock));
+        return exitCodes.ok;
+    }
+    let run: Run;
+    try {
+        run = new Run(readEnv(process.env));
+    } catch (err) {
+        process.stderr.write(`vm-state: ${err instanceof Error ? err.message : String(err)}\n`);
+        return err instanceof VmStateError ? err.code : exitCodes.error;
+    }
+    for (const [signal, code] of Object.entries(signals)) {
+        process.on(signal, () => run.interrupt(signal, code));
+    }
+    const command = name === undefined ? undefined : Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (command === undefined) {
+        run.log(name === undefined ? "missing command" : `unknown command ${shown(name)}`);
+        usageTail(run, undefined);
+        return exitCodes.usage;
+    }
+    let code: number;
+    try {
+        const handler = await command.load();
+        code = (await handler(run, rest)) ?? exitCodes.ok;
+    } catch (err) {
+        code = report(run, err, command);
+        await run.fail();
+    }
+    if (command.change && run.operation !== undefined) {
+        const { recordOperation } = await import("./metrics/operations");
+        recordOperation(run, name!, code);
+    }
+    return code;
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err: unknown) => {
+            process.stderr.write(`vm-state: internal error: ${systemMessage(err)}\n`);
+            process.exit(exitCodes.error);
+        },
+    );
+}
