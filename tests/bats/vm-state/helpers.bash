@@ -6,7 +6,7 @@ VM_STATE_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$VM_STATE_TESTS/../lib/require.bash"
 
 REPO=$(cd "$VM_STATE_TESTS/../../.." && pwd)
-VM_STATE=$REPO/scripts/vm-state
+VM_STATE=${VM_STATE_BIN:-$REPO/scripts/vm-state}
 FAKES=$VM_STATE_TESTS/fakes
 # The one fake systemctl, shared with the real-SSH tests.
 SYSTEMCTL_FAKE=$REPO/tests/fakes/systemctl
