@@ -34,7 +34,7 @@ journal() { printf '%s/.vm-state-journal.json' "$VM_STATE_ROOT"; }
 
 @test "no loop body in vm-state ends in 'cond && action' (exit status 1 under set -e)" {
   local f bad
-  for f in "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash; do
+  for f in "$REPO"/scripts/vm-state "$REPO"/scripts/vm-state.d/*.bash; do
     # the last command before 'done', or a one-line loop 'do ...; done'
     bad=$(awk '/^[[:space:]]*done\>/ && prev ~ /&&/ && prev !~ /\|\|/ {print FILENAME ":" NR-1 ": " prev}
                /do .*&&[^;]*; done/ {print FILENAME ":" NR ": " $0}
@@ -163,14 +163,18 @@ start microvm@slot1.service" ]
 }
 
 @test "a failure after the stop (here: the safety snapshot) starts the slot again on its old disk, and says so" {
+  require_root
   vm assign slot1 one 2>/dev/null
-  mkdir -p "$BATS_TEST_TMPDIR/bin"
-  printf '#!/usr/bin/env bash\necho "cp: error writing %s: No space left on device" >&2\nexit 1\n' "'x'" >"$BATS_TEST_TMPDIR/bin/cp"
-  chmod +x "$BATS_TEST_TMPDIR/bin/cp"
+  # A real failure of the safety snapshot: the state's snapshot directory is read-only.
+  local snaps=$VM_STATE_ROOT/states/one/.snapshots
+  mkdir -p "$snaps"
+  mount --bind "$snaps" "$snaps"
+  echo "$snaps" >>"$BATS_TEST_TMPDIR/mounts"
+  mount -o remount,bind,ro "$snaps"
   systemctl_calls >/dev/null
-  PATH=$BATS_TEST_TMPDIR/bin:$PATH run vm assign slot1 two
+  run vm assign slot1 two
   [ "$status" -eq 1 ]
-  [[ $output == *"vm-state: copying state one failed: cp: error writing 'x': No space left on device"* ]]
+  [[ $output == *"vm-state: copying state one failed: "*"Read-only file system"* ]]
   [[ $output == *"starting slot1 again on the disk it had, after the failure"* ]]
   [ "$(systemctl_calls)" = "stop microvm@slot1.service
 start microvm@slot1.service" ]

@@ -82,27 +82,41 @@ systemctl_calls() {
   : >"$FAKE_SYSTEMCTL_LOG"
 }
 
-# stop_at PHASE ARGS...: runs vm-state ARGS in its own process group with the test hook
-# VM_STATE_TEST_PHASE=PHASE, waits until it reaches that phase, then kills it with SIGKILL.
-stop_at() {
-  local phase=$1 mark=$BATS_TEST_TMPDIR/phase-reached pid _
+# hold_at PHASE ARGS...: runs vm-state ARGS in the background, in its own process group, with the
+# test hook VM_STATE_TEST_PHASE=PHASE, and waits until it is there; it stays there until
+# release_held (or until it is killed). Its pid is HELD_PID; its stdout and stderr are in
+# $BATS_TEST_TMPDIR/held.out and held.err.
+hold_at() {
+  local phase=$1 mark=$BATS_TEST_TMPDIR/phase-reached _
   shift
-  rm -f "$mark"
-  VM_STATE_TEST_PHASE=$phase VM_STATE_TEST_PHASE_FILE=$mark setsid "$VM_STATE" "$@" <&0 2>"$BATS_TEST_TMPDIR/killed.err" &
-  pid=$!
+  rm -f "$mark" "$BATS_TEST_TMPDIR/phase-resume"
+  VM_STATE_TEST_PHASE=$phase VM_STATE_TEST_PHASE_FILE=$mark VM_STATE_TEST_PHASE_RESUME=$BATS_TEST_TMPDIR/phase-resume \
+    setsid "$VM_STATE" "$@" <&0 >"$BATS_TEST_TMPDIR/held.out" 2>"$BATS_TEST_TMPDIR/held.err" &
+  HELD_PID=$!
   for _ in $(seq 600); do
-    [ -s "$mark" ] && break
-    kill -0 "$pid" 2>/dev/null || break
+    [ -s "$mark" ] && return 0
+    kill -0 "$HELD_PID" 2>/dev/null || break
     sleep 0.05
   done
-  if [ ! -s "$mark" ]; then
-    echo "vm-state $* never reached phase $phase:" >&2
-    cat "$BATS_TEST_TMPDIR/killed.err" >&2
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    return 1
-  fi
-  kill -KILL -- "-$pid"
-  wait "$pid" || true
+  echo "vm-state $* never reached phase $phase:" >&2
+  cat "$BATS_TEST_TMPDIR/held.err" >&2
+  kill -KILL -- "-$HELD_PID" 2>/dev/null || true
+  return 1
+}
+# release_held: lets the held run go on and waits for it; its exit status in HELD_STATUS.
+# shellcheck disable=SC2034 # HELD_STATUS is the tests'
+release_held() {
+  touch "$BATS_TEST_TMPDIR/phase-resume"
+  HELD_STATUS=0
+  wait "$HELD_PID" || HELD_STATUS=$?
+}
+
+# stop_at PHASE ARGS...: hold_at, then SIGKILL for vm-state's whole process group, as a crash or a
+# power loss would.
+stop_at() {
+  hold_at "$@" || return 1
+  kill -KILL -- "-$HELD_PID"
+  wait "$HELD_PID" || true
 }
 
 # mount_fs TYPE SIZE_MIB DIR [MKFS OPTIONS...]: a filesystem of that size in a file, loop-mounted
