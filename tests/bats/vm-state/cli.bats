@@ -187,3 +187,23 @@ bad_names=('../x' 'a/b' 'a@b' '' "$(printf 'x%.0s' {1..64})" '-x' 'Web' 'web-' '
   run vm assign states states
   [ "$status" -eq 2 ]
 }
+
+@test "an option given an empty value is a usage error, not the default" {
+  run vm create web --size-gib=
+  [ "$status" -eq 2 ]
+  [[ $output == *"option --size-gib needs a value"* ]]
+  run vm create web --size-gib ''
+  [ "$status" -eq 2 ]
+  [[ $output == *"invalid --size-gib ''"* ]]
+  [ ! -e "$VM_STATE_ROOT/states/web" ]
+}
+
+@test "a bad VM_STATE_* number is a usage error naming the variable" {
+  VM_STATE_LOCK_WAIT=abc run vm create web --size-gib 1
+  [ "$status" -eq 2 ]
+  [[ $output == *"invalid VM_STATE_LOCK_WAIT 'abc': use a whole number of seconds from 0 to 86400"* ]]
+  VM_STATE_START_TIMEOUT=soon run vm list
+  [ "$status" -eq 2 ]
+  [[ $output == *"invalid VM_STATE_START_TIMEOUT 'soon'"* ]]
+  [ ! -e "$VM_STATE_ROOT/states/web" ]
+}
