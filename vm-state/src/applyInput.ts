@@ -4,7 +4,7 @@
  * can be wrong is a usage error (exit 2) before anything is locked or changed.
  */
 import { usage } from "./errors";
-import { shown } from "./text";
+import { shown, systemMessage } from "./text";
 
 export const applyExample = '{"slots": {"slot1": "web"}} (slot name -> state name)';
 /** The largest input `apply` reads. */
@@ -108,4 +108,47 @@ export function parseApplyInput(bytes: Buffer): [string, string][] {
         throw usage(`apply input must be JSON like ${applyExample}: unknown key ${shown(unknown[0])}`);
     }
     return Object.entries(doc.slots as Record<string, string>);
+}
+
+/**
+ * A stream's bytes, up to LIMIT (one chunk more shows the input is too large: a usage error at
+ * once, without reading the rest). A signal stops the wait (the bash version read 30 MB to the end
+ * before it looked at a SIGTERM).
+ */
+export function readLimited(stream: NodeJS.ReadableStream, signal: AbortSignal | undefined, limit: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const onData = (chunk: Buffer | string): void => {
+            const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+            chunks.push(b);
+            size += b.length;
+            if (size > limit) {
+                finish(usage(`apply input is larger than ${limit} bytes`));
+            }
+        };
+        const onEnd = (): void => finish();
+        const onError = (err: Error): void => finish(usage(`cannot read stdin: ${systemMessage(err)}`));
+        const onAbort = (): void => finish(signal?.reason);
+        const finish = (err?: unknown): void => {
+            signal?.removeEventListener("abort", onAbort);
+            stream.removeListener("data", onData);
+            stream.removeListener("end", onEnd);
+            stream.removeListener("error", onError);
+            stream.pause();
+            if (err !== undefined) {
+                reject(err);
+            } else {
+                resolve(Buffer.concat(chunks));
+            }
+        };
+        if (signal?.aborted) {
+            reject(signal.reason);
+            return;
+        }
+        signal?.addEventListener("abort", onAbort, { once: true });
+        stream.on("data", onData);
+        stream.on("end", onEnd);
+        stream.on("error", onError);
+    });
 }

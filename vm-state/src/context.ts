@@ -114,6 +114,7 @@ export async function openChange(run: Run, opts: ChangeOptions = {}): Promise<Ch
     const view = openView(run, config);
     run.operation = { layout: view.layout };
     const lock = await Lock.acquire(view.proc, run.env.lock, run.env.root, run.env.lockWait);
+    run.atEnd(() => lock.release());
     checkLayout(view.layout, config);
     const states = `${view.layout.rootDir}/${statesDirName}`;
     if (lstatOrNull(states) === null) {

@@ -13,6 +13,26 @@ import { shown, systemMessage } from "./text";
 
 const signals = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
+/** Where a run reads its environment and writes its output: the process's, or a test's. */
+export interface Io {
+    readonly env: NodeJS.ProcessEnv;
+    readonly stdout: (text: string) => void;
+    readonly stderr: (text: string) => void;
+    readonly stdoutIsTTY: boolean;
+    /** Installs a signal handler (the process does; an in-process test does not). */
+    readonly onSignal?: (signal: string, handler: () => void) => void;
+}
+
+export function processIo(): Io {
+    return {
+        env: process.env,
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        stdoutIsTTY: process.stdout.isTTY === true,
+        onSignal: (signal, handler) => process.on(signal, handler),
+    };
+}
+
 function usageTail(run: Run, command: Command | undefined): void {
     if (command) {
         run.stderr(`Usage: vm-state ${command.usage}\n`);
@@ -21,7 +41,7 @@ function usageTail(run: Run, command: Command | undefined): void {
 }
 
 /** Prints ERR as vm-state's message; returns the exit code. */
-function report(run: Run, err: unknown, command: Command | undefined): number {
+function report(run: Run, err: unknown, command: Command | undefined, debug: boolean): number {
     if (err instanceof Interrupted) {
         return err.code;
     }
@@ -35,29 +55,27 @@ function report(run: Run, err: unknown, command: Command | undefined): number {
         return err.code;
     }
     run.log(`internal error: ${systemMessage(err)}`);
-    if (process.env.VM_STATE_DEBUG && err instanceof Error) {
+    if (debug && err instanceof Error) {
         run.stderr(`${err.stack}\n`);
     }
     return exitCodes.error;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
     const [name, ...rest] = argv;
     if (name === "help" || name === "-h" || name === "--help") {
-        let lock = `${process.env.VM_STATE_ROOT || envDefaults.root}/.vm-state.lock`;
-        lock = process.env.VM_STATE_LOCK || lock;
-        process.stdout.write(helpText(lock));
+        io.stdout(helpText(io.env.VM_STATE_LOCK || `${io.env.VM_STATE_ROOT || envDefaults.root}/.vm-state.lock`));
         return exitCodes.ok;
     }
     let run: Run;
     try {
-        run = new Run(readEnv(process.env));
+        run = new Run(readEnv(io.env), io.stderr, io.stdout, io.stdoutIsTTY, io.env);
     } catch (err) {
-        process.stderr.write(`vm-state: ${err instanceof Error ? err.message : String(err)}\n`);
+        io.stderr(`vm-state: ${err instanceof Error ? err.message : String(err)}\n`);
         return err instanceof VmStateError ? err.code : exitCodes.error;
     }
     for (const [signal, code] of Object.entries(signals)) {
-        process.on(signal, () => run.interrupt(signal, code));
+        io.onSignal?.(signal, () => run.interrupt(signal, code));
     }
     const command = name === undefined ? undefined : Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (command === undefined) {
@@ -70,13 +88,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         const handler = await command.load();
         code = (await handler(run, rest)) ?? exitCodes.ok;
     } catch (err) {
-        code = report(run, err, command);
+        code = report(run, err, command, Boolean(io.env.VM_STATE_DEBUG));
         await run.fail();
     }
     if (command.change && run.operation !== undefined) {
         const { recordOperation } = await import("./metrics/operations");
         recordOperation(run, name!, code);
     }
+    run.end();
     return code;
 }
 

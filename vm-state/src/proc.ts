@@ -46,7 +46,7 @@ export class Proc {
                 opts.stderr ?? "pipe",
                 ...(opts.extraFds ?? []),
             ];
-            const child = spawn(cmd, [...args], { stdio, signal });
+            const child = spawn(cmd, [...args], { stdio, signal, env: this.run.childEnv });
             const out: Buffer[] = [];
             const err: Buffer[] = [];
             child.stdout?.on("data", (b: Buffer) => out.push(b));
@@ -64,7 +64,7 @@ export class Proc {
                     reject(signal.reason);
                     return;
                 }
-                if (spawnError && code === null && sig === null) {
+                if (spawnError && child.pid === undefined) {
                     const notFound = errnoCode(spawnError) === "ENOENT";
                     resolve({ code: notFound ? 127 : 126, stdout: "", stderr: `cannot run ${cmd}: ${systemMessage(spawnError)}` });
                     return;
@@ -105,8 +105,8 @@ export class Proc {
         if (signal?.aborted) {
             throw signal.reason;
         }
-        const result = await new Promise<{ codes: number[]; stderr: string }>((resolve, reject) => {
-            const err: Buffer[] = [];
+        const result = await new Promise<{ codes: number[]; stderr: string[] }>((resolve, reject) => {
+            const err: Buffer[][] = [[], []];
             const codes: number[] = [];
             let closed = 0;
             const done = (i: number) => (code: number | null, sig: NodeJS.Signals | null) => {
@@ -115,29 +115,31 @@ export class Proc {
                     if (signal?.aborted) {
                         reject(signal.reason);
                     } else {
-                        resolve({ codes, stderr: Buffer.concat(err).toString("utf8") });
+                        resolve({ codes, stderr: err.map((e) => Buffer.concat(e).toString("utf8")) });
                     }
                 }
             };
-            const left = spawn(a[0], [...a[1]], { stdio: ["ignore", "pipe", "pipe"], signal });
-            const right = spawn(b[0], [...b[1]], { stdio: [left.stdout ?? "ignore", "ignore", "pipe"], signal });
+            const env = this.run.childEnv;
+            const left = spawn(a[0], [...a[1]], { stdio: ["ignore", "pipe", "pipe"], signal, env });
+            const right = spawn(b[0], [...b[1]], { stdio: [left.stdout ?? "ignore", "ignore", "pipe"], signal, env });
             left.stdout?.destroy(); // the child has its own copy of the read end
-            for (const [child, cmd] of [[left, a[0]], [right, b[0]]] as const) {
-                child.stderr?.on("data", (x: Buffer) => err.push(x));
-                child.on("error", (e) => err.push(Buffer.from(`cannot run ${cmd}: ${systemMessage(e)}\n`)));
-            }
+            ([[left, a[0]], [right, b[0]]] as const).forEach(([child, cmd], i) => {
+                child.stderr?.on("data", (x: Buffer) => err[i].push(x));
+                child.on("error", (e) => err[i].push(Buffer.from(`cannot run ${cmd}: ${systemMessage(e)}\n`)));
+            });
             left.on("close", done(0));
             right.on("close", done(1));
         });
-        const failed = result.codes.find((c) => c !== 0);
+        // The receiving end's reason first: when it fails, the sender only says its output went away.
+        const failed = [1, 0].find((i) => result.codes[i] !== 0);
         if (failed !== undefined) {
-            throw fail(`${what} failed: ${lastLine(result.stderr) || `exit status ${failed}`}`);
+            throw fail(`${what} failed: ${lastLine(result.stderr[failed]) || `exit status ${result.codes[failed]}`}`);
         }
     }
 }
 
 /** Where `command -v` would find CMD: a path that can be run, or undefined. */
-export function which(cmd: string, path: string = process.env.PATH ?? ""): string | undefined {
+export function which(cmd: string, path: string): string | undefined {
     const candidates = cmd.includes("/") ? [cmd] : path.split(delimiter).filter((d) => d !== "").map((d) => join(d, cmd));
     return candidates.find((c) => {
         try {

@@ -23,6 +23,7 @@ export class Run {
     private readonly controller = new AbortController();
     private interruption?: Interrupted;
     private readonly undos: UndoEntry[] = [];
+    private readonly closers: (() => void)[] = [];
     private cleaningUp = false;
     /** Appended to a fatal message while the run finishes what an interrupted one left. */
     recoveryNote?: string;
@@ -35,6 +36,8 @@ export class Run {
         private readonly print: (text: string) => void = (text) => process.stdout.write(text),
         /** Whether stdout is a terminal (colour, prompts). */
         readonly stdoutIsTTY: boolean = process.stdout.isTTY === true,
+        /** The environment the commands vm-state runs get (the one it was started with). */
+        readonly childEnv: NodeJS.ProcessEnv = process.env,
     ) {}
 
     /** Output on stdout (JSON, tables). */
@@ -100,6 +103,18 @@ export class Run {
             } catch (err) {
                 this.log(err instanceof VmStateError ? err.message : `while undoing: ${String(err)}`);
             }
+        }
+    }
+
+    /** Something to close when the run ends, whatever the outcome (the lock). */
+    atEnd(close: () => void): void {
+        this.closers.push(close);
+    }
+
+    /** Closes what `atEnd` registered, newest first (after the failure actions). */
+    end(): void {
+        for (const close of this.closers.splice(0).reverse()) {
+            close();
         }
     }
 

@@ -23,20 +23,29 @@ export function lastLine(text: string): string {
     return lines.length > 0 ? lines[lines.length - 1] : "";
 }
 
+/** An error's message and code, whatever realm made it (instanceof Error fails across vm contexts). */
+function errorParts(err: unknown): { message?: string; code?: string } {
+    if (typeof err === "object" && err !== null) {
+        const e = err as { message?: unknown; code?: unknown };
+        return { message: typeof e.message === "string" ? e.message : undefined, code: typeof e.code === "string" ? e.code : undefined };
+    }
+    return {};
+}
+
 /** What a failed system call says, as the C library's strerror does ("No space left on device"). */
 export function systemMessage(err: unknown): string {
-    if (err instanceof Error) {
-        const e = err as NodeJS.ErrnoException;
-        // Node's messages are "ENOSPC: no space left on device, open '/x'": keep the reason.
-        const m = /^[A-Z0-9_]+: ([^,]+)(?:,|$)/.exec(e.message);
-        const reason = m ? m[1] : e.message;
-        return reason.charAt(0).toUpperCase() + reason.slice(1);
+    const { message } = errorParts(err);
+    if (message === undefined) {
+        return String(err);
     }
-    return String(err);
+    // Node's messages are "ENOSPC: no space left on device, open '/x'": keep the reason.
+    const m = /^[A-Z0-9_]+: ([^,]+)(?:,|$)/.exec(message);
+    const reason = m ? m[1] : message;
+    return reason.charAt(0).toUpperCase() + reason.slice(1);
 }
 
 export function errnoCode(err: unknown): string | undefined {
-    return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+    return errorParts(err).code;
 }
 
 /** Bytes for people: 1.5G, 20.1M, 512K, 12B (one decimal, rounded down, as the tables always showed). */

@@ -6,7 +6,7 @@
  */
 import { readFileSync, statSync } from "fs";
 import { readApplied, writeApplied } from "../applied";
-import { applyInputLimit, parseApplyInput } from "../applyInput";
+import { applyInputLimit, parseApplyInput, readLimited } from "../applyInput";
 import { expectCount, parseArgs } from "../args";
 import { openChange } from "../context";
 import { usage, VmStateError } from "../errors";
@@ -14,37 +14,6 @@ import { checkName } from "../names";
 import { Run } from "../run";
 import { switchSlots } from "../switch";
 import { shown, systemMessage } from "../text";
-
-/** stdin, up to the limit (one byte more shows it is too large); a signal stops the wait. */
-function readStdin(run: Run): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const signal = run.signal;
-        const finish = (err?: unknown): void => {
-            signal?.removeEventListener("abort", onAbort);
-            process.stdin.removeAllListeners();
-            process.stdin.pause();
-            if (err !== undefined) {
-                process.stdin.destroy();
-                reject(err);
-            } else {
-                resolve(Buffer.concat(chunks));
-            }
-        };
-        const onAbort = (): void => finish(signal?.reason);
-        signal?.addEventListener("abort", onAbort, { once: true });
-        process.stdin.on("data", (chunk: Buffer) => {
-            chunks.push(chunk);
-            size += chunk.length;
-            if (size > applyInputLimit) {
-                finish(usage(`apply input is larger than ${applyInputLimit} bytes`));
-            }
-        });
-        process.stdin.on("end", () => finish());
-        process.stdin.on("error", (err) => finish(usage(`cannot read stdin: ${systemMessage(err)}`)));
-    });
-}
 
 function readFile(file: string): Buffer {
     let isDir = false;
@@ -73,7 +42,7 @@ export async function apply(run: Run, argv: readonly string[]): Promise<void> {
     const args = parseArgs({}, argv);
     expectCount(args, 1);
     const file = args.positional[0];
-    const pairs = parseApplyInput(file === "-" ? await readStdin(run) : readFile(file));
+    const pairs = parseApplyInput(file === "-" ? await readLimited(process.stdin, run.signal, applyInputLimit) : readFile(file));
     const statesDir = `${run.env.root}/states`;
     for (const [slot, state] of pairs) {
         checkName("slot", slot, statesDir);

@@ -25,7 +25,7 @@ export async function logs(run: Run, argv: readonly string[]): Promise<number> {
     const view = openView(run);
     view.slots.need(slot);
     const journalctl = run.env.commands.journalctl;
-    if (which(journalctl) === undefined) {
+    if (which(journalctl, run.childEnv.PATH ?? "") === undefined) {
         throw fail(`cannot run ${shown(journalctl)} (set VM_STATE_JOURNALCTL)`);
     }
     const jargs = ["--unit", unitOf(slot), "--no-pager", "--output", "short-iso"];

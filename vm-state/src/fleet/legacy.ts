@@ -20,9 +20,9 @@ import { Run } from "../run";
 import { systemMessage } from "../text";
 
 /** The bash vm-state: VM_STATE_LEGACY, else `scripts/vm-state` of the repository this build is in. */
-export function legacyPath(): string {
-    if (process.env.VM_STATE_LEGACY) {
-        return process.env.VM_STATE_LEGACY;
+export function legacyPath(vars: NodeJS.ProcessEnv): string {
+    if (vars.VM_STATE_LEGACY) {
+        return vars.VM_STATE_LEGACY;
     }
     const self = realpathSync(process.argv[1] ?? __filename);
     return resolve(dirname(self), "../../scripts/vm-state");
@@ -55,7 +55,7 @@ function recordReplication(run: Run, layout: Layout, argv: readonly string[]): v
 }
 
 export async function runLegacy(run: Run, command: string, argv: readonly string[]): Promise<number> {
-    const bash = legacyPath();
+    const bash = legacyPath(run.childEnv);
     const layout = new Layout(new Root(run.env.root));
     run.operation = command === "fleet-serve" ? undefined : { layout };
     const r = await new Proc(run).exec(bash, [command, ...argv], { stdin: "inherit", stdout: "inherit", stderr: "inherit" });
