@@ -5,15 +5,14 @@
  */
 import { closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "fs";
 import { dirname } from "path";
-import { randomBytes } from "crypto";
 import { errnoCode } from "./text";
 
 const createFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
+/** Six characters of [A-Za-z0-9], like mktemp's XXXXXX: O_EXCL makes the name unique, not the randomness. */
 function suffix(): string {
-    // six characters of [A-Za-z0-9], like mktemp's XXXXXX
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    return [...randomBytes(6)].map((b) => alphabet[b % alphabet.length]).join("");
+    return Array.from({ length: 6 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
 }
 
 /** Creates a new file `<dir>/<base>.<XXXXXX>`, never an existing one; returns its path and fd. */
@@ -41,9 +40,11 @@ export function fsyncDir(dir: string): void {
 
 /**
  * Replaces `target` (a path in `dir`) with `content`. The temporary file is `<dir>/<tempBase>.XXXXXX`
- * and is gone afterwards whatever failed; errors are thrown as the system reported them.
+ * and is gone afterwards whatever failed; errors are thrown as the system reported them. Not
+ * `durable`: the directory is not synced, so after a crash the file may be the old one (never a
+ * half-written one); for records whose loss costs nothing but a stale figure.
  */
-export function writeAtomic(dir: string, target: string, tempBase: string, content: string | Buffer, mode = 0o644): void {
+export function writeAtomic(dir: string, target: string, tempBase: string, content: string | Buffer, mode = 0o644, durable = true): void {
     const { path, fd } = createTemp(dir, tempBase, mode);
     let open = true;
     try {
@@ -71,7 +72,9 @@ export function writeAtomic(dir: string, target: string, tempBase: string, conte
         }
         throw err;
     }
-    fsyncDir(dir);
+    if (durable) {
+        fsyncDir(dir);
+    }
 }
 
 /** Removes a file and makes that durable; a missing file is fine. */

@@ -100,6 +100,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
 }
 
 if (require.main === module) {
+    // A reader that goes away (`vm-state list | head -1`): end quietly, as a shell command killed by
+    // SIGPIPE would (Node ignores SIGPIPE and reports EPIPE on the stream instead).
+    for (const stream of [process.stdout, process.stderr]) {
+        stream.on("error", (err: NodeJS.ErrnoException) => process.exit(err.code === "EPIPE" ? 141 : exitCodes.error));
+    }
     main(process.argv.slice(2)).then(
         (code) => process.exit(code),
         (err: unknown) => {

@@ -3,7 +3,7 @@
  * array (never a shell), stdin closed unless asked for, stderr captured and sanitised before any
  * of it reaches a message. A signal to vm-state stops the command it waits for.
  */
-import { spawn, StdioOptions } from "child_process";
+import type { StdioOptions } from "child_process";
 import { accessSync, constants, statSync } from "fs";
 import { delimiter, join } from "path";
 import { fail } from "./errors";
@@ -27,13 +27,20 @@ export interface ExecOptions {
     readonly extraFds?: readonly number[];
 }
 
+/** child_process, loaded when first needed: most read-only runs start no command. */
+function childProcess(): typeof import("child_process") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("child_process") as typeof import("child_process");
+}
+
 const signalNumbers: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
 
 export class Proc {
     constructor(private readonly run: Run) {}
 
     /** Runs a command to its end. Rejects only when a signal stops vm-state meanwhile. */
-    exec(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<Result> {
+    async exec(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<Result> {
+        const { spawn } = childProcess();
         const signal = this.run.signal;
         return new Promise((resolve, reject) => {
             if (signal?.aborted) {
@@ -101,6 +108,7 @@ export class Proc {
      * SIGPIPE, as in a shell.
      */
     async pipe(what: string, a: readonly [string, readonly string[]], b: readonly [string, readonly string[]]): Promise<void> {
+        const { spawn } = childProcess();
         const signal = this.run.signal;
         if (signal?.aborted) {
             throw signal.reason;

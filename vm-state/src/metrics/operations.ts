@@ -29,7 +29,8 @@ export function recordOperation(run: Run, command: string, exitCode: number): vo
     try {
         const dir = layout.metricsDir();
         makeDirs(dir);
-        writeAtomic(dir, layout.metricsRecord(command), `.tmp-last-${command}.json`, `${JSON.stringify(record)}\n`);
+        // A crash leaves the previous record (the metrics contract): the directory need not be synced.
+        writeAtomic(dir, layout.metricsRecord(command), `.tmp-last-${command}.json`, `${JSON.stringify(record)}\n`, 0o644, false);
     } catch (err) {
         const why = err instanceof VmStateError ? err.message : systemMessage(err);
         run.log(`warning: could not record this run for vm-state metrics: ${why}`);
