@@ -22,14 +22,7 @@ setup() { setup_vm_state; }
   require_tools setpriv
   require_root # to switch to an unprivileged user
   make_state web
-  chmod -R a+rX "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"
-  local d
-  for d in "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"; do
-    while [[ $d != / ]]; do
-      chmod a+x "$d" 2>/dev/null || true
-      d=$(dirname "$d")
-    done
-  done
+  readable_by_all
   run setpriv --reuid=65534 --regid=65534 --clear-groups "$VM_STATE" list --json
   [ "$status" -eq 0 ]
   [ "$(jq -r '.states[0].name' <<<"$output")" = web ]

@@ -82,6 +82,19 @@ systemctl_calls() {
   : >"$FAKE_SYSTEMCTL_LOG"
 }
 
+# readable_by_all: the test's directory and the root readable by any user (for the tests that run
+# read-only commands as nobody), and every directory above them searchable.
+readable_by_all() {
+  chmod -R a+rX "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"
+  local d
+  for d in "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"; do
+    while [[ $d != / ]]; do
+      chmod a+x "$d" 2>/dev/null || true
+      d=$(dirname "$d")
+    done
+  done
+}
+
 # hold_at PHASE ARGS...: runs vm-state ARGS in the background, in its own process group, with the
 # test hook VM_STATE_TEST_PHASE=PHASE, and waits until it is there; it stays there until
 # release_held (or until it is killed). Its pid is HELD_PID; its stdout and stderr are in

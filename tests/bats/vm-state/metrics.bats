@@ -126,14 +126,7 @@ value() { awk -v p="$1 " 'index($0, p) == 1 {print $NF}' <<<"$output"; }
   require_tools setpriv
   require_root # to switch to an unprivileged user
   make_state web
-  chmod -R a+rX "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"
-  local d
-  for d in "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"; do
-    while [[ $d != / ]]; do
-      chmod a+x "$d" 2>/dev/null || true
-      d=$(dirname "$d")
-    done
-  done
+  readable_by_all
   flock -o "$VM_STATE_ROOT/.vm-state.lock" sleep 30 &
   local holder=$!
   VM_STATE_LOCK_WAIT=0 run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups "$VM_STATE" metrics
