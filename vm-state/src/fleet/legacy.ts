@@ -6,7 +6,7 @@
  * fleet is ported. Both implementations share the on-disk layout, the lock and the journal.
  * Phase 2 replaces each entry of commands.ts that points here, then deletes this file.
  */
-import { realpathSync } from "fs";
+import { existsSync, realpathSync } from "fs";
 import { dirname, resolve } from "path";
 import { parseArgs } from "../args";
 import { makeDirs, writeAtomic } from "../atomic";
@@ -19,13 +19,17 @@ import { Root } from "../root";
 import { Run } from "../run";
 import { systemMessage } from "../text";
 
-/** The bash vm-state: VM_STATE_LEGACY, else `scripts/vm-state` of the repository this build is in. */
+/**
+ * The bash vm-state: VM_STATE_LEGACY, else `scripts/vm-state` of the repository this build is in
+ * (vm-state/dist/vm-state.js), else the one beside it (scripts/vm-state.js in the deploy bundle).
+ */
 export function legacyPath(vars: NodeJS.ProcessEnv): string {
     if (vars.VM_STATE_LEGACY) {
         return vars.VM_STATE_LEGACY;
     }
-    const self = realpathSync(process.argv[1] ?? __filename);
-    return resolve(dirname(self), "../../scripts/vm-state");
+    const dir = dirname(realpathSync(process.argv[1] ?? __filename));
+    const candidates = [resolve(dir, "../../scripts/vm-state"), resolve(dir, "vm-state")];
+    return candidates.find((c) => existsSync(c)) ?? candidates[0];
 }
 
 /**
