@@ -9,7 +9,13 @@
 # written, so reads come from the page cache: this measures the copy, not the disk.
 # Needs root (loop mounts), mkfs.xfs (xfsprogs) and mkfs.ext4.
 #
+# Then issue 19's targets, each paired with `node -e 0` on the same machine (alternating runs,
+# medians): `list` on an empty root, clone and snapshot of a 1 GiB and an 8 GiB state on the XFS,
+# `list --json` of 100 states against an empty root.
+#
 # Usage: bench/vm-state.sh [ROUNDS]   (default 5; the table shows the median of the rounds)
+#   VM_STATE_BIN: the vm-state to measure (default scripts/vm-state; vm-state/dist/vm-state.js is
+#   the TypeScript build)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -48,7 +54,8 @@ done
 export VM_STATE_SYSTEMCTL=$repo/tests/fakes/systemctl FAKE_ROOT=$work
 export VM_STATE_CONFIG=$work/infra.json
 unset VM_STATE_BACKEND VM_STATE_LOCK
-vm() { "$repo/scripts/vm-state" "$@" 2>/dev/null; }
+vm_state=${VM_STATE_BIN:-$repo/scripts/vm-state}
+vm() { "$vm_state" "$@" 2>/dev/null; }
 use() { # BACKEND FS: vm-state's root on that filesystem, infra.json for that backend
   export VM_STATE_ROOT=$work/$2/root
   jq -n --arg backend "$1" '{version: 1, storage: {backend: $backend}, guest: {dataLabel: "vmstate"},
@@ -132,3 +139,64 @@ done
 printf '| %-38s | %9s | %12s |\n' "fixed cost: create --if-missing (no-op)" "$(median "${noop[@]}")" "-"
 printf '| %-38s | %9s | %12s |\n' "fixed cost: apply, nothing to change" "$(median "${apply[@]}")" "-"
 printf '| %-38s | %9s | %12s |\n' "fixed cost: list --json (1 state)" "$(median "${list[@]}")" "-"
+
+# ---------------------------------------------------------------- issue 19's targets
+# Microseconds taken by a command.
+us() {
+  local start end
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1
+  end=$(date +%s%N)
+  echo $(((end - start) / 1000))
+}
+declare -A base=() cost=()
+# paired NAME COMMAND...: the median of COMMAND (@i@: the round) and of `node -e 0`, run in turn.
+paired() {
+  local name=$1 a=() b=() i
+  shift
+  for i in $(seq $((rounds * 4))); do
+    a+=("$(us node -e 0)")
+    b+=("$(us "${@//@i@/$i}")")
+  done
+  base[$name]=$(median "${a[@]}") cost[$name]=$(median "${b[@]}")
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+mkdir -p "$work/empty/states"
+use files ext4
+export VM_STATE_ROOT=$work/empty
+paired "list, empty root" vm list
+paired "list --json, empty root" vm list --json
+use xfs xfs
+for size in 1 8; do
+  vm create "gib$size" --size-gib "$size"
+  dd if=/dev/zero of="$VM_STATE_ROOT/states/gib$size/data.img" bs=64M count=$((size * 16)) conv=notrunc status=none
+done
+sync
+for size in 1 8; do
+  paired "xfs clone, ${size} GiB" vm clone "gib$size" "c$size-@i@"
+  paired "xfs snapshot, ${size} GiB" vm snapshot "gib$size" "s$size-@i@"
+done
+use files ext4
+export VM_STATE_ROOT=$work/ext4/hundred
+for i in $(seq 100); do vm create "s$i" --size-gib 1; done
+paired "list --json, 100 states" vm list --json
+
+printf '\n%s against node -e 0 (%s), paired medians of %s runs\n\n' "$vm_state" "$(node --version)" $((rounds * 4))
+printf '| %-26s | %9s | %11s | %6s | %-28s |\n' operation "time (ms)" "node -e 0" ratio target
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..28})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..13})" "$(printf -- '-%.0s' {1..8})" "$(printf -- '-%.0s' {1..30})"
+row() { # NAME TARGET
+  printf '| %-26s | %9s | %11s | %6s | %-28s |\n' "$1" "$(awk -v u="${cost[$1]}" 'BEGIN {printf "%.1f", u / 1000}')" \
+    "$(awk -v u="${base[$1]}" 'BEGIN {printf "%.1f", u / 1000}')" "$(ratio "${cost[$1]}" "${base[$1]}")" "$2"
+}
+row "list, empty root" "at most 1.3 x node -e 0"
+row "list --json, empty root" "-"
+row "xfs clone, 1 GiB" "at most 1.6 x node -e 0"
+row "xfs clone, 8 GiB" "within 10% of 1 GiB"
+row "xfs snapshot, 1 GiB" "at most 1.6 x node -e 0"
+row "xfs snapshot, 8 GiB" "within 10% of 1 GiB"
+row "list --json, 100 states" "under 2 x the empty root"
+printf '\n8 GiB / 1 GiB: clone %s, snapshot %s; list --json 100 states / empty root: %s\n' \
+  "$(ratio "${cost[xfs clone, 8 GiB]}" "${cost[xfs clone, 1 GiB]}")" \
+  "$(ratio "${cost[xfs snapshot, 8 GiB]}" "${cost[xfs snapshot, 1 GiB]}")" \
+  "$(ratio "${cost[list --json, 100 states]}" "${cost[list --json, empty root]}")"

@@ -9,7 +9,19 @@ export const tailscaleAuthKeyFile = "/var/lib/microvm-infra/secrets/tailscale-au
 /** The fleet's transfer key (private half), on every host of a multi-host stack. */
 export const fleetTransferKeyFile = "/var/lib/microvm-infra/secrets/fleet-transfer-key";
 export const zfsPool = "microvms";
+/**
+ * `storage.backend`: `zfs`, a pool on the state volume (checksums, atomic snapshots, send/receive);
+ * `xfs`, the state volume formatted XFS with reflinks (instant copies, no kernel module to keep in
+ * step); `files`, plain files on the root disk (no state volume; copies are full copies).
+ */
+export type StorageBackend = "zfs" | "xfs" | "files";
+export const storageBackends: readonly StorageBackend[] = ["zfs", "xfs", "files"];
 export const guestDataLabel = "vmstate";
+/** Safety snapshots kept per state (`storage.safetySnapshots`): the program's default, and vm-state's when infra.json has none. */
+export const safetySnapshotDefaults = { keep: 5, maxAgeDays: 30 } as const;
+export const safetySnapshotLimits = { keep: { min: 1, max: 1000 }, maxAgeDays: { min: 1, max: 3650 } } as const;
+/** A fresh state's image in GiB: a slot's `diskGiB` in the stack config, `vm-state create --size-gib` on the host. */
+export const stateSizeGiB = { min: 1, max: 16384, default: 64 } as const;
 
 /** A slot's network identity (infra/topology.ts computes it from the slot's index and name). */
 export interface SlotNetwork {

@@ -1,8 +1,9 @@
 /**
  * The bundle pushed to the host: `nixos/**` from the repository with the rendered `infra.json`
- * in place of `nixos/infra.json`, and `scripts/**` (the host-side tools the flake packages, such
- * as `scripts/vm-state`). Deterministic: the same files give the same hash and the same tar, byte for byte, on any
- * machine, so an unchanged stack runs no remote command.
+ * in place of `nixos/infra.json`, `scripts/**` (the host-side tools the flake packages, such
+ * as `scripts/vm-state`) and `scripts/vm-state.js`, vm-state built from vm-state/src (esbuild,
+ * vm-state/build.ts). Deterministic: the same files give the same hash and the same tar, byte for
+ * byte, on any machine, so an unchanged stack runs no remote command.
  *
  * The hash is sha256 of the manifest, one line `MODE SHA256 PATH` per file sorted by path (MODE
  * `755` or `644`); the launcher on the host recomputes it from the extracted files
@@ -12,6 +13,7 @@
 import { createHash } from "crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
 import { join, posix, resolve } from "path";
+import { buildVmState } from "../../vm-state/build";
 import { switchJobBundlePath, switchJobFile } from "./remoteCommands";
 
 export interface BundleFile {
@@ -24,6 +26,8 @@ export const repoRoot = resolve(__dirname, "../..");
 /** What the flake reads (docs/nixos.md): its own directory and the host-side scripts it packages. */
 export const bundleDirs = ["nixos", "scripts"] as const;
 export const infraJsonPath = "nixos/infra.json";
+/** vm-state's build in the bundle, beside the host-side scripts (built here, never committed). */
+export const vmStateBundlePath = "scripts/vm-state.js";
 
 const pathPattern = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 
@@ -59,7 +63,8 @@ export function collectBundle(infraJson: string, root: string = repoRoot): Bundl
     }
     const rendered: BundleFile = { path: infraJsonPath, mode: "644", content: Buffer.from(infraJson, "utf8") };
     const job: BundleFile = { path: switchJobBundlePath, mode: "755", content: readFileSync(switchJobFile) };
-    return sortFiles([...files.filter((f) => f.path !== infraJsonPath), rendered, job]);
+    const vmState: BundleFile = { path: vmStateBundlePath, mode: "644", content: Buffer.from(buildVmState(root), "utf8") };
+    return sortFiles([...files.filter((f) => f.path !== infraJsonPath), rendered, job, vmState]);
 }
 
 export function sortFiles(files: readonly BundleFile[]): BundleFile[] {

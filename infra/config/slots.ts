@@ -1,4 +1,5 @@
 /** `slots`: the fixed network identities, each running one state. */
+import { stateSizeGiB } from "../../lib/deploymentData";
 import { maxNameLength, nameProblem } from "../../lib/names";
 import { metalTypes, slotMemoryBudgetMiB } from "../instanceTypes";
 import { Problems, readInt, readMap, readObject, readString } from "./reader";
@@ -18,7 +19,7 @@ export interface SlotConfig extends Workload {
     readonly diskGiB: number;
 }
 
-export const slotDefaults = { vcpu: 1, memMiB: 1024, diskGiB: 64 } as const;
+export const slotDefaults = { vcpu: 1, memMiB: 1024, diskGiB: stateSizeGiB.default } as const;
 
 const slotKeys = ["index", "host", "state", "vcpu", "memMiB", "diskGiB", "egress", "publish", "modules"];
 const interfaceNote = (name: string) => `(so br-${name} and vm-${name} fit Linux's 15-character interface names)`;
@@ -69,7 +70,7 @@ export function parseSlots(p: Problems, raw: unknown, nixosDir: string, hosts: r
             state,
             vcpu: readInt(p, o, path, "vcpu", 1, 192, slotDefaults.vcpu),
             memMiB: readInt(p, o, path, "memMiB", 128, 1048576, slotDefaults.memMiB),
-            diskGiB: readInt(p, o, path, "diskGiB", 1, 16384, slotDefaults.diskGiB),
+            diskGiB: readInt(p, o, path, "diskGiB", stateSizeGiB.min, stateSizeGiB.max, slotDefaults.diskGiB),
             ...parseWorkload(p, path, o, nixosDir),
         });
     }

@@ -1,14 +1,10 @@
 /** `storage`: where the states live and, for zfs, the EBS volume that holds them. */
 import { backupIntervals } from "../../components/aws/backups";
+import { safetySnapshotDefaults, safetySnapshotLimits, StorageBackend, storageBackends } from "../../lib/deploymentData";
 import { Problems, readChoice, readInt, readObject } from "./reader";
 
-/**
- * `zfs`: a pool on the state volume (checksums, atomic snapshots, send/receive); `xfs`: the state
- * volume formatted XFS with reflinks (instant copies, no kernel module to keep in step);
- * `files`: plain files on the root disk (no state volume; copies are full copies).
- */
-export type StorageBackend = "zfs" | "xfs" | "files";
-export const storageBackends: readonly StorageBackend[] = ["zfs", "xfs", "files"];
+export type { StorageBackend };
+export { storageBackends };
 
 /** Backends whose states live on the dedicated EBS volume (kept when the host is replaced). */
 export function usesStateVolume(backend: StorageBackend): boolean {
@@ -30,7 +26,7 @@ export interface StorageConfig {
     readonly throughputMiBps?: number;
 }
 
-export const storageDefaults = { volumeGiB: 256, safetySnapshots: { keep: 5, maxAgeDays: 30 } } as const;
+export const storageDefaults = { volumeGiB: 256, safetySnapshots: safetySnapshotDefaults } as const;
 
 /** AWS's limits for the two volume types (EBS User Guide, "Amazon EBS volume types"). */
 export const ebsLimits = {
@@ -85,8 +81,8 @@ export function parseStorage(p: Problems, raw: unknown, path = "storage", base?:
     return {
         backend: readChoice(p, o, path, "backend", storageBackends, base?.backend ?? "zfs"),
         safetySnapshots: {
-            keep: readInt(p, safety, `${path}.safetySnapshots`, "keep", 1, 1000, safetyBase.keep),
-            maxAgeDays: readInt(p, safety, `${path}.safetySnapshots`, "maxAgeDays", 1, 3650, safetyBase.maxAgeDays),
+            keep: readInt(p, safety, `${path}.safetySnapshots`, "keep", safetySnapshotLimits.keep.min, safetySnapshotLimits.keep.max, safetyBase.keep),
+            maxAgeDays: readInt(p, safety, `${path}.safetySnapshots`, "maxAgeDays", safetySnapshotLimits.maxAgeDays.min, safetySnapshotLimits.maxAgeDays.max, safetyBase.maxAgeDays),
         },
         volumeGiB,
         volumeType,

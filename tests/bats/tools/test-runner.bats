@@ -30,6 +30,17 @@ run_tests() { PATH=$FAKEBIN:$PATH run bash "$REPO/tools/test.sh" --filter x; }
   [[ $output == *"ok      bats"* ]]
 }
 
+@test "vm-state is built first, and the bats stage runs its suites against that build" {
+  FAIL=none run_tests
+  [ "$status" -eq 0 ]
+  [ "$(head -1 "$CALLS")" = "npx --no-install tsx vm-state/build.ts" ]
+  [[ $output == *"ok      vm-state build"* ]]
+  printf '#!/usr/bin/env bash\necho "bats VM_STATE_BIN=$VM_STATE_BIN" >>"$CALLS"\n' >"$FAKEBIN/fake-shell"
+  rm -f "$CALLS"
+  run_tests
+  grep -qx "bats VM_STATE_BIN=$REPO/vm-state/dist/vm-state.js" "$CALLS"
+}
+
 @test "a failing jest stage still runs bats; all passing exits 0" {
   FAIL=jest run_tests
   [ "$status" -ne 0 ]
@@ -38,5 +49,5 @@ run_tests() { PATH=$FAKEBIN:$PATH run bash "$REPO/tools/test.sh" --filter x; }
   rm -f "$CALLS"
   FAIL=none run_tests
   [ "$status" -eq 0 ]
-  [ "$(wc -l <"$CALLS")" -eq 3 ]
+  [ "$(wc -l <"$CALLS")" -eq 4 ]
 }

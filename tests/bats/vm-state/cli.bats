@@ -22,14 +22,7 @@ setup() { setup_vm_state; }
   require_tools setpriv
   require_root # to switch to an unprivileged user
   make_state web
-  chmod -R a+rX "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"
-  local d
-  for d in "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"; do
-    while [[ $d != / ]]; do
-      chmod a+x "$d" 2>/dev/null || true
-      d=$(dirname "$d")
-    done
-  done
+  readable_by_all
   run setpriv --reuid=65534 --regid=65534 --clear-groups "$VM_STATE" list --json
   [ "$status" -eq 0 ]
   [ "$(jq -r '.states[0].name' <<<"$output")" = web ]
@@ -186,4 +179,24 @@ bad_names=('../x' 'a/b' 'a@b' '' "$(printf 'x%.0s' {1..64})" '-x' 'Web' 'web-' '
   make_state states
   run vm assign states states
   [ "$status" -eq 2 ]
+}
+
+@test "an option given an empty value is a usage error, not the default" {
+  run vm create web --size-gib=
+  [ "$status" -eq 2 ]
+  [[ $output == *"option --size-gib needs a value"* ]]
+  run vm create web --size-gib ''
+  [ "$status" -eq 2 ]
+  [[ $output == *"invalid --size-gib ''"* ]]
+  [ ! -e "$VM_STATE_ROOT/states/web" ]
+}
+
+@test "a bad VM_STATE_* number is a usage error naming the variable" {
+  VM_STATE_LOCK_WAIT=abc run vm create web --size-gib 1
+  [ "$status" -eq 2 ]
+  [[ $output == *"invalid VM_STATE_LOCK_WAIT 'abc': use a whole number of seconds from 0 to 86400"* ]]
+  VM_STATE_START_TIMEOUT=soon run vm list
+  [ "$status" -eq 2 ]
+  [[ $output == *"invalid VM_STATE_START_TIMEOUT 'soon'"* ]]
+  [ ! -e "$VM_STATE_ROOT/states/web" ]
 }

@@ -34,7 +34,7 @@ journal() { printf '%s/.vm-state-journal.json' "$VM_STATE_ROOT"; }
 
 @test "no loop body in vm-state ends in 'cond && action' (exit status 1 under set -e)" {
   local f bad
-  for f in "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash; do
+  for f in "$REPO"/scripts/vm-state "$REPO"/scripts/vm-state.d/*.bash; do
     # the last command before 'done', or a one-line loop 'do ...; done'
     bad=$(awk '/^[[:space:]]*done\>/ && prev ~ /&&/ && prev !~ /\|\|/ {print FILENAME ":" NR-1 ": " prev}
                /do .*&&[^;]*; done/ {print FILENAME ":" NR ": " $0}
@@ -163,14 +163,18 @@ start microvm@slot1.service" ]
 }
 
 @test "a failure after the stop (here: the safety snapshot) starts the slot again on its old disk, and says so" {
+  require_root
   vm assign slot1 one 2>/dev/null
-  mkdir -p "$BATS_TEST_TMPDIR/bin"
-  printf '#!/usr/bin/env bash\necho "cp: error writing %s: No space left on device" >&2\nexit 1\n' "'x'" >"$BATS_TEST_TMPDIR/bin/cp"
-  chmod +x "$BATS_TEST_TMPDIR/bin/cp"
+  # A real failure of the safety snapshot: the state's snapshot directory is read-only.
+  local snaps=$VM_STATE_ROOT/states/one/.snapshots
+  mkdir -p "$snaps"
+  mount --bind "$snaps" "$snaps"
+  echo "$snaps" >>"$BATS_TEST_TMPDIR/mounts"
+  mount -o remount,bind,ro "$snaps"
   systemctl_calls >/dev/null
-  PATH=$BATS_TEST_TMPDIR/bin:$PATH run vm assign slot1 two
+  run vm assign slot1 two
   [ "$status" -eq 1 ]
-  [[ $output == *"vm-state: copying state one failed: cp: error writing 'x': No space left on device"* ]]
+  [[ $output == *"vm-state: copying state one failed: "*"Read-only file system"* ]]
   [[ $output == *"starting slot1 again on the disk it had, after the failure"* ]]
   [ "$(systemctl_calls)" = "stop microvm@slot1.service
 start microvm@slot1.service" ]
@@ -363,4 +367,132 @@ v1.img" ]
   mkdir "$VM_STATE_ROOT/states/empty"
   run vm create empty --size-gib 1
   [ "$status" -eq 0 ]
+}
+
+# ---------------------------------------------------------------- what the bash vm-state got wrong (issue 19)
+
+@test "restore refuses a snapshot that is a link out of the root, and reads nothing through it" {
+  echo "outside data" >"$BATS_TEST_TMPDIR/outside.img"
+  mkdir -p "$VM_STATE_ROOT/states/one/.snapshots"
+  ln -s "$BATS_TEST_TMPDIR/outside.img" "$VM_STATE_ROOT/states/one/.snapshots/v1.img"
+  run vm restore one@v1 stolen
+  [ "$status" -eq 4 ]
+  [ ! -e "$VM_STATE_ROOT/states/stolen" ]
+  run --separate-stderr vm snapshots one --json
+  [ "$(jq -c .snapshots <<<"$output")" = '[]' ]
+  [ "$(cat "$BATS_TEST_TMPDIR/outside.img")" = "outside data" ]
+}
+
+@test "a snapshot refuses a stray FIFO where it would go, and keeps it" {
+  mkdir -p "$VM_STATE_ROOT/states/one/.snapshots"
+  mkfifo "$VM_STATE_ROOT/states/one/.snapshots/v1.img"
+  run vm snapshot one v1
+  [ "$status" -eq 4 ]
+  [[ $output == *"$VM_STATE_ROOT/states/one/.snapshots/v1.img exists and is not a snapshot; move it away first"* ]]
+  [ -p "$VM_STATE_ROOT/states/one/.snapshots/v1.img" ]
+}
+
+@test "the journal's temporary file left by a killed write is removed by the next change" {
+  echo '{"stopped":["slot1"]' >"$VM_STATE_ROOT/.vm-state-journal.Ab1Cd2"
+  run vm create other --size-gib 1
+  [ "$status" -eq 0 ]
+  [ ! -e "$VM_STATE_ROOT/.vm-state-journal.Ab1Cd2" ]
+  [ -z "$(systemctl_calls)" ]
+}
+
+@test "a slot that fails to start is reported and forgotten: no later change retries it or is blocked by it" {
+  vm assign slot1 one 2>/dev/null
+  FAKE_SYSTEMCTL_START_FAIL=microvm@slot2.service run vm assign slot2 two
+  [ "$status" -eq 1 ]
+  [[ $output == *"could not start microvm@slot2.service"* ]]
+  [ ! -e "$(journal)" ]
+  systemctl_calls >/dev/null
+  run vm create other --size-gib 1
+  [ "$status" -eq 0 ]
+  [ -z "$(systemctl_calls)" ]
+  # The change that fixes it goes through.
+  make_state three
+  run vm assign slot2 three
+  [ "$status" -eq 0 ]
+  running slot2
+  [ "$(link_of slot2)" = "$(img three)" ]
+}
+
+@test "a change that fails before the links change is not carried out later by an unrelated command" {
+  require_root
+  vm assign slot2 one 2>/dev/null
+  "$SYSTEMCTL_FAKE" stop microvm@slot2.service # the slot does not run
+  local snaps=$VM_STATE_ROOT/states/one/.snapshots
+  mkdir -p "$snaps"
+  mount --bind "$snaps" "$snaps"
+  echo "$snaps" >>"$BATS_TEST_TMPDIR/mounts"
+  mount -o remount,bind,ro "$snaps"
+  run vm assign slot2 two
+  [ "$status" -eq 1 ]
+  umount "$snaps"
+  [ ! -e "$(journal)" ]
+  systemctl_calls >/dev/null
+  run vm create other --size-gib 1
+  [ "$status" -eq 0 ]
+  [ -z "$(systemctl_calls)" ]
+  [ "$(link_of slot2)" = "$(img one)" ]
+}
+
+@test "a slot directory that cannot take a link refuses the change before anything stops, without a snapshot" {
+  require_root
+  vm assign slot1 one 2>/dev/null
+  mount --bind "$VM_STATE_ROOT/slot1" "$VM_STATE_ROOT/slot1"
+  echo "$VM_STATE_ROOT/slot1" >>"$BATS_TEST_TMPDIR/mounts"
+  mount -o remount,bind,ro "$VM_STATE_ROOT/slot1"
+  systemctl_calls >/dev/null
+  local try
+  for try in 1 2; do
+    run vm assign slot1 two
+    [ "$status" -eq 1 ]
+    [[ $output == *"cannot link slot1: $VM_STATE_ROOT/slot1 is not writable: Read-only file system (nothing was stopped)"* ]]
+  done
+  [ -z "$(systemctl_calls)" ]
+  running slot1
+  [ "$(link_of slot1)" = "$(img one)" ]
+  [ ! -e "$(journal)" ]
+  [ -z "$(ls -A "$VM_STATE_ROOT/states/one/.snapshots" 2>/dev/null)" ]
+}
+
+@test "adopt killed after moving the disk, before linking it: the next change links the slot and starts it" {
+  mkdir -p "$VM_STATE_ROOT/slot1"
+  truncate -s 64M "$VM_STATE_ROOT/slot1/data.img"
+  put_text "$VM_STATE_ROOT/slot1/data.img" 4096 "old layout data"
+  touch "$FAKE_SYSTEMCTL_DIR/microvm@slot1.service"
+  stop_at adopted adopt slot1 legacy
+  ! running slot1
+  run vm create other --size-gib 1
+  [ "$status" -eq 0 ]
+  running slot1
+  [ "$(link_of slot1)" = "$(img legacy)" ]
+  [ "$(get_text "$VM_STATE_ROOT/slot1/data.img" 4096 15)" = "old layout data" ]
+  [ ! -e "$(journal)" ]
+}
+
+@test "adopt killed before moving the disk: the next change starts the slot again on its own disk" {
+  mkdir -p "$VM_STATE_ROOT/slot1"
+  truncate -s 64M "$VM_STATE_ROOT/slot1/data.img"
+  put_text "$VM_STATE_ROOT/slot1/data.img" 4096 "old layout data"
+  touch "$FAKE_SYSTEMCTL_DIR/microvm@slot1.service"
+  stop_at stopped adopt slot1 legacy
+  ! running slot1
+  run vm create other --size-gib 1
+  [ "$status" -eq 0 ]
+  [[ $output == *"is a disk of its own: the journal's link of slot1 to legacy is dropped and slot1 keeps that disk"* ]]
+  running slot1
+  [ ! -L "$VM_STATE_ROOT/slot1/data.img" ]
+  [ "$(get_text "$VM_STATE_ROOT/slot1/data.img" 4096 15)" = "old layout data" ]
+  [ ! -e "$(journal)" ]
+}
+
+@test "status says when a move to another host holds a slot down" {
+  mkdir -p "$VM_STATE_ROOT/.vm-state-fleet/out"
+  echo '{"to": "big", "phase": "released", "slot": "slot1", "wasRunning": true}' >"$VM_STATE_ROOT/.vm-state-fleet/out/one.json"
+  run --separate-stderr vm status
+  [ "$status" -eq 0 ]
+  [[ $stderr == *"warning: state one is being moved to big: slot1 is stopped and has no disk until the move finishes there or is cancelled here (vm-state fleet-cancel one)"* ]]
 }

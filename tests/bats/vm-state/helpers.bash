@@ -6,7 +6,7 @@ VM_STATE_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$VM_STATE_TESTS/../lib/require.bash"
 
 REPO=$(cd "$VM_STATE_TESTS/../../.." && pwd)
-VM_STATE=$REPO/scripts/vm-state
+VM_STATE=${VM_STATE_BIN:-$REPO/scripts/vm-state}
 FAKES=$VM_STATE_TESTS/fakes
 # The one fake systemctl, shared with the real-SSH tests.
 SYSTEMCTL_FAKE=$REPO/tests/fakes/systemctl
@@ -52,7 +52,7 @@ setup_vm_state() {
   export FAKE_ZFS_DIR=$BATS_TEST_TMPDIR/zfs
   export FAKE_ZFS_LOG=$BATS_TEST_TMPDIR/zfs.log
   export VM_STATE_START_TIMEOUT=2 VM_STATE_LOCK_WAIT=20
-  unset VM_STATE_BACKEND VM_STATE_LOCK NO_COLOR FAKE_ROOT FAKE_SYSTEMCTL_CONTROL FAKE_SYSTEMCTL_DEAD FAKE_SYSTEMCTL_HANG FAKE_SYSTEMCTL_FAIL FAKE_CH_REMOTE_FAIL VM_STATE_TEST_PHASE
+  unset VM_STATE_BACKEND VM_STATE_LOCK NO_COLOR FAKE_ROOT FAKE_SYSTEMCTL_CONTROL FAKE_SYSTEMCTL_DEAD FAKE_SYSTEMCTL_HANG FAKE_SYSTEMCTL_FAIL FAKE_SYSTEMCTL_START_FAIL FAKE_CH_REMOTE_FAIL VM_STATE_TEST_PHASE
   mkdir -p "$HOME" "$FAKE_SYSTEMCTL_DIR"
   : >"$FAKE_SYSTEMCTL_LOG"
   : >"$FAKE_ZFS_LOG"
@@ -82,27 +82,54 @@ systemctl_calls() {
   : >"$FAKE_SYSTEMCTL_LOG"
 }
 
-# stop_at PHASE ARGS...: runs vm-state ARGS in its own process group with the test hook
-# VM_STATE_TEST_PHASE=PHASE, waits until it reaches that phase, then kills it with SIGKILL.
-stop_at() {
-  local phase=$1 mark=$BATS_TEST_TMPDIR/phase-reached pid _
+# readable_by_all: the test's directory and the root readable by any user (for the tests that run
+# read-only commands as nobody), and every directory above them searchable.
+readable_by_all() {
+  chmod -R a+rX "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"
+  local d
+  for d in "$BATS_TEST_TMPDIR" "$VM_STATE_ROOT"; do
+    while [[ $d != / ]]; do
+      chmod a+x "$d" 2>/dev/null || true
+      d=$(dirname "$d")
+    done
+  done
+}
+
+# hold_at PHASE ARGS...: runs vm-state ARGS in the background, in its own process group, with the
+# test hook VM_STATE_TEST_PHASE=PHASE, and waits until it is there; it stays there until
+# release_held (or until it is killed). Its pid is HELD_PID; its stdout and stderr are in
+# $BATS_TEST_TMPDIR/held.out and held.err.
+hold_at() {
+  local phase=$1 mark=$BATS_TEST_TMPDIR/phase-reached _
   shift
-  rm -f "$mark"
-  VM_STATE_TEST_PHASE=$phase VM_STATE_TEST_PHASE_FILE=$mark setsid "$VM_STATE" "$@" <&0 2>"$BATS_TEST_TMPDIR/killed.err" &
-  pid=$!
+  rm -f "$mark" "$BATS_TEST_TMPDIR/phase-resume"
+  VM_STATE_TEST_PHASE=$phase VM_STATE_TEST_PHASE_FILE=$mark VM_STATE_TEST_PHASE_RESUME=$BATS_TEST_TMPDIR/phase-resume \
+    setsid "$VM_STATE" "$@" <&0 >"$BATS_TEST_TMPDIR/held.out" 2>"$BATS_TEST_TMPDIR/held.err" &
+  HELD_PID=$!
   for _ in $(seq 600); do
-    [ -s "$mark" ] && break
-    kill -0 "$pid" 2>/dev/null || break
+    [ -s "$mark" ] && return 0
+    kill -0 "$HELD_PID" 2>/dev/null || break
     sleep 0.05
   done
-  if [ ! -s "$mark" ]; then
-    echo "vm-state $* never reached phase $phase:" >&2
-    cat "$BATS_TEST_TMPDIR/killed.err" >&2
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    return 1
-  fi
-  kill -KILL -- "-$pid"
-  wait "$pid" || true
+  echo "vm-state $* never reached phase $phase:" >&2
+  cat "$BATS_TEST_TMPDIR/held.err" >&2
+  kill -KILL -- "-$HELD_PID" 2>/dev/null || true
+  return 1
+}
+# release_held: lets the held run go on and waits for it; its exit status in HELD_STATUS.
+# shellcheck disable=SC2034 # HELD_STATUS is the tests'
+release_held() {
+  touch "$BATS_TEST_TMPDIR/phase-resume"
+  HELD_STATUS=0
+  wait "$HELD_PID" || HELD_STATUS=$?
+}
+
+# stop_at PHASE ARGS...: hold_at, then SIGKILL for vm-state's whole process group, as a crash or a
+# power loss would.
+stop_at() {
+  hold_at "$@" || return 1
+  kill -KILL -- "-$HELD_PID"
+  wait "$HELD_PID" || true
 }
 
 # mount_fs TYPE SIZE_MIB DIR [MKFS OPTIONS...]: a filesystem of that size in a file, loop-mounted

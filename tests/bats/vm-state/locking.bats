@@ -5,19 +5,6 @@ load helpers
 
 setup() { setup_vm_state; }
 
-# slow_cp MARK: a `cp` first on PATH that writes part of its target, writes its pid to MARK
-# and hangs, so a test can stop vm-state in the middle of a copy.
-slow_cp() {
-  mkdir -p "$BATS_TEST_TMPDIR/bin"
-  cat >"$BATS_TEST_TMPDIR/bin/cp" <<EOF
-#!/usr/bin/env bash
-dst=\${!#}
-head -c 1048576 /dev/urandom >"\$dst"
-echo \$\$ >"$1.tmp" && mv "$1.tmp" "$1"
-exec sleep 60
-EOF
-  chmod +x "$BATS_TEST_TMPDIR/bin/cp"
-}
 wait_for() {
   local i
   for i in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done
@@ -96,26 +83,21 @@ wait_for() {
 
 @test "a clone holding the lock makes a second mutation exit 3 with VM_STATE_LOCK_WAIT=0" {
   make_state src
-  slow_cp "$BATS_TEST_TMPDIR/copying"
-  PATH=$BATS_TEST_TMPDIR/bin:$PATH setsid "$VM_STATE" clone src slow 2>/dev/null &
-  local pid=$!
-  wait_for "$BATS_TEST_TMPDIR/copying"
+  # Held with the copy made, not yet renamed into place: the clone holds the lock.
+  hold_at image-copied clone src slow
   VM_STATE_LOCK_WAIT=0 run vm create other --size-gib 1
-  kill -KILL -- "-$pid"
-  wait "$pid" || true
+  kill -KILL -- "-$HELD_PID"
+  wait "$HELD_PID" || true
   [ "$status" -eq 3 ]
   [ ! -e "$VM_STATE_ROOT/states/other" ]
 }
 
 @test "a clone killed midway (SIGKILL) leaves no state under the final name; the next run cleans up" {
   make_state src
-  slow_cp "$BATS_TEST_TMPDIR/copying"
-  PATH=$BATS_TEST_TMPDIR/bin:$PATH setsid "$VM_STATE" clone src copy 2>/dev/null &
-  local pid=$!
-  wait_for "$BATS_TEST_TMPDIR/copying"
+  hold_at image-copied clone src copy
   [ -s "$VM_STATE_ROOT/states/.tmp-copy/data.img" ]
-  kill -KILL -- "-$pid"
-  wait "$pid" || true
+  kill -KILL -- "-$HELD_PID"
+  wait "$HELD_PID" || true
   [ ! -e "$VM_STATE_ROOT/states/copy" ]
   run --separate-stderr vm list --json
   [ "$(jq -c '[.states[].name]' <<<"$output")" = '["src"]' ]
@@ -127,14 +109,11 @@ wait_for() {
 
 @test "a clone stopped with SIGTERM removes its half-made copy itself" {
   make_state src
-  slow_cp "$BATS_TEST_TMPDIR/copying"
-  PATH=$BATS_TEST_TMPDIR/bin:$PATH "$VM_STATE" clone src copy 2>/dev/null &
-  local pid=$!
-  wait_for "$BATS_TEST_TMPDIR/copying"
-  kill -TERM "$pid" "$(cat "$BATS_TEST_TMPDIR/copying")"
+  hold_at image-copied clone src copy
+  kill -TERM "$HELD_PID"
   local rc=0
-  wait "$pid" || rc=$?
-  [ "$rc" -ne 0 ]
+  wait "$HELD_PID" || rc=$?
+  [ "$rc" -eq 143 ]
   [ ! -e "$VM_STATE_ROOT/states/copy" ]
   [ ! -e "$VM_STATE_ROOT/states/.tmp-copy" ]
 }

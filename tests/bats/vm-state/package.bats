@@ -5,7 +5,11 @@
 
 load helpers
 
-setup() { setup_vm_state; }
+# This file tests the bash package, whatever VM_STATE_BIN points the other suites at.
+setup() {
+  setup_vm_state
+  VM_STATE=$REPO/scripts/vm-state
+}
 
 # The files the package concatenates, in the module's order.
 package_files() {

@@ -65,3 +65,17 @@ used_kib() { df -k --output=used "$1" | tail -1; }
   [ "$status" -eq 0 ]
   [ "$(grep -c '^ok ' <<<"$output")" -ge 60 ]
 }
+
+@test "xfs: a link planted as states/.vm-state-reflink is refused, never written through" {
+  mount_fs xfs 320 "$BATS_TEST_TMPDIR/xfs" -m reflink=1
+  export VM_STATE_ROOT=$BATS_TEST_TMPDIR/xfs/root
+  write_config xfs slot1
+  mkdir -p "$VM_STATE_ROOT/states"
+  echo "outside data" >"$BATS_TEST_TMPDIR/outside"
+  ln -s "$BATS_TEST_TMPDIR/outside" "$VM_STATE_ROOT/states/.vm-state-reflink"
+  run vm create web --size-gib 1
+  [ "$status" -eq 4 ]
+  [[ $output == *"refusing to run: $VM_STATE_ROOT/states/.vm-state-reflink is a symbolic link"* ]]
+  [ "$(cat "$BATS_TEST_TMPDIR/outside")" = "outside data" ]
+  [ ! -e "$VM_STATE_ROOT/states/web" ]
+}
