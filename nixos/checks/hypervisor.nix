@@ -78,7 +78,7 @@ pkgs.testers.runNixOSTest {
     with subtest("operators' tools and data are installed"):
         host.succeed("command -v vm-state")
         host.succeed("${pkgs.jq}/bin/jq -e '.slots | length == 2' /etc/microvm-infra/infra.json")
-  '' + pkgs.lib.optionalString (testInfra ? observability) (let curl = "${pkgs.curl}/bin/curl -sf"; in ''
+  '' + (if testInfra ? observability then (let curl = "${pkgs.curl}/bin/curl -sf"; in ''
 
     with subtest("observability (modules/observability.nix): exporters, Prometheus, Alertmanager, Grafana, the table"):
         for unit in ["prometheus-node-exporter", "prometheus", "alertmanager", "grafana"]:
@@ -91,5 +91,5 @@ pkgs.testers.runNixOSTest {
         host.succeed("${curl} 'http://127.0.0.1:3000/api/search?query=microvm-infra' | grep -q microvm-fleet")
         host.succeed("nft list table inet microvm_observability | grep -q 'observability: the tailnet only'")
         host.succeed("grep -q '^MaxRetentionSec=' /etc/systemd/journald.conf")
-  '');
+  '') else "");
 }

@@ -217,7 +217,7 @@ has_lines() {
       alerts = i.observability.alerts // { volumeFullPercent = 100; webhook = { envFile = "relative"; variable = "url"; }; }; }; }'
   [ "$status" -ne 0 ]
   has_lines "$stderr" \
-    'infra.json: observability.scrape[0].tailnetName: "Bad Name" is not valid; expected a host name' \
+    "infra.json: observability.scrape[0].tailnetName: \"Bad Name\" is not valid; expected a DNS label (lowercase letters, digits, '-', at most 63 characters, not starting or ending with '-')" \
     'infra.json: observability.scrape[0].host: "main" is not valid; expected this host ("big"): the collector scrapes itself first' \
     'infra.json: observability.alerts.volumeFullPercent: 100 is not valid; expected a whole number from 50 to 99' \
     'infra.json: observability.alerts.webhook.envFile: "relative" is not valid; expected' \
