@@ -146,6 +146,15 @@ let
     };
   });
 
+  # The files the exporters write into textfileDir, with the unit that writes each: [ { unit; file; } ]
+  # (the rules alert when one is missing).
+  outputOf = argv:
+    if builtins.length argv < 2 then null
+    else if builtins.head argv == "--output" then builtins.elemAt argv 1
+    else outputOf (builtins.tail argv);
+  textfiles = filter (t: t.file != null && dirOf t.file == textfileDir)
+    (map (unit: { inherit unit; file = outputOf exporters.${unit}.argv; }) (attrNames exporters));
+
   journald = ''
     SystemMaxUse=${toString checked.logs.maxGiB}G
     MaxRetentionSec=${toString checked.logs.retentionDays}day
@@ -250,7 +259,7 @@ else
       flags = [ "--collector.textfile.directory=${textfileDir}" ];
     };
     prometheus = if collector then prometheus else null;
-    rules = if collector then import ./observability-rules.nix checked else null;
+    rules = if collector then import ./observability-rules.nix (checked // { inherit textfiles; }) else null;
     alertmanager = if collector then alertmanager else null;
     grafana = if collector then grafana else null;
   }

@@ -68,8 +68,10 @@ setup_file() {
   PATH="$FAKES:$PATH" FAKE_TAILSCALE_STATUS="$WORK/tailscale.json" \
     "$SCRIPTS/tailnet-targets.sh" --output "$WORK/targets.json" "${args[@]}"
 
-  # Prometheus: the generated configuration and rules; the file_sd path pointed at the test's copy.
-  jq '.rules' "$WORK/obs.json" >"$WORK/rules.json"
+  # Prometheus: the generated configuration and rules; the file_sd path pointed at the test's copy,
+  # and the textfile directory the rules name (MetricsMissing) at big's, where the test's exporters write.
+  jq --arg dir "$WORK/text-big" '.textfileDir as $t | .rules | walk(if type == "string" then split($t) | join($dir) else . end)' \
+    "$WORK/obs.json" >"$WORK/rules.json"
   jq --arg rules "$WORK/rules.json" --arg targets "$targets" --arg mine "$WORK/targets.json" '.prometheus.config
       | .rule_files = [$rules]
       | .global = { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" }
@@ -223,6 +225,15 @@ eventually() {
   eventually 'node_textfile_scrape_error{host="big"}' '.[0].value[1] == "0"'
 }
 
+@test "a host that answers without its exporters' files has MetricsMissing pending for each; the collector, whose files the real node exporter reads, has none" {
+  # main's textfile directory is empty (no exporter ran there); big's has all three.
+  eventually 'ALERTS{alertname="MetricsMissing",host="main"}' 'length == 3'
+  [ "$(query 'ALERTS{alertname="MetricsMissing",host="main"}' | jq -c --arg d "$WORK/text-big/" '[.[].metric | [.alertstate, (.file | ltrimstr($d))]] | sort')" = \
+    '[["pending","deploy.prom"],["pending","slots.prom"],["pending","vm-state.prom"]]' ]
+  eventually 'node_textfile_mtime_seconds{host="big"}' 'length == 3'
+  [ "$(query 'ALERTS{alertname="MetricsMissing",host="big"}')" = '[]' ]
+}
+
 @test "vm-state metrics, run on a real root, reaches Prometheus through the same textfile directory with the root's states" {
   eventually 'vm_state_up{host="big"}' '.[0].value[1] == "1"'
   # db is in no slot: vm-state writes slot="", which Prometheus stores as no slot label at all.
@@ -239,7 +250,7 @@ eventually() {
   [ "$(wc -l <<<"$written")" -ge 12 ]
   for name in $written; do
     jq -e --arg n "$name" 'any(.metrics[]; .name == $n)' "$METRICS/vm-state.json" >/dev/null || { echo "$name is not in lib/metrics/vm-state.json" >&2; return 1; }
-    [ "$(query "count({__name__=\"$name\",host=\"big\"})" | jq -r '.[0].value[1]')" = "$(grep -c "^$name[{ ]" "$WORK/text-big/vm-state.prom")" ] || missing+=("$name")
+    [ "$(query "count({__name__=\"$name\",host=\"big\"})" | jq -r '.[0].value[1]')" = "$(grep -c "^${name}[{ ]" "$WORK/text-big/vm-state.prom")" ] || missing+=("$name")
   done
   [ "${#missing[@]}" -eq 0 ] || { echo "not scraped as written: ${missing[*]}" >&2; return 1; }
 }
