@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # tools/lint-bats.sh (a stage of `npm test`) finds the bats assertions that can never fail, on
-# planted files; and the reason it exists: bats passes a test whose bare `! cmd` "fails".
+# planted files; and the reason it exists: bats passes a test whose bare `! cmd` "fails", and one
+# whose `a && b` has a failing `a`.
 load ../lib/require
 
 setup() {
@@ -17,6 +18,16 @@ setup() {
   run bats "$PLANT/bare.bats"
   [ "$status" -eq 0 ]
   run bats "$PLANT/run.bats"
+  [ "$status" -ne 0 ]
+}
+
+@test "why: in bats 'false && true' passes, also in a { } group; as separate assertions it fails" {
+  require_tools bats
+  printf '%s\n' '@test "list" {' '  false && true' '  { false && true; }' '  true' '}' >"$PLANT/list.bats"
+  printf '%s\n' '@test "split" {' '  false' '  true' '  true' '}' >"$PLANT/split.bats"
+  run bats "$PLANT/list.bats"
+  [ "$status" -eq 0 ]
+  run bats "$PLANT/split.bats"
   [ "$status" -ne 0 ]
 }
 
@@ -40,7 +51,30 @@ BATS
   [ "${lines[3]}" = "$PLANT/bad.bats:6: true; ! false" ]
   [ "${lines[4]}" = "$PLANT/bad.bats:7: echo x || ! true" ]
   [ "${lines[5]}" = "$PLANT/helpers.bash:2: ! host_running main slot1" ]
-  [[ ${lines[6]} == *'6 bare "!" assertion(s) above can never fail a test: write "run ! cmd"'* ]]
+  [[ ${lines[6]} == *'6 assertion(s) above can never fail a test (a bare "!", or an "a && b" whose "a" may fail unnoticed): write "run ! cmd"'* ]]
+  [ "${#lines[@]}" -eq 7 ]
+}
+
+@test "each '&&' list whose first command may fail unnoticed is reported, in a test, a group or a loop" {
+  cat >"$PLANT/lists.bats" <<'BATS'
+planted() {
+  running slot1 && running slot3
+  [ "$ra" -eq 0 ] && [ "$rb" -eq 0 ] # both must be 0
+  vm assign s1 s1 || { vm create s1 && vm assign s1 s1; }
+  for s in a b; do check "$s" && echo "$s ok"; done
+  x=1; [ -e "$F" ] && grep -q y "$F"
+  helper() { [ -e "$1" ] && touch "$1.seen"; echo done; }
+}
+BATS
+  run "$LINT" "$PLANT/lists.bats"
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "$PLANT/lists.bats:2: running slot1 && running slot3" ]
+  [ "${lines[1]}" = "$PLANT/lists.bats:3: [ \"\$ra\" -eq 0 ] && [ \"\$rb\" -eq 0 ] # both must be 0" ]
+  [ "${lines[2]}" = "$PLANT/lists.bats:4: vm assign s1 s1 || { vm create s1 && vm assign s1 s1; }" ]
+  [ "${lines[3]}" = "$PLANT/lists.bats:5: for s in a b; do check \"\$s\" && echo \"\$s ok\"; done" ]
+  [ "${lines[4]}" = "$PLANT/lists.bats:6: x=1; [ -e \"\$F\" ] && grep -q y \"\$F\"" ]
+  [ "${lines[5]}" = "$PLANT/lists.bats:7: helper() { [ -e \"\$1\" ] && touch \"\$1.seen\"; echo done; }" ]
+  [[ ${lines[6]} == *'6 assertion(s) above can never fail a test'* ]]
   [ "${#lines[@]}" -eq 7 ]
 }
 
@@ -63,6 +97,23 @@ FAKE
 	! false
 	EOF
   helper() { ! running "$1"; }
+  running slot1
+  running slot3
+  [[ -e $A && -e $B ]]
+  ((count > 0 && count < 9))
+  if [ -e "$A" ] && [ -e "$B" ]; then echo both; fi
+  while read -r line && [[ $line != "" ]]; do :; done
+  for _ in {1..50}; do [ -e "$F" ] && break; sleep 0.1; done
+  [ -s "$mark" ] && return 0
+  [ "$status" -eq 0 ] && [ -e "$F" ] || { echo "failed: $output"; return 1; }
+  REPO=$(cd "$DIR/.." && pwd)
+  (cd "$DIR" && make)
+  declare_runner() { mkdir -p "$1" && ln -sfn "$2" "$1/current"; }
+  echo "a && b" 'c && d' # and && here
+  run bash -c 'mount -t tmpfs tmpfs /run &&
+    exec "$@"' sh true
+  mapfile -t files < <(
+    cd "$DIR" && git ls-files)
 }
 BATS
   run "$LINT" "$PLANT/good.bats"

@@ -105,7 +105,9 @@ start microvm@slot1.service" ]
   systemctl_calls >/dev/null
   run vm assign slot2 one
   [ "$status" -eq 0 ]
-  running slot1 && running slot2 && running slot3
+  running slot1
+  running slot2
+  running slot3
   [ "$(link_of slot1)" = "$(img two)" ]
   [ "$(link_of slot3)" = "$(img three)" ]
   [ "$(link_of slot2)" = "$(img one)" ]
@@ -128,7 +130,8 @@ start microvm@slot1.service" ]
   [ "$status" -eq 0 ]
   run vm create five --size-gib 1
   [ "$status" -eq 0 ]
-  running slot1 && running slot2
+  running slot1
+  running slot2
   [ "$(link_of slot2)" = "$(img four)" ]
   [ ! -e "$(journal)" ]
 }
@@ -464,7 +467,7 @@ v1.img" ]
   put_text "$VM_STATE_ROOT/slot1/data.img" 4096 "old layout data"
   touch "$FAKE_SYSTEMCTL_DIR/microvm@slot1.service"
   stop_at adopted adopt slot1 legacy
-  ! running slot1
+  run ! running slot1
   run vm create other --size-gib 1
   [ "$status" -eq 0 ]
   running slot1
@@ -479,7 +482,7 @@ v1.img" ]
   put_text "$VM_STATE_ROOT/slot1/data.img" 4096 "old layout data"
   touch "$FAKE_SYSTEMCTL_DIR/microvm@slot1.service"
   stop_at stopped adopt slot1 legacy
-  ! running slot1
+  run ! running slot1
   run vm create other --size-gib 1
   [ "$status" -eq 0 ]
   [[ $output == *"is a disk of its own: the journal's link of slot1 to legacy is dropped and slot1 keeps that disk"* ]]

@@ -69,14 +69,16 @@ wait_for() {
   wait "$pa" || ra=$?
   wait "$pb" || rb=$?
   wait "$pc" || rc=$?
-  [ "$ra" -eq 0 ] && [ "$rb" -eq 0 ]
+  [ "$ra" -eq 0 ]
+  [ "$rb" -eq 0 ]
   [ "$(checksum "$(img a)")" = "$sum" ]
   [ "$(checksum "$(img b)")" = "$sum" ]
   [ "$(checksum "$(img src)")" = "$sum" ]
   if [ "$rc" -eq 0 ]; then
     [ "$(checksum "$(img c)")" = "$sum" ]
   else
-    [ "$rc" -eq 3 ] && [ ! -e "$VM_STATE_ROOT/states/c" ]
+    [ "$rc" -eq 3 ]
+    [ ! -e "$VM_STATE_ROOT/states/c" ]
   fi
   [ -z "$(find "$VM_STATE_ROOT/states" -maxdepth 1 -name '.tmp-*')" ]
 }

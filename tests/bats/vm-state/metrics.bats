@@ -73,7 +73,8 @@ value() { awk -v p="$1 " 'index($0, p) == 1 {print $NF}' <<<"$output"; }
   [ "$(value 'vm_state_last_operation_exit_code{command="assign"}')" = 0 ]
   local at
   at=$(value 'vm_state_last_operation_timestamp_seconds{command="assign"}')
-  [ "${at%.*}" -ge "$before" ] && [ "${at%.*}" -le "$(date +%s)" ]
+  [ "${at%.*}" -ge "$before" ]
+  [ "${at%.*}" -le "$(date +%s)" ]
   [[ $(value 'vm_state_last_operation_duration_seconds{command="assign"}') =~ ^[0-9.]+$ ]]
   # A usage error runs nothing and records nothing; reads record nothing either.
   run vm create 'Bad name'

@@ -59,12 +59,12 @@ boot_runner() { mkdir -p "$VM_STATE_ROOT/$1" && ln -sfn "$2" "$VM_STATE_ROOT/$1/
 @test "status shows each slot's system generation and whether the running VM is the declared one" {
   make_state web
   vm assign slot1 web 2>/dev/null
-  vm assign slot2 slot2 2>/dev/null || { vm create slot2 --size-gib 1 2>/dev/null && vm assign slot2 slot2 2>/dev/null; }
+  vm assign slot2 slot2 2>/dev/null || { vm create slot2 --size-gib 1 2>/dev/null; vm assign slot2 slot2 2>/dev/null; }
   local old new
   old=$(runner old 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d)
   new=$(runner new 9f8e7d6c5b4a39281706f5e4d3c2b1a0)
-  declare_runner slot1 "$new" && boot_runner slot1 "$new" # runs what is declared
-  declare_runner slot2 "$new" && boot_runner slot2 "$old" # runs an older system
+  declare_runner slot1 "$new"; boot_runner slot1 "$new" # runs what is declared
+  declare_runner slot2 "$new"; boot_runner slot2 "$old" # runs an older system
   declare_runner slot3 "$new"                             # declared, not running (no booted link)
   run --separate-stderr vm status
   [ "$status" -eq 0 ]
@@ -82,7 +82,7 @@ boot_runner() { mkdir -p "$VM_STATE_ROOT/$1" && ln -sfn "$2" "$VM_STATE_ROOT/$1/
   local a b
   a=$(runner a 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d)
   b=$(runner b 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d) # e.g. more memory: another runner, same guest system
-  declare_runner slot1 "$b" && boot_runner slot1 "$a"
+  declare_runner slot1 "$b"; boot_runner slot1 "$a"
   run --separate-stderr vm status
   [ "${lines[1]}" = "slot1  -      stopped  1a2b3c4 (outdated: restart to apply its new VM settings)" ]
   [ "${lines[2]}" = "slot2  -      stopped  -" ]

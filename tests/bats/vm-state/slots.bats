@@ -131,7 +131,8 @@ start microvm@slot3.service
 stop microvm@slot1.service
 stop microvm@slot3.service" ]
   no_double_attach
-  running slot1 && running slot3
+  running slot1
+  running slot3
 }
 
 @test "apply reads a file as well as stdin" {
@@ -192,7 +193,8 @@ stop microvm@slot3.service" ]
   run apply_json '{"slots": {"slot1": "three", "slot3": "one"}}'
   [ "$status" -eq 0 ]
   [[ $(systemctl_calls) == *"start microvm@slot3.service"* ]]
-  running slot1 && running slot3
+  running slot1
+  running slot3
   [ "$(link_of slot1)" = "$(states_img three)" ]
   [ "$(link_of slot3)" = "$(states_img one)" ]
   [ ! -e "$VM_STATE_ROOT/.vm-state-apply.json" ]
@@ -211,7 +213,8 @@ stop microvm@slot3.service" ]
   [ "$status" -eq 0 ]
   [ "$(link_of slot1)" = "$(states_img three)" ]
   [ "$(link_of slot3)" = "$(states_img one)" ]
-  running slot1 && running slot3
+  running slot1
+  running slot3
   [ -z "$(find "$VM_STATE_ROOT/states" -name '.tmp-*')" ]
 }
 
