@@ -228,13 +228,13 @@ export const awsConstraints: Constraint[] = [
         ...ec2Tags(),
     ]),
     ...entries("aws:ec2/instance:Instance", [
-        { property: "ami", rules: [{ kind: "pattern", regex: /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/, says: "an AMI id" }, replace, sent("DescribeInstances ImageId: the AMI the instance was launched from", tf("ec2/ec2_instance.go", 1142))],
+        { property: "ami", rules: [{ kind: "pattern", regex: /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/, says: "an AMI id" }, replace, sent("DescribeInstances ImageId: the AMI the instance was launched from", tf("ec2/ec2_instance.go", 1142, "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(\"ami\", instance.ImageId)"))],
             sources: [tf("ec2/ec2_instance.go", 64, "ec2/ec2_instance.go schema \"ami\" (ForceNew)")],
         },
         {
             property: "associatePublicIpAddress",
             rules: [replace, {
-                kind: "readsBack", mustBeUnset: true, sources: [tf("ec2/ec2_instance.go", 1233), tf("ec2/ec2_instance.go", 1246)],
+                kind: "readsBack", mustBeUnset: true, sources: [tf("ec2/ec2_instance.go", 1233, "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(\"associate_public_ip_address\", primaryNetworkInterface.Association != nil)"), tf("ec2/ec2_instance.go", 1246)],
                 says: "read back as whether the primary interface has any public address association, so true once the Elastic IP is associated: a value of false here replaces the host after a refresh",
             }],
             sources: [tf("ec2/ec2_instance.go", 75, "ec2/ec2_instance.go schema \"associate_public_ip_address\" (ForceNew, Computed)"), tf("ec2/ec2_instance.go", 1233, "ec2/ec2_instance.go resourceInstanceRead: d.Set(\"associate_public_ip_address\", primaryNetworkInterface.Association != nil)")],
@@ -243,7 +243,7 @@ export const awsConstraints: Constraint[] = [
         {
             property: "availabilityZone",
             rules: [replace, {
-                kind: "readsBack", mustBeUnset: true, sources: [tf("ec2/ec2_instance.go", 1089)],
+                kind: "readsBack", mustBeUnset: true, sources: [tf("ec2/ec2_instance.go", 1089, "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(names.AttrAvailabilityZone, v.AvailabilityZone)")],
                 says: "read back as the instance's placement, which the subnet decides; setting it too only adds a property that forces replacement",
             }],
             sources: [tf("ec2/ec2_instance.go", 81, "ec2/ec2_instance.go schema \"availability_zone\" (ForceNew)")],
@@ -253,9 +253,9 @@ export const awsConstraints: Constraint[] = [
             sources: [tf("ec2/ec2_instance.go", 457), tf("ec2/ec2_instance.go", 1663, "ec2/ec2_instance.go resourceInstanceUpdate: modifyInstanceAttributeWithStopStart for instance_type"), tf("ec2/wait.go", 27)],
             note: "changed in place: the provider stops the instance, modifies the type and starts it (waits of 10 minutes each, InstanceStopTimeout / InstanceStartTimeout, not Pulumi's customTimeouts)",
         },
-        { property: "keyName", rules: [{ kind: "length", max: 255 }, replace, sent("DescribeInstances KeyName: the key pair the instance was launched with", tf("ec2/ec2_instance.go", 1144))], sources: [tf("ec2/ec2_instance.go", 481, "ec2/ec2_instance.go schema \"key_name\" (ForceNew)")], note: "ignored after creation; see the engine entries (pulumi.ts): a replacement gets the old value" },
+        { property: "keyName", rules: [{ kind: "length", max: 255 }, replace, sent("DescribeInstances KeyName: the key pair the instance was launched with", tf("ec2/ec2_instance.go", 1144, "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(\"key_name\", instance.KeyName)"))], sources: [tf("ec2/ec2_instance.go", 481, "ec2/ec2_instance.go schema \"key_name\" (ForceNew)")], note: "ignored after creation; see the engine entries (pulumi.ts): a replacement gets the old value" },
         {
-            property: "subnetId", rules: [id("the subnet"), replace, sent("the primary network interface's subnet (or the instance's): the one it was launched in", tf("ec2/ec2_instance.go", 1223), tf("ec2/ec2_instance.go", 1249))],
+            property: "subnetId", rules: [id("the subnet"), replace, sent("the primary network interface's subnet (or the instance's): the one it was launched in", tf("ec2/ec2_instance.go", 1223, "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(names.AttrSubnetID, primaryNetworkInterface.SubnetId)"), tf("ec2/ec2_instance.go", 1249))],
             sources: [tf("ec2/ec2_instance.go", 776)],
         },
         { property: "privateIp", rules: [replace], sources: [tf("ec2/ec2_instance.go", 669)] },
@@ -273,7 +273,7 @@ export const awsConstraints: Constraint[] = [
         { property: "metadataOptions.httpTokens", rules: [{ kind: "enum", values: ["optional", "required"] }], sources: [tf("ec2/ec2_instance.go", 561)] },
         { property: "metadataOptions.httpPutResponseHopLimit", rules: [{ kind: "range", min: 1, max: 64, integer: true }], sources: [tf("ec2/ec2_instance.go", 555), ec2Api(47366)] },
         { property: "metadataOptions.instanceMetadataTags", rules: [{ kind: "enum", values: ["enabled", "disabled"] }], sources: [tf("ec2/ec2_instance.go", 567)] },
-        { property: "rootBlockDevice.encrypted", rules: [bool, replace, encryptedOnRead(tf("ec2/ec2_instance.go", 2245))], sources: [tf("ec2/ec2_instance.go", 702)] },
+        { property: "rootBlockDevice.encrypted", rules: [bool, replace, encryptedOnRead(tf("ec2/ec2_instance.go", 2245, "ec2/ec2_instance.go readBlockDevicesFromInstance: bd[names.AttrEncrypted] = aws.ToBool(vol.Encrypted)"))], sources: [tf("ec2/ec2_instance.go", 702)] },
         { property: "rootBlockDevice.kmsKeyId", rules: [replace], sources: [tf("ec2/ec2_instance.go", 714)] },
         { property: "rootBlockDevice.deleteOnTermination", rules: [bool], sources: [tf("ec2/ec2_instance.go", 693)] },
         { property: "rootBlockDevice.volumeType", rules: [{ kind: "enum", values: ["standard", "io1", "io2", "gp2", "sc1", "st1", "gp3"] }], sources: [tf("ec2/ec2_instance.go", 736)] },
@@ -307,10 +307,10 @@ export const awsConstraints: Constraint[] = [
     ]),
     ...entries("aws:ebs/volume:Volume", [
         {
-            property: "availabilityZone", rules: [{ kind: "pattern", regex: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, says: "a zone name" }, replace, sent("DescribeVolumes AvailabilityZone: the zone the volume was created in", tf("ec2/ebs_volume.go", 212))],
+            property: "availabilityZone", rules: [{ kind: "pattern", regex: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, says: "a zone name" }, replace, sent("DescribeVolumes AvailabilityZone: the zone the volume was created in", tf("ec2/ebs_volume.go", 212, "ebs_volume.go resourceEBSVolumeRead: d.Set(names.AttrAvailabilityZone, volume.AvailabilityZone)"))],
             sources: [tf("ec2/ebs_volume.go", 58)], note: "taken from the host's subnet, so it is the zone the host really is in",
         },
-        { property: "encrypted", rules: [bool, replace, encryptedOnRead(tf("ec2/ebs_volume.go", 213))], sources: [tf("ec2/ebs_volume.go", 63)] },
+        { property: "encrypted", rules: [bool, replace, encryptedOnRead(tf("ec2/ebs_volume.go", 213, "ebs_volume.go resourceEBSVolumeRead: d.Set(names.AttrEncrypted, volume.Encrypted)"))], sources: [tf("ec2/ebs_volume.go", 63)] },
         { property: "kmsKeyId", rules: [replace], sources: [tf("ec2/ebs_volume.go", 79)] },
         { property: "snapshotId", rules: [{ kind: "pattern", regex: /^snap-[0-9a-f]{8}([0-9a-f]{9})?$/, says: "a snapshot id" }, replace], sources: [tf("ec2/ebs_volume.go", 103)] },
         { property: "outpostArn", rules: [replace], sources: [tf("ec2/ebs_volume.go", 91)] },

@@ -56,6 +56,7 @@ describe("the table itself", () => {
             for (const s of r.sources.filter(isCodeSource)) {
                 expect(revisions[s.rev]).toBeDefined();
                 expect(s.line).toBeGreaterThan(0);
+                expect(s.alsoAt === undefined || revisions[s.alsoAt.rev] !== undefined).toBe(true);
             }
             // Only a property that forces replacement needs one; a statement elsewhere is noise nothing checks.
             expect({ entry, forcesReplacement: constraints.find((c) => `${c.type} ${c.property}` === entry)!.rules.some((x) => x.kind === "forcesReplacement") }).toEqual({ entry, forcesReplacement: true });
