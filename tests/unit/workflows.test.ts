@@ -132,6 +132,8 @@ describe("ci: the README's test command, through .ci/run", () => {
         const runs = wf["ci.yml"].jobs.test.steps.filter((s) => s.run).map((s) => s.run!.trim());
         expect(runs).toEqual(["sudo bash .ci/run"]);
         expect(usesSecrets(wf["ci.yml"].jobs.test)).toBe(false);
+        // History, as a `git clone` has it: tests/bats/vm-state/upgrade.bats runs an old commit's bash vm-state.
+        expect(stepUsing(wf["ci.yml"].jobs.test, "actions/checkout")[0].with).toEqual(expect.objectContaining({ "fetch-depth": 0 }));
     });
 
     test(".ci/run ends in the README's test command (the set-up block's `npm test` line)", () => {
