@@ -95,6 +95,21 @@ install_package() {
   grep -q 'vmStateOutput = "vm-state/dist/vm-state.js"' "$REPO/vm-state/build.ts"
 }
 
+@test "a stale build that runs scripts/vm-state again is stopped with a message, not started forever" {
+  local checkout=$BATS_TEST_TMPDIR/checkout
+  mkdir -p "$checkout/scripts" "$checkout/vm-state/dist"
+  cp "$LAUNCHER" "$checkout/scripts/vm-state"
+  # As the build of main before the switch-over did for a fleet command: run scripts/vm-state.
+  printf '%s\n' 'const path = require("path"), fs = require("fs");' \
+    'const launcher = path.resolve(path.dirname(fs.realpathSync(process.argv[1])), "../../scripts/vm-state");' \
+    'const r = require("child_process").spawnSync(launcher, process.argv.slice(2), { stdio: "inherit" });' \
+    'process.exit(r.status ?? 1);' >"$checkout/vm-state/dist/vm-state.js"
+  run timeout 60 "$checkout/scripts/vm-state" fleet-serve
+  [ "$status" -eq 1 ]
+  [ "$(grep -c . <<<"$output")" -eq 1 ]
+  [ "$output" = "vm-state: $checkout/scripts/../vm-state/dist/vm-state.js is older than scripts/vm-state (it runs the launcher again): run \`npm ci\` (or \`npm run build:vm-state\`) in the repository" ]
+}
+
 @test "the NixOS package: nixpkgs' Node runs the bundle's build, with the tools vm-state runs on PATH; no npm" {
   nix_setup
   run --separate-stderr package_eval vm-state
