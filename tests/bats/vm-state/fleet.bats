@@ -16,16 +16,6 @@ teardown() {
   unmount_all
 }
 
-# A state `web` running on main's slot1, with 8 MiB of random data besides its text.
-web_on_main() {
-  fleet_state main web slot1 "${1:-data of web}"
-  dd if=/dev/urandom of="$(host_img main web)" bs=1M count=8 seek=100 conv=notrunc status=none
-  : >"$FAKE_SYSTEMCTL_LOG"
-}
-hidden_copy() { on main list --all --json 2>/dev/null | jq -r '.hidden[] | select(.was | startswith("web (moved")) | .name'; }
-line_of() { grep -n -m1 -F -- "$1" "$FAKE_SYSTEMCTL_LOG" | cut -d: -f1; }
-states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join(" ")'; }
-
 @test "a move: copied while it runs, the source stopped only for the catch-up, byte for byte, started on the target last" {
   web_on_main "first data"
   pause_at copied big fleet-pull web --from main --slot slot3 --json

@@ -11,6 +11,7 @@ import { dirname, resolve } from "path";
 import { parseArgs } from "../args";
 import { makeDirs, writeAtomic } from "../atomic";
 import { Handler } from "../commands";
+import { loadConfig } from "../config";
 import { fail } from "../errors";
 import { fleetDirName, Layout } from "../layout";
 import { isName } from "../names";
@@ -18,6 +19,7 @@ import { Proc } from "../proc";
 import { Root } from "../root";
 import { Run } from "../run";
 import { systemMessage } from "../text";
+import { readFleet } from "./config";
 
 /**
  * The bash vm-state: VM_STATE_LEGACY, else `scripts/vm-state` of the repository this build is in
@@ -59,6 +61,10 @@ function recordReplication(run: Run, layout: Layout, argv: readonly string[]): v
 }
 
 export async function runLegacy(run: Run, command: string, argv: readonly string[]): Promise<number> {
+    if (command !== "fleet-serve") {
+        // .fleet checked by the program's rules (fleet/config.ts) before the bash side reads it.
+        readFleet(loadConfig(run.env), run.env.backend);
+    }
     const bash = legacyPath(run.childEnv);
     const layout = new Layout(new Root(run.env.root));
     run.operation = command === "fleet-serve" ? undefined : { layout };
