@@ -58,6 +58,61 @@ relative_to() { realpath -m --relative-to="$1" "$2"; }
   [ -z "$(hidden_copy)" ]
 }
 
+@test "links out of the root: replica-promote refuses a linked states/.replicas and writes nothing outside" {
+  web_on_main
+  local big_states=$(host_root big)/states
+  on main replicate web --to big 2>/dev/null
+  mv "$big_states/.replicas" "$OUTSIDE/replicas"
+  ln -s "$OUTSIDE/replicas" "$big_states/.replicas"
+  run on big replica-promote web
+  [ "$status" -eq 4 ]
+  [[ $output == *"$big_states/.replicas is a symbolic link"* ]]
+  [ "$(ls "$OUTSIDE/replicas/web" | wc -l)" -eq 1 ]
+  [ -z "$(states_on big)" ]
+  rm "$big_states/.replicas"
+  mv "$OUTSIDE/replicas" "$big_states/.replicas"
+  run on big replica-promote web
+  [ "$status" -eq 0 ]
+  [ "$(states_on big)" = web ]
+}
+
+@test "links out of the root: a linked states/.moved on the source stops a move before the state leaves the root; without it, the same pull finishes" {
+  web_on_main
+  local states=$(host_root main)/states
+  mkdir "$OUTSIDE/moved"
+  ln -s "$OUTSIDE/moved" "$states/.moved"
+  run on big fleet-pull web --from main --slot slot3
+  [ "$status" -eq 4 ]
+  [[ $output == *"main: "*"$states/.moved is a symbolic link"* ]]
+  [ -z "$(ls -A "$OUTSIDE/moved")" ]
+  [ -f "$(host_img main web)" ]
+  rm "$states/.moved"
+  run on big fleet-pull web --from main --slot slot3
+  [ "$status" -eq 0 ]
+  [ -n "$(hidden_copy)" ]
+  host_running big slot3
+}
+
+@test "a finish-move killed after it hid the state: fleet-cancel refuses (no slot linked to a missing disk), the next pull records the hidden copy" {
+  web_on_main
+  kill_at placed big fleet-pull web --from main --slot slot3
+  # A finish-move on main killed right after it hid the state, before recording where.
+  mkdir -p "$(host_root main)/states/.moved"
+  mv "$(host_root main)/states/web" "$(host_root main)/states/.moved/web.20250101000000"
+  run on main fleet-cancel web
+  [ "$status" -eq 4 ]
+  [[ $output == *"the move of web to big is complete there"* ]]
+  run ! host_running main slot1
+  [ ! -L "$(host_root main)/slot1/data.img" ]
+  run on big fleet-pull web --from main --slot slot3
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  host_running big slot3
+  [ "$(hidden_copy)" = "$(host_root main)/states/.moved/web.20250101000000" ]
+  run on main gc --fleet-moved web
+  [ "$status" -eq 0 ]
+  [ ! -e "$(host_root main)/states/.moved/web.20250101000000" ]
+}
+
 @test "the fleet's host names follow the program's rule: at most 12 characters, never 'states'" {
   local name
   for name in states a-very-long-h; do

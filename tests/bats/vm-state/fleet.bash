@@ -125,7 +125,7 @@ start_sshd() {
   local host=$1 dir=$FLEET/$1 bin=${2:-$FLEET/bin} node_dir port pid words=()
   node_dir=$(dirname "$(command -v node)")
   mkdir -p /run/sshd
-  ssh-keygen -q -t ed25519 -N '' -C "$host" -f "$dir/host_key"
+  if [[ ! -f $dir/host_key ]]; then ssh-keygen -q -t ed25519 -N '' -C "$host" -f "$dir/host_key"; fi # kept by a restart
   printf 'restrict,from="127.0.0.1",command="vm-state fleet-serve" %s\n' "$(cat "$FLEET/transfer_key.pub")" >"$dir/authorized_keys"
   mapfile -t words < <(host_env_words "$host")
   for _ in $(seq 20); do

@@ -416,3 +416,20 @@ only_hosts() {
   [[ $output == *"state web is on several hosts (main third); pull it from one explicitly (vm-state fleet-pull web --from HOST)"* ]]
   [ -z "$(states_on big)" ]
 }
+
+@test "fleet-cancel on the source undoes a move cut after the source stopped: its slot gets its disk back and runs again" {
+  web_on_main
+  kill_at released big fleet-pull web --from main --slot slot3
+  run ! host_running main slot1
+  run on main fleet-cancel web
+  [ "$status" -eq 0 ]
+  [[ $output == *"the move of web was cancelled; it stays here on slot1"* ]]
+  host_running main slot1
+  [ "$(readlink "$(host_root main)/slot1/data.img")" = "$(host_img main web)" ]
+  run on main fleet-cancel web
+  [ "$status" -eq 4 ]
+  [[ $output == *"no move of state web out of main is in progress"* ]]
+  run on big fleet-pull web --from main --abort
+  [ "$status" -eq 0 ]
+  [ -z "$(states_on big)" ]
+}

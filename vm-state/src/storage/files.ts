@@ -127,7 +127,7 @@ export class FilesDriver implements StorageDriver {
         undo.dismiss();
     }
 
-    protected copy(src: string, dst: string, what: string): Promise<void> {
+    copy(src: string, dst: string, what: string): Promise<void> {
         return copyImage(this.ctx, src, dst, what, this.copyMode);
     }
 
