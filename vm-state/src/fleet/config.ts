@@ -8,6 +8,9 @@ import { FleetData } from "../../../lib/deploymentData";
 import { nameProblem } from "../../../lib/names";
 import { HostConfig, StorageBackend } from "../config";
 import { conflict, fail } from "../errors";
+import { Layout } from "../layout";
+import { Root } from "../root";
+import { Run } from "../run";
 import { shown } from "../text";
 
 export interface FleetHost {
@@ -140,4 +143,9 @@ export function readFleet(config: HostConfig, backendOverride?: string): FleetCo
 /** The configured keep counts of STATE replicated from this host to TO, or undefined. */
 export function configuredKeep(fleet: FleetConfig, state: string, to: string): ReplicaKeep | undefined {
     return fleet.replicas.find((r) => r.state === state && r.from === fleet.self.name && r.to === to)?.keep;
+}
+
+/** A fleet change's exit status is recorded for `metrics` whatever stops it, a refusal before its root is opened included. */
+export function recordRun(run: Run): void {
+    run.operation = { layout: new Layout(new Root(run.env.root)) };
 }

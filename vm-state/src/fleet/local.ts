@@ -14,11 +14,12 @@ import { checkName } from "../names";
 import { Run } from "../run";
 import { openFleetStorage } from "../storage/fleet";
 import { shown } from "../text";
-import { readFleet } from "./config";
+import { recordRun, readFleet } from "./config";
 import { fleetLock } from "./locks";
 import { cancelMove } from "./serve";
 
 export async function fleetCancel(run: Run, argv: readonly string[]): Promise<void> {
+    recordRun(run);
     const args = parseArgs({}, argv);
     expectCount(args, 1);
     const state = args.positional[0];
@@ -37,6 +38,7 @@ export async function fleetCancel(run: Run, argv: readonly string[]): Promise<vo
 }
 
 export async function replicaPromote(run: Run, argv: readonly string[]): Promise<void> {
+    recordRun(run);
     const args = parseArgs({ values: ["--as"] }, argv);
     expectCount(args, 1);
     const state = args.positional[0];

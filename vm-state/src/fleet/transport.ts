@@ -34,8 +34,8 @@ function childProcess(): typeof import("child_process") {
 export interface Receiver {
     readonly cmd: string;
     readonly args: readonly string[];
-    /** Looks at the first bytes before anything reaches the receiver; throws to refuse the stream. */
-    readonly guard?: (head: Buffer) => void;
+    /** Looks at the first bytes (from the host named) before anything reaches the receiver; throws to refuse the stream. */
+    readonly guard?: (head: Buffer, from: string) => void;
     /** Bytes the guard needs. */
     readonly guardBytes?: number;
 }
@@ -153,6 +153,11 @@ export class Transport {
         const sshDone = collect(ssh, false);
         const recvDone = collect(recv, false);
         recv.stdin?.on("error", () => undefined);
+        // A receiver that exits early (it refused the stream) never drains: stop reading then.
+        let recvClosed = false;
+        const recvGone = recvDone.then(() => {
+            recvClosed = true;
+        });
         let bytes = 0;
         let paused = false;
         let refused: unknown;
@@ -162,7 +167,7 @@ export class Transport {
         const check = (): boolean => {
             guarded = true;
             try {
-                receiver.guard?.(head);
+                receiver.guard?.(head, name);
                 return true;
             } catch (err) {
                 refused = err;
@@ -187,7 +192,11 @@ export class Transport {
                 }
                 bytes += data.length;
                 if (!recv.stdin?.write(data)) {
-                    await new Promise((r) => recv.stdin?.once("drain", r));
+                    await Promise.race([new Promise((r) => recv.stdin?.once("drain", r)), recvGone]);
+                }
+                if (recvClosed) {
+                    ssh.kill("SIGTERM");
+                    break;
                 }
                 if (hook && !paused && bytes >= 1024 * 1024) {
                     paused = true;
@@ -228,13 +237,21 @@ export async function streamTo(transport: Transport, run: Run, name: string, req
     const sendDone = collect(send, false);
     const sshDone = collect(ssh, false);
     ssh.stdin?.on("error", () => undefined);
+    let sshClosed = false;
+    const sshGone = sshDone.then(() => {
+        sshClosed = true;
+    });
     let bytes = 0;
     let paused = false;
     const hook = run.env.testPhase?.name === phase;
     for await (const chunk of send.stdout as AsyncIterable<Buffer>) {
         bytes += chunk.length;
         if (!ssh.stdin?.write(chunk)) {
-            await new Promise((r) => ssh.stdin?.once("drain", r));
+            await Promise.race([new Promise((r) => ssh.stdin?.once("drain", r)), sshGone]);
+        }
+        if (sshClosed) {
+            send.kill("SIGTERM");
+            break;
         }
         if (hook && !paused && bytes >= 1024 * 1024) {
             paused = true;

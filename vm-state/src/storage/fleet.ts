@@ -72,6 +72,8 @@ export interface FleetStorage {
 
     /** Replication, the source's side. A frozen copy of the state as SNAP (files: a copy in `states/.fleet-out/<state>`, the VM paused for it; zfs: a snapshot). */
     replMark(state: string, snap: string, pause: (action: () => Promise<void>) => Promise<void>): Promise<void>;
+    /** What sends the rest of an interrupted replication (zfs), its token checked first (PREFIX: this transfer's snapshots). */
+    resumeSender(state: string, token: string, prefix: string): Promise<{ cmd: string; args: string[] }>;
     /** What sends SNAP (incrementally from BASE where the backend can). */
     replSender(state: string, snap: string, base: string): { cmd: string; args: string[] };
     /** SNAP already exists here (a name to avoid). */

@@ -207,10 +207,10 @@ export class FilesFleet implements FleetStorage {
         return {
             cmd: "tar",
             args: [
-                "-x", "-f", "-", "-C", into, "--no-same-owner", "--no-same-permissions", "--no-overwrite-dir", "--occurrence=1",
-                ...(which === "final" ? ["--overwrite"] : []), "--", "data.img",
+                "-x", "-f", "-", "-C", into, "--no-same-owner", "--no-same-permissions", "--occurrence=1",
+                ...(which === "final" ? ["--overwrite"] : ["--no-overwrite-dir"]), "--", "data.img",
             ],
-            guard: (head) => checkTarHead(head, "the source"),
+            guard: checkTarHead,
             guardBytes: tarBlock,
         };
     }
@@ -258,6 +258,10 @@ export class FilesFleet implements FleetStorage {
         }
         const image = this.root.path(["states", ".fleet-out", state, "data.img"]);
         await pause(() => (this.driver as FilesDriver).copy(this.ctx.layout.stateImage(state), image, `state ${state}`));
+    }
+
+    async resumeSender(): Promise<{ cmd: string; args: string[] }> {
+        throw usage("resume tokens exist on zfs only");
     }
 
     replSender(state: string): { cmd: string; args: string[] } {

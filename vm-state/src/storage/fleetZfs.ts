@@ -242,6 +242,11 @@ export class ZfsFleet implements FleetStorage {
         await this.driver.snapshot(state, snap);
     }
 
+    async resumeSender(state: string, token: string, prefix: string): Promise<{ cmd: string; args: string[] }> {
+        await this.checkToken(state, token, prefix);
+        return { cmd: this.run.env.commands.zfs, args: ["send", "-t", token] };
+    }
+
     replSender(state: string, snap: string, base: string): { cmd: string; args: string[] } {
         const ds = this.driver.dataset(state);
         return { cmd: this.run.env.commands.zfs, args: ["send", ...(base !== "" ? ["-I", `@${base}`] : []), `${ds}@${snap}`] };
