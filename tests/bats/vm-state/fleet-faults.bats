@@ -287,7 +287,8 @@ resume slot1" ]
   web_on_main
   local big_key
   big_key=$(cut -d' ' -f1,2 "$FLEET/big/host_key.pub")
-  sed -i -E "s/^(\[127\.0\.0\.1\]:[0-9]+) .* main\$/\1 $big_key main/" "$FLEET/known_hosts"
+  # '|' as the delimiter: a key's base64 may hold '/'.
+  sed -i -E "s|^(\[127\.0\.0\.1\]:[0-9]+) .* main\$|\1 $big_key main|" "$FLEET/known_hosts"
   run on big fleet-pull web --from main
   [ "$status" -eq 1 ]
   [[ $output != *"cannot reach"* ]]
