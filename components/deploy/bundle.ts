@@ -1,7 +1,7 @@
 /**
  * The bundle pushed to the host: `nixos/**` from the repository with the rendered `infra.json`
- * in place of `nixos/infra.json`, `scripts/**` (the host-side tools the flake packages, such
- * as the fleet's bash parts in `scripts/vm-state.d`) and `scripts/vm-state.js`, vm-state built
+ * in place of `nixos/infra.json`, `scripts/**` (the host-side tools in the repository) and
+ * `scripts/vm-state.js`, vm-state built
  * from vm-state/src (esbuild, vm-state/build.ts), which the flake runs with nixpkgs' Node
  * (nixos/lib/vm-state.nix). Deterministic: the same files give the same hash and the same tar, byte for
  * byte, on any machine, so an unchanged stack runs no remote command.

@@ -8,34 +8,22 @@
 # "Node.js default version has been updated from 22 LTS to 24 LTS". vm-state/build.ts targets the
 # older of that and the repository's Node 22 (nodeTargets there).
 #
-# Until the fleet commands are ported (issue 19), the build hands them to the bash implementation,
-# scripts/vm-state.d/*.bash concatenated here as `vm-state-fleet-bash` (its own runtime inputs: jq,
-# GNU tar...), found through VM_STATE_LEGACY (vm-state/src/fleet/legacy.ts). Delete that part with
-# legacy.ts.
-#
 # Arguments: pkgs, lib; zfs (the ZFS package, or null off the zfs backend); bundle, the build
-# (a path: copied into the store; the tests pass a string); fleetBash, the bash parts in order.
-# Returns { vm-state, fleet-bash } (tests/bats/vm-state/package.bats evaluates it).
-{ pkgs, lib, zfs ? null, bundle, fleetBash }:
+# (a path: copied into the store; the tests pass a string).
+# Returns { vm-state } (tests/bats/vm-state/package.bats evaluates it).
+{ pkgs, lib, zfs ? null, bundle }:
 let
   zfsInputs = lib.optional (zfs != null) zfs;
-  # cloud-hypervisor: ch-remote pauses a running VM for a consistent snapshot (files, xfs).
-  # openssh, gnutar: the fleet commands (ssh to the other hosts; tar --sparse streams on files/xfs).
-  fleet-bash = pkgs.writeShellApplication {
-    name = "vm-state-fleet-bash";
-    runtimeInputs = with pkgs; [ jq util-linux coreutils e2fsprogs systemd cloud-hypervisor openssh gnutar gnused gnugrep ] ++ zfsInputs;
-    text = lib.concatMapStrings builtins.readFile fleetBash;
-  };
 in
 {
-  inherit fleet-bash;
   vm-state = pkgs.writeShellApplication {
     name = "vm-state";
     # util-linux: flock (the lock), mount; coreutils: cp --sparse (copies without reflinks);
-    # e2fsprogs: mkfs.ext4, e2label; systemd: systemctl, journalctl; cloud-hypervisor: ch-remote.
-    runtimeInputs = with pkgs; [ util-linux coreutils e2fsprogs systemd cloud-hypervisor openssh ] ++ zfsInputs;
+    # e2fsprogs: mkfs.ext4, e2label; systemd: systemctl, journalctl; cloud-hypervisor: ch-remote
+    # (pauses a running VM for a consistent snapshot on files/xfs); openssh, gnutar: the fleet
+    # commands (ssh to the other hosts; tar --sparse streams on files/xfs, docs/vm-state.md).
+    runtimeInputs = with pkgs; [ util-linux coreutils e2fsprogs systemd cloud-hypervisor openssh gnutar ] ++ zfsInputs;
     text = ''
-      export VM_STATE_LEGACY="''${VM_STATE_LEGACY:-${fleet-bash}/bin/vm-state-fleet-bash}"
       exec ${pkgs.nodejs}/bin/node ${bundle} "$@"
     '';
   };

@@ -13,15 +13,6 @@ let
     bundle =
       if builtins.pathExists bundle then bundle
       else throw "scripts/vm-state.js is missing: the flake is evaluated from the deploy bundle, which carries vm-state's build (components/deploy/bundle.ts; `npm run plan -- --render-dir DIR` writes one)";
-    # The bash implementation, only for the fleet commands until they are ported (issue 19).
-    fleetBash = [
-      ../../scripts/vm-state.d/common.bash
-      ../../scripts/vm-state.d/backend-files.bash
-      ../../scripts/vm-state.d/backend-zfs.bash
-      ../../scripts/vm-state.d/fleet.bash
-      ../../scripts/vm-state.d/commands.bash
-      ../../scripts/vm-state.d/vm-state.bash
-    ];
   }) vm-state;
 in
 {

@@ -19,7 +19,7 @@ export async function needState(view: Pick<View, "driver" | "layout">, state: st
  * A name a new state may take: no state, none arriving by a fleet move, and nothing else in the
  * way of its directory (an empty directory is fine). False when it exists and `ifMissing` allows that.
  */
-export async function needNewState(ch: Change, name: string, ifMissing: boolean): Promise<boolean> {
+export async function needNewState(ch: Change, name: string, ifMissing: boolean, placing?: string): Promise<boolean> {
     if (await ch.driver.exists(name)) {
         if (ifMissing) {
             ch.run.log(`state ${name} exists; nothing to do`);
@@ -27,7 +27,7 @@ export async function needNewState(ch: Change, name: string, ifMissing: boolean)
         }
         throw conflict(`state ${shown(name)} already exists`);
     }
-    ch.records.needNotArriving(name);
+    ch.records.needNotArriving(name, placing);
     const dir = `${ch.layout.statesDir}/${name}`;
     const stat = lstatOrNull(dir);
     if (stat === null) {

@@ -34,23 +34,22 @@ export const commands: Readonly<Record<string, Command>> = {
     apply: { usage: "apply FILE|-", change: true, load: async () => (await import("./commands/apply")).apply },
     adopt: { usage: "adopt SLOT STATE", change: true, load: async () => (await import("./commands/adopt")).adopt },
     gc: { usage: "gc [--fleet-moved [STATE...]]", change: true, load: async () => (await import("./commands/gc")).gc },
-    // The fleet: run by the bash implementation until it is ported (fleet/legacy.ts).
     "fleet-pull": {
         usage: "fleet-pull STATE (--from HOST | --from-any) [--slot SLOT] [--json] | fleet-pull STATE --from HOST --abort",
         change: true,
-        load: async () => (await import("./fleet/legacy")).legacyFleet("fleet-pull"),
+        load: async () => (await import("./fleet/pull")).fleetPull,
     },
-    "fleet-cancel": { usage: "fleet-cancel STATE", change: true, load: async () => (await import("./fleet/legacy")).legacyFleet("fleet-cancel") },
+    "fleet-cancel": { usage: "fleet-cancel STATE", change: true, load: async () => (await import("./fleet/local")).fleetCancel },
     replicate: {
         usage: "replicate STATE --to HOST [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--json]",
         change: true,
-        load: async () => (await import("./fleet/legacy")).legacyFleet("replicate"),
+        load: async () => (await import("./fleet/replicate")).replicate,
     },
     "replica-promote": {
         usage: "replica-promote STATE [--as NAME]",
         change: true,
-        load: async () => (await import("./fleet/legacy")).legacyFleet("replica-promote"),
+        load: async () => (await import("./fleet/local")).replicaPromote,
     },
-    "fleet-serve": { usage: "fleet-serve", change: false, load: async () => (await import("./fleet/legacy")).legacyFleet("fleet-serve") },
+    "fleet-serve": { usage: "fleet-serve", change: false, load: async () => (await import("./fleet/serve")).fleetServe },
     "__check-name": { usage: "__check-name slot|state|snapshot NAME", change: false, load: async () => (await import("./commands/checkName")).checkNameCommand },
 };

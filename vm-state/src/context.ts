@@ -84,8 +84,8 @@ export function checkLayout(layout: Layout, config: HostConfig): void {
 
 /**
  * The temporary files a killed run left beside the files vm-state replaces atomically: the
- * journal's (`.vm-state-journal.XXXXXX`, the journal itself is not one), `.tmp-*` in the root and
- * in the metrics directory. Under the lock, nothing else is writing them.
+ * journal's (`.vm-state-journal.XXXXXX`, the journal itself is not one), `.tmp-*` in the root,
+ * in the metrics directory and in the fleet's record directories. Under the lock, nothing else is writing them.
  */
 function removeTemps(run: Run, layout: Layout): void {
     const found: string[] = [];
@@ -101,6 +101,9 @@ function removeTemps(run: Run, layout: Layout): void {
     for (const path of found) {
         run.log(`removing ${path} left by an interrupted run`);
         rmSync(path, { force: true, recursive: true });
+    }
+    for (const path of new FleetRecords(layout).leftovers()) {
+        run.log(`removed ${path} left by an interrupted run`);
     }
 }
 

@@ -63,10 +63,9 @@ inputs_json() {
   done < <(find "$NIXOS" -name '*.nix' -not -path "$NIXOS/lib/nftables.nix" -not -path "$NIXOS/lib/networkd.nix")
   [ "$count" -gt 10 ]
   [ "$missing" -eq 0 ]
-  # The packaged vm-state in particular: the build the bundle carries, and the fleet's bash parts.
+  # The packaged vm-state in particular: the build the bundle carries.
   grep -q '\.\./\.\./scripts/vm-state\.js;' "$NIXOS/modules/hypervisor.nix"
   grep -q 'vmStateBundlePath = "scripts/vm-state.js"' "$REPO_ROOT/components/deploy/bundle.ts"
-  grep -q '\.\./\.\./scripts/vm-state\.d/vm-state\.bash' "$NIXOS/modules/hypervisor.nix"
 }
 
 @test "no slot is written out by hand in the flake, its modules or its checks" {

@@ -28,7 +28,6 @@ web_on_main() {
   : >"$FLEET/main/zfs.log"
   : >"$FLEET/big/zfs.log"
 }
-line_of() { grep -n -m1 -F -- "$1" "$FAKE_SYSTEMCTL_LOG" | cut -d: -f1; }
 model_ok() { host_zfs "$1" __check; }
 
 @test "zfs move: a full send while it runs, stop, an incremental send, received with -s into a hidden dataset renamed last" {

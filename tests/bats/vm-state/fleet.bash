@@ -5,8 +5,8 @@
 # sshd on 127.0.0.1 and a port of its own, with its own host key and an authorized_keys that holds
 # what root's authorized_keys on a fleet host holds:
 #   restrict,from="127.0.0.1",command="vm-state fleet-serve" <the fleet's transfer key>
-# `vm-state` on the sshd's PATH is the repository's. The sshd's SetEnv gives the forced command
-# its host's environment. Also in .fleet: `third` (127.0.0.1, a root but no sshd: a third target)
+# `vm-state` on the sshd's PATH is the repository's, run by the Node the suite runs with. The
+# sshd's SetEnv gives the forced command its host's environment. Also in .fleet: `third` (127.0.0.1, a root but no sshd: a third target)
 # and `far` (an address nothing connects from). Load after helpers: `load fleet`.
 # Slots are unique across the fleet: main has slot1 and slot2, big slot3 and slot4, third slot5.
 
@@ -118,12 +118,14 @@ host_zfs() {
 host_img() { printf '%s/states/%s/data.img' "$(host_root "$1")" "$2"; }
 host_running() { [[ -e $FLEET/$1/units/microvm@$2.service ]]; }
 
-# start_sshd HOST: its sshd on a free port of 127.0.0.1, started and waited for until it accepts
-# the fleet key (a port that turns out to be taken is replaced by another).
+# start_sshd HOST [BIN]: its sshd on a free port of 127.0.0.1, started and waited for until it
+# accepts the fleet key (a port that turns out to be taken is replaced by another). The forced
+# command's `vm-state` is the one in BIN (default $FLEET/bin, the repository's).
 start_sshd() {
-  local host=$1 dir=$FLEET/$1 port pid words=()
+  local host=$1 dir=$FLEET/$1 bin=${2:-$FLEET/bin} node_dir port pid words=()
+  node_dir=$(dirname "$(command -v node)")
   mkdir -p /run/sshd
-  ssh-keygen -q -t ed25519 -N '' -C "$host" -f "$dir/host_key"
+  if [[ ! -f $dir/host_key ]]; then ssh-keygen -q -t ed25519 -N '' -C "$host" -f "$dir/host_key"; fi # kept by a restart
   printf 'restrict,from="127.0.0.1",command="vm-state fleet-serve" %s\n' "$(cat "$FLEET/transfer_key.pub")" >"$dir/authorized_keys"
   mapfile -t words < <(host_env_words "$host")
   for _ in $(seq 20); do
@@ -140,7 +142,7 @@ start_sshd() {
       echo "UsePAM no"
       echo "StrictModes no"
       echo "LogLevel ERROR"
-      echo "SetEnv PATH=$FLEET/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${words[*]}"
+      echo "SetEnv PATH=$bin:$node_dir:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${words[*]}"
     } >"$dir/sshd_config"
     "$FLEET_SSHD" -D -e -f "$dir/sshd_config" </dev/null >/dev/null 2>>"$dir/sshd.log" 3>&- &
     pid=$!
@@ -169,6 +171,14 @@ stop_sshds() {
     kill "$(cat "$f")" 2>/dev/null || true
   done
 }
+# stop_sshd HOST: that host's sshd only, waited for until its port is free.
+stop_sshd() {
+  local pid
+  pid=$(cat "$FLEET/$1/sshd.pid.test")
+  kill "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  rm -f "$FLEET/$1/sshd.pid.test"
+}
 
 # fleet_ssh HOST REQUEST...: a request to HOST with the fleet's transfer key, as vm-state sends it.
 fleet_ssh() {
@@ -185,6 +195,18 @@ fleet_state() { # HOST NAME SLOT TEXT
   put_text "$(host_img "$1" "$2")" $((512 * MiB)) "$4"
   if [[ -n $3 ]]; then on "$1" assign "$3" "$2" 2>/dev/null; fi
 }
+
+# A state `web` running on main's slot1, with 8 MiB of random data besides its text.
+web_on_main() {
+  fleet_state main web slot1 "${1:-data of web}"
+  dd if=/dev/urandom of="$(host_img main web)" bs=1M count=8 seek=100 conv=notrunc status=none
+  : >"$FAKE_SYSTEMCTL_LOG"
+}
+# The copy main keeps of web after a move (list --all), and the states a host lists.
+hidden_copy() { on main list --all --json 2>/dev/null | jq -r '.hidden[] | select(.was | startswith("web (moved")) | .name'; }
+states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join(" ")'; }
+# The first line of the shared systemctl log that holds TEXT.
+line_of() { grep -n -m1 -F -- "$1" "$FAKE_SYSTEMCTL_LOG" | cut -d: -f1; }
 
 # pause_at PHASE HOST ARGS...: runs vm-state ARGS on HOST in the background with the test hook
 # VM_STATE_TEST_PHASE=PHASE, and waits until it is there (it waits for resume_run). The process

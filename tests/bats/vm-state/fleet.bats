@@ -16,16 +16,6 @@ teardown() {
   unmount_all
 }
 
-# A state `web` running on main's slot1, with 8 MiB of random data besides its text.
-web_on_main() {
-  fleet_state main web slot1 "${1:-data of web}"
-  dd if=/dev/urandom of="$(host_img main web)" bs=1M count=8 seek=100 conv=notrunc status=none
-  : >"$FAKE_SYSTEMCTL_LOG"
-}
-hidden_copy() { on main list --all --json 2>/dev/null | jq -r '.hidden[] | select(.was | startswith("web (moved")) | .name'; }
-line_of() { grep -n -m1 -F -- "$1" "$FAKE_SYSTEMCTL_LOG" | cut -d: -f1; }
-states_on() { on "$1" list --json 2>/dev/null | jq -r '[.states[].name] | join(" ")'; }
-
 @test "a move: copied while it runs, the source stopped only for the catch-up, byte for byte, started on the target last" {
   web_on_main "first data"
   pause_at copied big fleet-pull web --from main --slot slot3 --json
@@ -424,5 +414,22 @@ only_hosts() {
   run place big web
   [ "$status" -eq 4 ]
   [[ $output == *"state web is on several hosts (main third); pull it from one explicitly (vm-state fleet-pull web --from HOST)"* ]]
+  [ -z "$(states_on big)" ]
+}
+
+@test "fleet-cancel on the source undoes a move cut after the source stopped: its slot gets its disk back and runs again" {
+  web_on_main
+  kill_at released big fleet-pull web --from main --slot slot3
+  run ! host_running main slot1
+  run on main fleet-cancel web
+  [ "$status" -eq 0 ]
+  [[ $output == *"the move of web was cancelled; it stays here on slot1"* ]]
+  host_running main slot1
+  [ "$(readlink "$(host_root main)/slot1/data.img")" = "$(host_img main web)" ]
+  run on main fleet-cancel web
+  [ "$status" -eq 4 ]
+  [[ $output == *"no move of state web out of main is in progress"* ]]
+  run on big fleet-pull web --from main --abort
+  [ "$status" -eq 0 ]
   [ -z "$(states_on big)" ]
 }

@@ -2,8 +2,7 @@
 # How vm-state is packaged: in the repository, scripts/vm-state launches the TypeScript build
 # (vm-state/dist/vm-state.js, made by `npm ci`); on the host, the NixOS package
 # (nixos/lib/vm-state.nix, used by nixos/modules/hypervisor.nix) runs the build the deploy bundle
-# carries with nixpkgs' Node, and gives the fleet commands the bash implementation until they are
-# ported. The package is evaluated here with stand-in pkgs (no nixpkgs on this machine) and the
+# carries with nixpkgs' Node. The package is evaluated here with stand-in pkgs (no nixpkgs on this machine) and the
 # scripts it would write are run for real.
 
 load helpers
@@ -18,7 +17,7 @@ setup() {
   VM_STATE=$LAUNCHER
 }
 
-# package_eval ATTR: JSON of the package's ATTR (vm-state or fleet-bash) evaluated with stand-in
+# package_eval ATTR: JSON of the package's ATTR (vm-state) evaluated with stand-in
 # pkgs: writeShellApplication returns its arguments, its store path is $BATS_TEST_TMPDIR/store/NAME;
 # the Node is the one on PATH (its directory as nodejs); ZFS when $2 is "zfs".
 package_eval() {
@@ -35,24 +34,19 @@ package_eval() {
         optional = c: x: if c then [ x ] else [ ];
         concatMapStrings = f: l: builtins.concatStringsSep \"\" (map f l);
       };
-      hypervisor = builtins.readFile (nixos + \"/modules/hypervisor.nix\");
-      # The bash parts in the module's order, as the module lists them.
-      parts = map (m: repo + \"/\" + builtins.substring 6 (-1) (builtins.head m))
-        (builtins.filter builtins.isList (builtins.split \"(\\\\.\\\\./\\\\.\\\\./scripts/vm-state\\\\.d/[a-z-]+\\\\.bash)\" hypervisor));
       p = import (nixos + \"/lib/vm-state.nix\") {
         inherit pkgs lib bundle;
         zfs = if withZfs then \"pkg-zfs\" else null;
-        fleetBash = parts;
       };
-    in builtins.removeAttrs p.$1 [ \"outPath\" ] // { inherit parts; }" \
+    in builtins.removeAttrs p.$1 [ \"outPath\" ]" \
     --argstr nixos "$REPO/nixos" --argstr repo "$REPO" --argstr store "$BATS_TEST_TMPDIR/store" \
     --argstr nodejs "$node_dir" --argstr bundle "$BUILD" --arg withZfs "${2:-false}"
 }
 
-# install_package: writes both scripts as writeShellApplication would, under $BATS_TEST_TMPDIR/store.
+# install_package: writes the script as writeShellApplication would, under $BATS_TEST_TMPDIR/store.
 install_package() {
   local name json
-  for name in vm-state fleet-bash; do
+  for name in vm-state; do
     json=$(package_eval "$name") || return 1
     mkdir -p "$BATS_TEST_TMPDIR/store/$(jq -r .name <<<"$json")/bin"
     {
@@ -116,7 +110,7 @@ install_package() {
   [ "$status" -eq 0 ]
   [ "$(jq -r .name <<<"$output")" = vm-state ]
   [[ "$(jq -r .text <<<"$output")" == *"exec $(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/bin/node $BUILD \"\$@\""* ]]
-  [ "$(jq -c .runtimeInputs <<<"$output")" = '["pkg-util-linux","pkg-coreutils","pkg-e2fsprogs","pkg-systemd","pkg-cloud-hypervisor","pkg-openssh"]' ]
+  [ "$(jq -c .runtimeInputs <<<"$output")" = '["pkg-util-linux","pkg-coreutils","pkg-e2fsprogs","pkg-systemd","pkg-cloud-hypervisor","pkg-openssh","pkg-gnutar"]' ]
   [[ "$(jq -r .text <<<"$output")" != *npm* ]]
   run --separate-stderr package_eval vm-state true
   [ "$(jq -r '.runtimeInputs[-1]' <<<"$output")" = pkg-zfs ]
@@ -125,38 +119,29 @@ install_package() {
   grep -q 'vmStateBundlePath = "scripts/vm-state.js"' "$REPO/components/deploy/bundle.ts"
 }
 
-@test "the NixOS package's scripts pass shellcheck and run: vm-state creates a state, the fleet commands reach the bash parts" {
+@test "the NixOS package's script passes shellcheck and runs: vm-state creates a state, the fleet commands are the build's" {
   require_tools shellcheck
   nix_setup
   install_package
-  local bin=$BATS_TEST_TMPDIR/store/vm-state/bin/vm-state fleet=$BATS_TEST_TMPDIR/store/vm-state-fleet-bash/bin/vm-state-fleet-bash
+  local bin=$BATS_TEST_TMPDIR/store/vm-state/bin/vm-state
   (cd "$(dirname "$bin")" && shellcheck vm-state)
-  (cd "$(dirname "$fleet")" && shellcheck vm-state-fleet-bash)
   run "$bin" create web --size-gib 1
   [ "$status" -eq 0 ]
   [ "$(e2label "$(img web)")" = vmstate ]
-  # No .fleet in infra.json: the bash fleet-pull says so (exit 4), so the wrapper found it.
+  # No .fleet in infra.json: fleet-pull says so (exit 4).
   run "$bin" fleet-pull web --from big
   [ "$status" -eq 4 ]
   [ "$output" = "vm-state: $VM_STATE_CONFIG has no .fleet: this host is not part of a fleet (a one-host stack)" ]
-  run "$fleet" help
-  [ "$status" -eq 0 ]
-  [[ $output == *"fleet-pull"* ]]
 }
 
-@test "the fleet's bash parts: every file of scripts/vm-state.d in the package, the entry point last; ssh and GNU tar, no gzip" {
-  nix_setup
-  run --separate-stderr package_eval fleet-bash
-  [ "$status" -eq 0 ]
-  [ "$(jq -r '.parts[-1]' <<<"$output")" = "$REPO/scripts/vm-state.d/vm-state.bash" ]
-  [ "$(jq -r '.parts[]' <<<"$output" | sort)" = "$(printf '%s\n' "$REPO"/scripts/vm-state.d/*.bash | sort)" ]
-  [[ "$(jq -c .runtimeInputs <<<"$output")" == *'"pkg-openssh","pkg-gnutar"'* ]]
-  run grep -nwE 'gzip' "$REPO"/scripts/vm-state.d/*.bash "$REPO/nixos/lib/vm-state.nix"
+@test "no bash implementation is left: scripts/ holds the launcher only, and nothing packages or calls vm-state.d" {
+  [ "$(cd "$REPO/scripts" && find . -mindepth 1 | sort)" = "./vm-state" ]
+  run grep -rn 'vm-state\.d\|VM_STATE_LEGACY' "$REPO/nixos" "$REPO/vm-state/src" "$REPO/components" "$REPO/scripts"
   [ "$status" -eq 1 ]
 }
 
-@test "what remains of vm-state in bash passes shellcheck -x: the launcher, the fleet's bash parts, the test helpers" {
+@test "what remains of vm-state in bash passes shellcheck -x: the launcher and the test helpers" {
   require_tools shellcheck
-  shellcheck -x "$LAUNCHER" "$REPO"/scripts/vm-state.d/*.bash "$REPO"/tests/fakes/systemctl "$FAKES"/* \
+  shellcheck -x "$LAUNCHER" "$REPO"/tests/fakes/systemctl "$FAKES"/* \
     "$VM_STATE_TESTS"/helpers.bash "$VM_STATE_TESTS"/fleet.bash
 }

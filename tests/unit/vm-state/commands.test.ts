@@ -3,7 +3,7 @@
  * the fleet's records as local changes see them, the bridge to the bash fleet commands.
  */
 import { execFileSync } from "child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "fs";
 import { join } from "path";
 import { requireTools } from "../../helpers/tools";
 import { Host, makeHost, removeHost, vm } from "./harness";
@@ -101,17 +101,15 @@ gate.describe("commands", () => {
         expect(JSON.parse(readFileSync(join(h.root, ".vm-state-metrics/last-create.json"), "utf8"))).toMatchObject({ command: "create", exitCode: 0 });
     });
 
-    test("phase 1: the fleet commands run the bash implementation with the same arguments; its exit status is vm-state's", async () => {
-        const fake = join(h.dir, "legacy");
-        writeFileSync(fake, `#!/bin/sh\necho "$@" >>"${join(h.dir, "legacy.log")}"\nexit 3\n`);
-        chmodSync(fake, 0o755);
-        (h.env as Record<string, string>).VM_STATE_LEGACY = fake;
-        expect((await vm(h, "fleet-pull", "web", "--from", "big")).code).toBe(3);
-        expect((await vm(h, "gc", "--fleet-moved", "web")).code).toBe(3);
-        expect(readFileSync(join(h.dir, "legacy.log"), "utf8")).toBe("fleet-pull web --from big\ngc --fleet-moved web\n");
-        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-metrics/last-fleet-pull.json"), "utf8"))).toMatchObject({ exitCode: 3 });
-        writeFileSync(fake, "#!/bin/sh\nexit 0\n");
-        expect((await vm(h, "replicate", "one", "--to", "big")).code).toBe(0);
-        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-fleet/replicated/one.big.json"), "utf8")).at).toBeGreaterThan(0);
+    test("the fleet commands run in TypeScript: on a host without .fleet they exit 4 saying so, recorded for metrics", async () => {
+        const r = await vm(h, "fleet-pull", "web", "--from", "big");
+        expect(r.code).toBe(4);
+        expect(r.stderr).toContain("has no .fleet: this host is not part of a fleet (a one-host stack)");
+        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-metrics/last-fleet-pull.json"), "utf8"))).toMatchObject({ exitCode: 4 });
+        expect((await vm(h, "replicate", "one", "--to", "big")).code).toBe(4);
+        expect((await vm(h, "fleet-cancel", "one")).code).toBe(4);
+        expect((await vm(h, "replica-promote", "one")).code).toBe(4);
+        // gc --fleet-moved needs no .fleet: the copies of earlier moves are this host's.
+        expect((await vm(h, "gc", "--fleet-moved", "web")).code).toBe(0);
     });
 });

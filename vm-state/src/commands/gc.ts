@@ -13,11 +13,13 @@ export async function gc(run: Run, argv: readonly string[]): Promise<number | vo
     if (args.positional.length > 0 && !args.flags.has("--fleet-moved")) {
         throw new UsageError("gc takes states only with --fleet-moved");
     }
-    if (args.flags.has("--fleet-moved")) {
-        const { runLegacy } = await import("../fleet/legacy");
-        return runLegacy(run, "gc", argv);
+    if (!args.flags.has("--fleet-moved")) {
+        expectCount(args, 0);
     }
-    expectCount(args, 0);
     const ch = await openChange(run);
+    if (args.flags.has("--fleet-moved")) {
+        const { gcMoved } = await import("../fleet/gcMoved");
+        await gcMoved(ch, args.positional);
+    }
     await ch.driver.gc();
 }

@@ -8,17 +8,25 @@
  *   replicas/<state>.json  a replica held here: {from}
  *   replicated/<state>.<to>.json  the last replication of a state to a host that finished: {at}
  *
- * Phase 1 of the TypeScript vm-state reads them (local changes refuse a state that is leaving or
- * arriving, `list --all`, `status`, `metrics`); the fleet commands that write them are the next
- * step (fleet/legacy.ts runs them meanwhile).
+ *   locks/<kind>-<state>.lock     one transfer per state and direction at a time
+ *   fleet.log              every fleet-serve request, allowed or refused
+ *
+ * Local changes read them (a state leaving or arriving is refused, `list --all`, `status`,
+ * `metrics`); the fleet commands write them, each record replaced atomically (a kill leaves the
+ * old record or the new, and at most a `.tmp-*` file the next change removes).
  */
-import { readdirSync, readFileSync } from "fs";
-import { conflict } from "../errors";
+import { appendFileSync, readdirSync, readFileSync, rmSync } from "fs";
+import { makeDirs, removeDurably, writeAtomic } from "../atomic";
+import { conflict, fail } from "../errors";
 import { fleetDirName, Layout } from "../layout";
 import { lstatOrNull } from "../root";
 import { HiddenEntry, StorageDriver } from "../storage/driver";
+import { systemMessage } from "../text";
+import { isoSeconds } from "../time";
 
 export type RecordKind = "in" | "out" | "moved" | "replicas" | "replicated";
+export const recordKinds: readonly RecordKind[] = ["in", "out", "moved", "replicas", "replicated"];
+const tempPrefix = ".tmp-";
 export type FleetRecord = Readonly<Record<string, unknown>>;
 
 const text = (v: unknown): string => (typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v));
@@ -57,10 +65,81 @@ export class FleetRecords {
             .sort();
     }
 
-    /** A new state may not take the name of one arriving here (fleet-pull places it under that name last). */
-    needNotArriving(state: string): void {
+    /** The record directories and `locks/`, made when first needed (a link there is refused, exit 4). */
+    ready(): void {
+        for (const segments of [[fleetDirName], ...[...recordKinds, "locks"].map((k) => [fleetDirName, k])]) {
+            const dir = this.layout.root.path(segments);
+            try {
+                makeDirs(dir);
+            } catch (err) {
+                throw fail(`cannot create ${dir}: ${systemMessage(err)}`);
+            }
+        }
+    }
+
+    /** Merges FIELDS into the record of KIND for FILE (`<state>.json`), written anew and renamed over the old one. */
+    put(kind: RecordKind, state: string, fields: FleetRecord, file = `${state}.json`): FleetRecord {
+        this.ready();
+        const path = this.layout.fleetRecord(kind, file);
+        const record = { ...(this.read(kind, file) ?? {}), ...fields };
+        try {
+            writeAtomic(this.layout.root.path([fleetDirName, kind]), path, `${tempPrefix}${file}`, `${JSON.stringify(record)}\n`);
+        } catch (err) {
+            throw fail(`cannot write the record ${path}: ${systemMessage(err)}`);
+        }
+        return record;
+    }
+
+    remove(kind: RecordKind, state: string): void {
+        const dir = this.layout.root.tryPath([fleetDirName, kind]);
+        if (dir === undefined || lstatOrNull(dir) === null) {
+            return;
+        }
+        const path = this.layout.fleetRecord(kind, `${state}.json`);
+        try {
+            removeDurably(dir, path);
+        } catch (err) {
+            throw fail(`cannot remove the record ${path}: ${systemMessage(err)}`);
+        }
+    }
+
+    /** The temporary files a killed `put` left (under the lock, nothing else writes them): removed, each path returned. */
+    leftovers(): string[] {
+        const removed: string[] = [];
+        for (const kind of recordKinds) {
+            const dir = this.layout.root.tryPath([fleetDirName, kind]);
+            if (dir === undefined || lstatOrNull(dir)?.isDirectory() !== true) {
+                continue;
+            }
+            for (const name of readdirSync(dir).filter((n) => n.startsWith(tempPrefix)).sort()) {
+                rmSync(`${dir}/${name}`, { force: true });
+                removed.push(`${dir}/${name}`);
+            }
+        }
+        return removed;
+    }
+
+    /**
+     * One line in `fleet.log` (time, the client's address or `-`, what happened), anything not
+     * printable as `?`; a log that cannot be written never stops a request.
+     */
+    log(client: string, line: string, now = new Date()): void {
+        const text = `${isoSeconds(Math.floor(now.getTime() / 1000))} ${client || "-"} ${line}`.replace(/[^\x20-\x7e]/g, "?");
+        const path = this.layout.root.tryPath([fleetDirName, "fleet.log"]);
+        if (path === undefined || lstatOrNull(this.layout.rootEntry(fleetDirName))?.isDirectory() !== true) {
+            return;
+        }
+        try {
+            appendFileSync(path, `${text}\n`);
+        } catch {
+            // the request goes on; the log is for the operator
+        }
+    }
+
+    /** A new state may not take the name of one arriving here (fleet-pull places it under that name last; it passes that one as PLACING). */
+    needNotArriving(state: string, placing?: string): void {
         const record = this.get("in", state);
-        if (record !== undefined) {
+        if (record !== undefined && state !== placing) {
             throw conflict(`state ${state} is arriving from ${text(record.from) || "another host"} (vm-state fleet-pull; --abort rolls it back)`);
         }
     }

@@ -80,6 +80,13 @@ export interface StorageDriver {
 
     /** Where the fleet keeps a state arriving by a move, and a replica held here (names, for `list --all`). */
     readonly fleetNames: { arriving(state: string): string; replica(state: string): string };
+    /**
+     * The copy a finished move left here, as its record names it (`hidden`): its name among the
+     * moved copies (`<state>.<time>`), or undefined when the record names anything else.
+     */
+    movedCopy(hidden: string): string | undefined;
+    /** Destroys a moved copy (a name `movedCopy` returned); zfs hides it with the deleted while a clone depends on it. */
+    purgeMoved(name: string): Promise<void>;
     /** The copies a replica of STATE held here has (`_replica-<host>-<time>`), oldest first. */
     replicaSnapshots(state: string): Promise<string[]>;
 

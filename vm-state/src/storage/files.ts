@@ -15,6 +15,16 @@ import { systemMessage } from "../text";
 import { copyImage, CopyMode, makeImage } from "./image";
 import { Capacity, HiddenEntry, LiveCopy, SnapshotInfo, StorageContext, StorageDriver, Usage } from "./driver";
 
+/** A moved copy's name, `<state>.<YYYYmmddHHMMSS>[-N]`, if HIDDEN is PREFIX and one; else undefined. */
+export function movedCopyName(hidden: string, prefix: string): string | undefined {
+    if (!hidden.startsWith(prefix)) {
+        return undefined;
+    }
+    const name = hidden.slice(prefix.length);
+    const m = /^(.+)\.[0-9]{14}(-[0-9]+)?$/.exec(name);
+    return m !== null && isName("state", m[1]) ? name : undefined;
+}
+
 export class FilesDriver implements StorageDriver {
     readonly live: LiveCopy = "pause";
 
@@ -117,7 +127,7 @@ export class FilesDriver implements StorageDriver {
         undo.dismiss();
     }
 
-    protected copy(src: string, dst: string, what: string): Promise<void> {
+    copy(src: string, dst: string, what: string): Promise<void> {
         return copyImage(this.ctx, src, dst, what, this.copyMode);
     }
 
@@ -232,6 +242,19 @@ export class FilesDriver implements StorageDriver {
 
     async prepare(): Promise<void> {
         // works on any filesystem
+    }
+
+    movedCopy(hidden: string): string | undefined {
+        return movedCopyName(hidden, `${this.layout.statesDir}/.moved/`);
+    }
+
+    async purgeMoved(name: string): Promise<void> {
+        const path = this.layout.root.path(["states", ".moved", name]);
+        try {
+            rmSync(path, { recursive: true, force: true });
+        } catch (err) {
+            throw fail(`removing ${path} failed: ${systemMessage(err)}`);
+        }
     }
 
     readonly fleetNames = {

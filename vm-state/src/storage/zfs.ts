@@ -16,7 +16,7 @@ import { isName } from "../names";
 import { utcStamp } from "../time";
 import { copyImage, makeImage } from "./image";
 import { Capacity, HiddenEntry, LiveCopy, SnapshotInfo, StorageContext, StorageDriver, Usage } from "./driver";
-import { FilesDriver } from "./files";
+import { FilesDriver, movedCopyName } from "./files";
 
 /** vm-state's own hidden snapshots (never sanoid's `autosnap_*`, never a user's). */
 export const ownHiddenPrefixes: readonly string[] = ["_clone-", "_deleted-", "_vmstate-"];
@@ -35,11 +35,11 @@ export class ZfsDriver implements StorageDriver {
     /** The mounted images are files: their sizes are read as on the files backend. */
     private readonly files: FilesDriver;
 
-    constructor(private readonly ctx: StorageContext) {
+    constructor(readonly ctx: StorageContext) {
         this.files = new FilesDriver(ctx);
     }
 
-    private get pool(): string {
+    get pool(): string {
         return this.ctx.config.pool;
     }
 
@@ -47,11 +47,11 @@ export class ZfsDriver implements StorageDriver {
         return `${this.pool}/states/${state}`;
     }
 
-    private zfs(args: readonly string[]) {
+    zfs(args: readonly string[]) {
         return this.ctx.proc.exec(this.ctx.run.env.commands.zfs, args);
     }
 
-    private attempt(what: string, args: readonly string[]): Promise<string> {
+    attempt(what: string, args: readonly string[]): Promise<string> {
         return this.ctx.proc.attempt(what, this.ctx.run.env.commands.zfs, args);
     }
 
@@ -355,6 +355,21 @@ export class ZfsDriver implements StorageDriver {
 
     async prepare(): Promise<void> {
         // the pool is the NixOS side's (state-pool-setup)
+    }
+
+    movedCopy(hidden: string): string | undefined {
+        return movedCopyName(hidden, `${this.pool}/moved/`);
+    }
+
+    async purgeMoved(name: string): Promise<void> {
+        const dataset = `${this.pool}/moved/${name}`;
+        if (!(await this.has(dataset))) {
+            return;
+        }
+        const hidden = await this.destroyOrHide(dataset, name.slice(0, name.lastIndexOf(".")));
+        if (hidden.as) {
+            this.ctx.run.log(`${dataset} is hidden as ${hidden.as} until what depends on it is deleted`);
+        }
     }
 
     readonly fleetNames = {
