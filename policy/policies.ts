@@ -37,6 +37,8 @@ const iamPolicyDocumentTypes = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy
 /** Resource types attaching a managed policy by ARN in `policyArn`. */
 const iamAttachmentTypes = ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"];
 
+// A resource's inputs as @pulumi/policy hands them over (its own type is `any`).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Props = Record<string, any>;
 
 const list = <T>(v: T | readonly T[] | undefined | null): readonly T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v as T]);
