@@ -254,7 +254,8 @@ function at(value: unknown, path: string): unknown {
  * yet; `pulumi up` runs the policies again on the known values.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const unknownSentinels = new Set(Object.entries(require("@pulumi/policy/proxy") as Record<string, unknown>)
+const policyProxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
+const unknownSentinels = new Set(Object.entries(policyProxy)
     .filter(([k, v]) => /^unknown[A-Z][A-Za-z]*Value$/.test(k) && typeof v === "string").map(([, v]) => v as string));
 
 /**
