@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { shown } from "../../lib/redact";
 
 /**
  * The zone for a new host from the zones of the region that offer `instanceType`: the configured
@@ -10,13 +11,13 @@ import * as pulumi from "@pulumi/pulumi";
 export function chooseAvailabilityZone(instanceType: string, configured: string | undefined, offered: readonly string[], region: string, configKey = "host"): string {
     const zones = [...new Set(offered)].sort();
     if (zones.length === 0) {
-        throw new Error(`${configKey}.instanceType "${instanceType}" is not offered in any availability zone of ${region}; choose another type or region (aws:region)`);
+        throw new Error(`${configKey}.instanceType ${shown(instanceType)} is not offered in any availability zone of ${region}; choose another type or region (aws:region)`);
     }
     if (configured === undefined) {
         return zones[0];
     }
     if (!zones.includes(configured)) {
-        throw new Error(`${configKey}.availabilityZone "${configured}" does not offer ${instanceType} in ${region}; use one of ${zones.join(", ")}, or unset it to take the first`);
+        throw new Error(`${configKey}.availabilityZone ${shown(configured)} does not offer ${instanceType} in ${region}; use one of ${zones.join(", ")}, or unset it to take the first`);
     }
     return configured;
 }
@@ -29,11 +30,11 @@ export function chooseAvailabilityZone(instanceType: string, configured: string 
  */
 export function existingZoneProblem(instanceType: string, configured: string | undefined, offered: readonly string[], actual: string, configKey = "host"): string | undefined {
     if (configured !== undefined && configured !== actual) {
-        return `${configKey}.availabilityZone is "${configured}", but this host was created in ${actual} and stays there (its subnet and state volume cannot move); `
+        return `${configKey}.availabilityZone is ${shown(configured)}, but this host was created in ${actual} and stays there (its subnet and state volume cannot move); `
             + `set ${configKey}.availabilityZone back to ${actual} or unset it. To move a host to another zone, restore it there from a snapshot (docs/operations.md)`;
     }
     if (!offered.includes(actual)) {
-        return `${configKey}.instanceType "${instanceType}" is not offered in ${actual}, the zone this host was created in and stays in; `
+        return `${configKey}.instanceType ${shown(instanceType)} is not offered in ${actual}, the zone this host was created in and stays in; `
             + `choose a type offered there (aws ec2 describe-instance-type-offerings --location-type availability-zone --filters Name=location,Values=${actual})`;
     }
     return undefined;

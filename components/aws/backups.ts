@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { stackArnScope } from "./scope";
 import { dlmNameCharacters } from "../../lib/constraints/aws";
 import { backupSnapshotPolicy, backupTagKey, dlmAssumeRolePolicy, policyJson, stateVolumeTagKey, stateVolumeTagValue } from "./policies";
+import { shown } from "../../lib/redact";
 
 export const backupIntervals = [1, 2, 3, 4, 6, 8, 12, 24] as const;
 
@@ -28,10 +29,10 @@ export interface StateVolumeBackupsArgs {
 /** Why the args are invalid, naming the argument, or undefined. Internal; exported for testing. */
 export function backupsArgsProblem(args: Pick<StateVolumeBackupsArgs, "everyHours" | "keep">): string | undefined {
     if (!(backupIntervals as readonly number[]).includes(args.everyHours)) {
-        return `everyHours must be one of ${backupIntervals.join(", ")}, got ${args.everyHours}`;
+        return `everyHours must be one of ${backupIntervals.join(", ")}, got ${shown(args.everyHours)}`;
     }
     if (!Number.isInteger(args.keep) || args.keep < 1 || args.keep > 1000) {
-        return `keep must be a whole number from 1 to 1000, got ${args.keep}`;
+        return `keep must be a whole number from 1 to 1000, got ${shown(args.keep)}`;
     }
     return undefined;
 }
@@ -49,7 +50,7 @@ export function lifecyclePolicyArgs(everyHours: number, keep: number, tagValue: 
     const description = `microvm-infra state volumes of ${dlmText(tagValue)} every ${everyHours}h keep ${keep}`.slice(0, 500);
     const name = `every ${everyHours}h keep ${keep}`;
     if (!dlmNameCharacters.test(description) || !dlmNameCharacters.test(name)) {
-        throw new Error(`lifecyclePolicyArgs: "${description}" or "${name}" is not in DLM's character set`);
+        throw new Error(`lifecyclePolicyArgs: ${shown(description)} or ${shown(name)} is not in DLM's character set`);
     }
     return {
         description,

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { shown } from "../../lib/redact";
 
 /** The AWS account the NixOS project publishes its AMIs from (https://nixos.github.io/amis). */
 export const nixosAmiOwner = "427812963091";
@@ -38,7 +39,7 @@ export function pinnedAmiProblem(ami: string, architecture: string, name: string
     if (architecture === hostArchitecture) {
         return undefined;
     }
-    return `host.ami "${ami}" (${name}) is built for ${architecture}, but a Graviton host needs an ${hostArchitecture} image; pin an aarch64-linux NixOS AMI or unset host.ami to use the newest official one`;
+    return `host.ami ${shown(ami)} (${name}) is built for ${architecture}, but a Graviton host needs an ${hostArchitecture} image; pin an aarch64-linux NixOS AMI or unset host.ami to use the newest official one`;
 }
 
 /**

@@ -12,6 +12,7 @@
  * (`sed '/^\(#\|SSH_HOST_.*\)/d' | grep -q '\S'`): so this file holds exactly that.
  */
 import { keyWithoutComment } from "../../lib/sshKey";
+import { shown } from "../../lib/redact";
 
 export const privateKeyPrefix = "SSH_HOST_ED25519_KEY:";
 export const publicKeyPrefix = "SSH_HOST_ED25519_KEY_PUB:";
@@ -32,7 +33,7 @@ function singleLine(text: string, what: string): string {
 export function hostKeyUserData(publicKey: string, privateKey: string): string {
     const pub = singleLine(publicKey, "the host public key");
     if (!pub.startsWith("ssh-ed25519 ")) {
-        throw new Error(`the host public key must be an ssh-ed25519 key, got "${pub.split(" ")[0]}"`);
+        throw new Error(`the host public key must be an ssh-ed25519 key, got ${shown(pub.split(" ")[0])}`);
     }
     const lines = privateKey.trim().split(/\r?\n/);
     if (lines[0] === "" || lines.some((l) => l.includes("|"))) {

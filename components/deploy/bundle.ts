@@ -15,6 +15,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { join, posix, resolve } from "path";
 import { buildVmState } from "../../vm-state/build";
 import { switchJobBundlePath, switchJobFile } from "./remoteCommands";
+import { shown } from "../../lib/redact";
 
 export interface BundleFile {
     readonly path: string;
@@ -50,7 +51,7 @@ function walk(root: string, rel: string, out: BundleFile[]): void {
 function readBundleFile(root: string, path: string): BundleFile {
     const stat = lstatSync(join(root, path));
     if (!stat.isFile()) {
-        throw new Error(`bundle file ${path} is not a regular file`);
+        throw new Error(`bundle file ${shown(path)} is not a regular file`);
     }
     return { path, mode: stat.mode & 0o100 ? "755" : "644", content: readFileSync(join(root, path)) };
 }
@@ -70,13 +71,13 @@ export function collectBundle(infraJson: string, root: string = repoRoot): Bundl
 export function sortFiles(files: readonly BundleFile[]): BundleFile[] {
     for (const f of files) {
         if (!pathPattern.test(f.path) || f.path.split("/").includes("..")) {
-            throw new Error(`bundle path "${f.path}" must be relative, in letters, digits and . _ - /`);
+            throw new Error(`bundle path ${shown(f.path)} must be relative, in letters, digits and . _ - /`);
         }
     }
     const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     sorted.forEach((f, i) => {
         if (i > 0 && sorted[i - 1].path === f.path) {
-            throw new Error(`bundle path "${f.path}" appears twice`);
+            throw new Error(`bundle path ${shown(f.path)} appears twice`);
         }
     });
     return sorted;
@@ -105,7 +106,7 @@ function header(path: string, mode: string, size: number): Buffer {
     if (Buffer.byteLength(path) > 100) {
         const cut = path.lastIndexOf("/", 155);
         if (cut <= 0 || path.length - cut - 1 > 100) {
-            throw new Error(`bundle path "${path}" is too long for a tar header`);
+            throw new Error(`bundle path ${shown(path)} is too long for a tar header`);
         }
         prefix = path.slice(0, cut);
         name = path.slice(cut + 1);

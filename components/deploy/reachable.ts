@@ -22,6 +22,7 @@ import { join } from "path";
 import { keyWithoutComment } from "../../lib/sshKey";
 import { firstBootWaitSeconds } from "./connection";
 import { scriptCommand } from "./script";
+import { shown } from "../../lib/redact";
 
 export interface HostReachableArgs {
     /** Address or name Pulumi dials: the Elastic IP, or the host's tailnet name. */
@@ -56,7 +57,7 @@ export class HostReachable extends pulumi.ComponentResource {
         super("microvm-infra:deploy:HostReachable", name, {}, opts);
         const timeout = args.timeoutSeconds ?? firstBootWaitSeconds;
         if (!Number.isInteger(timeout) || timeout < 1) {
-            throw new Error(`HostReachable ${name}: timeoutSeconds must be a whole number of seconds >= 1, got ${timeout}`);
+            throw new Error(`HostReachable ${name}: timeoutSeconds must be a whole number of seconds >= 1, got ${shown(timeout)}`);
         }
         const port = args.port ?? 22;
         const remote = readFileSync(hostKeyScript, "utf8");

@@ -7,6 +7,7 @@
 import { join } from "path";
 import { checkNames } from "../../lib/names";
 import { scriptCommand, shq } from "./script";
+import { shown } from "../../lib/redact";
 
 export const remoteDir = join(__dirname, "remote");
 /** The switch job, shipped in the bundle at this path and run from there by `remote/switch.sh`. */
@@ -17,7 +18,7 @@ const hashPattern = /^[0-9a-f]{64}$/;
 
 function checkHash(hash: string): void {
     if (!hashPattern.test(hash)) {
-        throw new Error(`bundle hash must be 64 lowercase hex digits (sha256), got "${hash}"`);
+        throw new Error(`bundle hash must be 64 lowercase hex digits (sha256), got ${shown(hash)}`);
     }
 }
 
@@ -52,13 +53,13 @@ export function switchCommand(p: SwitchParams): string {
 /** Secret files must be absolute, outside the Nix store, in plain path characters. Internal; exported for testing. */
 export function secretPathProblem(path: string): string | undefined {
     if (!/^\/[A-Za-z0-9._/-]+$/.test(path) || path.split("/").some((part) => part === ".." || part === ".")) {
-        return `secret file path must be absolute, without "." or "..", in letters, digits and . _ - /; got "${path}"`;
+        return `secret file path must be absolute, without "." or "..", in letters, digits and . _ - /; got ${shown(path)}`;
     }
     if (path === "/nix" || path.startsWith("/nix/")) {
-        return `secret file path must be outside /nix (the Nix store is world-readable); got "${path}"`;
+        return `secret file path must be outside /nix (the Nix store is world-readable); got ${shown(path)}`;
     }
     if (path.endsWith("/")) {
-        return `secret file path must name a file, not a directory; got "${path}"`;
+        return `secret file path must name a file, not a directory; got ${shown(path)}`;
     }
     return undefined;
 }
@@ -102,7 +103,7 @@ export function createStateCommand(name: string, origin: StateOrigin, hostId: st
     switch (origin.kind) {
         case "empty":
             if (!Number.isInteger(origin.sizeGiB) || origin.sizeGiB < 1) {
-                throw new Error(`state ${name}: sizeGiB must be a whole number of GiB >= 1, got ${origin.sizeGiB}`);
+                throw new Error(`state ${name}: sizeGiB must be a whole number of GiB >= 1, got ${shown(origin.sizeGiB)}`);
             }
             return `${head}${vmState} create --if-missing ${shq(name)} --size-gib ${origin.sizeGiB}\n`;
         case "clone":
@@ -171,7 +172,7 @@ export function applySlotsCommand(addresses: Record<string, string>): string {
     checkNames("slot", slots);
     for (const s of slots) {
         if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(addresses[s])) {
-            throw new Error(`slot ${s}: address must be an IPv4 address, got "${addresses[s]}"`);
+            throw new Error(`slot ${s}: address must be an IPv4 address, got ${shown(addresses[s])}`);
         }
     }
     return scriptCommand(join(remoteDir, "apply-slots.sh"), slots.map((s) => `${s}=${addresses[s]}`));

@@ -12,6 +12,7 @@ import { remote } from "@pulumi/command";
 import { Connection } from "../deploy/connection";
 import { applySlotsCommand, slotsDocument } from "../deploy/remoteCommands";
 import { inheritedDependsOn } from "../deploy/inherit";
+import { shown } from "../../lib/redact";
 
 export interface SlotAssignmentsArgs {
     readonly connection: Connection;
@@ -30,11 +31,11 @@ export function checkAssignments(assignments: Record<string, string>, addresses:
     const states = Object.values(assignments);
     const twice = states.filter((s, i) => states.indexOf(s) !== i);
     if (twice.length > 0) {
-        throw new Error(`SlotAssignments: state ${twice[0]} is assigned to more than one slot; a state runs in one slot at most`);
+        throw new Error(`SlotAssignments: state ${shown(twice[0])} is assigned to more than one slot; a state runs in one slot at most`);
     }
     const missing = addresses ? Object.keys(assignments).filter((s) => addresses[s] === undefined) : [];
     if (missing.length > 0) {
-        throw new Error(`SlotAssignments: no address for slot ${missing.join(", ")}; addresses must cover every assigned slot`);
+        throw new Error(`SlotAssignments: no address for slot ${missing.map((s) => shown(s)).join(", ")}; addresses must cover every assigned slot`);
     }
 }
 

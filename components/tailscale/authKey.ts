@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import { inheritedDependsOn } from "../deploy/inherit";
 import { tagProblem } from "./tags";
+import { shown } from "../../lib/redact";
 
 export interface HostAuthKeyArgs {
     /** Tags the host gets when it joins (tailscale.tags). At least one: the key must be tagged. */
@@ -50,7 +51,7 @@ export function authKeyArgsProblem(args: Pick<HostAuthKeyArgs, "tags" | "expiryS
     }
     const expiry = args.expirySeconds ?? defaultKeyExpirySeconds;
     if (!Number.isInteger(expiry) || expiry < 3600 || expiry > 90 * 24 * 3600) {
-        return `expirySeconds must be a whole number of seconds from 3600 (1 hour) to 7776000 (90 days), got ${expiry}`;
+        return `expirySeconds must be a whole number of seconds from 3600 (1 hour) to 7776000 (90 days), got ${shown(expiry)}`;
     }
     return undefined;
 }

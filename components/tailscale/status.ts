@@ -6,6 +6,7 @@
  */
 import { join } from "path";
 import { scriptCommand } from "../deploy/script";
+import { shown } from "../../lib/redact";
 
 
 /** The fields of `tailscale status --json` (ipnstate.Status) that the stack uses. */
@@ -37,10 +38,10 @@ export const defaultJoinWait: JoinWait = { timeoutSeconds: 300, pollSeconds: 5 }
 /** Why a join wait is invalid, naming the argument, or undefined when it is valid. */
 export function joinWaitProblem(wait: JoinWait): string | undefined {
     if (!Number.isInteger(wait.pollSeconds) || wait.pollSeconds < 1 || wait.pollSeconds > 60) {
-        return `joinWait.pollSeconds must be a whole number of seconds from 1 to 60, got ${wait.pollSeconds}`;
+        return `joinWait.pollSeconds must be a whole number of seconds from 1 to 60, got ${shown(wait.pollSeconds)}`;
     }
     if (!Number.isInteger(wait.timeoutSeconds) || wait.timeoutSeconds < wait.pollSeconds || wait.timeoutSeconds > 3600) {
-        return `joinWait.timeoutSeconds must be a whole number of seconds from joinWait.pollSeconds (${wait.pollSeconds}) to 3600, got ${wait.timeoutSeconds}`;
+        return `joinWait.timeoutSeconds must be a whole number of seconds from joinWait.pollSeconds (${shown(wait.pollSeconds)}) to 3600, got ${shown(wait.timeoutSeconds)}`;
     }
     return undefined;
 }
@@ -73,18 +74,18 @@ export function parseTailscaleStatus(stdout: string): HostTailnetStatus {
     try {
         doc = JSON.parse(stdout);
     } catch {
-        throw new TailnetStatusError(`tailscale status --json: the output is not JSON (starts with ${JSON.stringify(stdout.slice(0, 40))})`);
+        throw new TailnetStatusError(`tailscale status --json: the output is not JSON (it is ${shown(stdout)})`);
     }
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
         throw new TailnetStatusError("tailscale status --json: expected a JSON object");
     }
     if (doc.BackendState !== "Running") {
-        throw new TailnetStatusError(`tailscale status --json: BackendState is ${JSON.stringify(doc.BackendState ?? null)}, not "Running": the host has not joined the tailnet`);
+        throw new TailnetStatusError(`tailscale status --json: BackendState is ${shown(doc.BackendState ?? null)}, not "Running": the host has not joined the tailnet`);
     }
     const self = doc.Self;
     const nodeId = self?.ID;
     if (typeof nodeId !== "string" || !/^[A-Za-z0-9]+$/.test(nodeId)) {
-        throw new TailnetStatusError(`tailscale status --json: Self.ID is ${JSON.stringify(nodeId ?? null)}, not a node id such as nAbCdEf1CNTRL`);
+        throw new TailnetStatusError(`tailscale status --json: Self.ID is ${shown(nodeId ?? null)}, not a node id such as nAbCdEf1CNTRL`);
     }
     const dnsName = typeof self.DNSName === "string" ? self.DNSName.replace(/\.$/, "") : "";
     if (dnsName === "") {

@@ -27,9 +27,12 @@ export interface Problem {
     readonly problem: string;
 }
 
+/** What the offline plan records in place of a secret value (tools/plan/mockRuntime.ts redactSecrets). */
+export const secretRecorded = "[secret]";
+
 /** A value the offline plan records in place of something only AWS or the host knows, or a secret. */
 export function isRecordedStandIn(v: unknown): boolean {
-    return typeof v === "string" && (/^\[placeholder: [^\]]*\]$/.test(v) || v === "[secret]");
+    return typeof v === "string" && (/^\[placeholder: [^\]]*\]$/.test(v) || v === secretRecorded);
 }
 
 interface Leaf {
@@ -146,6 +149,10 @@ export function checkResources(resources: readonly DeclaredResource[], isStandIn
                 for (const rl of c.rules) {
                     if (rl.kind === "readsBack" && rl.mustBeUnset) {
                         problems.push({ urn: r.urn, type: r.type, path: leaf.path, property: c.property, problem: `must not be set: ${rl.says}` });
+                    }
+                    // What the table says is secret must reach the engine as a secret, never in clear.
+                    if (rl.kind === "secret" && leaf.value !== secretRecorded && !r.secretInputs.includes(leaf.path)) {
+                        problems.push({ urn: r.urn, type: r.type, path: leaf.path, property: c.property, problem: `must be a Pulumi secret (${rl.checkedBy}); it is sent in clear` });
                     }
                     if (isStandIn(leaf.value) || rl.kind === "opaque" || rl.kind === "secret") {
                         continue;

@@ -18,12 +18,13 @@ let
   slots = import ./slot-defaults.nix infra;
   # The one reading of a reference (rules.json moduleRef, as the program's).
   parse = (import ./rules.nix).moduleRef.parse;
+  inherit (import ./shown.nix) shown;
 
   resolve =
     slot: ref:
     let
       parsed = parse ref;
-      fail = why: throw "infra.json: slot ${slot.name}: module ${builtins.toJSON ref}: ${why}";
+      fail = why: throw "infra.json: slot ${slot.name}: module ${shown ref}: ${why}";
     in
     if parsed == null then
       fail "not a module reference (validate.nix refuses it)"
@@ -46,9 +47,9 @@ let
         inherit (parsed) attr;
       in
       if !(inputs ? ${name}) || name == "self" then
-        fail "no flake input \"${name}\" (add it to nixos/flake.nix's inputs and lock it)"
+        fail "no flake input ${shown name} (add it to nixos/flake.nix's inputs and lock it)"
       else if !((inputs.${name}.nixosModules or { }) ? ${attr}) then
-        fail "flake input \"${name}\" has no nixosModules.${attr}"
+        fail "flake input ${shown name} has no nixosModules.${attr}"
       else
         {
           inherit ref;

@@ -1,7 +1,8 @@
-# obs (infra.json's `observability` block, checked by ./observability.nix, on the collector) ->
+# obs (infra.json's `observability` block, checked by ./observability.nix, on the collector, plus
+# `textfiles`: [ { unit; file; } ], the files every host's exporters write for the node exporter) ->
 # the alert rules, as a Prometheus rule file (JSON, which is YAML). Every metric named here is in
 # lib/metrics/{prometheus,node-exporter,microvm-host,vm-state}.json (a test checks it); every rule is
-# exercised by `promtool test rules` (tests/bats/observability/rules.bats).
+# exercised by `promtool test rules` (tests/bats/observability/config.bats).
 #
 #   host unreachable       its node exporter does not answer (the collector cannot see it)
 #   slot down              microvm@<slot> not active
@@ -12,6 +13,8 @@
 #   switch failed          the deployment's last switch failed (and was rolled back)
 #   vm-state               cannot read its root, left a change unfinished, or its last run of a command failed
 #   metrics stale          an exporter's file is not refreshed any more
+#   metrics missing        an answering host has no file from one of its exporters (its unit fails
+#                          before writing): the alerts built on that file could not fire
 #
 # Builtins only (no nixpkgs).
 obs:
@@ -67,6 +70,13 @@ let
       "The metrics file {{ $labels.file }} has not changed for 5 minutes: its timer stopped (systemctl list-timers 'microvm-*-metrics*' on {{ $labels.host }}).")
   ];
 
+  # One rule per file, named in its labels: up on a host, without that file there.
+  missing = map (t:
+    let r = rule "MetricsMissing" ''up{job="node"} == 1 unless on (host) node_textfile_mtime_seconds{file=${toJSON t.file}}'' "10m" "warning"
+      "${baseNameOf t.file} is missing on {{ $labels.host }}"
+      "Host {{ $labels.host }} answers, but has had no ${t.file} for 10 minutes: ${t.unit} fails before writing it (journalctl -u ${t.unit} on {{ $labels.host }}), and no alert built on its metrics can fire until it does.";
+    in r // { labels = r.labels // { inherit (t) file; }; }) obs.textfiles;
+
   snapshots = concatMap (s:
     let
       at = on { inherit (s) host state; };
@@ -97,6 +107,6 @@ let
 in
 {
   groups =
-    [ { name = "microvm-infra"; rules = general; } ]
+    [ { name = "microvm-infra"; rules = general ++ missing; } ]
     ++ (if snapshots ++ replicas == [ ] then [ ] else [ { name = "microvm-infra-schedules"; rules = snapshots ++ replicas; } ]);
 }

@@ -39,6 +39,7 @@ let
     ;
 
   R = import ./rules.nix;
+  inherit (import ./shown.nix) shown key;
   slots = import ./slot-defaults.nix infra;
   obs = infra.observability or null;
   enabled = obs != null;
@@ -50,13 +51,13 @@ let
   tailnetInterface = "tailscale0";
 
   # --- the block, checked (every problem at once, in validate.nix's wording) ---
-  bad = path: value: valid: [ "${path}: ${toJSON value} is not valid; expected ${valid}" ];
+  bad = path: value: valid: [ "${path}: ${shown value} is not valid; expected ${valid}" ];
   field = path: rule: set: key:
     if !(set ? ${key}) then [ "${path}.${key}: missing; expected ${rule.valid}" ]
     else if rule.ok set.${key} then [ ]
     else bad "${path}.${key}" set.${key} rule.valid;
   unknownKeys = path: set: known:
-    map (k: "${path}.${k}: unknown key; expected only ${concatStringsSep ", " known}") (filter (k: !(elem k known)) (attrNames set));
+    map (k: "${path}.${key k}: unknown key; expected only ${concatStringsSep ", " known}") (filter (k: !(elem k known)) (attrNames set));
   positive = R.positive;
   percent = { ok = v: isInt v && v >= 50 && v <= 99; valid = "a whole number from 50 to 99"; };
   services = [ "prometheus" "alertmanager" "grafana" "nodeExporter" "exporters" ];
@@ -101,7 +102,7 @@ let
         ++ listOf "observability.scrape" (obs.scrape or null) "a list of { host, tailnetName }, this host first" (at: e:
           unknownKeys at e [ "host" "tailnetName" ] ++ field at R.fleetHostName e "host" ++ field at R.hostName e "tailnetName")
         ++ (if isList (obs.scrape or null) && obs.scrape != [ ] && ((builtins.head obs.scrape).host or null) != (obs.host or null) then
-          [ "observability.scrape[0].host: ${toJSON ((builtins.head obs.scrape).host or null)} is not valid; expected this host (${toJSON (obs.host or null)}): the collector scrapes itself first" ] else [ ])
+          [ "observability.scrape[0].host: ${shown ((builtins.head obs.scrape).host or null)} is not valid; expected this host (${shown (obs.host or null)}): the collector scrapes itself first" ] else [ ])
         ++ alertProblems (obs.alerts or null)
         else [ ]);
   checked = if !enabled || problems == [ ] then obs else throw (concatStringsSep "\n" (map (p: "infra.json: ${p}") problems));
@@ -145,6 +146,15 @@ let
       every = "60s";
     };
   });
+
+  # The files the exporters write into textfileDir, with the unit that writes each: [ { unit; file; } ]
+  # (the rules alert when one is missing).
+  outputOf = argv:
+    if builtins.length argv < 2 then null
+    else if builtins.head argv == "--output" then builtins.elemAt argv 1
+    else outputOf (builtins.tail argv);
+  textfiles = filter (t: t.file != null && dirOf t.file == textfileDir)
+    (map (unit: { inherit unit; file = outputOf exporters.${unit}.argv; }) (attrNames exporters));
 
   journald = ''
     SystemMaxUse=${toString checked.logs.maxGiB}G
@@ -250,7 +260,7 @@ else
       flags = [ "--collector.textfile.directory=${textfileDir}" ];
     };
     prometheus = if collector then prometheus else null;
-    rules = if collector then import ./observability-rules.nix checked else null;
+    rules = if collector then import ./observability-rules.nix (checked // { inherit textfiles; }) else null;
     alertmanager = if collector then alertmanager else null;
     grafana = if collector then grafana else null;
   }

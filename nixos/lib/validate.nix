@@ -31,9 +31,11 @@ let
     ;
 
   R = import ./rules.nix;
+  # What a message quotes of a value: capped, never a secret (lib/redact.ts shown, in Nix).
+  inherit (import ./shown.nix) shown key;
 
   imap = f: xs: genList (i: f i (elemAt xs i)) (length xs);
-  bad = path: value: valid: [ "${path}: ${toJSON value} is not valid; expected ${valid}" ];
+  bad = path: value: valid: [ "${path}: ${shown value} is not valid; expected ${valid}" ];
 
   # field PATH RULE SET KEY: the problems of SET.KEY under RULE (a missing key is one).
   field =
@@ -178,7 +180,7 @@ let
   };
   unknownKeys =
     path: set: known:
-    map (k: "${path}.${k}: unknown key; expected only ${concatStringsSep ", " known}") (filter (k: !(elem k known)) (attrNames set));
+    map (k: "${path}.${key k}: unknown key; expected only ${concatStringsSep ", " known}") (filter (k: !(elem k known)) (attrNames set));
   absent = path: set: key: why: if set ? ${key} then bad "${path}.${key}" set.${key} why else [ ];
 
   egressProblems =
@@ -235,11 +237,14 @@ let
             )
         ) ps
       )
-      ++ map (k: "${at}.publish: port ${k} is published more than once") (
+      ++ (
         let
           g = groupBy (e: "${toJSON (e.port or null)} to ${toJSON (e.to or null)}") (filter isAttrs ps);
+          one = k: head g.${k};
         in
-        filter (k: length g.${k} > 1) (attrNames g)
+        map (k: "${at}.publish: port ${shown ((one k).port or null)} to ${shown ((one k).to or null)} is published more than once") (
+          filter (k: length g.${k} > 1) (attrNames g)
+        )
       );
 
   modulesProblems =
@@ -248,11 +253,11 @@ let
       bad "${at}.modules" ms "a list of ${R.moduleRef.valid}"
     else
       list "${at}.modules" R.moduleRef ms
-      ++ map (m: "${at}.modules: ${m} is listed more than once") (
+      ++ (
         let
           g = groupBy toJSON ms;
         in
-        filter (k: length g.${k} > 1) (attrNames g)
+        map (k: "${at}.modules: ${shown (head g.${k})} is listed more than once") (filter (k: length g.${k} > 1) (attrNames g))
       );
 
   workloadProblems =
@@ -268,18 +273,18 @@ let
       own = concatLists (map (f: field at slotRules.${f} s f) (attrNames slotRules));
       inSubnet =
         key:
-        check (R.cidrContains s.subnet s.${key}) "${at}.${key}: ${toJSON s.${key}} is not valid; expected an address inside subnet ${s.subnet}";
+        check (R.cidrContains s.subnet s.${key}) "${at}.${key}: ${shown s.${key}} is not valid; expected an address inside subnet ${shown s.subnet}";
     in
     if !(isAttrs s) then
       bad at s "an object"
     else if own != [ ] then
       own
     else
-      check (match ".*/${toString s.prefixLength}" s.subnet != null) "${at}.prefixLength: ${toJSON s.prefixLength} is not valid; expected the prefix length of subnet ${s.subnet}"
+      check (match ".*/${toString s.prefixLength}" s.subnet != null) "${at}.prefixLength: ${shown s.prefixLength} is not valid; expected the prefix length of subnet ${shown s.subnet}"
       ++ inSubnet "gateway"
       ++ inSubnet "address"
-      ++ check (s.gateway != s.address) "${at}.address: ${toJSON s.address} is not valid; expected an address other than the gateway's"
-      ++ check (s.bridge != s.tap) "${at}.tap: ${toJSON s.tap} is not valid; expected a name other than the bridge's"
+      ++ check (s.gateway != s.address) "${at}.address: ${shown s.address} is not valid; expected an address other than the gateway's"
+      ++ check (s.bridge != s.tap) "${at}.tap: ${shown s.tap} is not valid; expected a name other than the bridge's"
       ++ workloadProblems at s;
 
   slotList = if isList slots then slots else [ ];
@@ -298,7 +303,7 @@ let
     let
       groups = groupBy (e: toJSON e.value) entries;
     in
-    map (k: "${path}: ${k} is used by ${concatStringsSep " and " (map (e: e.label) groups.${k})}; ${why}") (
+    map (k: "${path}: ${shown (head groups.${k}).value} is used by ${concatStringsSep " and " (map (e: e.label) groups.${k})}; ${why}") (
       filter (k: length groups.${k} > 1) (attrNames groups)
     );
   sharedBy = shared "each slot needs its own";
@@ -314,7 +319,7 @@ let
   crossed = concatLists (
     map (
       b:
-      map (t: "slots[].bridge: ${toJSON b.s.bridge} is used by ${b.label} and ${t.label} (as its tap); each slot needs its own") (
+      map (t: "slots[].bridge: ${shown b.s.bridge} is used by ${b.label} and ${t.label} (as its tap); each slot needs its own") (
         filter (t: t.s.tap == b.s.bridge) labelled
       )
     ) labelled
@@ -358,7 +363,7 @@ let
       ++ field at (R.sshPublicKey // { valid = "the host's public SSH host key, such as \"ssh-ed25519 AAAA...\" (vm-state checks the host against it: never trusted on first use)"; }) h "hostKey"
       ++ (
         if (h.name or null) == (fleet.self or null) && (h.backend or null) != (storage.backend or null) && elem (h.backend or null) backends then
-          bad "${at}.backend" h.backend "${toJSON (storage.backend or null)}, this host's storage.backend"
+          bad "${at}.backend" h.backend "${shown (storage.backend or null)}, this host's storage.backend"
         else
           [ ]
       );
@@ -380,7 +385,7 @@ let
       ++ field at R.stateName r "state"
       ++ field at fleetHost r "from"
       ++ field at fleetHost r "to"
-      ++ check (!(r ? from) || (r.to or null) != r.from) "${at}.to: ${toJSON (r.to or null)} is not valid; expected a host other than from (${toJSON r.from})"
+      ++ check (!(r ? from) || (r.to or null) != r.from) "${at}.to: ${shown (r.to or null)} is not valid; expected a host other than from (${shown r.from})"
       # A replica is received the way its source keeps states (zfs receive, or files and xfs images).
       ++ (
         let
@@ -389,7 +394,7 @@ let
           to = backendOf (r.to or null);
         in
         check (from == null || to == null || from == to)
-          "${at}.to: ${toJSON r.to} is not valid; expected a host with the same storage backend as ${r.from} (${toJSON from}), not ${toJSON to}"
+          "${at}.to: ${shown r.to} is not valid; expected a host with the same storage backend as ${shown r.from} (${shown from}), not ${shown to}"
       )
       ++ field at R.interval r "every"
       ++ (if (r.keep or null) != null then keepProblems "${at}.keep" r.keep else [ ]);
@@ -437,7 +442,7 @@ let
       [ "expected an object (the parsed infra.json), got ${typeOf infra}" ]
     else if (infra.version or null) != 1 then
       # Another version may mean anything; nothing else is checked.
-      [ "version: ${toJSON (infra.version or null)} is not valid; expected 1 (the only version this flake reads)" ]
+      [ "version: ${shown (infra.version or null)} is not valid; expected 1 (the only version this flake reads)" ]
     else
       hostProblems
       ++ storageProblems

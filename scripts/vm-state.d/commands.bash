@@ -450,12 +450,12 @@ cmd_gc() {
   be gc
 }
 
-# Hidden: vm-state __check-name slot|state|snapshot NAME: exit 0 if NAME is valid, else the
+# Hidden: vm-state __check-name slot|host|state|snapshot NAME: exit 0 if NAME is valid, else the
 # usage error every command gives. The bats suite runs tests/fixtures/names.json through it.
 cmd_check_name() {
   (($# == 2)) || usage_error "expected KIND NAME"
   case $1 in
-    slot | state | snapshot) check_name "$1" "$2" ;;
+    slot | host | state | snapshot) check_name "$1" "$2" ;;
     *) usage_error "unknown kind $(shown "$1")" ;;
   esac
 }

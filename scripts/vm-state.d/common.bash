@@ -101,16 +101,16 @@ want_args() {
 # The one rule of tests/fixtures/names.json (also in infra/ and nixos/lib, tested on that table).
 
 NAME_RULE="lowercase letters, digits and '-', starting with a letter, not ending with '-'"
-name_max() { if [[ $1 == slot ]]; then echo 12; else echo 63; fi; }
+# Slots and hosts: at most 12 characters and not 'states' (nixos/rules/rules.json name.maxLength and
+# name.reserved); states and snapshots: 63.
+name_max() { if [[ $1 == slot || $1 == host ]]; then echo 12; else echo 63; fi; }
 is_name() { # KIND NAME
-  local max=63
-  if [[ $1 == slot ]]; then max=12; fi
-  [[ $2 =~ ^[a-z][a-z0-9-]*$ && $2 != *- && ${#2} -le $max ]] || return 1
-  [[ $1 != slot || $2 != states ]]
+  [[ $2 =~ ^[a-z][a-z0-9-]*$ && $2 != *- && ${#2} -le $(name_max "$1") ]] || return 1
+  [[ ($1 != slot && $1 != host) || $2 != states ]]
 }
 check_name() { # KIND NAME
-  if [[ $1 == slot && $2 == states ]]; then
-    die "$EX_USAGE" "invalid slot name 'states': reserved (vm-state keeps the states in $STATES)"
+  if [[ ($1 == slot || $1 == host) && $2 == states ]]; then
+    die "$EX_USAGE" "invalid $1 name 'states': reserved (vm-state keeps the states in $STATES)"
   fi
   is_name "$1" "$2" ||
     die "$EX_USAGE" "invalid $1 name $(shown "$2"): use $NAME_RULE, at most $(name_max "$1") characters"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # check-host-config.sh INFRA_JSON...: runs the host's own checks on rendered deployment data, as the
-# host would meet them: nixos/lib/validate.nix (the flake refuses anything it refuses), then the
-# real nginx -t on the egress proxy configuration nixos/lib/egress.nix generates, and nft -c (in a
+# host would meet them: nixos/lib/validate.nix (the flake refuses anything it refuses), the
+# checks of observability.nix and fleet.nix, then the real nginx -t on the egress proxy configuration nixos/lib/egress.nix generates, and nft -c (in a
 # throwaway network namespace) on the ruleset of nixos/lib/nftables.nix. Prints one line per
 # failure, naming the file and the check; exit 1 if any failed. Needs nix-instantiate, jq, nginx
 # (with the stream module), nft, unshare and root (tests/unit/rendered.test.ts gates on them).
@@ -37,6 +37,13 @@ for arg in "$@"; do
     fail "$file" "validate.nix: $(grep -m1 'infra.json' <<<"$out" || tail -n1 <<<"$out")"
     continue
   fi
+  # The host evaluates these too (modules/observability.nix, modules/fleet.nix); each has checks
+  # of its own, which validate.nix does not repeat.
+  for lib in observability fleet; do
+    if ! out=$(gen "$lib" "$file" 2>&1 >/dev/null); then
+      fail "$file" "$lib.nix: $(grep -m1 'infra.json' <<<"$out" || tail -n1 <<<"$out")"
+    fi
+  done
   egress=$(gen egress "$file")
   if [ "$(jq '.ports | length' <<<"$egress")" -gt 0 ]; then
     dir="$work/nginx"

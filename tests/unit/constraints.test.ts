@@ -8,7 +8,8 @@
 import { existsSync, readdirSync, readFileSync } from "fs";
 import { join } from "path";
 import fc from "fast-check";
-import { checkResources as checkAll, isRecordedStandIn, Problem, ruleProblem } from "../../lib/constraints/check";
+import { checkResources as checkAll, isRecordedStandIn, Problem, ruleProblem, secretRecorded } from "../../lib/constraints/check";
+import { secretPlaceholder } from "../../tools/plan/stackFile";
 import { constraints, replaceOnChange } from "../../lib/constraints";
 import { revisions } from "../../lib/constraints/revisions";
 import { facts } from "../../lib/constraints/facts";
@@ -99,6 +100,65 @@ describe("the table itself", () => {
     });
 });
 
+/**
+ * `inputs` holding `value` at a table property: `a.b` nests, `a[]` is a list of one, `a{key}` a map
+ * with `value` as its key, `a{value}` a map with `value` under the key "Name".
+ */
+function planted(property: string, value: unknown): Record<string, unknown> {
+    const tokens = property.match(/[^.[{]+|\[\]|\{key\}|\{value\}/g)!;
+    let v: unknown = value;
+    for (const t of [...tokens].reverse()) {
+        v = t === "[]" ? [v] : t === "{key}" ? { [String(v)]: "v" } : t === "{value}" ? { Name: v } : { [t]: v };
+    }
+    return v as Record<string, unknown>;
+}
+
+/** Values tried, in order, until one breaks a rule; a checked rule none of them breaks cannot fail. */
+const breakers: unknown[] = [42, "", "aws:Name", "'\u00a0\u0000\"", "x".repeat(140000), "not a cidr", "10.1.0.7/24", "10.1.0.0/30", "10.0.0.0/8", "2001:DB8::/32", -1, 1.5, 1e12, true];
+const checked = new Set(["pattern", "length", "range", "enum", "cidr", "json"]);
+
+describe("the check fails when a declared resource breaks the table (planted violations)", () => {
+    const resource = (type: string, inputs: Record<string, unknown>, secretInputs: string[] = []) => ({ urn: `urn:pulumi:dev::microvm-infra::${type}::planted`, type, custom: true, inputs, secretInputs });
+
+    test("the recorded stand-in for a secret is the offline plan's", () => {
+        expect(secretRecorded).toBe(secretPlaceholder);
+    });
+
+    test("a type without entries, and a property without an entry, are problems", () => {
+        expect(checkAll([resource("aws:ec2/eip:Nope", {})]).map((p) => p.problem)).toEqual(["no entry in the constraint table for this resource type"]);
+        expect(checkAll([resource("aws:ec2/vpc:Vpc", { notAProperty: "x" })]).map((p) => p.path)).toEqual(["notAProperty"]);
+    });
+
+    // Every checked rule of every entry: a value that breaks it, alone on a resource of its type, is reported at that property.
+    const cases = constraints.flatMap((c) => c.rules.filter((r) => checked.has(r.kind)).map((r) => [`${c.type} ${c.property} (${r.kind})`, c, r] as const));
+    test.each(cases)("%s: a value that breaks it is reported", (_what, c, rule) => {
+        const keyed = c.property.endsWith("{key}");
+        const bad = breakers.find((v) => (!keyed || typeof v === "string") && ruleProblem(rule, v) !== undefined);
+        expect({ rule: `${c.type} ${c.property}`, breakable: bad !== undefined }).toEqual({ rule: `${c.type} ${c.property}`, breakable: true });
+        const problems = checkAll([resource(c.type, planted(c.property, bad))]);
+        expect(problems.filter((p) => p.property === c.property && p.problem.endsWith(ruleProblem(rule, bad)!))).toHaveLength(1);
+    });
+
+    const readBack = constraints.filter((c) => c.rules.some((r) => r.kind === "readsBack" && r.mustBeUnset));
+    test.each(readBack.map((c) => [`${c.type} ${c.property}`, c] as const))("%s: setting what a refresh reads back otherwise is reported", (_what, c) => {
+        const problems = checkAll([resource(c.type, planted(c.property, false))]);
+        expect(problems.some((p) => p.property === c.property && p.problem.startsWith("must not be set"))).toBe(true);
+    });
+
+    const secrets = constraints.filter((c) => c.rules.some((r) => r.kind === "secret"));
+    test.each(secrets.map((c) => [`${c.type} ${c.property}`, c] as const))("%s: sent in clear is reported, sent as a secret is not", (_what, c) => {
+        const clear = checkAll([resource(c.type, planted(c.property, "in clear"))]);
+        expect(clear.some((p) => p.property === c.property && p.problem.startsWith("must be a Pulumi secret"))).toBe(true);
+        expect(checkAll([resource(c.type, planted(c.property, secretRecorded))])).toEqual([]);
+    });
+
+    test("the table has entries of every kind the check enforces", () => {
+        const kinds = new Set(constraints.flatMap((c) => c.rules.map((r) => r.kind)));
+        expect([...checked, "secret"].filter((k) => !kinds.has(k as never))).toEqual([]);
+        expect(readBack.length).toBeGreaterThan(0);
+    });
+});
+
 describe("every declared resource keeps the table", () => {
     test("the example stack (Pulumi.dev.yaml)", async () => {
         expect(describeProblems(checkResources((await examplePlan()).resources))).toEqual([]);
@@ -107,6 +167,8 @@ describe("every declared resource keeps the table", () => {
     const fixtures = readdirSync(join(repoRoot, "tests/fixtures/stacks")).filter((f) => f.endsWith(".yaml")).sort();
     test.each(fixtures)("fixture %s", async (file) => {
         const plan = await planStack(join(repoRoot, "tests/fixtures/stacks", file), "dev");
+        // Not vacuous: the fixture plans AWS resources (a refused config would plan none).
+        expect(plan.resources.filter((r) => r.custom && r.type.startsWith("aws:")).length).toBeGreaterThan(5);
         expect(describeProblems(checkResources(plan.resources))).toEqual([]);
     });
 

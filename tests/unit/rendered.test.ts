@@ -6,7 +6,7 @@
  * fail on the host.
  */
 import { spawnSync } from "child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import fc from "fast-check";
@@ -37,6 +37,30 @@ function hostChecks(files: readonly string[]): string {
 }
 
 const fixtureStacks = readdirSync(join(repoRoot, "tests/fixtures/stacks")).filter((f) => f.endsWith(".yaml")).sort();
+
+describe("the host's checks refuse what the host would (planted faults)", () => {
+    rootOnly("a file each check refuses is reported, naming the file and the check; a good one is not", () => {
+        const fixture = (name: string) => JSON.parse(readFileSync(join(repoRoot, "tests/fixtures/infra", name), "utf8"));
+        const write = (name: string, data: unknown) => {
+            const file = join(out, `planted-${name}.json`);
+            writeFileSync(file, JSON.stringify(data));
+            return file;
+        };
+        const good = write("good", fixture("five-slots.json"));
+        const badSlot = fixture("five-slots.json");
+        badSlot.slots[0].name = "Slot 1";
+        const badObservability = fixture("observability-big.json");
+        badObservability.observability.role = "boss";
+        const badFleet = fixture("fleet-main.json");
+        badFleet.fleet.self = "nobody";
+        const lines = hostChecks([good, write("validate", badSlot), write("observability", badObservability), write("fleet", badFleet)]).split("\n");
+        expect(lines).toEqual([
+            expect.stringMatching(/planted-validate\.json: validate\.nix: (error: )?infra\.json: slots\[0\]\.name: "Slot 1" is not valid/),
+            expect.stringMatching(/planted-observability\.json: observability\.nix: (error: )?infra\.json: observability\.role: "boss" is not valid/),
+            expect.stringMatching(/planted-fleet\.json: validate\.nix: (error: )?infra\.json: fleet\.self: "nobody" is not valid/),
+        ]);
+    }, 600000);
+});
 
 describe("rendered deployment data passes the host's own checks", () => {
     rootOnly("the example and every fixture stack, each host of a fleet", async () => {

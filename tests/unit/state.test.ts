@@ -36,8 +36,8 @@ describe("state commands", () => {
     });
 
     test("a state in two slots, or a slot without an address, is refused", () => {
-        expect(() => checkAssignments({ slot1: "a", slot2: "a" }, undefined)).toThrow("state a is assigned to more than one slot");
-        expect(() => checkAssignments({ slot1: "a" }, {})).toThrow("no address for slot slot1");
+        expect(() => checkAssignments({ slot1: "a", slot2: "a" }, undefined)).toThrow('state "a" is assigned to more than one slot');
+        expect(() => checkAssignments({ slot1: "a" }, {})).toThrow('no address for slot "slot1"');
     });
 });
 

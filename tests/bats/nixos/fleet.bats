@@ -255,7 +255,7 @@ replica0() { fleet "{ replicas = [ ((builtins.head infra.fleet.replicas) // $1) 
   rejects 'infra: infra // { fleet = infra.fleet // { replicas = infra.fleet.replicas ++ [ ((builtins.head infra.fleet.replicas) // { to = "main"; from = "big"; }) ]; }; }' 'fleet.replicas[].state'
   [[ "$stderr" == *'fleet.replicas[].state: "slot1" is used by fleet.replicas[0] and fleet.replicas[2]; each state replicates to one host'* ]]
   rejects "$(host1 '{ backend = "xfs"; }')" 'fleet.replicas[0].to'
-  [[ "$stderr" == *'fleet.replicas[0].to: "big" is not valid; expected a host with the same storage backend as main ("zfs"), not "xfs"'* ]]
+  [[ "$stderr" == *'fleet.replicas[0].to: "big" is not valid; expected a host with the same storage backend as "main" ("zfs"), not "xfs"'* ]]
   rejects "$(fleet '{ replicas = { slot1 = { }; }; }')" 'fleet.replicas'
 }
 

@@ -7,6 +7,19 @@ SCRIPTS="$REPO_ROOT/nixos/scripts"
 METRICS="$REPO_ROOT/lib/metrics"
 # shellcheck disable=SC2034
 FAKES="$BATS_TEST_DIRNAME/fakes"
+# The vm-state whose `metrics` command the exporters' timer runs: the TypeScript build, which
+# tools/test.sh makes and exports as VM_STATE_BIN (`npm run build:vm-state` makes it by hand).
+VM_STATE=${VM_STATE_BIN:-$REPO_ROOT/vm-state/dist/vm-state.js}
+
+# require_vm_state: $VM_STATE is built (skip locally, fail under CI=true, as require_tools does).
+require_vm_state() {
+  [[ -x $VM_STATE ]] && return 0
+  if [[ ${CI:-} == true ]]; then
+    echo "CI=true but vm-state is not built at $VM_STATE (tools/test.sh builds it first)" >&2
+    return 1
+  fi
+  skip "vm-state is not built at $VM_STATE: npm run build:vm-state"
+}
 
 # prom_families FILE: the families in Prometheus text FILE as JSON, one object per family:
 # {name, type, help, labels: [label names seen on its samples, sorted]}.

@@ -144,14 +144,14 @@ bad_names=('../x' 'a/b' 'a@b' '' "$(printf 'x%.0s' {1..64})" '-x' 'Web' 'web-' '
   [[ $output == *"unknown slot 'slot1': slots in $VM_STATE_CONFIG are alpha beta gamma delta"* ]]
 }
 
-@test "names: every case of tests/fixtures/names.json, for slots, states and snapshots" {
+@test "names: every case of tests/fixtures/names.json, for slots, hosts, states and snapshots" {
   local table=$REPO/tests/fixtures/names.json kind i name want n=0
   local names=()
   mapfile -d '' -t names < <(jq -j '.cases[] | .name + "\u0000"' "$table")
   [ "${#names[@]}" -eq "$(jq '.cases | length' "$table")" ]
   for i in "${!names[@]}"; do
     name=${names[i]}
-    for kind in slot state snapshot; do
+    for kind in slot host state snapshot; do
       want=$(jq -r --argjson i "$i" --arg kind "$kind" '.cases[$i][$kind]' "$table")
       run "$VM_STATE" __check-name "$kind" "$name"
       if [ "$want" = true ]; then
