@@ -5,7 +5,7 @@
  */
 import { parseCidr, networkOf } from "../cidr";
 import { constraints } from "./index";
-import { Constraint, Rule } from "./types";
+import { Constraint, ReadsBack, Rule } from "./types";
 
 /** What `check` needs of a declared resource (tools/plan/mockRuntime.ts PlannedResource has it). */
 export interface DeclaredResource {
@@ -126,6 +126,30 @@ function matchingEntries(table: readonly Constraint[], property: string): Constr
 }
 
 /**
+ * What a refresh would read back differently for one leaf that is set: a property that forces
+ * replacement must say what a refresh reads back (else a new one could slip in unexamined); one
+ * read back as a fact of the world must not be set; one read back normalised must be sent in that form.
+ */
+function readBackProblems(r: DeclaredResource, leaf: Leaf, matched: readonly Constraint[], isStandIn: (v: unknown) => boolean): Problem[] {
+    const at = { urn: r.urn, type: r.type, path: leaf.path };
+    const problems: Problem[] = [];
+    for (const c of matched) {
+        const readsBack = c.rules.filter((rl): rl is ReadsBack => rl.kind === "readsBack");
+        if (readsBack.length === 0 && c.rules.some((rl) => rl.kind === "forcesReplacement")) {
+            problems.push({ ...at, property: c.property, problem: "forces replacement but the table does not say what a refresh reads back (add a readsBack rule citing the provider's Read)" });
+        }
+        for (const rl of readsBack) {
+            if ("mustBeUnset" in rl) {
+                problems.push({ ...at, property: c.property, problem: `must not be set: ${rl.says}` });
+            } else if ("canonical" in rl && !isStandIn(leaf.value) && rl.canonical.of(leaf.value) !== leaf.value) {
+                problems.push({ ...at, property: c.property, problem: `a refresh reads back ${rl.canonical.form}, ${JSON.stringify(rl.canonical.of(leaf.value)).slice(0, 80)}: send that` });
+            }
+        }
+    }
+    return problems;
+}
+
+/**
  * Every problem with `resources` against the table: a custom resource of a type the table does not
  * know, a property it sets that has no entry, a value that breaks an entry, a property set that a
  * refresh reads back as something else. Empty when the program keeps the table. `isStandIn`: the
@@ -145,11 +169,9 @@ export function checkResources(resources: readonly DeclaredResource[], isStandIn
                 problems.push({ urn: r.urn, type: r.type, path: leaf.path, problem: `property ${leaf.property} has no entry in the constraint table (add its rules, or an "unconstrained" entry citing where that was checked)` });
                 continue;
             }
+            problems.push(...readBackProblems(r, leaf, matched, isStandIn));
             for (const c of matched) {
                 for (const rl of c.rules) {
-                    if (rl.kind === "readsBack" && rl.mustBeUnset) {
-                        problems.push({ urn: r.urn, type: r.type, path: leaf.path, property: c.property, problem: `must not be set: ${rl.says}` });
-                    }
                     // What the table says is secret must reach the engine as a secret, never in clear.
                     if (rl.kind === "secret" && leaf.value !== secretRecorded && !r.secretInputs.includes(leaf.path)) {
                         problems.push({ urn: r.urn, type: r.type, path: leaf.path, property: c.property, problem: `must be a Pulumi secret (${rl.checkedBy}); it is sent in clear` });

@@ -3,7 +3,7 @@
  * impose on the properties the program sets. Lines at `pulumi-command@v1.2.1` under
  * `provider/pkg/provider/`; the command-line limit is Linux's, the remote command is run by sshd.
  */
-import { CodeSource, Constraint, entries, Rule } from "./types";
+import { CodeSource, Constraint, entries, readsBackAsSent, Rule } from "./types";
 
 const cmd = (file: string, line: number): CodeSource => ({ rev: "pulumi-command@v1.2.1", path: `provider/pkg/provider/${file}`, line });
 const argMax: CodeSource = { rev: "linux@2cc2c3cb", path: "include/uapi/linux/binfmts.h", line: 15 };
@@ -13,7 +13,16 @@ const sshdExec: CodeSource = { rev: "openssh@V_10_5_P1", path: "session.c", line
 export const maxArgumentBytes = 131072;
 
 const commandText = (how: string): Rule[] => [{ kind: "length", min: 1, max: maxArgumentBytes, unit: "bytes" }, { kind: "unconstrained", says: how }];
-const triggers: Rule[] = [{ kind: "opaque", says: "any values; a change replaces the command (create runs again)" }, { kind: "forcesReplacement" }];
+/**
+ * pulumi-command's resources live only in Pulumi's state: the provider registers them with infer.Resource and
+ * implements no Read (no infer.CustomRead), so pulumi-go-provider's default Read returns the state and inputs as they are.
+ */
+const stateOnly = readsBackAsSent(
+    "the engine's own state: no Read of its own, so infer's default Read returns the state and inputs unchanged",
+    cmd("provider.go", 85),
+    { rev: "pulumi-go-provider@v1.3.0", path: "infer/resource.go", line: 1355 },
+);
+const triggers: Rule[] = [{ kind: "opaque", says: "any values; a change replaces the command (create runs again)" }, { kind: "forcesReplacement" }, stateOnly];
 const logging = (file: string): Omit<Constraint, "type"> => ({
     property: "logging", rules: [{ kind: "enum", values: ["stdout", "stderr", "stdoutAndStderr", "none"] }], sources: [cmd(file, 12)],
 });

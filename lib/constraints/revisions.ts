@@ -65,6 +65,13 @@ export const revisions = {
         pinned: "@pulumi/command 1.2.1",
         relation: "exactly the pinned version",
     },
+    "pulumi-go-provider@v1.3.0": {
+        repo: "pulumi/pulumi-go-provider",
+        commit: "3bfb720d763cca9c53a2af4016e224f7259f6345",
+        ref: "v1.3.0",
+        pinned: "@pulumi/command 1.2.1 (its provider/go.mod requires github.com/pulumi/pulumi-go-provider v1.3.0)",
+        relation: "exactly the version pulumi-command v1.2.1 builds with: its infer package runs the command resources' Read",
+    },
     "terraform-provider-tailscale@v0.29.2": {
         repo: "tailscale/terraform-provider-tailscale",
         commit: "fc9a21bfb64a72a349a4b011f9dad2a9df374697",

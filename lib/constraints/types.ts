@@ -46,11 +46,8 @@ export type Rule =
     | { readonly kind: "json" }
     /** A change replaces the resource (the provider's ForceNew / RequiresReplace / replaceOnChanges). */
     | { readonly kind: "forcesReplacement"; readonly when?: string }
-    /**
-     * What a refresh reads back differs from what was sent: `mustBeUnset` when it reads back a fact
-     * of the world (so any value the program sets can differ), else the value must be `canonical`.
-     */
-    | { readonly kind: "readsBack"; readonly says: string; readonly mustBeUnset?: true }
+    /** What a refresh reads back for the property (see ReadsBack). */
+    | ReadsBack
     /** The value may only grow (a smaller one is refused by the API). */
     | { readonly kind: "growOnly"; readonly says: string }
     /** How often the API accepts a change. */
@@ -61,6 +58,31 @@ export type Rule =
     | { readonly kind: "opaque"; readonly says: string }
     /** No rule beyond its type: the source is where that was checked. */
     | { readonly kind: "unconstrained"; readonly says: string };
+
+/**
+ * The form a provider normalises a value to on read: `of` maps what is sent to what a refresh
+ * reads back; `form` names it in messages ("EC2's canonical CIDR").
+ */
+export interface Canonical {
+    readonly form: string;
+    readonly of: (sent: unknown) => unknown;
+}
+
+/**
+ * What a refresh (the provider's Read) reads back for a property, with the Read or flatten line
+ * that does it (`sources`). One of:
+ * - `asSent`: the value sent, either kept from the state or the API's record of it, unchanged;
+ * - `canonical`: a normalised form; the program must send that form, or the next diff sees a change;
+ * - `mustBeUnset`: a fact of the world (what the instance really has), so any value set can differ.
+ * Every property that forces replacement and that the program sets has one (check.ts).
+ */
+export type ReadsBack = { readonly kind: "readsBack"; readonly says: string; readonly sources: readonly Source[] }
+    & ({ readonly asSent: true } | { readonly canonical: Canonical } | { readonly mustBeUnset: true });
+
+/** A property a refresh reads back as it was sent, citing the Read line that shows it. */
+export function readsBackAsSent(says: string, ...sources: Source[]): ReadsBack {
+    return { kind: "readsBack", asSent: true, says, sources };
+}
 
 export type RuleKind = Rule["kind"];
 
