@@ -14,8 +14,8 @@
 # `list --json` of 100 states against an empty root.
 #
 # Usage: bench/vm-state.sh [ROUNDS]   (default 5; the table shows the median of the rounds)
-#   VM_STATE_BIN: the vm-state to measure (default scripts/vm-state; vm-state/dist/vm-state.js is
-#   the TypeScript build)
+#   VM_STATE_BIN: the vm-state to measure (default scripts/vm-state, the launcher of the TypeScript
+#   build; vm-state/dist/vm-state.js measures the build without the launcher)
 set -euo pipefail
 shopt -s inherit_errexit
 

@@ -1,8 +1,9 @@
 /**
  * The bundle pushed to the host: `nixos/**` from the repository with the rendered `infra.json`
  * in place of `nixos/infra.json`, `scripts/**` (the host-side tools the flake packages, such
- * as `scripts/vm-state`) and `scripts/vm-state.js`, vm-state built from vm-state/src (esbuild,
- * vm-state/build.ts). Deterministic: the same files give the same hash and the same tar, byte for
+ * as the fleet's bash parts in `scripts/vm-state.d`) and `scripts/vm-state.js`, vm-state built
+ * from vm-state/src (esbuild, vm-state/build.ts), which the flake runs with nixpkgs' Node
+ * (nixos/lib/vm-state.nix). Deterministic: the same files give the same hash and the same tar, byte for
  * byte, on any machine, so an unchanged stack runs no remote command.
  *
  * The hash is sha256 of the manifest, one line `MODE SHA256 PATH` per file sorted by path (MODE

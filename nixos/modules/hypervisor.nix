@@ -4,23 +4,25 @@
 let
   paths = import ../lib/paths.nix;
   networkd = import ../lib/networkd.nix infra;
-  # scripts/vm-state sources its parts from vm-state.d/; here they are concatenated in front of
-  # it (it then finds them defined), so shellcheck checks the whole program at build time.
-  # cloud-hypervisor: ch-remote pauses a running VM for a consistent snapshot (files, xfs).
-  # openssh, gnutar: the fleet commands (ssh to the other hosts; tar --sparse streams on files/xfs).
-  vm-state = pkgs.writeShellApplication {
-    name = "vm-state";
-    runtimeInputs = with pkgs; [ jq util-linux coreutils e2fsprogs systemd cloud-hypervisor openssh gnutar gnused gnugrep ]
-      ++ lib.optional (infra.storage.backend == "zfs") config.boot.zfs.package;
-    text = lib.concatMapStrings builtins.readFile [
+  # The TypeScript vm-state from the deploy bundle (scripts/vm-state.js, built when the bundle is
+  # made, never committed), run by nixpkgs' Node: ../lib/vm-state.nix.
+  bundle = ../../scripts/vm-state.js;
+  inherit (import ../lib/vm-state.nix {
+    inherit pkgs lib;
+    zfs = if infra.storage.backend == "zfs" then config.boot.zfs.package else null;
+    bundle =
+      if builtins.pathExists bundle then bundle
+      else throw "scripts/vm-state.js is missing: the flake is evaluated from the deploy bundle, which carries vm-state's build (components/deploy/bundle.ts; `npm run plan -- --render-dir DIR` writes one)";
+    # The bash implementation, only for the fleet commands until they are ported (issue 19).
+    fleetBash = [
       ../../scripts/vm-state.d/common.bash
       ../../scripts/vm-state.d/backend-files.bash
       ../../scripts/vm-state.d/backend-zfs.bash
       ../../scripts/vm-state.d/fleet.bash
       ../../scripts/vm-state.d/commands.bash
-      ../../scripts/vm-state
+      ../../scripts/vm-state.d/vm-state.bash
     ];
-  };
+  }) vm-state;
 in
 {
   imports = [ ./storage.nix ./tailscale.nix ./users.nix ./slots.nix ./fleet.nix ];

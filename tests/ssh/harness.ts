@@ -9,7 +9,7 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { createServer } from "net";
 import { tmpdir, userInfo } from "os";
-import { join } from "path";
+import { dirname, join } from "path";
 import { repoRoot } from "../helpers/paths";
 import { findTool } from "../helpers/tools";
 
@@ -99,6 +99,9 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         MICROVM_INFRA_SYSTEM_PROFILE: join(root, "profiles/system"),
         MICROVM_INFRA_CURRENT_SYSTEM: join(root, "current-system"),
         MICROVM_INFRA_VM_STATE: join(repoRoot, "scripts/vm-state"),
+        // scripts/vm-state runs its build with the `node` on PATH: the Node running these tests, as
+        // the host's package runs it with nixpkgs' Node (sshd's own PATH may hold another or none).
+        PATH: [dirname(process.execPath), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
         MICROVM_INFRA_PROBE: join(fakes, "probe"),
         ACCEPTANCE_SLOT_PROBE: join(fakes, "slot-probe"),
         MICROVM_INFRA_POLL: "0.1",

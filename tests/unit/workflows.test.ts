@@ -132,6 +132,8 @@ describe("ci: the README's test command, through .ci/run", () => {
         const runs = wf["ci.yml"].jobs.test.steps.filter((s) => s.run).map((s) => s.run!.trim());
         expect(runs).toEqual(["sudo bash .ci/run"]);
         expect(usesSecrets(wf["ci.yml"].jobs.test)).toBe(false);
+        // History, as a `git clone` has it: tests/bats/vm-state/upgrade.bats runs an old commit's bash vm-state.
+        expect(stepUsing(wf["ci.yml"].jobs.test, "actions/checkout")[0].with).toEqual(expect.objectContaining({ "fetch-depth": 0 }));
     });
 
     test(".ci/run ends in the README's test command (the set-up block's `npm test` line)", () => {
@@ -614,15 +616,20 @@ describe("nix: the flake check, and the VM test on aarch64 with KVM", () => {
     const nix = wf["nix.yml"];
 
     test("evaluates on x86_64, then builds the VM test and runs nix flake check on an arm runner that has KVM", () => {
-        expect(nix.jobs.evaluate.steps.map((s) => s.run).filter(Boolean)).toEqual(["nix flake check ./nixos --all-systems --no-build --print-build-logs"]);
+        // The flake is checked as the host gets it: a rendered bundle, which carries vm-state's build.
+        const render = ["npm ci --no-audit --no-fund", 'npm run plan -- --render-dir "$RUNNER_TEMP/bundle"'];
+        expect(nix.jobs.evaluate.steps.map((s) => s.run).filter(Boolean)).toEqual([...render, 'nix flake check "path:$RUNNER_TEMP/bundle?dir=nixos" --all-systems --no-build --print-build-logs']);
         const vm = nix.jobs["vm-test"];
         expect(vm.needs).toBe("evaluate");
         expect(vm["runs-on"]).toBe("${{ vars.NIX_AARCH64_RUNNER || 'ubuntu-24.04-arm' }}");
         expect(stepUsing(vm, "cachix/install-nix-action")[0].with).toEqual(expect.objectContaining({ enable_kvm: true }));
         const runs = vm.steps.map((s) => s.run ?? "");
         expect(runs.findIndex((r) => r.includes("/dev/kvm"))).toBeLessThan(runs.findIndex((r) => r.includes("nix build")));
-        expect(runs).toContain("nix build ./nixos#checks.aarch64-linux.hypervisor-vm-test --print-build-logs");
-        expect(runs).toContain("nix flake check ./nixos --print-build-logs");
+        expect(runs.filter((r) => r.startsWith("npm") || r.startsWith("nix"))).toEqual([
+            ...render,
+            'nix build "path:$RUNNER_TEMP/bundle?dir=nixos#checks.aarch64-linux.hypervisor-vm-test" --print-build-logs',
+            'nix flake check "path:$RUNNER_TEMP/bundle?dir=nixos" --print-build-logs',
+        ]);
     });
 
     test("the check it builds exists in the flake", () => {

@@ -32,15 +32,19 @@ run_tests() { PATH=$FAKEBIN:$PATH run bash "$REPO/tools/test.sh" --filter x; }
   [[ $output == *"ok      bats"* ]]
 }
 
-@test "vm-state is built first, and the bats stage runs its suites against that build" {
+@test "vm-state is built first; the bats stage runs scripts/vm-state (no VM_STATE_BIN) unless the caller sets one" {
   FAIL=none run_tests
   [ "$status" -eq 0 ]
   [ "$(head -1 "$CALLS")" = "npx --no-install tsx vm-state/build.ts" ]
   [[ $output == *"ok      vm-state build"* ]]
-  printf '#!/usr/bin/env bash\necho "bats VM_STATE_BIN=$VM_STATE_BIN" >>"$CALLS"\n' >"$FAKEBIN/fake-shell"
+  printf '#!/usr/bin/env bash\necho "bats VM_STATE_BIN=${VM_STATE_BIN-unset}" >>"$CALLS"\n' >"$FAKEBIN/fake-shell"
   rm -f "$CALLS"
+  unset VM_STATE_BIN
   run_tests
-  grep -qx "bats VM_STATE_BIN=$REPO/vm-state/dist/vm-state.js" "$CALLS"
+  grep -qx "bats VM_STATE_BIN=unset" "$CALLS"
+  rm -f "$CALLS"
+  VM_STATE_BIN=/elsewhere/vm-state run_tests
+  grep -qx "bats VM_STATE_BIN=/elsewhere/vm-state" "$CALLS"
 }
 
 @test "a failing jest stage still runs bats; all passing exits 0" {

@@ -32,9 +32,15 @@ journal() { printf '%s/.vm-state-journal.json' "$VM_STATE_ROOT"; }
   [ ! -e "$VM_STATE_ROOT/states/one" ]
 }
 
-@test "no loop body in vm-state ends in 'cond && action' (exit status 1 under set -e)" {
-  local f bad
-  for f in "$REPO"/scripts/vm-state "$REPO"/scripts/vm-state.d/*.bash; do
+# vm-state is TypeScript; what remains in bash is the launcher and, until the fleet is ported,
+# the fleet's bash parts in scripts/vm-state.d (the glob may come up empty then).
+@test "no loop body in vm-state's remaining bash ends in 'cond && action' (exit status 1 under set -e)" {
+  local f bad files=("$REPO/scripts/vm-state")
+  [ "$(head -1 "$REPO/scripts/vm-state")" = "#!/usr/bin/env bash" ]
+  shopt -s nullglob
+  files+=("$REPO"/scripts/vm-state.d/*.bash)
+  shopt -u nullglob
+  for f in "${files[@]}"; do
     # the last command before 'done', or a one-line loop 'do ...; done'
     bad=$(awk '/^[[:space:]]*done\>/ && prev ~ /&&/ && prev !~ /\|\|/ {print FILENAME ":" NR-1 ": " prev}
                /do .*&&[^;]*; done/ {print FILENAME ":" NR ": " $0}

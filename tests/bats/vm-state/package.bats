@@ -1,63 +1,162 @@
 #!/usr/bin/env bats
-# The NixOS package of vm-state (nixos/modules/hypervisor.nix) concatenates scripts/vm-state.d/*
-# in front of scripts/vm-state. Build that text the same way, from the list in the module, and
-# check that it passes shellcheck on its own (as writeShellApplication does) and runs.
+# How vm-state is packaged: in the repository, scripts/vm-state launches the TypeScript build
+# (vm-state/dist/vm-state.js, made by `npm ci`); on the host, the NixOS package
+# (nixos/lib/vm-state.nix, used by nixos/modules/hypervisor.nix) runs the build the deploy bundle
+# carries with nixpkgs' Node, and gives the fleet commands the bash implementation until they are
+# ported. The package is evaluated here with stand-in pkgs (no nixpkgs on this machine) and the
+# scripts it would write are run for real.
 
 load helpers
+load ../lib/nix
 
-# This file tests the bash package, whatever VM_STATE_BIN points the other suites at.
+LAUNCHER=$REPO/scripts/vm-state
+BUILD=$REPO/vm-state/dist/vm-state.js
+
+# This file tests scripts/vm-state and the package, whatever VM_STATE_BIN points the other suites at.
 setup() {
   setup_vm_state
-  VM_STATE=$REPO/scripts/vm-state
+  VM_STATE=$LAUNCHER
 }
 
-# The files the package concatenates, in the module's order.
-package_files() {
-  sed -n '/vm-state = pkgs.writeShellApplication/,/^  };/p' "$REPO/nixos/modules/hypervisor.nix" |
-    grep -oE '\.\./\.\./scripts/[A-Za-z0-9_./-]+' | sed "s|^\.\./\.\./|$REPO/|"
-}
-bundle() { # OUT: the text writeShellApplication would write
-  local f
-  {
-    printf '#!/usr/bin/env bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\n'
-    while IFS= read -r f; do cat "$f"; done < <(package_files)
-  } >"$1"
-  chmod +x "$1"
+# package_eval ATTR: JSON of the package's ATTR (vm-state or fleet-bash) evaluated with stand-in
+# pkgs: writeShellApplication returns its arguments, its store path is $BATS_TEST_TMPDIR/store/NAME;
+# the Node is the one on PATH (its directory as nodejs); ZFS when $2 is "zfs".
+package_eval() {
+  local node_dir
+  node_dir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  nix_eval "{ nixos, repo, store, nodejs, bundle, withZfs }:
+    let
+      pkgs = {
+        writeShellApplication = a: a // { outPath = store + \"/\" + a.name; };
+        inherit nodejs;
+      } // builtins.listToAttrs (map (n: { name = n; value = \"pkg-\" + n; })
+        [ \"jq\" \"util-linux\" \"coreutils\" \"e2fsprogs\" \"systemd\" \"cloud-hypervisor\" \"openssh\" \"gnutar\" \"gnused\" \"gnugrep\" ]);
+      lib = {
+        optional = c: x: if c then [ x ] else [ ];
+        concatMapStrings = f: l: builtins.concatStringsSep \"\" (map f l);
+      };
+      hypervisor = builtins.readFile (nixos + \"/modules/hypervisor.nix\");
+      # The bash parts in the module's order, as the module lists them.
+      parts = map (m: repo + \"/\" + builtins.substring 6 (-1) (builtins.head m))
+        (builtins.filter builtins.isList (builtins.split \"(\\\\.\\\\./\\\\.\\\\./scripts/vm-state\\\\.d/[a-z-]+\\\\.bash)\" hypervisor));
+      p = import (nixos + \"/lib/vm-state.nix\") {
+        inherit pkgs lib bundle;
+        zfs = if withZfs then \"pkg-zfs\" else null;
+        fleetBash = parts;
+      };
+    in builtins.removeAttrs p.$1 [ \"outPath\" ] // { inherit parts; }" \
+    --argstr nixos "$REPO/nixos" --argstr repo "$REPO" --argstr store "$BATS_TEST_TMPDIR/store" \
+    --argstr nodejs "$node_dir" --argstr bundle "$BUILD" --arg withZfs "${2:-false}"
 }
 
-@test "the package holds every part of vm-state, the entry point last" {
-  local listed parts
-  listed=$(package_files)
-  [ "$(tail -1 <<<"$listed")" = "$REPO/scripts/vm-state" ]
-  parts=$(printf '%s\n' "$REPO"/scripts/vm-state.d/*.bash | sort)
-  [ "$(head -n -1 <<<"$listed" | sort)" = "$parts" ]
+# install_package: writes both scripts as writeShellApplication would, under $BATS_TEST_TMPDIR/store.
+install_package() {
+  local name json
+  for name in vm-state fleet-bash; do
+    json=$(package_eval "$name") || return 1
+    mkdir -p "$BATS_TEST_TMPDIR/store/$(jq -r .name <<<"$json")/bin"
+    {
+      printf '#!/usr/bin/env bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\n'
+      jq -r .text <<<"$json"
+    } >"$BATS_TEST_TMPDIR/store/$(jq -r .name <<<"$json")/bin/$(jq -r .name <<<"$json")"
+    chmod +x "$BATS_TEST_TMPDIR/store/$(jq -r .name <<<"$json")/bin/$(jq -r .name <<<"$json")"
+  done
 }
 
-@test "the concatenated package passes shellcheck on its own and runs" {
-  require_tools shellcheck
-  bundle "$BATS_TEST_TMPDIR/vm-state"
-  (cd "$BATS_TEST_TMPDIR" && shellcheck vm-state)
-  run "$BATS_TEST_TMPDIR/vm-state" help
+@test "scripts/vm-state runs the build with node, from anywhere and through a link, and starts no other process first" {
+  [ -f "$BUILD" ]
+  [ "$(head -1 "$LAUNCHER")" = "#!/usr/bin/env bash" ]
+  # A PATH holding only node: the launcher needs nothing else (every call pays for what it starts).
+  mkdir -p "$BATS_TEST_TMPDIR/only-node"
+  ln -s "$(command -v node)" "$BATS_TEST_TMPDIR/only-node/node"
+  run env PATH="$BATS_TEST_TMPDIR/only-node" "$(command -v bash)" "$LAUNCHER" list --json
   [ "$status" -eq 0 ]
-  [[ $output == *"Exit codes:"* ]]
-  run "$BATS_TEST_TMPDIR/vm-state" create web --size-gib 1
+  [ "$(jq -c .states <<<"$output")" = "[]" ]
+  run vm create web --size-gib 1
   [ "$status" -eq 0 ]
   [ "$(e2label "$(img web)")" = vmstate ]
+  ln -s "$LAUNCHER" "$BATS_TEST_TMPDIR/vm-state"
+  run --separate-stderr bash -c 'cd / && "$1" list --json' _ "$BATS_TEST_TMPDIR/vm-state"
+  [ "$status" -eq 0 ]
+  [ "$(jq -c '[.states[].name]' <<<"$output")" = '["web"]' ]
+  run bash -c 'cd "$1/scripts" && bash vm-state help' _ "$REPO"
+  [ "$status" -eq 0 ]
+  [[ $output == *"Exit codes:"* ]]
 }
 
-@test "the package's dependencies: ch-remote's package for live snapshots, ssh and GNU tar for the fleet, no gzip" {
-  local block
-  block=$(sed -n '/vm-state = pkgs.writeShellApplication/,/^  };/p' "$REPO/nixos/modules/hypervisor.nix")
-  [[ $block != *gzip* ]]
-  [[ $block == *cloud-hypervisor* && $block == *openssh* && $block == *gnutar* ]]
-  run grep -nwE 'gzip' "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash
+@test "scripts/vm-state without the build says how to make it (npm ci); npm ci makes it" {
+  mkdir -p "$BATS_TEST_TMPDIR/checkout/scripts"
+  cp "$LAUNCHER" "$BATS_TEST_TMPDIR/checkout/scripts/vm-state"
+  run "$BATS_TEST_TMPDIR/checkout/scripts/vm-state" list
   [ "$status" -eq 1 ]
-  # tar only streams states between fleet hosts on files/xfs.
-  [ "$(grep -lwE 'tar' "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash | xargs -n1 basename | sort | tr '\n' ' ')" = "backend-files.bash vm-state " ]
+  [ "$output" = "vm-state: $BATS_TEST_TMPDIR/checkout/scripts/../vm-state/dist/vm-state.js is missing: run \`npm ci\` (or \`npm run build:vm-state\`) in the repository" ]
+  # npm ci runs `prepare`, which writes the build the launcher runs.
+  [ "$(jq -r .scripts.prepare "$REPO/package.json")" = "tsx vm-state/build.ts" ]
+  grep -q 'vmStateOutput = "vm-state/dist/vm-state.js"' "$REPO/vm-state/build.ts"
 }
 
-@test "vm-state and all its parts pass shellcheck -x" {
+@test "a stale build that runs scripts/vm-state again is stopped with a message, not started forever" {
+  local checkout=$BATS_TEST_TMPDIR/checkout
+  mkdir -p "$checkout/scripts" "$checkout/vm-state/dist"
+  cp "$LAUNCHER" "$checkout/scripts/vm-state"
+  # As the build of main before the switch-over did for a fleet command: run scripts/vm-state.
+  printf '%s\n' 'const path = require("path"), fs = require("fs");' \
+    'const launcher = path.resolve(path.dirname(fs.realpathSync(process.argv[1])), "../../scripts/vm-state");' \
+    'const r = require("child_process").spawnSync(launcher, process.argv.slice(2), { stdio: "inherit" });' \
+    'process.exit(r.status ?? 1);' >"$checkout/vm-state/dist/vm-state.js"
+  run timeout 60 "$checkout/scripts/vm-state" fleet-serve
+  [ "$status" -eq 1 ]
+  [ "$(grep -c . <<<"$output")" -eq 1 ]
+  [ "$output" = "vm-state: $checkout/scripts/../vm-state/dist/vm-state.js is older than scripts/vm-state (it runs the launcher again): run \`npm ci\` (or \`npm run build:vm-state\`) in the repository" ]
+}
+
+@test "the NixOS package: nixpkgs' Node runs the bundle's build, with the tools vm-state runs on PATH; no npm" {
+  nix_setup
+  run --separate-stderr package_eval vm-state
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .name <<<"$output")" = vm-state ]
+  [[ "$(jq -r .text <<<"$output")" == *"exec $(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/bin/node $BUILD \"\$@\""* ]]
+  [ "$(jq -c .runtimeInputs <<<"$output")" = '["pkg-util-linux","pkg-coreutils","pkg-e2fsprogs","pkg-systemd","pkg-cloud-hypervisor","pkg-openssh"]' ]
+  [[ "$(jq -r .text <<<"$output")" != *npm* ]]
+  run --separate-stderr package_eval vm-state true
+  [ "$(jq -r '.runtimeInputs[-1]' <<<"$output")" = pkg-zfs ]
+  # The module gives it the bundle's build: the path the deploy bundle writes it to.
+  grep -q 'bundle = \.\./\.\./scripts/vm-state\.js;' "$REPO/nixos/modules/hypervisor.nix"
+  grep -q 'vmStateBundlePath = "scripts/vm-state.js"' "$REPO/components/deploy/bundle.ts"
+}
+
+@test "the NixOS package's scripts pass shellcheck and run: vm-state creates a state, the fleet commands reach the bash parts" {
   require_tools shellcheck
-  shellcheck -x "$VM_STATE" "$REPO"/scripts/vm-state.d/*.bash "$REPO"/tests/fakes/systemctl "$FAKES"/* \
+  nix_setup
+  install_package
+  local bin=$BATS_TEST_TMPDIR/store/vm-state/bin/vm-state fleet=$BATS_TEST_TMPDIR/store/vm-state-fleet-bash/bin/vm-state-fleet-bash
+  (cd "$(dirname "$bin")" && shellcheck vm-state)
+  (cd "$(dirname "$fleet")" && shellcheck vm-state-fleet-bash)
+  run "$bin" create web --size-gib 1
+  [ "$status" -eq 0 ]
+  [ "$(e2label "$(img web)")" = vmstate ]
+  # No .fleet in infra.json: the bash fleet-pull says so (exit 4), so the wrapper found it.
+  run "$bin" fleet-pull web --from big
+  [ "$status" -eq 4 ]
+  [ "$output" = "vm-state: $VM_STATE_CONFIG has no .fleet: this host is not part of a fleet (a one-host stack)" ]
+  run "$fleet" help
+  [ "$status" -eq 0 ]
+  [[ $output == *"fleet-pull"* ]]
+}
+
+@test "the fleet's bash parts: every file of scripts/vm-state.d in the package, the entry point last; ssh and GNU tar, no gzip" {
+  nix_setup
+  run --separate-stderr package_eval fleet-bash
+  [ "$status" -eq 0 ]
+  [ "$(jq -r '.parts[-1]' <<<"$output")" = "$REPO/scripts/vm-state.d/vm-state.bash" ]
+  [ "$(jq -r '.parts[]' <<<"$output" | sort)" = "$(printf '%s\n' "$REPO"/scripts/vm-state.d/*.bash | sort)" ]
+  [[ "$(jq -c .runtimeInputs <<<"$output")" == *'"pkg-openssh","pkg-gnutar"'* ]]
+  run grep -nwE 'gzip' "$REPO"/scripts/vm-state.d/*.bash "$REPO/nixos/lib/vm-state.nix"
+  [ "$status" -eq 1 ]
+}
+
+@test "what remains of vm-state in bash passes shellcheck -x: the launcher, the fleet's bash parts, the test helpers" {
+  require_tools shellcheck
+  shellcheck -x "$LAUNCHER" "$REPO"/scripts/vm-state.d/*.bash "$REPO"/tests/fakes/systemctl "$FAKES"/* \
     "$VM_STATE_TESTS"/helpers.bash "$VM_STATE_TESTS"/fleet.bash
 }

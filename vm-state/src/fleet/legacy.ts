@@ -1,7 +1,7 @@
 /**
  * PHASE 1 ONLY: the fleet commands (`fleet-pull`, `fleet-cancel`, `replicate`,
  * `replica-promote`, `fleet-serve`, `gc --fleet-moved`) are still run by the bash implementation,
- * `scripts/vm-state` beside this build's repository, with the same arguments, environment and
+ * `scripts/vm-state.d/vm-state.bash` beside this build's repository, with the same arguments, environment and
  * stdio, so the TypeScript entry point passes the whole bats contract (fleet.bats too) while the
  * fleet is ported. Both implementations share the on-disk layout, the lock and the journal.
  * Phase 2 replaces each entry of commands.ts that points here, then deletes this file.
@@ -20,15 +20,16 @@ import { Run } from "../run";
 import { systemMessage } from "../text";
 
 /**
- * The bash vm-state: VM_STATE_LEGACY, else `scripts/vm-state` of the repository this build is in
- * (vm-state/dist/vm-state.js), else the one beside it (scripts/vm-state.js in the deploy bundle).
+ * The bash vm-state: VM_STATE_LEGACY (the NixOS package sets it), else
+ * `scripts/vm-state.d/vm-state.bash` of the repository this build is in (vm-state/dist/vm-state.js),
+ * else the one beside it (scripts/vm-state.js in the deploy bundle).
  */
 export function legacyPath(vars: NodeJS.ProcessEnv): string {
     if (vars.VM_STATE_LEGACY) {
         return vars.VM_STATE_LEGACY;
     }
     const dir = dirname(realpathSync(process.argv[1] ?? __filename));
-    const candidates = [resolve(dir, "../../scripts/vm-state"), resolve(dir, "vm-state")];
+    const candidates = [resolve(dir, "../../scripts/vm-state.d/vm-state.bash"), resolve(dir, "vm-state.d/vm-state.bash")];
     return candidates.find((c) => existsSync(c)) ?? candidates[0];
 }
 
