@@ -37,6 +37,8 @@ const iamPolicyDocumentTypes = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy
 /** Resource types attaching a managed policy by ARN in `policyArn`. */
 const iamAttachmentTypes = ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"];
 
+// A resource's inputs as @pulumi/policy hands them over (its own type is `any`).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Props = Record<string, any>;
 
 const list = <T>(v: T | readonly T[] | undefined | null): readonly T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v as T]);
@@ -252,7 +254,8 @@ function at(value: unknown, path: string): unknown {
  * yet; `pulumi up` runs the policies again on the known values.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const unknownSentinels = new Set(Object.entries(require("@pulumi/policy/proxy") as Record<string, unknown>)
+const policyProxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
+const unknownSentinels = new Set(Object.entries(policyProxy)
     .filter(([k, v]) => /^unknown[A-Z][A-Za-z]*Value$/.test(k) && typeof v === "string").map(([, v]) => v as string));
 
 /**

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: every stage runs, even after one fails, so a failure never hides the others'
 # results; the summary lists each stage and the exit status is non-zero if any failed.
-#   stages: bats lint, the vm-state build, type check, Jest (unit, plan, real SSH), bats (vm-state, Nix, network)
+#   stages: bats lint, the vm-state build, type check, ESLint, Prettier's check, Jest (unit, plan,
+#   real SSH), bats (vm-state, Nix, network)
 # Two things end the run at once instead, before any stage, because every stage would fail
 # slowly and hide why: a Node.js other than 22 (tools/check-node.js says how to get it) and no
 # node_modules (`npm ci` was not run).
@@ -38,6 +39,8 @@ stage() { # NAME COMMAND...
 stage "bats lint" bash tools/lint-bats.sh
 stage "vm-state build" npx --no-install tsx vm-state/build.ts
 stage "type check" npx --no-install tsc --noEmit
+stage "eslint" npx --no-install eslint .
+stage "format" npx --no-install prettier --check .
 stage "jest" npx --no-install jest
 # The vm-state suites run scripts/vm-state, the launcher of the build above (VM_STATE_BIN, if
 # set, points them at another vm-state: tests/bats/vm-state/helpers.bash).

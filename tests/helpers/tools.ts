@@ -29,7 +29,6 @@ export function requireTools(tools: readonly string[], hint: string): ToolGate {
                 throw new Error(`missing under CI=true: ${missing.join(", ")} (${hint})`);
             });
         } else {
-            // eslint-disable-next-line no-console
             console.warn(`skipped: ${missing.join(", ")} not installed (${hint})`);
         }
     }

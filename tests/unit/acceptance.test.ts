@@ -23,7 +23,7 @@ describe("acceptance/cost.ts", () => {
             2 * publicIpv4UsdPerHour,
         ]);
         expect(cost.totalUsd).toBeCloseTo(4.64 + 0.01578 + 0.01, 4);
-        expect(renderCost(cost)).toMatch(/^ +4\.6400 USD  c7g\.metal: 2\.00 h x 2\.32 USD\/h \(2025-06, us-east-1\)\n/);
+        expect(renderCost(cost)).toMatch(/^ +4\.6400 USD {2}c7g\.metal: 2\.00 h x 2\.32 USD\/h \(2025-06, us-east-1\)\n/);
     });
 
     test("an instance is billed for a minute at least; bad input is refused naming it", () => {

@@ -3,6 +3,7 @@
  * query and the pinned-AMI check, the network CIDRs, the state volume's size.
  */
 import fc from "fast-check";
+import { readFileSync } from "fs";
 import { chooseAvailabilityZone, existingZoneProblem } from "../../components/aws/availabilityZone";
 import { ec2DescriptionCharacters } from "../../lib/constraints/aws";
 import { canonicalCidr } from "../../lib/constraints/check";
@@ -277,7 +278,7 @@ describe("NixOS AMI", () => {
     });
 
     test("the release matches the nixpkgs branch the flake pins", () => {
-        const flake = require("fs").readFileSync(repoPath("nixos/flake.nix"), "utf8") as string;
+        const flake = readFileSync(repoPath("nixos/flake.nix"), "utf8");
         expect(flake).toContain(`nixos-${nixosRelease}`);
     });
 

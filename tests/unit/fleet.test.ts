@@ -260,7 +260,7 @@ describe("fleet config is validated like the rest", () => {
         ["a replica between backends", { hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { backend: "xfs" } } }, slots: { slot1: { host: "main" } }, states: { slot1: { replicate: { to: "big" } } } },
             "states.slot1.replicate.to: host big stores states with xfs, host main with zfs; replicas need the same backend"],
         ["a bad snapshot id", { hosts: { main: { storage: { fromSnapshot: "snapshot-1" } } }, slots: { slot1: {} } },
-            'hosts.main.storage.fromSnapshot: must be an EBS snapshot id, \"snap-\" and 8 or 17 lowercase hex digits (such as \"snap-0123456789abcdef0\"), got "snapshot-1"'],
+            'hosts.main.storage.fromSnapshot: must be an EBS snapshot id, "snap-" and 8 or 17 lowercase hex digits (such as "snap-0123456789abcdef0"), got "snapshot-1"'],
         ["a host restored from an EBS snapshot, on the files backend (no state volume to restore)", { hosts: { main: { storage: { backend: "files", fromSnapshot: "snap-0123456789abcdef0" } } }, slots: { slot1: {} } },
             'hosts.main.storage.fromSnapshot: restores the host\'s state volume from an EBS snapshot, but its storage.backend is "files": no state volume, the states live on the root disk; remove fromSnapshot, or set hosts.main.storage.backend to the backend the snapshot\'s host used ("zfs" or "xfs")'],
         ["the same, with files as the fleet's backend", { storage: { backend: "files" }, hosts: { main: {}, big: { subnetCidr: "172.20.2.0/24", storage: { fromSnapshot: "snap-0123456789abcdef0" } } }, slots: { slot1: { host: "main" } } },

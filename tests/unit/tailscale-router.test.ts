@@ -151,7 +151,7 @@ describe("HostAuthKey", () => {
     test.each([
         [{ tags: ["tag:microvm-host"] }, undefined],
         [{ tags: [] }, "tags must hold at least one tag such as tag:microvm-host: an untagged key would make the host belong to the person who created the key"],
-        [{ tags: ["microvm-host"] }, `tags must be a Tailscale tag such as \"tag:microvm-host\" (a letter, then letters, digits, '-'), got "microvm-host"`],
+        [{ tags: ["microvm-host"] }, `tags must be a Tailscale tag such as "tag:microvm-host" (a letter, then letters, digits, '-'), got "microvm-host"`],
         [{ tags: ["tag:a"], expirySeconds: 60 }, "expirySeconds must be a whole number of seconds from 3600 (1 hour) to 7776000 (90 days), got 60"],
         [{ tags: ["tag:a"], expirySeconds: 7776001 }, "expirySeconds must be a whole number of seconds from 3600 (1 hour) to 7776000 (90 days), got 7776001"],
     ])("authKeyArgsProblem(%j)", (args, expected) => {

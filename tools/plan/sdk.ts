@@ -5,13 +5,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// Internal modules without typings: require, typed here at the one place they are used.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const rpc = require("@pulumi/pulumi/runtime/rpc") as {
     specialSigKey: string;
     specialSecretSig: string;
     deserializeProperties(struct: unknown): Record<string, unknown>;
 };
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 
 /** Marks a serialized secret: `{ [sigKey]: secretSig, value }`. */

@@ -65,7 +65,7 @@ export function checkLayout(layout: Layout, config: HostConfig): void {
     try {
         entries = readdirSync(layout.states()).sort();
     } catch {
-        entries = [];
+        // no states directory yet: nothing in it to check
     }
     for (const entry of entries) {
         root.path([statesDirName, entry]);

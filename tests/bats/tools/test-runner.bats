@@ -23,6 +23,8 @@ run_tests() { PATH=$FAKEBIN:$PATH run bash "$REPO/tools/test.sh" --filter x; }
   FAIL=tsc run_tests
   [ "$status" -ne 0 ]
   grep -q "tsc --noEmit" "$CALLS"
+  grep -qx "npx --no-install eslint ." "$CALLS"
+  grep -qx "npx --no-install prettier --check ." "$CALLS"
   grep -q "jest" "$CALLS"
   grep -qx "bats --filter x" "$CALLS"
   [[ $output == *"FAILED  type check"* ]]
@@ -53,5 +55,5 @@ run_tests() { PATH=$FAKEBIN:$PATH run bash "$REPO/tools/test.sh" --filter x; }
   rm -f "$CALLS"
   FAIL=none run_tests
   [ "$status" -eq 0 ]
-  [ "$(wc -l <"$CALLS")" -eq 4 ]
+  [ "$(wc -l <"$CALLS")" -eq 6 ]
 }

@@ -20,7 +20,7 @@ function readFile(file: string): Buffer {
     try {
         isDir = statSync(file).isDirectory();
     } catch {
-        isDir = false;
+        // not there or unreadable: not a directory, the read below says which
     }
     if (isDir) {
         throw usage(`${shown(file)} is a directory; apply reads a JSON file or - for stdin`);

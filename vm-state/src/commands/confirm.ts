@@ -15,7 +15,7 @@ function readLine(): string {
         try {
             n = readSync(0, buf, 0, 1, null);
         } catch {
-            n = 0;
+            // an unreadable stdin reads as its end
         }
         if (n === 0 || buf[0] === 0x0a) {
             return Buffer.from(bytes).toString("utf8");

@@ -82,7 +82,7 @@ function runnerOf(view: View, slot: string, kind: "current" | "booted"): { runne
     try {
         system = readlinkSync(`${resolve(view.layout.rootDir, slot, runner)}/share/microvm/system`);
     } catch {
-        system = "";
+        // a runner without a system link shows an empty system
     }
     const clean = (s: string): string => s.replace(/[\t\n]/g, "?");
     return { runner: clean(runner), system: clean(system) };

@@ -222,7 +222,7 @@ export class FilesDriver implements StorageDriver {
             try {
                 inside = snaps ? readdirSync(snaps).sort() : [];
             } catch {
-                inside = [];
+                // no snapshots directory: no leftovers in it
             }
             found.push(...inside.filter((e) => e.startsWith(tempPrefix)).map((e) => this.layout.snapshotsEntry(entry, e)));
         }

@@ -144,7 +144,7 @@ export class ZfsDriver implements StorageDriver {
         try {
             same = realpathSync(mountpoint) === realpathSync(expected);
         } catch {
-            same = false;
+            // either path missing: not the same place
         }
         if (!same) {
             throw fail(`${dataset} is mounted at ${mountpoint}, not at ${expected}: ${this.pool}/states must have ${this.ctx.layout.statesDir} as its mountpoint`);
