@@ -217,7 +217,7 @@ class Pull {
                 await needNewState(ch, state, false, state);
                 await this.storage.inPlace(state);
             }
-            phase = text(this.put({ phase: "placed" }).phase);
+            this.put({ phase: "placed" });
             this.run.log(`state ${state} is complete here`);
             ch.lock.release();
         }
