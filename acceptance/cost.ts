@@ -21,7 +21,10 @@ export function cheapestMetalType(): string {
 }
 
 /** The root and state volume sizes of the acceptance stack: its own, or the program's defaults. */
-export function acceptanceVolumes(stackYaml = readFileSync(join(__dirname, "stack.yaml"), "utf8")): { rootGiB: number; stateGiB: number } {
+export function acceptanceVolumes(stackYaml = readFileSync(join(__dirname, "stack.yaml"), "utf8")): {
+    rootGiB: number;
+    stateGiB: number;
+} {
     const config = (parse(stackYaml) as { config?: Record<string, any> }).config ?? {};
     return {
         rootGiB: config["microvm-infra:host"]?.rootVolumeGiB ?? hostDefaults.rootVolumeGiB,
@@ -38,7 +41,9 @@ export interface RunCost {
 export function runCost(type: string, seconds: number, rootGiB: number, stateGiB: number): RunCost {
     const metal = metalTypes[type];
     if (!metal) {
-        throw new RangeError(`unknown metal type ${JSON.stringify(type)}; one of ${Object.keys(metalTypes).join(", ")}`);
+        throw new RangeError(
+            `unknown metal type ${JSON.stringify(type)}; one of ${Object.keys(metalTypes).join(", ")}`,
+        );
     }
     if (!Number.isFinite(seconds) || seconds < 0) {
         throw new RangeError(`seconds must be a number >= 0, got ${seconds}`);
@@ -47,9 +52,18 @@ export function runCost(type: string, seconds: number, rootGiB: number, stateGiB
     const storageHours = seconds / 3600;
     const gib = rootGiB + stateGiB;
     const lines = [
-        { item: `${type}: ${hours.toFixed(2)} h x ${metal.usdPerHour} USD/h (${pricesAsOf})`, usd: hours * metal.usdPerHour },
-        { item: `gp3 volumes: ${gib} GiB (root ${rootGiB}, state ${stateGiB}) x ${storageHours.toFixed(2)} h at ${ebsPrices.gp3.usdPerGiBMonth} USD per GiB-month`, usd: gib * ebsPrices.gp3.usdPerGiBMonth * storageHours / hoursPerMonth },
-        { item: `public IPv4 address: ${storageHours.toFixed(2)} h x ${publicIpv4UsdPerHour} USD/h`, usd: storageHours * publicIpv4UsdPerHour },
+        {
+            item: `${type}: ${hours.toFixed(2)} h x ${metal.usdPerHour} USD/h (${pricesAsOf})`,
+            usd: hours * metal.usdPerHour,
+        },
+        {
+            item: `gp3 volumes: ${gib} GiB (root ${rootGiB}, state ${stateGiB}) x ${storageHours.toFixed(2)} h at ${ebsPrices.gp3.usdPerGiBMonth} USD per GiB-month`,
+            usd: (gib * ebsPrices.gp3.usdPerGiBMonth * storageHours) / hoursPerMonth,
+        },
+        {
+            item: `public IPv4 address: ${storageHours.toFixed(2)} h x ${publicIpv4UsdPerHour} USD/h`,
+            usd: storageHours * publicIpv4UsdPerHour,
+        },
     ];
     return { lines, totalUsd: lines.reduce((n, l) => n + l.usd, 0) };
 }
@@ -73,7 +87,9 @@ if (require.main === module) {
             const [seconds, rootGiB, stateGiB] = rest.map(Number);
             process.stdout.write(`${renderCost(runCost(cmd, seconds, rootGiB, stateGiB))}\n`);
         } else {
-            process.stderr.write("Usage: cost.ts cheapest | cost.ts volumes | cost.ts TYPE SECONDS ROOT_GIB STATE_GIB\n");
+            process.stderr.write(
+                "Usage: cost.ts cheapest | cost.ts volumes | cost.ts TYPE SECONDS ROOT_GIB STATE_GIB\n",
+            );
             process.exitCode = 2;
         }
     } catch (err) {

@@ -8,6 +8,20 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import * as tls from "@pulumi/tls";
 
-void [aws.ec2.Instance, aws.ec2.Vpc, aws.iam.Role, aws.ebs.Volume, command.remote.Command, tailscale.TailnetKey, tls.PrivateKey];
-pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs }, "microvm-infra", "bench", true)
+void [
+    aws.ec2.Instance,
+    aws.ec2.Vpc,
+    aws.iam.Role,
+    aws.ebs.Volume,
+    command.remote.Command,
+    tailscale.TailnetKey,
+    tls.PrivateKey,
+];
+pulumi.runtime
+    .setMocks(
+        { newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs },
+        "microvm-infra",
+        "bench",
+        true,
+    )
     .then(() => process.stdout.write("{}\n"));

@@ -59,15 +59,33 @@ async function editCost(): Promise<string[]> {
     const base = await planStack(example, "dev");
     const edits: [string, string][] = [
         ["no change", example],
-        ["add slot6", editedExample((c) => { c["microvm-infra:slots"].slot6 = {}; })],
-        ["move state dev into slot4", editedExample((c) => { c["microvm-infra:slots"].slot4 = { ...c["microvm-infra:slots"].slot4, state: "dev" }; })],
-        ["swap slot1 and slot3", editedExample((c) => { c["microvm-infra:slots"].slot1 = { state: "slot3" }; c["microvm-infra:slots"].slot3 = { state: "slot1" }; })],
+        [
+            "add slot6",
+            editedExample((c) => {
+                c["microvm-infra:slots"].slot6 = {};
+            }),
+        ],
+        [
+            "move state dev into slot4",
+            editedExample((c) => {
+                c["microvm-infra:slots"].slot4 = { ...c["microvm-infra:slots"].slot4, state: "dev" };
+            }),
+        ],
+        [
+            "swap slot1 and slot3",
+            editedExample((c) => {
+                c["microvm-infra:slots"].slot1 = { state: "slot3" };
+                c["microvm-infra:slots"].slot3 = { state: "slot1" };
+            }),
+        ],
     ];
     const lines: string[] = [];
     for (const [name, file] of edits) {
         const diff = diffPlans(base.resources, (await planStack(file, "dev")).resources);
         const remote = commandsRun(diff).filter((c) => c.urn.includes("command:remote:")).length;
-        lines.push(`  ${name.padEnd(34)} create ${diff.create.length}, update ${diff.update.length}, replace ${diff.replace.length}, delete ${diff.delete.length}; remote commands run: ${remote}; unchanged ${diff.unchanged.length}`);
+        lines.push(
+            `  ${name.padEnd(34)} create ${diff.create.length}, update ${diff.update.length}, replace ${diff.replace.length}, delete ${diff.delete.length}; remote commands run: ${remote}; unchanged ${diff.unchanged.length}`,
+        );
     }
     return lines;
 }
@@ -76,7 +94,11 @@ const bare = time(["bench/bare-program.ts"]);
 const five = time(["tools/plan.ts", "--json"]);
 const hundred = time(["tools/plan.ts", "--json", "--config", hundredSlotStack()]);
 
-const rows: [string, number][] = [["bare mocked program (same providers, no resources)", bare], ["plan: example stack (5 slots)", five], ["plan: generated stack (100 slots, m7g.metal)", hundred]];
+const rows: [string, number][] = [
+    ["bare mocked program (same providers, no resources)", bare],
+    ["plan: example stack (5 slots)", five],
+    ["plan: generated stack (100 slots, m7g.metal)", hundred],
+];
 process.stdout.write(`median of ${runs} runs, wall-clock, one process each (node ${process.version})\n`);
 for (const [name, ms] of rows) {
     process.stdout.write(`  ${name.padEnd(52)} ${(ms / 1000).toFixed(2)} s   ${(ms / bare).toFixed(2)}x bare\n`);

@@ -3,7 +3,14 @@
  * Pure: the program passes in what only AWS knows (the state volume's device path) once it is known.
  */
 import { createHash } from "crypto";
-import { DeploymentData, DeploymentSlot, FleetData, guestDataLabel, tailscaleAuthKeyFile, zfsPool } from "../lib/deploymentData";
+import {
+    DeploymentData,
+    DeploymentSlot,
+    FleetData,
+    guestDataLabel,
+    tailscaleAuthKeyFile,
+    zfsPool,
+} from "../lib/deploymentData";
 import { FleetHost, StackConfig, usesStateVolume } from "./config";
 import { observabilityData } from "./observabilityData";
 import { SlotIdentity, Topology } from "./topology";
@@ -34,7 +41,15 @@ export function deploymentSlot(identity: SlotIdentity): DeploymentSlot {
  * stack of several hosts (so a one-host stack renders exactly what it did before fleets), and
  * `observability` only when it is on (`alertWebhook`: the stack sets alertWebhookUrl).
  */
-export function deploymentData(cfg: StackConfig, host: FleetHost, topo: Topology, hostId: string, stateDevice: string | undefined, fleet?: FleetData, alertWebhook = false): DeploymentData {
+export function deploymentData(
+    cfg: StackConfig,
+    host: FleetHost,
+    topo: Topology,
+    hostId: string,
+    stateDevice: string | undefined,
+    fleet?: FleetData,
+    alertWebhook = false,
+): DeploymentData {
     const states = cfg.states.filter((s) => s.host === host.name);
     return {
         version: 1,
@@ -47,7 +62,7 @@ export function deploymentData(cfg: StackConfig, host: FleetHost, topo: Topology
         storage: {
             backend: host.storage.backend,
             pool: zfsPool,
-            device: usesStateVolume(host.storage.backend) ? stateDevice ?? null : null,
+            device: usesStateVolume(host.storage.backend) ? (stateDevice ?? null) : null,
             volumeGiB: usesStateVolume(host.storage.backend) ? host.storage.volumeGiB : null,
             safetySnapshots: host.storage.safetySnapshots,
             autoSnapshots: states.flatMap((s) => (s.autoSnapshots ? [{ state: s.name, ...s.autoSnapshots }] : [])),
@@ -69,5 +84,9 @@ export function deploymentData(cfg: StackConfig, host: FleetHost, topo: Topology
 
 /** The replications of the whole fleet, as every host's infra.json lists them. */
 export function fleetReplicas(cfg: StackConfig): FleetData["replicas"] {
-    return cfg.states.flatMap((s) => (s.replicate ? [{ state: s.name, from: s.host, to: s.replicate.to, every: s.replicate.every, keep: s.replicate.keep }] : []));
+    return cfg.states.flatMap((s) =>
+        s.replicate
+            ? [{ state: s.name, from: s.host, to: s.replicate.to, every: s.replicate.every, keep: s.replicate.keep }]
+            : [],
+    );
 }

@@ -11,7 +11,12 @@ import { observabilityMemoryFor, observabilityPortsFor, observabilityServices } 
 
 /** Minutes between two scheduled snapshots: the shortest period sanoid keeps any of (hourly, daily, weekly, monthly = 31 days). */
 export function snapshotPeriodMinutes(s: AutoSnapshots): number | undefined {
-    const periods: [number, number][] = [[s.hourly, 60], [s.daily, 1440], [s.weekly, 10080], [s.monthly, 44640]];
+    const periods: [number, number][] = [
+        [s.hourly, 60],
+        [s.daily, 1440],
+        [s.weekly, 10080],
+        [s.monthly, 44640],
+    ];
     return periods.find(([count]) => count > 0)?.[1];
 }
 
@@ -20,7 +25,13 @@ export function observabilityData(cfg: StackConfig, host: string, alertWebhook: 
     const obs = cfg.observability;
     const logs = { retentionDays: obs.logRetentionDays, maxGiB: obs.logDiskGiB };
     if (host !== obs.collector) {
-        return { host, role: "agent", memoryMiB: observabilityMemoryFor(obs, host), ports: observabilityPortsFor(obs, host), logs };
+        return {
+            host,
+            role: "agent",
+            memoryMiB: observabilityMemoryFor(obs, host),
+            ports: observabilityPortsFor(obs, host),
+            logs,
+        };
     }
     const backendOf = new Map(cfg.hosts.map((h) => [h.name, h.storage.backend]));
     const ordered = [...cfg.hosts.filter((h) => h.name === host), ...cfg.hosts.filter((h) => h.name !== host)];
@@ -36,10 +47,24 @@ export function observabilityData(cfg: StackConfig, host: string, alertWebhook: 
             volumeFullPercent: obs.volumeFullPercent,
             // Scheduled snapshots run on zfs only (sanoid); elsewhere they are ignored, so nothing is expected.
             snapshots: cfg.states.flatMap((s) => {
-                const every = s.autoSnapshots && backendOf.get(s.host) === "zfs" ? snapshotPeriodMinutes(s.autoSnapshots) : undefined;
+                const every =
+                    s.autoSnapshots && backendOf.get(s.host) === "zfs"
+                        ? snapshotPeriodMinutes(s.autoSnapshots)
+                        : undefined;
                 return every === undefined ? [] : [{ host: s.host, state: s.name, everyMinutes: every }];
             }),
-            replicas: cfg.states.flatMap((s) => (s.replicate ? [{ host: s.host, state: s.name, to: s.replicate.to, everyMinutes: periodMinutes(s.replicate.every) ?? 0 }] : [])),
+            replicas: cfg.states.flatMap((s) =>
+                s.replicate
+                    ? [
+                          {
+                              host: s.host,
+                              state: s.name,
+                              to: s.replicate.to,
+                              everyMinutes: periodMinutes(s.replicate.every) ?? 0,
+                          },
+                      ]
+                    : [],
+            ),
             ...(alertWebhook ? { webhook: { envFile: alertWebhookEnvFile, variable: alertWebhookVariable } } : {}),
         },
     };
@@ -60,6 +85,8 @@ export function observabilityGrants(cfg: StackConfig): { adminPorts: number[]; h
         return undefined;
     }
     const node = observabilityServices.nodeExporter.port;
-    const collectorPorts = Object.values(observabilityPortsFor(obs, obs.collector)).filter((p): p is number => p !== undefined);
+    const collectorPorts = Object.values(observabilityPortsFor(obs, obs.collector)).filter(
+        (p): p is number => p !== undefined,
+    );
     return { adminPorts: collectorPorts.filter((p) => p !== node), hostPorts: cfg.hosts.length > 1 ? [node] : [] };
 }

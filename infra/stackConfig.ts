@@ -44,20 +44,33 @@ export const awsSecretKeys = ["aws:accessKey", "aws:secretKey", "aws:token"] as 
  * no other key outside the project's namespace (those are checked key by key, `parseStackConfig`)
  * may hold a value that looks like a secret (lib/redact.ts). `valueOf` gives a key's clear text.
  */
-export function secretConfigProblems(keys: readonly string[], isSecret: (key: string) => boolean, valueOf: (key: string) => string | undefined = () => undefined): string[] {
+export function secretConfigProblems(
+    keys: readonly string[],
+    isSecret: (key: string) => boolean,
+    valueOf: (key: string) => string | undefined = () => undefined,
+): string[] {
     const problems = tailscaleCredentialProblems(keys, isSecret);
     if (keys.includes(sshPrivateKeyKey) && !isSecret(sshPrivateKeyKey)) {
-        problems.push("sshPrivateKey: is stored in clear text in the stack file; remove it (pulumi config rm sshPrivateKey) and set it again with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`");
+        problems.push(
+            "sshPrivateKey: is stored in clear text in the stack file; remove it (pulumi config rm sshPrivateKey) and set it again with `pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`",
+        );
     }
     const credentials: readonly string[] = [...tailscaleSecretKeys, ...awsSecretKeys, sshPrivateKeyKey];
     for (const key of keys.filter((k) => !isSecret(k))) {
         const value = valueOf(key) ?? "";
-        if ((awsSecretKeys as readonly string[]).includes(key) || (key === "aws:assumeRoleWithWebIdentity" && /webIdentityToken"\s*:\s*"[^"]/.test(value))) {
-            problems.push(`${key}: is stored in clear text in the stack file; set it again with \`pulumi config set --secret ${key} ...\` (or leave AWS credentials to the environment: AWS_PROFILE, SSO)`);
+        if (
+            (awsSecretKeys as readonly string[]).includes(key) ||
+            (key === "aws:assumeRoleWithWebIdentity" && /webIdentityToken"\s*:\s*"[^"]/.test(value))
+        ) {
+            problems.push(
+                `${key}: is stored in clear text in the stack file; set it again with \`pulumi config set --secret ${key} ...\` (or leave AWS credentials to the environment: AWS_PROFILE, SSO)`,
+            );
         } else if (!credentials.includes(key) && !key.startsWith(`${configNamespace}:`)) {
             const kind = secretKind(value);
             if (kind !== undefined) {
-                problems.push(`${key}: holds what looks like ${kind} (not shown), in clear text in the stack file; a secret is set with \`pulumi config set --secret ${key} ...\`, and only in a key meant for it`);
+                problems.push(
+                    `${key}: holds what looks like ${kind} (not shown), in clear text in the stack file; a secret is set with \`pulumi config set --secret ${key} ...\`, and only in a key meant for it`,
+                );
             }
         }
     }
@@ -73,9 +86,17 @@ export function zoneRegionProblems(cfg: StackConfig, region: string | undefined)
         return [];
     }
     const fleet = cfg.hosts.length > 1 || cfg.hosts.some((h) => h.name !== "main");
-    const zones = fleet ? cfg.hosts.map((h) => [`hosts.${h.name}.availabilityZone`, h.availabilityZone] as const) : [["host.availabilityZone", cfg.host.availabilityZone] as const];
-    return zones.filter(([, zone]) => zone !== undefined && !new RegExp(`^${region.replace(/[^a-z0-9-]/g, "")}[a-z]$`).test(zone))
-        .map(([key, zone]) => `${key}: ${shown(zone)} is not a zone of aws:region ${region}; use one of its zones (${region}a, ${region}b, ...), or unset it to take the first that offers the instance type`);
+    const zones = fleet
+        ? cfg.hosts.map((h) => [`hosts.${h.name}.availabilityZone`, h.availabilityZone] as const)
+        : [["host.availabilityZone", cfg.host.availabilityZone] as const];
+    return zones
+        .filter(
+            ([, zone]) => zone !== undefined && !new RegExp(`^${region.replace(/[^a-z0-9-]/g, "")}[a-z]$`).test(zone),
+        )
+        .map(
+            ([key, zone]) =>
+                `${key}: ${shown(zone)} is not a zone of aws:region ${region}; use one of its zones (${region}a, ${region}b, ...), or unset it to take the first that offers the instance type`,
+        );
 }
 
 export function loadStackConfig(): LoadedConfig {
@@ -98,7 +119,9 @@ export function loadStackConfig(): LoadedConfig {
         problems.push(...err.problems);
     }
     problems.push(...secretConfigProblems(Object.keys(all), isConfigSecret, (key) => all[key]));
-    problems.push(...alertWebhookProblems(Object.keys(all), isConfigSecret, alertWebhookUrlFullKey, all[alertWebhookUrlFullKey]));
+    problems.push(
+        ...alertWebhookProblems(Object.keys(all), isConfigSecret, alertWebhookUrlFullKey, all[alertWebhookUrlFullKey]),
+    );
     if (cfg) {
         problems.push(...zoneRegionProblems(cfg, all["aws:region"]));
     }

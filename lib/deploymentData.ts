@@ -44,7 +44,12 @@ export interface DeploymentSlot extends SlotNetwork {
     /** Absent: "internet". */
     readonly egress?: { readonly policy: string; readonly domains?: readonly string[] };
     /** Absent: none. */
-    readonly publish?: readonly { readonly port: number; readonly to: string; readonly hostPort?: number; readonly sources?: readonly string[] }[];
+    readonly publish?: readonly {
+        readonly port: number;
+        readonly to: string;
+        readonly hostPort?: number;
+        readonly sources?: readonly string[];
+    }[];
     /** Absent: none. `guests/<name>` or `<input>[#<module>]`. */
     readonly modules?: readonly string[];
 }
@@ -68,7 +73,13 @@ export interface DeploymentData {
         readonly volumeGiB: number | null;
         /** Safety snapshots vm-state keeps per state after each assign/apply. */
         readonly safetySnapshots: { readonly keep: number; readonly maxAgeDays: number };
-        readonly autoSnapshots: readonly { state: string; hourly: number; daily: number; weekly: number; monthly: number }[];
+        readonly autoSnapshots: readonly {
+            state: string;
+            hourly: number;
+            daily: number;
+            weekly: number;
+            monthly: number;
+        }[];
         /** Only when the state volume was made from an EBS snapshot: its pool was last used by another host. */
         readonly fromSnapshot?: string;
     };
@@ -91,14 +102,27 @@ export interface FleetData {
     /** This host's name. */
     readonly self: string;
     /** Every host: its private address, state backend and SSH host key (for a pinned known_hosts). */
-    readonly hosts: readonly { readonly name: string; readonly address: string; readonly backend: string; readonly hostKey: string }[];
+    readonly hosts: readonly {
+        readonly name: string;
+        readonly address: string;
+        readonly backend: string;
+        readonly hostKey: string;
+    }[];
     readonly transferKeyFile: string;
     /** The public half: root's authorized key on every host, restricted to `vm-state fleet-serve`. */
     readonly transferPublicKey: string;
     /** Every replication in the fleet; each host runs those `from` itself. */
     readonly replicas: readonly {
-        readonly state: string; readonly from: string; readonly to: string; readonly every: string;
-        readonly keep: { readonly hourly: number; readonly daily: number; readonly weekly: number; readonly monthly: number };
+        readonly state: string;
+        readonly from: string;
+        readonly to: string;
+        readonly every: string;
+        readonly keep: {
+            readonly hourly: number;
+            readonly daily: number;
+            readonly weekly: number;
+            readonly monthly: number;
+        };
     }[];
 }
 

@@ -30,7 +30,12 @@ export interface ObservabilityData {
         /** States with scheduled snapshots: the newest must be younger than twice the shortest period. */
         readonly snapshots: readonly { readonly host: string; readonly state: string; readonly everyMinutes: number }[];
         /** Replications: the last must have finished within three periods. */
-        readonly replicas: readonly { readonly host: string; readonly state: string; readonly to: string; readonly everyMinutes: number }[];
+        readonly replicas: readonly {
+            readonly host: string;
+            readonly state: string;
+            readonly to: string;
+            readonly everyMinutes: number;
+        }[];
         /** Only when the stack sets alertWebhookUrl: the environment file that holds it, and its variable. */
         readonly webhook?: { readonly envFile: string; readonly variable: string };
     };

@@ -32,7 +32,7 @@ export const secretShapes: readonly SecretShape[] = [
         kind: "a private key",
         // base64 of "openssh-key-v1\0": the body of an OpenSSH private key without its armour.
         pattern: /b3BlbnNzaC1rZXktdjE[A-Za-z0-9+/=]*/g,
-        source: "OpenSSH PROTOCOL.key: the key blob starts with the magic \"openssh-key-v1\\0\"",
+        source: 'OpenSSH PROTOCOL.key: the key blob starts with the magic "openssh-key-v1\\0"',
     },
     {
         kind: "a private key",
@@ -53,7 +53,8 @@ export const secretShapes: readonly SecretShape[] = [
         kind: "an AWS secret access key (or another base64 secret)",
         // A run of 40 or more base64 characters with both cases, a digit and a '/' or '+' (random
         // ones without either are left to the random-run rule below).
-        pattern: /(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[/+])[A-Za-z0-9/+]{40,}/g,
+        pattern:
+            /(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[/+])[A-Za-z0-9/+]{40,}/g,
         source: "AWS IAM User Guide, 'Managing access keys': a secret access key is 40 characters (the documented example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)",
         base64: true,
     },
@@ -107,7 +108,8 @@ export function looksRandom(run: string): boolean {
 }
 
 /** The SSH public key types whose base64 blob follows them on a key line (the blob is public). */
-const publicKeyType = /(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+$/;
+const publicKeyType =
+    /(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+$/;
 
 interface Span {
     readonly start: number;
@@ -129,7 +131,11 @@ export function findSecrets(text: string): Span[] {
     // Random-looking runs of base64 or base64url (split at '.', ':', spaces and the like).
     for (const m of text.matchAll(/[A-Za-z0-9+/=_-]{32,}/g)) {
         if (!publicBlob(m.index!) && looksRandom(m[0])) {
-            spans.push({ start: m.index!, end: m.index! + m[0].length, kind: "a secret key or token (a long random string)" });
+            spans.push({
+                start: m.index!,
+                end: m.index! + m[0].length,
+                kind: "a secret key or token (a long random string)",
+            });
         }
     }
     spans.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -169,7 +175,10 @@ export const wordLimit = 100;
  * message that names a key path or a value some other way never carries a long value whole.
  */
 export function capWords(text: string): string {
-    return text.replace(new RegExp(`\\S{${wordLimit + 1},}`, "g"), (w) => `${w.slice(0, echoLimit)}... (${w.length} characters)`);
+    return text.replace(
+        new RegExp(`\\S{${wordLimit + 1},}`, "g"),
+        (w) => `${w.slice(0, echoLimit)}... (${w.length} characters)`,
+    );
 }
 
 /** How many characters of a value a message may quote. */
@@ -181,7 +190,7 @@ export const echoLimit = 40;
  * that looks like a secret.
  */
 export function shown(value: unknown, limit = echoLimit): string {
-    const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+    const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
     const kind = secretKind(text);
     if (kind !== undefined) {
         return `a value that looks like ${kind} (not shown)`;

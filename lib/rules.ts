@@ -60,13 +60,17 @@ export function snapshotIdProblem(value: string): string | undefined {
 
 /** Why `value` is not an egress allowlist entry, or undefined. */
 export function domainProblem(value: string): string | undefined {
-    return value.length <= rules.domain.maxLength && domain.test(value) ? undefined : `must be ${rules.domain.valid}, ${got(value)}`;
+    return value.length <= rules.domain.maxLength && domain.test(value)
+        ? undefined
+        : `must be ${rules.domain.valid}, ${got(value)}`;
 }
 
 /** Why `port` cannot be a published host port, or undefined. */
 export function hostPortProblem(port: number): string | undefined {
     const taken = rules.hostPort.reserved.find((r) => port >= r.from && port <= r.to);
-    return taken ? `${port} is the host's own (${taken.from === taken.to ? taken.from : `${taken.from}-${taken.to}`}: ${taken.why}); choose another host port` : undefined;
+    return taken
+        ? `${port} is the host's own (${taken.from === taken.to ? taken.from : `${taken.from}-${taken.to}`}: ${taken.why}); choose another host port`
+        : undefined;
 }
 
 /** The nixosModules each flake input exports at its pin (runtime.json, with sources). */
@@ -87,7 +91,12 @@ export function parseModuleRef(ref: string): ModuleRef | undefined {
 }
 
 /** Why the input module `ref` does not resolve at the pinned inputs, or undefined. */
-export function inputModuleProblem(ref: string, input: string, attr: string, lockedInputs: readonly string[]): string | undefined {
+export function inputModuleProblem(
+    ref: string,
+    input: string,
+    attr: string,
+    lockedInputs: readonly string[],
+): string | undefined {
     if (input === "self" || !lockedInputs.includes(input)) {
         return `"${ref}" names the flake input "${input}", which nixos/flake.lock does not have (inputs: ${lockedInputs.join(", ")}); add it to nixos/flake.nix and run nix flake lock`;
     }

@@ -9,26 +9,40 @@ import { rules, whole } from "./rules";
  */
 export const sshKeyTypes = rules.sshPublicKey.types as readonly KeyType[];
 
-type KeyType = "ssh-ed25519" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521"
-    | "sk-ssh-ed25519@openssh.com" | "sk-ecdsa-sha2-nistp256@openssh.com" | "ssh-rsa";
+type KeyType =
+    | "ssh-ed25519"
+    | "ecdsa-sha2-nistp256"
+    | "ecdsa-sha2-nistp384"
+    | "ecdsa-sha2-nistp521"
+    | "sk-ssh-ed25519@openssh.com"
+    | "sk-ecdsa-sha2-nistp256@openssh.com"
+    | "ssh-rsa";
 
 /**
  * The line as the host's check (nixos/lib/rules.nix) matches it, from the same data: the key goes
  * to authorized_keys, known_hosts and EC2 exactly as written, so nothing is trimmed or re-spaced.
  */
-const linePattern = whole(`(${rules.sshPublicKey.types.map((t) => t.replace(/[.]/g, "[.]")).join("|")}) ${rules.sshPublicKey.blob}${rules.sshPublicKey.comment}`);
+const linePattern = whole(
+    `(${rules.sshPublicKey.types.map((t) => t.replace(/[.]/g, "[.]")).join("|")}) ${rules.sshPublicKey.blob}${rules.sshPublicKey.comment}`,
+);
 
 /** What is wrong with the spacing or the characters of a key line, in the user's terms, or undefined. */
 function layoutProblem(key: string): string | undefined {
     const checks: [boolean, string][] = [
         [key.startsWith("\ufeff"), "starts with a byte-order mark (U+FEFF): save the file without a BOM"],
-        [/[\r\n]/.test(key.replace(/\r?\n$/, "")), `must be a single line holding one key; put each key in its own entry (got ${key.split(/\r?\n/).length} lines starting ${preview(key)})`],
+        [
+            /[\r\n]/.test(key.replace(/\r?\n$/, "")),
+            `must be a single line holding one key; put each key in its own entry (got ${key.split(/\r?\n/).length} lines starting ${preview(key)})`,
+        ],
         [/\r?\n$/.test(key), "ends with a line break (\\n or \\r\\n): remove it"],
         [key.includes("\t"), "has a tab: separate the fields with single spaces"],
         [key.includes("\u00a0"), "has a no-break space (U+00A0): separate the fields with plain single spaces"],
         [/^[ ]|[ ]$/.test(key), "starts or ends with a space: remove it"],
         [key.includes("  "), "has two spaces in a row: separate the fields with single spaces"],
-        [/[^ -~]/.test(key), "has a character outside printable ASCII (in the comment?): the host accepts printable ASCII only"],
+        [
+            /[^ -~]/.test(key),
+            "has a character outside printable ASCII (in the comment?): the host accepts printable ASCII only",
+        ],
     ];
     const found = checks.find(([bad]) => bad);
     return found ? found[1] : undefined;
@@ -41,13 +55,19 @@ const layouts: Record<KeyType, (fields: Buffer[]) => boolean> = {
     "ecdsa-sha2-nistp384": ([curve, q]) => curve.toString("latin1") === "nistp384" && q.length === 97,
     "ecdsa-sha2-nistp521": ([curve, q]) => curve.toString("latin1") === "nistp521" && q.length === 133,
     "sk-ssh-ed25519@openssh.com": ([key, application]) => key.length === 32 && application.length > 0,
-    "sk-ecdsa-sha2-nistp256@openssh.com": ([curve, q, application]) => curve.toString("latin1") === "nistp256" && q.length === 65 && application.length > 0,
+    "sk-ecdsa-sha2-nistp256@openssh.com": ([curve, q, application]) =>
+        curve.toString("latin1") === "nistp256" && q.length === 65 && application.length > 0,
     // e and n as mpints: at least a 1024-bit modulus (OpenSSH refuses smaller ones).
     "ssh-rsa": ([e, n]) => e.length > 0 && n.length >= 128,
 };
 const fieldCounts: Record<KeyType, number> = {
-    "ssh-ed25519": 1, "ecdsa-sha2-nistp256": 2, "ecdsa-sha2-nistp384": 2, "ecdsa-sha2-nistp521": 2,
-    "sk-ssh-ed25519@openssh.com": 2, "sk-ecdsa-sha2-nistp256@openssh.com": 3, "ssh-rsa": 2,
+    "ssh-ed25519": 1,
+    "ecdsa-sha2-nistp256": 2,
+    "ecdsa-sha2-nistp384": 2,
+    "ecdsa-sha2-nistp521": 2,
+    "sk-ssh-ed25519@openssh.com": 2,
+    "sk-ecdsa-sha2-nistp256@openssh.com": 3,
+    "ssh-rsa": 2,
 };
 
 /** The length-prefixed fields of an SSH wire-format blob, or undefined if it does not split exactly. */
@@ -105,7 +125,11 @@ export function checkSshPublicKey(key: string): string | undefined {
     if (parts.length - 1 !== fieldCounts[t] || !layouts[t](parts.slice(1))) {
         return `${expected}; the key data of ${preview(key)} is not a complete ${type} key (truncated, or a type name with no key)`;
     }
-    if (comment.some((word, i) => (sshKeyTypes as readonly string[]).includes(word) && base64.test(comment[i + 1] ?? ""))) {
+    if (
+        comment.some(
+            (word, i) => (sshKeyTypes as readonly string[]).includes(word) && base64.test(comment[i + 1] ?? ""),
+        )
+    ) {
         return "holds two keys in one entry; put each key in its own entry of host.sshPublicKeys";
     }
     return undefined;

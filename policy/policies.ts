@@ -33,15 +33,26 @@ export const types = {
 } as const;
 
 /** Resource types holding an IAM permission policy document in `policy`. */
-const iamPolicyDocumentTypes = ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"];
+const iamPolicyDocumentTypes = [
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/policy:Policy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+];
 /** Resource types attaching a managed policy by ARN in `policyArn`. */
-const iamAttachmentTypes = ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment", "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"];
+const iamAttachmentTypes = [
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+];
 
 // A resource's inputs as @pulumi/policy hands them over (its own type is `any`).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Props = Record<string, any>;
 
-const list = <T>(v: T | readonly T[] | undefined | null): readonly T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v as T]);
+const list = <T>(v: T | readonly T[] | undefined | null): readonly T[] =>
+    v === undefined || v === null ? [] : Array.isArray(v) ? v : [v as T];
 
 // ---------------------------------------------------------------------------------------------
 // Encrypted volumes
@@ -58,7 +69,9 @@ export function encryptionProblems(type: string, props: Props): string[] {
         }
         list<Props>(props.ebsBlockDevices).forEach((d, i) => {
             if (d.encrypted !== true) {
-                problems.push(`ebsBlockDevices[${i}] (${d.deviceName ?? "no device name"}) must be encrypted (encrypted: true)`);
+                problems.push(
+                    `ebsBlockDevices[${i}] (${d.deviceName ?? "no device name"}) must be encrypted (encrypted: true)`,
+                );
             }
         });
         return problems;
@@ -77,10 +90,14 @@ export function metadataProblems(props: Props): string[] {
     const m: Props = props.metadataOptions ?? {};
     const problems: string[] = [];
     if (m.httpTokens !== "required") {
-        problems.push(`metadataOptions.httpTokens must be "required" (IMDSv2 only), got ${JSON.stringify(m.httpTokens ?? null)}`);
+        problems.push(
+            `metadataOptions.httpTokens must be "required" (IMDSv2 only), got ${JSON.stringify(m.httpTokens ?? null)}`,
+        );
     }
     if (m.httpPutResponseHopLimit !== 1) {
-        problems.push(`metadataOptions.httpPutResponseHopLimit must be 1 (the microVMs behind the host's NAT must not reach instance metadata), got ${JSON.stringify(m.httpPutResponseHopLimit ?? null)}`);
+        problems.push(
+            `metadataOptions.httpPutResponseHopLimit must be 1 (the microVMs behind the host's NAT must not reach instance metadata), got ${JSON.stringify(m.httpPutResponseHopLimit ?? null)}`,
+        );
     }
     return problems;
 }
@@ -104,13 +121,35 @@ interface Ingress {
 /** The ingress rules a resource declares, whichever of the three AWS shapes it uses. */
 function ingressRules(type: string, props: Props): Ingress[] {
     if (type === types.ingressRule) {
-        return [{ protocol: String(props.ipProtocol), fromPort: props.fromPort, toPort: props.toPort, cidrs: [props.cidrIpv4, props.cidrIpv6].filter((c) => typeof c === "string"), where: "the rule" }];
+        return [
+            {
+                protocol: String(props.ipProtocol),
+                fromPort: props.fromPort,
+                toPort: props.toPort,
+                cidrs: [props.cidrIpv4, props.cidrIpv6].filter((c) => typeof c === "string"),
+                where: "the rule",
+            },
+        ];
     }
     if (type === types.securityGroupRule && props.type === "ingress") {
-        return [{ protocol: String(props.protocol), fromPort: props.fromPort, toPort: props.toPort, cidrs: [...list<string>(props.cidrBlocks), ...list<string>(props.ipv6CidrBlocks)], where: "the rule" }];
+        return [
+            {
+                protocol: String(props.protocol),
+                fromPort: props.fromPort,
+                toPort: props.toPort,
+                cidrs: [...list<string>(props.cidrBlocks), ...list<string>(props.ipv6CidrBlocks)],
+                where: "the rule",
+            },
+        ];
     }
     if (type === types.securityGroup) {
-        return list<Props>(props.ingress).map((r, i) => ({ protocol: String(r.protocol), fromPort: r.fromPort, toPort: r.toPort, cidrs: [...list<string>(r.cidrBlocks), ...list<string>(r.ipv6CidrBlocks)], where: `ingress[${i}]` }));
+        return list<Props>(props.ingress).map((r, i) => ({
+            protocol: String(r.protocol),
+            fromPort: r.fromPort,
+            toPort: r.toPort,
+            cidrs: [...list<string>(r.cidrBlocks), ...list<string>(r.ipv6CidrBlocks)],
+            where: `ingress[${i}]`,
+        }));
     }
     return [];
 }
@@ -134,10 +173,18 @@ export function sshFromAnywhereProblems(type: string, props: Props, config: SshP
     if (config.allowSshFromAnywhere === true) {
         return [];
     }
-    return ingressRules(type, props).flatMap((r) => r.cidrs.filter(isWorldCidr).filter(() => reachesSsh(r.protocol, r.fromPort, r.toPort)).map((cidr) => {
-        const what = r.protocol === "-1" || r.protocol.toLowerCase() === "all" ? "every protocol and port" : `TCP ${r.fromPort ?? 0}-${r.toPort ?? 65535}`;
-        return `${r.where} opens SSH (${what}) to ${cidr}, the whole internet: allow the CIDRs you deploy from (host.adminCidrs) or reach the host over the tailnet; a stack that opted in with host.allowSshFromAnywhere must say so in its policy config (allowSshFromAnywhere: true)`;
-    }));
+    return ingressRules(type, props).flatMap((r) =>
+        r.cidrs
+            .filter(isWorldCidr)
+            .filter(() => reachesSsh(r.protocol, r.fromPort, r.toPort))
+            .map((cidr) => {
+                const what =
+                    r.protocol === "-1" || r.protocol.toLowerCase() === "all"
+                        ? "every protocol and port"
+                        : `TCP ${r.fromPort ?? 0}-${r.toPort ?? 65535}`;
+                return `${r.where} opens SSH (${what}) to ${cidr}, the whole internet: allow the CIDRs you deploy from (host.adminCidrs) or reach the host over the tailnet; a stack that opted in with host.allowSshFromAnywhere must say so in its policy config (allowSshFromAnywhere: true)`;
+            }),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +206,9 @@ export interface StateVolumeView {
 export function stateVolumeProblems(v: StateVolumeView): string[] {
     const problems: string[] = [];
     if (!v.protect) {
-        problems.push("the state volume must be protected (resource option protect: true): deleting it deletes every VM state");
+        problems.push(
+            "the state volume must be protected (resource option protect: true): deleting it deletes every VM state",
+        );
     }
     if (v.retainOnDelete === false) {
         problems.push("the state volume must be retained on delete (resource option retainOnDelete: true)");
@@ -205,11 +254,19 @@ export function iamProblems(type: string, props: Props): string[] {
     }
     if (type === "aws:iam/role:Role") {
         return [
-            ...list<Props>(props.inlinePolicies).flatMap((p, i) => (p.policy === undefined ? [] : check(p.policy, `inlinePolicies[${i}] (${p.name ?? "unnamed"})`))),
-            ...list<string>(props.managedPolicyArns).filter(isBroadManagedPolicy).map((arn) => `managedPolicyArns: ${arn} grants every action of a service`),
+            ...list<Props>(props.inlinePolicies).flatMap((p, i) =>
+                p.policy === undefined ? [] : check(p.policy, `inlinePolicies[${i}] (${p.name ?? "unnamed"})`),
+            ),
+            ...list<string>(props.managedPolicyArns)
+                .filter(isBroadManagedPolicy)
+                .map((arn) => `managedPolicyArns: ${arn} grants every action of a service`),
         ];
     }
-    if (iamAttachmentTypes.includes(type) && typeof props.policyArn === "string" && isBroadManagedPolicy(props.policyArn)) {
+    if (
+        iamAttachmentTypes.includes(type) &&
+        typeof props.policyArn === "string" &&
+        isBroadManagedPolicy(props.policyArn)
+    ) {
         return [`policyArn: ${props.policyArn} grants every action of a service`];
     }
     return [];
@@ -226,8 +283,22 @@ export const secretPatterns: readonly { readonly what: string; readonly re: RegE
 
 /** Inputs that hold credentials whatever they look like (path relative to the resource). */
 const credentialPaths: Record<string, readonly string[]> = {
-    "command:remote:Command": ["connection.password", "connection.privateKey", "connection.privateKeyPassword", "connection.proxy.password", "connection.proxy.privateKey", "connection.proxy.privateKeyPassword"],
-    "command:remote:CopyToRemote": ["connection.password", "connection.privateKey", "connection.privateKeyPassword", "connection.proxy.password", "connection.proxy.privateKey", "connection.proxy.privateKeyPassword"],
+    "command:remote:Command": [
+        "connection.password",
+        "connection.privateKey",
+        "connection.privateKeyPassword",
+        "connection.proxy.password",
+        "connection.proxy.privateKey",
+        "connection.proxy.privateKeyPassword",
+    ],
+    "command:remote:CopyToRemote": [
+        "connection.password",
+        "connection.privateKey",
+        "connection.privateKeyPassword",
+        "connection.proxy.password",
+        "connection.proxy.privateKey",
+        "connection.proxy.privateKeyPassword",
+    ],
     "command:remote:CopyFile": ["connection.password", "connection.privateKey", "connection.privateKeyPassword"],
     [types.tailscaleProvider]: ["apiKey", "oauthClientSecret"],
 };
@@ -246,7 +317,9 @@ function strings(value: unknown, path: string, out: [string, string][] = []): [s
 }
 
 function at(value: unknown, path: string): unknown {
-    return path.split(".").reduce<unknown>((v, k) => (typeof v === "object" && v !== null ? (v as Props)[k] : undefined), value);
+    return path
+        .split(".")
+        .reduce<unknown>((v, k) => (typeof v === "object" && v !== null ? (v as Props)[k] : undefined), value);
 }
 
 /**
@@ -255,8 +328,11 @@ function at(value: unknown, path: string): unknown {
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const policyProxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
-const unknownSentinels = new Set(Object.entries(policyProxy)
-    .filter(([k, v]) => /^unknown[A-Z][A-Za-z]*Value$/.test(k) && typeof v === "string").map(([, v]) => v as string));
+const unknownSentinels = new Set(
+    Object.entries(policyProxy)
+        .filter(([k, v]) => /^unknown[A-Z][A-Za-z]*Value$/.test(k) && typeof v === "string")
+        .map(([, v]) => v as string),
+);
 
 /**
  * Secret material in a plain (non-secret) input: text that looks like a private key or a Tailscale
@@ -270,13 +346,23 @@ export function plainSecretProblems(type: string, raw: Props, secretPaths: reado
         const texts = [value, ...(path === "userDataBase64" ? [Buffer.from(value, "base64").toString("latin1")] : [])];
         const found = secretPatterns.filter((p) => texts.some((t) => p.re.test(t)));
         for (const p of found) {
-            problems.push(`${path} holds ${p.what} as plain text: pass it as a secret (pulumi.secret, config --secret) so it is encrypted in the state and hidden in previews`);
+            problems.push(
+                `${path} holds ${p.what} as plain text: pass it as a secret (pulumi.secret, config --secret) so it is encrypted in the state and hidden in previews`,
+            );
         }
     }
     for (const path of credentialPaths[type] ?? []) {
         const v = at(raw, path);
-        if (typeof v === "string" && v !== "" && !unknownSentinels.has(v) && !isUnderSecret(path, secretPaths) && !problems.some((p) => p.startsWith(`${path} `))) {
-            problems.push(`${path} is a credential given as plain text: pass it as a secret (pulumi.secret, config --secret)`);
+        if (
+            typeof v === "string" &&
+            v !== "" &&
+            !unknownSentinels.has(v) &&
+            !isUnderSecret(path, secretPaths) &&
+            !problems.some((p) => p.startsWith(`${path} `))
+        ) {
+            problems.push(
+                `${path} is a credential given as plain text: pass it as a secret (pulumi.secret, config --secret)`,
+            );
         }
     }
     return problems;
@@ -288,10 +374,14 @@ export function plainSecretProblems(type: string, raw: Props, secretPaths: reado
 export function tailnetKeyProblems(props: Props): string[] {
     const problems: string[] = [];
     if (props.reusable === true) {
-        problems.push("the auth key must be single-use (reusable: false): a leaked reusable key joins any number of machines as the host's tag");
+        problems.push(
+            "the auth key must be single-use (reusable: false): a leaked reusable key joins any number of machines as the host's tag",
+        );
     }
     if (props.ephemeral === true) {
-        problems.push("the auth key must not be ephemeral (ephemeral: false): an ephemeral subnet router vanishes from the tailnet, with its approved routes, whenever it goes offline");
+        problems.push(
+            "the auth key must not be ephemeral (ephemeral: false): an ephemeral subnet router vanishes from the tailnet, with its approved routes, whenever it goes offline",
+        );
     }
     return problems;
 }
@@ -316,21 +406,24 @@ function forTypes(typesToCheck: readonly string[], check: (args: ResourceValidat
 export const policies: ResourceValidationPolicy[] = [
     {
         name: "encrypted-volumes",
-        description: "Every EBS volume is encrypted: the host's root volume, any extra block device and the state volume.",
+        description:
+            "Every EBS volume is encrypted: the host's root volume, any extra block device and the state volume.",
         enforcementLevel: "mandatory",
         severity: "high",
         validateResource: forTypes([types.instance, types.volume], (a) => encryptionProblems(a.type, a.props)),
     },
     {
         name: "imdsv2-hop-limit-1",
-        description: "Instances answer metadata only through IMDSv2 session tokens, with a PUT response hop limit of 1, so the microVMs behind the host's NAT cannot reach the role's credentials.",
+        description:
+            "Instances answer metadata only through IMDSv2 session tokens, with a PUT response hop limit of 1, so the microVMs behind the host's NAT cannot reach the role's credentials.",
         enforcementLevel: "mandatory",
         severity: "high",
         validateResource: forTypes([types.instance], (a) => metadataProblems(a.props)),
     },
     {
         name: "no-ssh-from-anywhere",
-        description: "No security group lets SSH (TCP 22, a range holding it, or every protocol) in from 0.0.0.0/0 or ::/0, unless the stack's policy config says it opted in (allowSshFromAnywhere: true, with host.allowSshFromAnywhere in the stack config).",
+        description:
+            "No security group lets SSH (TCP 22, a range holding it, or every protocol) in from 0.0.0.0/0 or ::/0, unless the stack's policy config says it opted in (allowSshFromAnywhere: true, with host.allowSshFromAnywhere in the stack config).",
         enforcementLevel: "mandatory",
         severity: "critical",
         configSchema: {
@@ -338,35 +431,46 @@ export const policies: ResourceValidationPolicy[] = [
                 allowSshFromAnywhere: {
                     type: "boolean",
                     default: false,
-                    description: "The stack sets host.allowSshFromAnywhere: true and accepts SSH from the whole internet.",
+                    description:
+                        "The stack sets host.allowSshFromAnywhere: true and accepts SSH from the whole internet.",
                 },
             },
         },
-        validateResource: forTypes([types.ingressRule, types.securityGroupRule, types.securityGroup], (a) => sshFromAnywhereProblems(a.type, a.props, a.getConfig<SshPolicyConfig>())),
+        validateResource: forTypes([types.ingressRule, types.securityGroupRule, types.securityGroup], (a) =>
+            sshFromAnywhereProblems(a.type, a.props, a.getConfig<SshPolicyConfig>()),
+        ),
     },
     {
         name: "state-volume-kept",
         description: `The state volume (every EBS volume; tagged ${stateVolumeTagKey}) is protected and takes a final snapshot; it is also retainOnDelete, which the engine does not show to policies and the offline tests check.`,
         enforcementLevel: "mandatory",
         severity: "critical",
-        validateResource: forTypes([types.volume], (a) => stateVolumeProblems({ protect: a.opts.protect, props: a.props })),
+        validateResource: forTypes([types.volume], (a) =>
+            stateVolumeProblems({ protect: a.opts.protect, props: a.props }),
+        ),
     },
     {
         name: "iam-least-privilege",
-        description: "No IAM policy grants a wildcard action (\"*\" or \"service:*\", or an AWS-managed *FullAccess/Administrator policy), and no mutating EC2 action is allowed on Resource \"*\" without a condition (components/aws/policies.ts).",
+        description:
+            'No IAM policy grants a wildcard action ("*" or "service:*", or an AWS-managed *FullAccess/Administrator policy), and no mutating EC2 action is allowed on Resource "*" without a condition (components/aws/policies.ts).',
         enforcementLevel: "mandatory",
         severity: "high",
-        validateResource: forTypes([...iamPolicyDocumentTypes, ...iamAttachmentTypes, "aws:iam/role:Role"], (a) => iamProblems(a.type, a.props)),
+        validateResource: forTypes([...iamPolicyDocumentTypes, ...iamAttachmentTypes, "aws:iam/role:Role"], (a) =>
+            iamProblems(a.type, a.props),
+        ),
     },
     {
         name: "secrets-only-as-secrets",
-        description: "Secret material (a private key, a Tailscale key, a connection's or provider's credentials) is only ever an input as a secret: the host key in user-data, the auth key on a command's stdin.",
+        description:
+            "Secret material (a private key, a Tailscale key, a connection's or provider's credentials) is only ever an input as a secret: the host key in user-data, the auth key on a command's stdin.",
         enforcementLevel: "mandatory",
         severity: "critical",
         validateResource: (args, report) => {
             const info = inputsSeen(args.props);
             if (info === undefined) {
-                report("cannot tell which inputs are secret: the pack's hook into @pulumi/policy's deserializer did not run (was @pulumi/policy upgraded? see policy/secrets.ts)");
+                report(
+                    "cannot tell which inputs are secret: the pack's hook into @pulumi/policy's deserializer did not run (was @pulumi/policy upgraded? see policy/secrets.ts)",
+                );
                 return;
             }
             reportAll(plainSecretProblems(args.type, info.raw, info.secretPaths), report);

@@ -52,7 +52,10 @@ export function isUnderSecret(path: string, secretPaths: readonly string[]): boo
     return secretPaths.some((s) => s === "" || path === s || path.startsWith(`${s}.`) || path.startsWith(`${s}[`));
 }
 
-type Deserialize = (struct: { toJavaScript(): Record<string, unknown> }, proxySecrets: boolean) => Record<string, unknown>;
+type Deserialize = (
+    struct: { toJavaScript(): Record<string, unknown> },
+    proxySecrets: boolean,
+) => Record<string, unknown>;
 
 /**
  * Wraps @pulumi/policy's deserializer (once per process) so that every resource's props carry
@@ -72,7 +75,12 @@ export function installSecretPathHook(): boolean {
         const result = original(struct, proxySecrets);
         if (!proxySecrets && typeof result === "object" && result !== null) {
             const info: InputsSeen = { secretPaths: secretPathsOf(struct.toJavaScript()), raw: result };
-            Object.defineProperty(result, seen, { value: info, enumerable: false, writable: false, configurable: false });
+            Object.defineProperty(result, seen, {
+                value: info,
+                enumerable: false,
+                writable: false,
+                configurable: false,
+            });
         }
         return result;
     };

@@ -26,7 +26,8 @@ import { reviewChange } from "./plan/review";
 import { Plan, planStack, ProgramError } from "./plan/run";
 import { StackFileError } from "./plan/stackFile";
 
-const usage = "Usage: npm run plan -- [--stack NAME | --config FILE] [--against OLD_FILE] [--json | --format text|json|markdown] [--render-dir DIR]";
+const usage =
+    "Usage: npm run plan -- [--stack NAME | --config FILE] [--against OLD_FILE] [--json | --format text|json|markdown] [--render-dir DIR]";
 
 export type PlanFormat = "text" | "json" | "markdown";
 
@@ -61,11 +62,21 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
             return v;
         };
         switch (arg) {
-            case "--stack": stack = next(); break;
-            case "--config": config = next(); break;
-            case "--against": out.against = next(); break;
-            case "--render-dir": out.renderDir = next(); break;
-            case "--json": out.format = "json"; break;
+            case "--stack":
+                stack = next();
+                break;
+            case "--config":
+                config = next();
+                break;
+            case "--against":
+                out.against = next();
+                break;
+            case "--render-dir":
+                out.renderDir = next();
+                break;
+            case "--json":
+                out.format = "json";
+                break;
             case "--format": {
                 const f = next();
                 if (f !== "text" && f !== "json" && f !== "markdown") {
@@ -74,20 +85,26 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
                 out.format = f;
                 break;
             }
-            default: throw new UsageError(`unknown argument ${shown(arg)}`);
+            default:
+                throw new UsageError(`unknown argument ${shown(arg)}`);
         }
     }
     if (stack !== undefined && config !== undefined) {
         throw new UsageError("--stack and --config are mutually exclusive: --stack NAME reads Pulumi.NAME.yaml");
     }
     if (out.format === "markdown" && out.against === undefined) {
-        throw new UsageError("--format markdown reviews a change: it needs --against OLD_FILE (the base branch's stack file)");
+        throw new UsageError(
+            "--format markdown reviews a change: it needs --against OLD_FILE (the base branch's stack file)",
+        );
     }
     if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) {
         throw new UsageError(`--stack must be a stack name, got ${shown(stack)}`);
     }
     const file = config ?? join(root, `Pulumi.${stack ?? "dev"}.yaml`);
-    const named: [string, string | undefined][] = [[config ? "--config" : "the stack config", file], ["--against", out.against]];
+    const named: [string, string | undefined][] = [
+        [config ? "--config" : "the stack config", file],
+        ["--against", out.against],
+    ];
     for (const [what, f] of named) {
         if (f !== undefined && (!existsSync(f) || !statSync(f).isFile())) {
             throw new UsageError(`${what}: no such stack config file: ${f}`);
@@ -127,16 +144,26 @@ function toJson(plan: Plan, diff?: PlanDiff): unknown {
             },
         })),
         topology: plan.topology,
-        files: Object.fromEntries(Object.entries(plan.files).sort().map(([p, c]) => [p, { bytes: Buffer.byteLength(c), sha256: sha256(c) }])),
-        ...(diff ? {
-            diff: {
-                create: diff.create.map((c) => c.urn),
-                update: diff.update.map((c) => c.urn),
-                replace: diff.replace.map((c) => c.urn),
-                delete: diff.delete.map((c) => c.urn),
-                changes: [...diff.update, ...diff.replace].map((c) => ({ urn: c.urn, paths: c.paths, replaceBecause: c.replaceBecause ?? [] })),
-            },
-        } : {}),
+        files: Object.fromEntries(
+            Object.entries(plan.files)
+                .sort()
+                .map(([p, c]) => [p, { bytes: Buffer.byteLength(c), sha256: sha256(c) }]),
+        ),
+        ...(diff
+            ? {
+                  diff: {
+                      create: diff.create.map((c) => c.urn),
+                      update: diff.update.map((c) => c.urn),
+                      replace: diff.replace.map((c) => c.urn),
+                      delete: diff.delete.map((c) => c.urn),
+                      changes: [...diff.update, ...diff.replace].map((c) => ({
+                          urn: c.urn,
+                          paths: c.paths,
+                          replaceBecause: c.replaceBecause ?? [],
+                      })),
+                  },
+              }
+            : {}),
     };
 }
 
@@ -158,7 +185,11 @@ async function planNamed(what: string, file: string, stack: string): Promise<Pla
 }
 
 class NamedPlanError extends Error {
-    constructor(readonly what: string, readonly file: string, readonly cause: ConfigError | ProgramError | StackFileError) {
+    constructor(
+        readonly what: string,
+        readonly file: string,
+        readonly cause: ConfigError | ProgramError | StackFileError,
+    ) {
         super(cause.message);
     }
 }
@@ -225,8 +256,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 if (require.main === module) {
     // exitCode, not exit(): exit() would cut off output still queued for a pipe (`--json | jq`).
-    main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
-        complain(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exitCode = 1;
-    });
+    main(process.argv.slice(2)).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err) => {
+            complain(`plan: ${err instanceof Error ? err.stack : String(err)}\n`);
+            process.exitCode = 1;
+        },
+    );
 }

@@ -18,18 +18,29 @@ const root = resolve(__dirname, "..");
 export const urnsDir = join(root, "tests/fixtures/urns");
 
 export const renderedCopies: readonly { stackFile: string; stack: string; target: string; urns: string }[] = [
-    { stackFile: join(root, "Pulumi.dev.yaml"), stack: "dev", target: join(root, "nixos/infra.json"), urns: join(urnsDir, "Pulumi.dev.txt") },
-    ...readdirSync(join(root, "tests/fixtures/stacks")).filter((f) => f.endsWith(".yaml")).sort().map((f) => ({
-        stackFile: join(root, "tests/fixtures/stacks", f),
+    {
+        stackFile: join(root, "Pulumi.dev.yaml"),
         stack: "dev",
-        target: join(root, "tests/fixtures/infra", `${basename(f, ".yaml")}.json`),
-        urns: join(urnsDir, `${basename(f, ".yaml")}.txt`),
-    })),
+        target: join(root, "nixos/infra.json"),
+        urns: join(urnsDir, "Pulumi.dev.txt"),
+    },
+    ...readdirSync(join(root, "tests/fixtures/stacks"))
+        .filter((f) => f.endsWith(".yaml"))
+        .sort()
+        .map((f) => ({
+            stackFile: join(root, "tests/fixtures/stacks", f),
+            stack: "dev",
+            target: join(root, "tests/fixtures/infra", `${basename(f, ".yaml")}.json`),
+            urns: join(urnsDir, `${basename(f, ".yaml")}.txt`),
+        })),
 ];
 
 /** The recorded URN list of a plan: every declared resource's URN, sorted, one per line. */
 export function urnListOf(plan: Plan): string {
-    return `${plan.resources.map((r) => r.urn).sort().join("\n")}\n`;
+    return `${plan.resources
+        .map((r) => r.urn)
+        .sort()
+        .join("\n")}\n`;
 }
 
 /** The deployment data among the files a plan pushes to the host. */
@@ -55,9 +66,10 @@ function current(path: string): string | undefined {
  */
 function targetsOf(copy: { target: string; urns: string }, plan: Plan): [string, string][] {
     const hosts = Object.keys(plan.hostFiles);
-    const infra: [string, string][] = hosts.length <= 1
-        ? [[copy.target, infraJsonOf(plan)]]
-        : hosts.map((h) => [copy.target.replace(/\.json$/, `-${h}.json`), plan.hostFiles[h]["nixos/infra.json"]]);
+    const infra: [string, string][] =
+        hosts.length <= 1
+            ? [[copy.target, infraJsonOf(plan)]]
+            : hosts.map((h) => [copy.target.replace(/\.json$/, `-${h}.json`), plan.hostFiles[h]["nixos/infra.json"]]);
     return [...infra, [copy.urns, urnListOf(plan)]];
 }
 
@@ -78,13 +90,16 @@ export async function renderFixtures(check: boolean): Promise<string[]> {
 }
 if (require.main === module) {
     const check = process.argv.includes("--check");
-    renderFixtures(check).then((stale) => {
-        for (const file of stale) {
-            process.stdout.write(`${check ? "stale" : "rendered"}: ${file}\n`);
-        }
-        process.exitCode = check && stale.length > 0 ? 1 : 0;
-    }, (err) => {
-        process.stderr.write(`render-fixtures: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exitCode = 1;
-    });
+    renderFixtures(check).then(
+        (stale) => {
+            for (const file of stale) {
+                process.stdout.write(`${check ? "stale" : "rendered"}: ${file}\n`);
+            }
+            process.exitCode = check && stale.length > 0 ? 1 : 0;
+        },
+        (err) => {
+            process.stderr.write(`render-fixtures: ${err instanceof Error ? err.message : String(err)}\n`);
+            process.exitCode = 1;
+        },
+    );
 }

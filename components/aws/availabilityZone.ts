@@ -8,16 +8,26 @@ import { shown } from "../../lib/redact";
  * `<configKey>.availabilityZone` (and the zones that would do) or `<configKey>.instanceType`
  * (`host`, or `hosts.<name>` in a fleet). Pure; exported for testing.
  */
-export function chooseAvailabilityZone(instanceType: string, configured: string | undefined, offered: readonly string[], region: string, configKey = "host"): string {
+export function chooseAvailabilityZone(
+    instanceType: string,
+    configured: string | undefined,
+    offered: readonly string[],
+    region: string,
+    configKey = "host",
+): string {
     const zones = [...new Set(offered)].sort();
     if (zones.length === 0) {
-        throw new Error(`${configKey}.instanceType ${shown(instanceType)} is not offered in any availability zone of ${region}; choose another type or region (aws:region)`);
+        throw new Error(
+            `${configKey}.instanceType ${shown(instanceType)} is not offered in any availability zone of ${region}; choose another type or region (aws:region)`,
+        );
     }
     if (configured === undefined) {
         return zones[0];
     }
     if (!zones.includes(configured)) {
-        throw new Error(`${configKey}.availabilityZone ${shown(configured)} does not offer ${instanceType} in ${region}; use one of ${zones.join(", ")}, or unset it to take the first`);
+        throw new Error(
+            `${configKey}.availabilityZone ${shown(configured)} does not offer ${instanceType} in ${region}; use one of ${zones.join(", ")}, or unset it to take the first`,
+        );
     }
     return configured;
 }
@@ -28,14 +38,24 @@ export function chooseAvailabilityZone(instanceType: string, configured: string 
  * leave the zone), so the config must not ask for another zone, and the instance type must be
  * offered where the host is. Pure; exported for testing.
  */
-export function existingZoneProblem(instanceType: string, configured: string | undefined, offered: readonly string[], actual: string, configKey = "host"): string | undefined {
+export function existingZoneProblem(
+    instanceType: string,
+    configured: string | undefined,
+    offered: readonly string[],
+    actual: string,
+    configKey = "host",
+): string | undefined {
     if (configured !== undefined && configured !== actual) {
-        return `${configKey}.availabilityZone is ${shown(configured)}, but this host was created in ${actual} and stays there (its subnet and state volume cannot move); `
-            + `set ${configKey}.availabilityZone back to ${actual} or unset it. To move a host to another zone, restore it there from a snapshot (docs/operations.md)`;
+        return (
+            `${configKey}.availabilityZone is ${shown(configured)}, but this host was created in ${actual} and stays there (its subnet and state volume cannot move); ` +
+            `set ${configKey}.availabilityZone back to ${actual} or unset it. To move a host to another zone, restore it there from a snapshot (docs/operations.md)`
+        );
     }
     if (!offered.includes(actual)) {
-        return `${configKey}.instanceType ${shown(instanceType)} is not offered in ${actual}, the zone this host was created in and stays in; `
-            + `choose a type offered there (aws ec2 describe-instance-type-offerings --location-type availability-zone --filters Name=location,Values=${actual})`;
+        return (
+            `${configKey}.instanceType ${shown(instanceType)} is not offered in ${actual}, the zone this host was created in and stays in; ` +
+            `choose a type offered there (aws ec2 describe-instance-type-offerings --location-type availability-zone --filters Name=location,Values=${actual})`
+        );
     }
     return undefined;
 }
@@ -54,8 +74,14 @@ function offerings(instanceType: string): pulumi.Output<{ zones: string[]; regio
  * instance type, or the first zone of the region that does. Only a subnet being created uses it:
  * once created, the subnet keeps its zone (`ignoreChanges`), whatever AWS offers later.
  */
-export function hostAvailabilityZone(instanceType: string, configured: string | undefined, configKey = "host"): pulumi.Output<string> {
-    return offerings(instanceType).apply(({ zones, region }) => chooseAvailabilityZone(instanceType, configured, zones, region, configKey));
+export function hostAvailabilityZone(
+    instanceType: string,
+    configured: string | undefined,
+    configKey = "host",
+): pulumi.Output<string> {
+    return offerings(instanceType).apply(({ zones, region }) =>
+        chooseAvailabilityZone(instanceType, configured, zones, region, configKey),
+    );
 }
 
 /**
@@ -63,7 +89,12 @@ export function hostAvailabilityZone(instanceType: string, configured: string | 
  * an error naming the key, raised while `pulumi preview` plans (the subnet's zone is known then for
  * a host that exists), before any resource is touched.
  */
-export function checkedHostZone(instanceType: string, configured: string | undefined, subnetZone: pulumi.Output<string>, configKey = "host"): pulumi.Output<string> {
+export function checkedHostZone(
+    instanceType: string,
+    configured: string | undefined,
+    subnetZone: pulumi.Output<string>,
+    configKey = "host",
+): pulumi.Output<string> {
     return pulumi.all([offerings(instanceType), subnetZone]).apply(([{ zones }, actual]) => {
         const problem = existingZoneProblem(instanceType, configured, zones, actual, configKey);
         if (problem) {

@@ -11,7 +11,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { stackArnScope } from "./scope";
 import { dlmNameCharacters } from "../../lib/constraints/aws";
-import { backupSnapshotPolicy, backupTagKey, dlmAssumeRolePolicy, policyJson, stateVolumeTagKey, stateVolumeTagValue } from "./policies";
+import {
+    backupSnapshotPolicy,
+    backupTagKey,
+    dlmAssumeRolePolicy,
+    policyJson,
+    stateVolumeTagKey,
+    stateVolumeTagValue,
+} from "./policies";
 import { shown } from "../../lib/redact";
 
 export const backupIntervals = [1, 2, 3, 4, 6, 8, 12, 24] as const;
@@ -47,7 +54,10 @@ function dlmText(text: string): string {
  * and schedule name pattern, `^[0-9A-Za-z _-]+$`). Pure; exported for testing.
  */
 export function lifecyclePolicyArgs(everyHours: number, keep: number, tagValue: string) {
-    const description = `microvm-infra state volumes of ${dlmText(tagValue)} every ${everyHours}h keep ${keep}`.slice(0, 500);
+    const description = `microvm-infra state volumes of ${dlmText(tagValue)} every ${everyHours}h keep ${keep}`.slice(
+        0,
+        500,
+    );
     const name = `every ${everyHours}h keep ${keep}`;
     if (!dlmNameCharacters.test(description) || !dlmNameCharacters.test(name)) {
         throw new Error(`lifecyclePolicyArgs: ${shown(description)} or ${shown(name)} is not in DLM's character set`);
@@ -58,14 +68,16 @@ export function lifecyclePolicyArgs(everyHours: number, keep: number, tagValue: 
         policyDetails: {
             resourceTypes: ["VOLUME"],
             targetTags: { [stateVolumeTagKey]: tagValue },
-            schedules: [{
-                name,
-                createRule: { interval: everyHours, intervalUnit: "HOURS" },
-                retainRule: { count: keep },
-                // The backup tag, and none of the volume's (its state-volume tag would let a host delete the backup).
-                copyTags: false,
-                tagsToAdd: { [backupTagKey]: tagValue },
-            }],
+            schedules: [
+                {
+                    name,
+                    createRule: { interval: everyHours, intervalUnit: "HOURS" },
+                    retainRule: { count: keep },
+                    // The backup tag, and none of the volume's (its state-volume tag would let a host delete the backup).
+                    copyTags: false,
+                    tagsToAdd: { [backupTagKey]: tagValue },
+                },
+            ],
         },
     };
 }
@@ -78,21 +90,33 @@ export class StateVolumeBackups extends pulumi.ComponentResource {
             throw new Error(`StateVolumeBackups ${name}: ${problem}`);
         }
         const tagValue = args.stateVolumeTag ?? stateVolumeTagValue(pulumi.getProject(), pulumi.getStack());
-        const role = new aws.iam.Role(`${name}-role`, {
-            description: "microvm-infra: Data Lifecycle Manager snapshots of the state volumes",
-            assumeRolePolicy: JSON.stringify(dlmAssumeRolePolicy()),
-            tags: args.tags,
-        }, { parent: this });
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                description: "microvm-infra: Data Lifecycle Manager snapshots of the state volumes",
+                assumeRolePolicy: JSON.stringify(dlmAssumeRolePolicy()),
+                tags: args.tags,
+            },
+            { parent: this },
+        );
         const scope = stackArnScope(this);
-        const policy = new aws.iam.RolePolicy(`${name}-snapshots`, {
-            role: role.id,
-            policy: scope.apply((s) => policyJson(backupSnapshotPolicy(s, tagValue))),
-        }, { parent: this });
-        new aws.dlm.LifecyclePolicy(`${name}-policy`, {
-            ...lifecyclePolicyArgs(args.everyHours, args.keep, tagValue),
-            executionRoleArn: role.arn,
-            tags: args.tags,
-        }, { parent: this, dependsOn: [policy] });
+        const policy = new aws.iam.RolePolicy(
+            `${name}-snapshots`,
+            {
+                role: role.id,
+                policy: scope.apply((s) => policyJson(backupSnapshotPolicy(s, tagValue))),
+            },
+            { parent: this },
+        );
+        new aws.dlm.LifecyclePolicy(
+            `${name}-policy`,
+            {
+                ...lifecyclePolicyArgs(args.everyHours, args.keep, tagValue),
+                executionRoleArn: role.arn,
+                tags: args.tags,
+            },
+            { parent: this, dependsOn: [policy] },
+        );
         this.registerOutputs({});
     }
 }

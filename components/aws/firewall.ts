@@ -26,7 +26,10 @@ export interface SecurityRule {
 }
 
 function cidrKey(cidr: string): string {
-    return cidr.toLowerCase().replace(/[^0-9a-f]+/g, "-").replace(/^-|-$/g, "");
+    return cidr
+        .toLowerCase()
+        .replace(/[^0-9a-f]+/g, "-")
+        .replace(/^-|-$/g, "");
 }
 
 /**
@@ -61,7 +64,12 @@ function checkCidrs(what: string, cidrs: readonly string[]): void {
  * every packet), each published port open to its sources only, and all egress. Throws on an
  * invalid CIDR, naming `adminCidrs[i]` or the published port's `sources[i]`.
  */
-export function hostSecurityRules(adminCidrs: readonly string[], tailscale = true, published: readonly PublishedHostPort[] = [], fleet = false): SecurityRule[] {
+export function hostSecurityRules(
+    adminCidrs: readonly string[],
+    tailscale = true,
+    published: readonly PublishedHostPort[] = [],
+    fleet = false,
+): SecurityRule[] {
     checkCidrs("adminCidrs", adminCidrs);
     for (const p of published) {
         checkCidrs(`published ${p.slot}:${p.hostPort} sources`, p.sources);
@@ -69,15 +77,17 @@ export function hostSecurityRules(adminCidrs: readonly string[], tailscale = tru
             throw new Error(`published ${p.slot}:${p.hostPort}: port ${sshPort} is the host's SSH`);
         }
     }
-    const publishedRules = published.flatMap((p) => [...new Set(p.sources)].map((cidr): SecurityRule => ({
-        key: `publish-${p.slot}-${p.hostPort}-${cidrKey(cidr)}`,
-        direction: "ingress",
-        description: `port ${p.hostPort} of ${p.slot} open to ${cidr} (slots.${p.slot}.publish)`,
-        ipProtocol: "tcp",
-        fromPort: p.hostPort,
-        toPort: p.hostPort,
-        ...cidrField(cidr),
-    })));
+    const publishedRules = published.flatMap((p) =>
+        [...new Set(p.sources)].map((cidr): SecurityRule => ({
+            key: `publish-${p.slot}-${p.hostPort}-${cidrKey(cidr)}`,
+            direction: "ingress",
+            description: `port ${p.hostPort} of ${p.slot} open to ${cidr} (slots.${p.slot}.publish)`,
+            ipProtocol: "tcp",
+            fromPort: p.hostPort,
+            toPort: p.hostPort,
+            ...cidrField(cidr),
+        })),
+    );
     const ssh = [...new Set(adminCidrs)].map((cidr): SecurityRule => ({
         key: `ssh-${cidrKey(cidr)}`,
         direction: "ingress",
@@ -87,24 +97,33 @@ export function hostSecurityRules(adminCidrs: readonly string[], tailscale = tru
         toPort: sshPort,
         ...cidrField(cidr),
     }));
-    const tailscaleRules: SecurityRule[] = !tailscale ? [] : [{
-        key: "tailscale-udp",
-        direction: "ingress",
-        description: "Tailscale direct connections (WireGuard, authenticated per packet)",
-        ipProtocol: "udp",
-        fromPort: tailscaleUdpPort,
-        toPort: tailscaleUdpPort,
-        cidrIpv4: "0.0.0.0/0",
-    }];
-    const fleetRules: SecurityRule[] = !fleet ? [] : [{
-        key: "fleet-ssh",
-        direction: "ingress",
-        description: "SSH between the hosts of the fleet (state moves and replicas, with the fleet transfer key)",
-        ipProtocol: "tcp",
-        fromPort: sshPort,
-        toPort: sshPort,
-        fromSelf: true,
-    }];
+    const tailscaleRules: SecurityRule[] = !tailscale
+        ? []
+        : [
+              {
+                  key: "tailscale-udp",
+                  direction: "ingress",
+                  description: "Tailscale direct connections (WireGuard, authenticated per packet)",
+                  ipProtocol: "udp",
+                  fromPort: tailscaleUdpPort,
+                  toPort: tailscaleUdpPort,
+                  cidrIpv4: "0.0.0.0/0",
+              },
+          ];
+    const fleetRules: SecurityRule[] = !fleet
+        ? []
+        : [
+              {
+                  key: "fleet-ssh",
+                  direction: "ingress",
+                  description:
+                      "SSH between the hosts of the fleet (state moves and replicas, with the fleet transfer key)",
+                  ipProtocol: "tcp",
+                  fromPort: sshPort,
+                  toPort: sshPort,
+                  fromSelf: true,
+              },
+          ];
     return [
         ...ssh,
         ...tailscaleRules,

@@ -84,47 +84,69 @@ export class Host extends pulumi.ComponentResource {
         // ignoreChangesSurviveReplacement); a rotated key pair must still exist for it. Only state
         // written with retainOnDelete is kept (retainOnDeleteIsTheOldStates): docs/aws.md says to
         // upgrade before rotating the first key.
-        const keyPair = new aws.ec2.KeyPair(`${name}-admin`, { publicKey: args.firstBootKey, tags: args.tags }, { parent: this, retainOnDelete: true });
+        const keyPair = new aws.ec2.KeyPair(
+            `${name}-admin`,
+            { publicKey: args.firstBootKey, tags: args.tags },
+            { parent: this, retainOnDelete: true },
+        );
 
-        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, {
-            parent: this,
-            additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"],
-        });
-        const hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
-        const userData = pulumi.secret(pulumi.all([hostPublicKey, hostKey.privateKeyOpenssh]).apply(([pub, priv]) => hostKeyUserData(pub, priv)));
-
-        const instance = new aws.ec2.Instance(`${name}-host`, {
-            ami: hostAmi(args.ami, { parent: this }),
-            instanceType: args.instanceType,
-            // No availabilityZone and no associatePublicIpAddress: the subnet decides both at
-            // launch (its zone; mapPublicIpOnLaunch false), and each forces a replacement while a
-            // refresh reads them back (associatePublicIpAddress reads back true once the Elastic IP
-            // is associated): lib/constraints/aws.ts.
-            subnetId: args.subnetId,
-            vpcSecurityGroupIds: args.securityGroupIds,
-            iamInstanceProfile: args.instanceProfileName,
-            keyName: keyPair.id, // a key pair's id is its name
-            metadataOptions,
-            rootBlockDevice: {
-                volumeType: "gp3",
-                volumeSize: args.rootVolumeGiB,
-                encrypted: true,
-                deleteOnTermination: true,
-                tags: { ...args.tags, Name: `${name}-root` },
+        const hostKey = new tls.PrivateKey(
+            `${name}-host-key`,
+            { algorithm: "ED25519" },
+            {
+                parent: this,
+                additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"],
             },
-            userData,
-            userDataReplaceOnChange: false,
-            tags: { ...args.tags, Name: name },
-        }, {
-            parent: this,
-            // Read at first boot only: an edit must never replace a running host.
-            ignoreChanges: [...(args.ami === undefined ? ["ami"] : []), "userData", "keyName"],
-            additionalSecretOutputs: ["userData"],
-            customTimeouts: instanceTimeouts,
-        });
+        );
+        const hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
+        const userData = pulumi.secret(
+            pulumi.all([hostPublicKey, hostKey.privateKeyOpenssh]).apply(([pub, priv]) => hostKeyUserData(pub, priv)),
+        );
 
-        const eip = new aws.ec2.Eip(`${name}-ip`, { domain: "vpc", tags: { ...args.tags, Name: name } }, { parent: this });
-        const association = new aws.ec2.EipAssociation(`${name}-ip`, { allocationId: eip.allocationId, instanceId: instance.id }, { parent: this });
+        const instance = new aws.ec2.Instance(
+            `${name}-host`,
+            {
+                ami: hostAmi(args.ami, { parent: this }),
+                instanceType: args.instanceType,
+                // No availabilityZone and no associatePublicIpAddress: the subnet decides both at
+                // launch (its zone; mapPublicIpOnLaunch false), and each forces a replacement while a
+                // refresh reads them back (associatePublicIpAddress reads back true once the Elastic IP
+                // is associated): lib/constraints/aws.ts.
+                subnetId: args.subnetId,
+                vpcSecurityGroupIds: args.securityGroupIds,
+                iamInstanceProfile: args.instanceProfileName,
+                keyName: keyPair.id, // a key pair's id is its name
+                metadataOptions,
+                rootBlockDevice: {
+                    volumeType: "gp3",
+                    volumeSize: args.rootVolumeGiB,
+                    encrypted: true,
+                    deleteOnTermination: true,
+                    tags: { ...args.tags, Name: `${name}-root` },
+                },
+                userData,
+                userDataReplaceOnChange: false,
+                tags: { ...args.tags, Name: name },
+            },
+            {
+                parent: this,
+                // Read at first boot only: an edit must never replace a running host.
+                ignoreChanges: [...(args.ami === undefined ? ["ami"] : []), "userData", "keyName"],
+                additionalSecretOutputs: ["userData"],
+                customTimeouts: instanceTimeouts,
+            },
+        );
+
+        const eip = new aws.ec2.Eip(
+            `${name}-ip`,
+            { domain: "vpc", tags: { ...args.tags, Name: name } },
+            { parent: this },
+        );
+        const association = new aws.ec2.EipAssociation(
+            `${name}-ip`,
+            { allocationId: eip.allocationId, instanceId: instance.id },
+            { parent: this },
+        );
 
         this.instanceId = instance.id;
         // Through the association, so whoever dials the address waits until it points at the host.

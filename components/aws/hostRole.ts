@@ -25,22 +25,34 @@ export class HostRole extends pulumi.ComponentResource {
         super("microvm-infra:aws:HostRole", name, {}, opts);
         const tagValue = args.stateVolumeTag ?? stateVolumeTagValue(pulumi.getProject(), pulumi.getStack());
 
-        const role = new aws.iam.Role(`${name}-role`, {
-            description: "microvm-infra host: SSM break-glass access and snapshots of its own state volume",
-            assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()),
-            tags: args.tags,
-        }, { parent: this });
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                description: "microvm-infra host: SSM break-glass access and snapshots of its own state volume",
+                assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()),
+                tags: args.tags,
+            },
+            { parent: this },
+        );
 
         new aws.iam.RolePolicy(`${name}-ssm`, { role: role.id, policy: policyJson(ssmCorePolicy()) }, { parent: this });
 
         const scope = stackArnScope(this);
-        new aws.iam.RolePolicy(`${name}-state-snapshots`, {
-            role: role.id,
-            policy: scope.apply((s) => policyJson(stateSnapshotPolicy(s, tagValue))),
-        }, { parent: this });
+        new aws.iam.RolePolicy(
+            `${name}-state-snapshots`,
+            {
+                role: role.id,
+                policy: scope.apply((s) => policyJson(stateSnapshotPolicy(s, tagValue))),
+            },
+            { parent: this },
+        );
 
         // A role's and an instance profile's ids are their names.
-        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.id, tags: args.tags }, { parent: this });
+        const profile = new aws.iam.InstanceProfile(
+            `${name}-profile`,
+            { role: role.id, tags: args.tags },
+            { parent: this },
+        );
 
         this.roleArn = role.arn;
         this.instanceProfileName = profile.id;

@@ -25,7 +25,11 @@ export interface NetworkArgs {
      * More hosts' own subnets (a fleet): `key` names the subnet (`<name>-public-<key>`). With any,
      * the hosts may SSH to each other (the fleet's transfers). Defaults to none.
      */
-    readonly moreSubnets?: readonly { readonly key: string; readonly cidr: string; readonly availabilityZone: pulumi.Input<string> }[];
+    readonly moreSubnets?: readonly {
+        readonly key: string;
+        readonly cidr: string;
+        readonly availabilityZone: pulumi.Input<string>;
+    }[];
     readonly tags: Record<string, string>;
 }
 
@@ -55,22 +59,33 @@ export const defaultSubnetCidr = "172.20.1.0/24";
  * What is wrong with the network CIDRs, per argument (`vpcCidr`, `subnetCidr`); empty when they
  * are usable. The one place these rules live: the stack config reports them under `network.`.
  */
-export function networkCidrProblems(vpcCidr: string, subnetCidr: string): { arg: "vpcCidr" | "subnetCidr"; message: string }[] {
+export function networkCidrProblems(
+    vpcCidr: string,
+    subnetCidr: string,
+): { arg: "vpcCidr" | "subnetCidr"; message: string }[] {
     const problems: { arg: "vpcCidr" | "subnetCidr"; message: string }[] = [];
     const vpc = parseIpv4Cidr(vpcCidr);
     const subnet = parseIpv4Cidr(subnetCidr);
     if (!vpc || vpc.prefix < vpcPrefixes[0] || vpc.prefix > vpcPrefixes[1]) {
-        const why = cidrProblem(vpcCidr, 4) ?? `must have a prefix from /${vpcPrefixes[0]} to /${vpcPrefixes[1]} (AWS's VPC sizes), got ${shown(vpcCidr)}`;
+        const why =
+            cidrProblem(vpcCidr, 4) ??
+            `must have a prefix from /${vpcPrefixes[0]} to /${vpcPrefixes[1]} (AWS's VPC sizes), got ${shown(vpcCidr)}`;
         problems.push({ arg: "vpcCidr", message: why });
     } else {
         for (const range of reservedRanges) {
             if (ipv4CidrsOverlap(vpc, parseIpv4Cidr(range.cidr)!)) {
-                problems.push({ arg: "vpcCidr", message: `must not overlap ${range.cidr}, ${range.why}, got ${shown(vpcCidr)}` });
+                problems.push({
+                    arg: "vpcCidr",
+                    message: `must not overlap ${range.cidr}, ${range.why}, got ${shown(vpcCidr)}`,
+                });
             }
         }
     }
     if (!subnet) {
-        problems.push({ arg: "subnetCidr", message: cidrProblem(subnetCidr, 4) ?? `must be an IPv4 CIDR, got ${shown(subnetCidr)}` });
+        problems.push({
+            arg: "subnetCidr",
+            message: cidrProblem(subnetCidr, 4) ?? `must be an IPv4 CIDR, got ${shown(subnetCidr)}`,
+        });
     } else if (subnetSizeProblem(subnetCidr)) {
         problems.push({ arg: "subnetCidr", message: subnetSizeProblem(subnetCidr)! });
     } else if (vpc && !ipv4CidrContains(vpc, subnet)) {
@@ -114,44 +129,84 @@ export class Network extends pulumi.ComponentResource {
         // all be replaced). The engine keeps the old value of an ignored path (lib/constraints/facts.ts).
         const keepZone = { parent: this, ignoreChanges: ["availabilityZone"] };
 
-        const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-            cidrBlock: args.vpcCidr,
-            enableDnsSupport: true,
-            enableDnsHostnames: true,
-            tags: tagged("vpc"),
-        }, { parent: this });
-        const subnet = new aws.ec2.Subnet(`${name}-public`, {
-            vpcId: vpc.id,
-            cidrBlock: args.subnetCidr,
-            availabilityZone: args.availabilityZone,
-            // The host gets an Elastic IP; nothing else should get a public address by accident.
-            mapPublicIpOnLaunch: false,
-            tags: tagged("public"),
-        }, keepZone);
-        const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tagged("igw") }, { parent: this });
-        const routes = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, tags: tagged("public") }, { parent: this });
-        new aws.ec2.Route(`${name}-default`, {
-            routeTableId: routes.id,
-            destinationCidrBlock: "0.0.0.0/0",
-            gatewayId: gateway.id,
-        }, { parent: this });
-        new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
+        const vpc = new aws.ec2.Vpc(
+            `${name}-vpc`,
+            {
+                cidrBlock: args.vpcCidr,
+                enableDnsSupport: true,
+                enableDnsHostnames: true,
+                tags: tagged("vpc"),
+            },
+            { parent: this },
+        );
+        const subnet = new aws.ec2.Subnet(
+            `${name}-public`,
+            {
+                vpcId: vpc.id,
+                cidrBlock: args.subnetCidr,
+                availabilityZone: args.availabilityZone,
+                // The host gets an Elastic IP; nothing else should get a public address by accident.
+                mapPublicIpOnLaunch: false,
+                tags: tagged("public"),
+            },
+            keepZone,
+        );
+        const gateway = new aws.ec2.InternetGateway(
+            `${name}-igw`,
+            { vpcId: vpc.id, tags: tagged("igw") },
+            { parent: this },
+        );
+        const routes = new aws.ec2.RouteTable(
+            `${name}-public`,
+            { vpcId: vpc.id, tags: tagged("public") },
+            { parent: this },
+        );
+        new aws.ec2.Route(
+            `${name}-default`,
+            {
+                routeTableId: routes.id,
+                destinationCidrBlock: "0.0.0.0/0",
+                gatewayId: gateway.id,
+            },
+            { parent: this },
+        );
+        new aws.ec2.RouteTableAssociation(
+            `${name}-public`,
+            { subnetId: subnet.id, routeTableId: routes.id },
+            { parent: this },
+        );
         this.moreSubnetIds = {};
         this.moreSubnetZones = {};
         for (const m of more) {
-            const extra = new aws.ec2.Subnet(`${name}-public-${m.key}`, {
-                vpcId: vpc.id, cidrBlock: m.cidr, availabilityZone: m.availabilityZone, mapPublicIpOnLaunch: false, tags: tagged(`public-${m.key}`),
-            }, keepZone);
-            new aws.ec2.RouteTableAssociation(`${name}-public-${m.key}`, { subnetId: extra.id, routeTableId: routes.id }, { parent: this });
+            const extra = new aws.ec2.Subnet(
+                `${name}-public-${m.key}`,
+                {
+                    vpcId: vpc.id,
+                    cidrBlock: m.cidr,
+                    availabilityZone: m.availabilityZone,
+                    mapPublicIpOnLaunch: false,
+                    tags: tagged(`public-${m.key}`),
+                },
+                keepZone,
+            );
+            new aws.ec2.RouteTableAssociation(
+                `${name}-public-${m.key}`,
+                { subnetId: extra.id, routeTableId: routes.id },
+                { parent: this },
+            );
             this.moreSubnetIds[m.key] = extra.id;
             this.moreSubnetZones[m.key] = extra.availabilityZone;
         }
 
-        const group = new aws.ec2.SecurityGroup(`${name}-host`, {
-            vpcId: vpc.id,
-            description: "microvm-infra host: SSH from host.adminCidrs only, Tailscale UDP, all egress",
-            tags: tagged("host"),
-        }, { parent: this });
+        const group = new aws.ec2.SecurityGroup(
+            `${name}-host`,
+            {
+                vpcId: vpc.id,
+                description: "microvm-infra host: SSH from host.adminCidrs only, Tailscale UDP, all egress",
+                tags: tagged("host"),
+            },
+            { parent: this },
+        );
         for (const rule of rules) {
             const ruleArgs = {
                 securityGroupId: group.id,

@@ -48,14 +48,19 @@ export function stateVolumeTagValue(project: string, stack: string): string {
 
 /** Trust policy: only one AWS service may assume the role. */
 function serviceAssumeRolePolicy(sid: string, service: string): PolicyDocument {
-    return { Version: "2012-10-17", Statement: [{ Sid: sid, Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] };
+    return {
+        Version: "2012-10-17",
+        Statement: [{ Sid: sid, Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+    };
 }
 
 /** Trust policy: only the EC2 service may assume the role (for the instance profile). */
-export const ec2AssumeRolePolicy = (): PolicyDocument => serviceAssumeRolePolicy("OnlyEc2AssumesThisRole", "ec2.amazonaws.com");
+export const ec2AssumeRolePolicy = (): PolicyDocument =>
+    serviceAssumeRolePolicy("OnlyEc2AssumesThisRole", "ec2.amazonaws.com");
 
 /** Trust policy: only Data Lifecycle Manager may assume the role (the state volumes' backups). */
-export const dlmAssumeRolePolicy = (): PolicyDocument => serviceAssumeRolePolicy("OnlyDataLifecycleManagerAssumesThisRole", "dlm.amazonaws.com");
+export const dlmAssumeRolePolicy = (): PolicyDocument =>
+    serviceAssumeRolePolicy("OnlyDataLifecycleManagerAssumesThisRole", "dlm.amazonaws.com");
 
 /** The document as JSON, refusing one that breaks `policyProblems`' rules. */
 export function policyJson(doc: PolicyDocument): string {
@@ -119,7 +124,9 @@ export function ssmCorePolicy(): PolicyDocument {
  */
 export function stateSnapshotPolicy(scope: ArnScope, tagValue: string): PolicyDocument {
     const { volumes, snapshots, tagged } = snapshotScope(scope, stateVolumeTagKey, tagValue);
-    const anyBackupTag = (prefix: "aws:ResourceTag" | "aws:RequestTag") => ({ Null: { [`${prefix}/${backupTagKey}`]: "false" } });
+    const anyBackupTag = (prefix: "aws:ResourceTag" | "aws:RequestTag") => ({
+        Null: { [`${prefix}/${backupTagKey}`]: "false" },
+    });
     return {
         Version: "2012-10-17",
         Statement: [
@@ -206,7 +213,9 @@ function snapshotScope(scope: ArnScope, tagKey: string, tagValue: string) {
     return {
         volumes: `arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:volume/*`,
         snapshots: `arn:${scope.partition}:ec2:${scope.region}::snapshot/*`,
-        tagged: (prefix: "aws:ResourceTag" | "aws:RequestTag") => ({ StringEquals: { [`${prefix}/${tagKey}`]: tagValue } }),
+        tagged: (prefix: "aws:ResourceTag" | "aws:RequestTag") => ({
+            StringEquals: { [`${prefix}/${tagKey}`]: tagValue },
+        }),
     };
 }
 
@@ -250,7 +259,9 @@ export function policyProblems(doc: PolicyDocument): string[] {
             problems.push(`statement ${i} has no Sid saying what it is for`);
         }
         if (s.Effect === "Allow" && s.NotAction !== undefined) {
-            problems.push(`${id}: Allow with NotAction grants every action but the listed ones; list the actions instead`);
+            problems.push(
+                `${id}: Allow with NotAction grants every action but the listed ones; list the actions instead`,
+            );
         }
         for (const action of list(s.Action)) {
             if (action === "*" || action.endsWith(":*")) {

@@ -4,9 +4,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { ArnScope } from "./policies";
 
 export function stackArnScope(parent: pulumi.Resource): pulumi.Output<ArnScope> {
-    return pulumi.all([
-        aws.getPartitionOutput({}, { parent }),
-        aws.getRegionOutput({}, { parent }),
-        aws.getCallerIdentityOutput({}, { parent }),
-    ]).apply(([p, r, c]) => ({ partition: p.partition, region: r.region, accountId: c.accountId }));
+    return pulumi
+        .all([
+            aws.getPartitionOutput({}, { parent }),
+            aws.getRegionOutput({}, { parent }),
+            aws.getCallerIdentityOutput({}, { parent }),
+        ])
+        .apply(([p, r, c]) => ({ partition: p.partition, region: r.region, accountId: c.accountId }));
 }

@@ -46,8 +46,10 @@ export function volumeShrinkProblem(configured: number, current: number | undefi
     if (current === undefined || configured >= current) {
         return undefined;
     }
-    return `${key} is ${configured} GiB, but the state volume is already ${current} GiB and an EBS volume cannot shrink `
-        + `(${rule(constraint("aws:ebs/volume:Volume", "size"), "growOnly").says}); set ${key} to ${current} or more`;
+    return (
+        `${key} is ${configured} GiB, but the state volume is already ${current} GiB and an EBS volume cannot shrink ` +
+        `(${rule(constraint("aws:ebs/volume:Volume", "size"), "growOnly").says}); set ${key} to ${current} or more`
+    );
 }
 
 /** The device name the attachment asks for; NixOS finds the volume by id, not by this name. */
@@ -75,29 +77,40 @@ export class StateVolume extends pulumi.ComponentResource {
         super("microvm-infra:aws:StateVolume", name, {}, opts);
         const tagValue = args.stateVolumeTag ?? stateVolumeTagValue(pulumi.getProject(), pulumi.getStack());
 
-        const volume = new aws.ebs.Volume(`${name}-state`, {
-            availabilityZone: args.availabilityZone,
-            size: args.sizeGiB,
-            type: args.volumeType,
-            iops: args.iops,
-            snapshotId: args.snapshotId,
-            throughput: args.volumeType === "gp3" ? args.throughputMiBps : undefined,
-            encrypted: true,
-            // If it is ever deleted after all (unprotected, retainOnDelete removed), AWS snapshots it first.
-            finalSnapshot: true,
-            tags: { ...args.tags, Name: `${name}-state`, [stateVolumeTagKey]: tagValue },
-        }, { parent: this, protect: true, retainOnDelete: true });
+        const volume = new aws.ebs.Volume(
+            `${name}-state`,
+            {
+                availabilityZone: args.availabilityZone,
+                size: args.sizeGiB,
+                type: args.volumeType,
+                iops: args.iops,
+                snapshotId: args.snapshotId,
+                throughput: args.volumeType === "gp3" ? args.throughputMiBps : undefined,
+                encrypted: true,
+                // If it is ever deleted after all (unprotected, retainOnDelete removed), AWS snapshots it first.
+                finalSnapshot: true,
+                tags: { ...args.tags, Name: `${name}-state`, [stateVolumeTagKey]: tagValue },
+            },
+            { parent: this, protect: true, retainOnDelete: true },
+        );
 
-        const attachment = new aws.ec2.VolumeAttachment(`${name}-state`, {
-            deviceName: stateDeviceName,
-            volumeId: volume.id,
-            instanceId: args.instanceId,
-            stopInstanceBeforeDetaching: true,
-        }, { parent: this, deleteBeforeReplace: true, dependsOn: args.attachAfter ?? [] });
+        const attachment = new aws.ec2.VolumeAttachment(
+            `${name}-state`,
+            {
+                deviceName: stateDeviceName,
+                volumeId: volume.id,
+                instanceId: args.instanceId,
+                stopInstanceBeforeDetaching: true,
+            },
+            { parent: this, deleteBeforeReplace: true, dependsOn: args.attachAfter ?? [] },
+        );
 
         // The volume as AWS has it now: while `pulumi preview` plans, a size below it is an error
         // naming the key, before anything is touched (AWS would refuse the modification).
-        const current = aws.ebs.getVolumeOutput({ filters: [{ name: "volume-id", values: [volume.id] }] }, { parent: this });
+        const current = aws.ebs.getVolumeOutput(
+            { filters: [{ name: "volume-id", values: [volume.id] }] },
+            { parent: this },
+        );
         const sizeChecked = current.apply((v) => {
             const problem = volumeShrinkProblem(args.sizeGiB, v.size, args.sizeKey ?? "sizeGiB");
             if (problem) {

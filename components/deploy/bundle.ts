@@ -12,7 +12,17 @@
  * (`deploy/switch-job.sh`).
  */
 import { createHash } from "crypto";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "fs";
+import {
+    existsSync,
+    lstatSync,
+    mkdirSync,
+    readdirSync,
+    readFileSync,
+    renameSync,
+    rmSync,
+    statSync,
+    writeFileSync,
+} from "fs";
 import { join, posix, resolve } from "path";
 import { buildVmState } from "../../vm-state/build";
 import { switchJobBundlePath, switchJobFile } from "./remoteCommands";
@@ -65,7 +75,11 @@ export function collectBundle(infraJson: string, root: string = repoRoot): Bundl
     }
     const rendered: BundleFile = { path: infraJsonPath, mode: "644", content: Buffer.from(infraJson, "utf8") };
     const job: BundleFile = { path: switchJobBundlePath, mode: "755", content: readFileSync(switchJobFile) };
-    const vmState: BundleFile = { path: vmStateBundlePath, mode: "644", content: Buffer.from(buildVmState(root), "utf8") };
+    const vmState: BundleFile = {
+        path: vmStateBundlePath,
+        mode: "644",
+        content: Buffer.from(buildVmState(root), "utf8"),
+    };
     return sortFiles([...files.filter((f) => f.path !== infraJsonPath), rendered, job, vmState]);
 }
 
@@ -87,7 +101,9 @@ export function sortFiles(files: readonly BundleFile[]): BundleFile[] {
 const sha256 = (data: Buffer | string): string => createHash("sha256").update(data).digest("hex");
 
 export function manifest(files: readonly BundleFile[]): string {
-    return sortFiles(files).map((f) => `${f.mode} ${sha256(f.content)} ${f.path}\n`).join("");
+    return sortFiles(files)
+        .map((f) => `${f.mode} ${sha256(f.content)} ${f.path}\n`)
+        .join("");
 }
 
 export function bundleHash(files: readonly BundleFile[]): string {
@@ -167,8 +183,11 @@ export function writeBundleTar(files: readonly BundleFile[], root: string = repo
         renameSync(tmp, target);
         // Prune only old tars: another `pulumi` or plan may be using a recent one right now.
         const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
-        const old = readdirSync(dir).filter((f) => f.endsWith(".tar")).map((f) => join(dir, f))
-            .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs).slice(cachedBundles);
+        const old = readdirSync(dir)
+            .filter((f) => f.endsWith(".tar"))
+            .map((f) => join(dir, f))
+            .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+            .slice(cachedBundles);
         old.filter((f) => f !== target && statSync(f).mtimeMs < weekAgo).forEach((f) => rmSync(f, { force: true }));
     }
     return rel;

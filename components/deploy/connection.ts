@@ -52,15 +52,20 @@ export function dialErrorLimit(waitSeconds: number = redialSeconds): number {
     return dials;
 }
 
-export const noCredentialsMessage = "Pulumi has no SSH credentials for the host: set the private key as a secret "
-    + "(pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519) or start an SSH agent holding the key "
-    + "(eval \"$(ssh-agent)\"; ssh-add), so that SSH_AUTH_SOCK is set when you run pulumi up.";
+export const noCredentialsMessage =
+    "Pulumi has no SSH credentials for the host: set the private key as a secret " +
+    "(pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519) or start an SSH agent holding the key " +
+    '(eval "$(ssh-agent)"; ssh-add), so that SSH_AUTH_SOCK is set when you run pulumi up.';
 
 /**
  * Why no connection can be made, or undefined. A preview never connects, so it only needs
  * credentials when it is not a dry run. Internal; exported for testing.
  */
-export function credentialsProblem(hasPrivateKey: boolean, agentSocket: string | undefined, dryRun: boolean): string | undefined {
+export function credentialsProblem(
+    hasPrivateKey: boolean,
+    agentSocket: string | undefined,
+    dryRun: boolean,
+): string | undefined {
     if (hasPrivateKey || (agentSocket !== undefined && agentSocket !== "") || dryRun) {
         return undefined;
     }
@@ -68,7 +73,11 @@ export function credentialsProblem(hasPrivateKey: boolean, agentSocket: string |
 }
 
 export function hostConnection(args: HostConnectionArgs): Connection {
-    const problem = credentialsProblem(args.privateKey !== undefined, process.env.SSH_AUTH_SOCK, pulumi.runtime.isDryRun());
+    const problem = credentialsProblem(
+        args.privateKey !== undefined,
+        process.env.SSH_AUTH_SOCK,
+        pulumi.runtime.isDryRun(),
+    );
     if (problem) {
         throw new pulumi.RunError(problem);
     }

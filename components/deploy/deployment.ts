@@ -72,36 +72,61 @@ export class Deployment extends pulumi.ComponentResource {
         this.bundleFiles = files.apply((fs) => Object.fromEntries(fs.map((f) => [f.path, f.content.toString("utf8")])));
         this.executableFiles = files.apply((fs) => fs.filter((f) => f.mode === "755").map((f) => f.path));
 
-        const secrets = secretPaths.length === 0 ? undefined : new remote.Command(`${name}-secrets`, {
-            connection: args.connection,
-            create: secretsCommand(secretPaths),
-            stdin: pulumi.secret(pulumi.all(secretPaths.map((p) => args.secretFiles[p]))
-                .apply((values) => secretsStdin(secretPaths, Object.fromEntries(secretPaths.map((p, i) => [p, values[i]]))))),
-            triggers: args.hostTriggers,
-            addPreviousOutputInEnv: false,
-            logging: "none",
-        }, { ...common, dependsOn: after, additionalSecretOutputs: ["stdout", "stderr"] });
+        const secrets =
+            secretPaths.length === 0
+                ? undefined
+                : new remote.Command(
+                      `${name}-secrets`,
+                      {
+                          connection: args.connection,
+                          create: secretsCommand(secretPaths),
+                          stdin: pulumi.secret(
+                              pulumi
+                                  .all(secretPaths.map((p) => args.secretFiles[p]))
+                                  .apply((values) =>
+                                      secretsStdin(
+                                          secretPaths,
+                                          Object.fromEntries(secretPaths.map((p, i) => [p, values[i]])),
+                                      ),
+                                  ),
+                          ),
+                          triggers: args.hostTriggers,
+                          addPreviousOutputInEnv: false,
+                          logging: "none",
+                      },
+                      { ...common, dependsOn: after, additionalSecretOutputs: ["stdout", "stderr"] },
+                  );
 
         // The tar goes where the engine reads it from: relative to the program's directory.
         const tar = files.apply((fs) => relative(process.cwd(), `${repoRoot}/${writeBundleTar(fs)}`));
-        const upload = new remote.CopyToRemote(`${name}-bundle`, {
-            connection: args.connection,
-            source: tar.apply((path) => new pulumi.asset.FileAsset(path)),
-            remotePath: this.bundleHash.apply(incomingBundlePath),
-            triggers: [this.bundleHash, ...args.hostTriggers],
-        }, { ...common, dependsOn: after, customTimeouts: { create: "30m", update: "30m" } });
+        const upload = new remote.CopyToRemote(
+            `${name}-bundle`,
+            {
+                connection: args.connection,
+                source: tar.apply((path) => new pulumi.asset.FileAsset(path)),
+                remotePath: this.bundleHash.apply(incomingBundlePath),
+                triggers: [this.bundleHash, ...args.hostTriggers],
+            },
+            { ...common, dependsOn: after, customTimeouts: { create: "30m", update: "30m" } },
+        );
 
         const deploymentData = pulumi.output(args.infraJson).apply((text) => JSON.parse(text) as unknown);
-        const sw = new remote.Command(`${name}-switch`, {
-            connection: args.connection,
-            create: this.bundleHash.apply((hash) => switchCommand({ hash, tailscale: args.tailscale ?? true, slots: args.slotNames })),
-            triggers: [this.bundleHash, ...args.hostTriggers, files.apply(fileHashes), deploymentData],
-            addPreviousOutputInEnv: false,
-        }, {
-            ...common,
-            dependsOn: [...after, upload, ...(secrets ? [secrets] : [])],
-            customTimeouts: switchTimeouts,
-        });
+        const sw = new remote.Command(
+            `${name}-switch`,
+            {
+                connection: args.connection,
+                create: this.bundleHash.apply((hash) =>
+                    switchCommand({ hash, tailscale: args.tailscale ?? true, slots: args.slotNames }),
+                ),
+                triggers: [this.bundleHash, ...args.hostTriggers, files.apply(fileHashes), deploymentData],
+                addPreviousOutputInEnv: false,
+            },
+            {
+                ...common,
+                dependsOn: [...after, upload, ...(secrets ? [secrets] : [])],
+                customTimeouts: switchTimeouts,
+            },
+        );
 
         this.registerOutputs({ bundleHash: this.bundleHash, switchLog: sw.stderr });
     }

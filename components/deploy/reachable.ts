@@ -57,35 +57,56 @@ export class HostReachable extends pulumi.ComponentResource {
         super("microvm-infra:deploy:HostReachable", name, {}, opts);
         const timeout = args.timeoutSeconds ?? firstBootWaitSeconds;
         if (!Number.isInteger(timeout) || timeout < 1) {
-            throw new Error(`HostReachable ${name}: timeoutSeconds must be a whole number of seconds >= 1, got ${shown(timeout)}`);
+            throw new Error(
+                `HostReachable ${name}: timeoutSeconds must be a whole number of seconds >= 1, got ${shown(timeout)}`,
+            );
         }
         const port = args.port ?? 22;
         const remote = readFileSync(hostKeyScript, "utf8");
-        const command = (mode: "new" | "same") => pulumi.all([args.address, args.bootstrapKey, args.instanceId, args.instanceType]).apply(([address, key, id, type]) =>
-            scriptCommand(waitForSshScript, [mode, address, String(port), String(timeout), keyWithoutComment(key), id, type, args.via, remote]));
+        const command = (mode: "new" | "same") =>
+            pulumi
+                .all([args.address, args.bootstrapKey, args.instanceId, args.instanceType])
+                .apply(([address, key, id, type]) =>
+                    scriptCommand(waitForSshScript, [
+                        mode,
+                        address,
+                        String(port),
+                        String(timeout),
+                        keyWithoutComment(key),
+                        id,
+                        type,
+                        args.via,
+                        remote,
+                    ]),
+                );
         const minutes = `${Math.ceil(timeout / 60) + 5}m`;
-        const ready = new local.Command(`${name}-ssh-ready`, {
-            create: command("new"),
-            update: command("same"),
-            interpreter: ["bash", "-c"],
-            ...(args.privateKey !== undefined ? { stdin: pulumi.secret(args.privateKey) } : {}),
-            // Only a new instance is a new machine; a new address or type is the same machine (the update).
-            triggers: [args.instanceId],
-            logging: "stderr",
-            // The update meets the machine with the key it served last time (PULUMI_COMMAND_STDOUT);
-            // a new instance (triggers) is a create, without it (lib/constraints/facts.ts
-            // commandUpdateSeesPreviousStdout).
-            addPreviousOutputInEnv: true,
-        }, {
-            parent: this, customTimeouts: { create: minutes, update: minutes },
-            // During a preview only, the scripts are ignored: an updated command's stdout is unknown in
-            // a preview (pulumi-go-provider v1.3.0 infer/resource.go markComputed, as for the tailnet
-            // status in components/tailscale/subnetRouter.ts), and every connection pins this stdout,
-            // so a new instance type or address would show every remote command as run again, though
-            // `pulumi up` meets the same machine, reads the same key and runs none of them. `pulumi up`
-            // ignores nothing: the update runs and waits for the host.
-            ignoreChanges: pulumi.runtime.isDryRun() ? [...previewIgnoredInputs] : [],
-        });
+        const ready = new local.Command(
+            `${name}-ssh-ready`,
+            {
+                create: command("new"),
+                update: command("same"),
+                interpreter: ["bash", "-c"],
+                ...(args.privateKey !== undefined ? { stdin: pulumi.secret(args.privateKey) } : {}),
+                // Only a new instance is a new machine; a new address or type is the same machine (the update).
+                triggers: [args.instanceId],
+                logging: "stderr",
+                // The update meets the machine with the key it served last time (PULUMI_COMMAND_STDOUT);
+                // a new instance (triggers) is a create, without it (lib/constraints/facts.ts
+                // commandUpdateSeesPreviousStdout).
+                addPreviousOutputInEnv: true,
+            },
+            {
+                parent: this,
+                customTimeouts: { create: minutes, update: minutes },
+                // During a preview only, the scripts are ignored: an updated command's stdout is unknown in
+                // a preview (pulumi-go-provider v1.3.0 infer/resource.go markComputed, as for the tailnet
+                // status in components/tailscale/subnetRouter.ts), and every connection pins this stdout,
+                // so a new instance type or address would show every remote command as run again, though
+                // `pulumi up` meets the same machine, reads the same key and runs none of them. `pulumi up`
+                // ignores nothing: the update runs and waits for the host.
+                ignoreChanges: pulumi.runtime.isDryRun() ? [...previewIgnoredInputs] : [],
+            },
+        );
         this.hostPublicKey = ready.stdout.apply((s) => s.trim());
         this.registerOutputs({ hostPublicKey: this.hostPublicKey });
     }

@@ -103,7 +103,9 @@ export function createStateCommand(name: string, origin: StateOrigin, hostId: st
     switch (origin.kind) {
         case "empty":
             if (!Number.isInteger(origin.sizeGiB) || origin.sizeGiB < 1) {
-                throw new Error(`state ${name}: sizeGiB must be a whole number of GiB >= 1, got ${shown(origin.sizeGiB)}`);
+                throw new Error(
+                    `state ${name}: sizeGiB must be a whole number of GiB >= 1, got ${shown(origin.sizeGiB)}`,
+                );
             }
             return `${head}${vmState} create --if-missing ${shq(name)} --size-gib ${origin.sizeGiB}\n`;
         case "clone":
@@ -131,8 +133,10 @@ export function createSnapshotCommand(state: string, snapshot: string, hostId: s
 export function deleteSnapshotCommand(state: string, snapshot: string): string {
     checkNames("state", [state]);
     checkNames("snapshot", [snapshot]);
-    return `# microvm-infra: delete snapshot ${state}@${snapshot} (onRemove: destroy)\n`
-        + `${vmState} delete-snapshot --yes --if-exists ${shq(`${state}@${snapshot}`)}\n`;
+    return (
+        `# microvm-infra: delete snapshot ${state}@${snapshot} (onRemove: destroy)\n` +
+        `${vmState} delete-snapshot --yes --if-exists ${shq(`${state}@${snapshot}`)}\n`
+    );
 }
 
 /** Puts a state on `host` in a fleet, pulling it from the host that holds it (`remote/place-state.sh`). */
@@ -151,15 +155,21 @@ export function collectMovedCommand(states: readonly string[]): string {
     if (states.length === 0) {
         throw new Error("collectMovedCommand: no state given (vm-state would collect every moved copy)");
     }
-    return `# microvm-infra: remove the copies kept here of states moved away (onRemove: destroy)
+    return (
+        `# microvm-infra: remove the copies kept here of states moved away (onRemove: destroy)
+` +
+        `${vmState} gc --fleet-moved ${states.map(shq).join(" ")}
 `
-        + `${vmState} gc --fleet-moved ${states.map(shq).join(" ")}
-`;
+    );
 }
 
 /** The stdin of `applySlotsCommand`: the whole map, keys sorted, as `vm-state apply` reads it. */
 export function slotsDocument(assignments: Record<string, string>): string {
-    const sorted = Object.fromEntries(Object.keys(assignments).sort().map((k) => [k, assignments[k]]));
+    const sorted = Object.fromEntries(
+        Object.keys(assignments)
+            .sort()
+            .map((k) => [k, assignments[k]]),
+    );
     return `${JSON.stringify({ slots: sorted })}\n`;
 }
 
@@ -175,5 +185,8 @@ export function applySlotsCommand(addresses: Record<string, string>): string {
             throw new Error(`slot ${s}: address must be an IPv4 address, got ${shown(addresses[s])}`);
         }
     }
-    return scriptCommand(join(remoteDir, "apply-slots.sh"), slots.map((s) => `${s}=${addresses[s]}`));
+    return scriptCommand(
+        join(remoteDir, "apply-slots.sh"),
+        slots.map((s) => `${s}=${addresses[s]}`),
+    );
 }

@@ -29,17 +29,21 @@ export class MovedCopies extends pulumi.ComponentResource {
     constructor(name: string, args: MovedCopiesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:state:MovedCopies", name, {}, opts);
         const states = [...args.states].sort();
-        new remote.Command(`${name}-moved-copies`, {
-            connection: args.connection,
-            create: collectMovedCommand(states),
-            triggers: [...args.hostTriggers, ...states],
-            addPreviousOutputInEnv: false,
-        }, {
-            parent: this,
-            // After the moves: the states run on their new hosts first.
-            dependsOn: inheritedDependsOn(opts),
-            deletedWith: args.deletedWith,
-        });
+        new remote.Command(
+            `${name}-moved-copies`,
+            {
+                connection: args.connection,
+                create: collectMovedCommand(states),
+                triggers: [...args.hostTriggers, ...states],
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent: this,
+                // After the moves: the states run on their new hosts first.
+                dependsOn: inheritedDependsOn(opts),
+                deletedWith: args.deletedWith,
+            },
+        );
         this.registerOutputs({});
     }
 }

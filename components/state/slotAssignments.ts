@@ -27,15 +27,22 @@ export interface SlotAssignmentsArgs {
 }
 
 /** Internal; exported for testing. */
-export function checkAssignments(assignments: Record<string, string>, addresses: Record<string, string> | undefined): void {
+export function checkAssignments(
+    assignments: Record<string, string>,
+    addresses: Record<string, string> | undefined,
+): void {
     const states = Object.values(assignments);
     const twice = states.filter((s, i) => states.indexOf(s) !== i);
     if (twice.length > 0) {
-        throw new Error(`SlotAssignments: state ${shown(twice[0])} is assigned to more than one slot; a state runs in one slot at most`);
+        throw new Error(
+            `SlotAssignments: state ${shown(twice[0])} is assigned to more than one slot; a state runs in one slot at most`,
+        );
     }
     const missing = addresses ? Object.keys(assignments).filter((s) => addresses[s] === undefined) : [];
     if (missing.length > 0) {
-        throw new Error(`SlotAssignments: no address for slot ${missing.map((s) => shown(s)).join(", ")}; addresses must cover every assigned slot`);
+        throw new Error(
+            `SlotAssignments: no address for slot ${missing.map((s) => shown(s)).join(", ")}; addresses must cover every assigned slot`,
+        );
     }
 }
 
@@ -47,19 +54,23 @@ export class SlotAssignments extends pulumi.ComponentResource {
         super("microvm-infra:state:SlotAssignments", name, {}, opts);
         checkAssignments(args.assignments, args.addresses);
         this.assignments = args.assignments;
-        new remote.Command(`${name}-slots`, {
-            connection: args.connection,
-            create: applySlotsCommand(args.addresses ?? {}),
-            stdin: slotsDocument(args.assignments),
-            triggers: args.hostTriggers ?? [],
-            addPreviousOutputInEnv: false,
-        }, {
-            parent: this,
-            // Children do not inherit the component's dependsOn: the map applies after the states exist.
-            dependsOn: inheritedDependsOn(opts),
-            deletedWith: args.deletedWith,
-            customTimeouts: { create: "30m", update: "30m" },
-        });
+        new remote.Command(
+            `${name}-slots`,
+            {
+                connection: args.connection,
+                create: applySlotsCommand(args.addresses ?? {}),
+                stdin: slotsDocument(args.assignments),
+                triggers: args.hostTriggers ?? [],
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent: this,
+                // Children do not inherit the component's dependsOn: the map applies after the states exist.
+                dependsOn: inheritedDependsOn(opts),
+                deletedWith: args.deletedWith,
+                customTimeouts: { create: "30m", update: "30m" },
+            },
+        );
         this.registerOutputs({ assignments: this.assignments });
     }
 }

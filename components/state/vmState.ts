@@ -24,7 +24,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { checkNames } from "../../lib/names";
 import { Connection } from "../deploy/connection";
-import { createSnapshotCommand, createStateCommand, deleteSnapshotCommand, deleteStateCommand, placeStateCommand, StateOrigin } from "../deploy/remoteCommands";
+import {
+    createSnapshotCommand,
+    createStateCommand,
+    deleteSnapshotCommand,
+    deleteStateCommand,
+    placeStateCommand,
+    StateOrigin,
+} from "../deploy/remoteCommands";
 import { inheritedDependsOn } from "../deploy/inherit";
 
 export type { StateOrigin } from "../deploy/remoteCommands";
@@ -54,9 +61,12 @@ export interface VmStateArgs {
 /** What the state is made from, as its resources' trigger: `empty`, `STATE` or `STATE@SNAPSHOT`. */
 export function originText(origin: StateOrigin): string {
     switch (origin.kind) {
-        case "empty": return "empty";
-        case "clone": return origin.source;
-        case "restore": return `${origin.source}@${origin.snapshot}`;
+        case "empty":
+            return "empty";
+        case "clone":
+            return origin.source;
+        case "restore":
+            return `${origin.source}@${origin.snapshot}`;
     }
 }
 
@@ -81,35 +91,61 @@ export class VmState extends pulumi.ComponentResource {
         this.stateName = args.state;
         const destroy = args.onRemove === "destroy";
         const hostId = pulumi.output(args.hostId ?? "");
-        const removal: pulumi.CustomResourceOptions = destroy ? { deleteBeforeReplace: true } : { retainOnDelete: true };
+        const removal: pulumi.CustomResourceOptions = destroy
+            ? { deleteBeforeReplace: true }
+            : { retainOnDelete: true };
         // Children do not inherit the component's dependsOn: pass it on, so no command runs before
         // the deployment (and the source state) it waits for.
         const after = inheritedDependsOn(opts);
         const common = { parent: this, deletedWith: args.deletedWith, customTimeouts: stateTimeouts, ...removal };
 
-        const placement = args.fleetHost === undefined ? undefined : new remote.Command(`${args.state}/placement`, {
-            connection: args.connection,
-            create: placeStateCommand(args.state, args.fleetHost),
-            addPreviousOutputInEnv: false,
-        }, { parent: this, deletedWith: args.deletedWith, dependsOn: after, customTimeouts: { create: "6h", update: "6h" } });
+        const placement =
+            args.fleetHost === undefined
+                ? undefined
+                : new remote.Command(
+                      `${args.state}/placement`,
+                      {
+                          connection: args.connection,
+                          create: placeStateCommand(args.state, args.fleetHost),
+                          addPreviousOutputInEnv: false,
+                      },
+                      {
+                          parent: this,
+                          deletedWith: args.deletedWith,
+                          dependsOn: after,
+                          customTimeouts: { create: "6h", update: "6h" },
+                      },
+                  );
 
         const triggers = [originText(args.origin)];
-        const state = new remote.Command(stateResourceName(args.state), {
-            connection: args.connection,
-            create: hostId.apply((id) => createStateCommand(args.state, args.origin, id)),
-            ...(destroy ? { delete: deleteStateCommand(args.state) } : {}),
-            triggers,
-            addPreviousOutputInEnv: false,
-        }, { ...common, dependsOn: [...after, ...(placement ? [placement] : [])], aliases: [{ name: formerStateName(args.state) }] });
-
-        for (const snap of snapshots) {
-            new remote.Command(snapshotResourceName(args.state, snap), {
+        const state = new remote.Command(
+            stateResourceName(args.state),
+            {
                 connection: args.connection,
-                create: hostId.apply((id) => createSnapshotCommand(args.state, snap, id)),
-                ...(destroy ? { delete: deleteSnapshotCommand(args.state, snap) } : {}),
+                create: hostId.apply((id) => createStateCommand(args.state, args.origin, id)),
+                ...(destroy ? { delete: deleteStateCommand(args.state) } : {}),
                 triggers,
                 addPreviousOutputInEnv: false,
-            }, { ...common, dependsOn: [...after, state], aliases: [{ name: formerSnapshotName(args.state, snap) }] });
+            },
+            {
+                ...common,
+                dependsOn: [...after, ...(placement ? [placement] : [])],
+                aliases: [{ name: formerStateName(args.state) }],
+            },
+        );
+
+        for (const snap of snapshots) {
+            new remote.Command(
+                snapshotResourceName(args.state, snap),
+                {
+                    connection: args.connection,
+                    create: hostId.apply((id) => createSnapshotCommand(args.state, snap, id)),
+                    ...(destroy ? { delete: deleteSnapshotCommand(args.state, snap) } : {}),
+                    triggers,
+                    addPreviousOutputInEnv: false,
+                },
+                { ...common, dependsOn: [...after, state], aliases: [{ name: formerSnapshotName(args.state, snap) }] },
+            );
         }
         this.registerOutputs({});
     }

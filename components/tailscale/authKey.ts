@@ -68,15 +68,19 @@ export class HostAuthKey extends pulumi.ComponentResource {
         if (problem) {
             throw new Error(`HostAuthKey ${name}: ${problem}`);
         }
-        const key = new tailscale.TailnetKey(`${name}-auth-key`, {
-            reusable: false,
-            ephemeral: false,
-            preauthorized: true,
-            tags: [...args.tags],
-            expiry: args.expirySeconds ?? defaultKeyExpirySeconds,
-            description: pulumi.output(args.machineId).apply(authKeyDescription),
-            recreateIfInvalid: "never",
-        }, { parent: this, dependsOn: inheritedDependsOn(opts), additionalSecretOutputs: ["key"] });
+        const key = new tailscale.TailnetKey(
+            `${name}-auth-key`,
+            {
+                reusable: false,
+                ephemeral: false,
+                preauthorized: true,
+                tags: [...args.tags],
+                expiry: args.expirySeconds ?? defaultKeyExpirySeconds,
+                description: pulumi.output(args.machineId).apply(authKeyDescription),
+                recreateIfInvalid: "never",
+            },
+            { parent: this, dependsOn: inheritedDependsOn(opts), additionalSecretOutputs: ["key"] },
+        );
         this.key = pulumi.secret(key.key);
         this.keyId = key.id;
         this.registerOutputs({ keyId: this.keyId });

@@ -8,24 +8,37 @@
  */
 
 /** Config keys whose values are credentials: they must be set with `pulumi config set --secret`. */
-export const tailscaleSecretKeys = ["tailscale:apiKey", "tailscale:oauthClientId", "tailscale:oauthClientSecret"] as const;
+export const tailscaleSecretKeys = [
+    "tailscale:apiKey",
+    "tailscale:oauthClientId",
+    "tailscale:oauthClientSecret",
+] as const;
 
 /** Every problem with the Tailscale provider's credentials, as "key: message" lines; empty when fine. */
-export function tailscaleCredentialProblems(configKeys: readonly string[], isSecret: (key: string) => boolean): string[] {
+export function tailscaleCredentialProblems(
+    configKeys: readonly string[],
+    isSecret: (key: string) => boolean,
+): string[] {
     const has = (k: string) => configKeys.includes(k);
     const problems: string[] = [];
     for (const key of tailscaleSecretKeys) {
         if (has(key) && !isSecret(key)) {
-            problems.push(`${key}: is stored in clear text in the stack file; set it again with \`pulumi config set --secret ${key} ...\``);
+            problems.push(
+                `${key}: is stored in clear text in the stack file; set it again with \`pulumi config set --secret ${key} ...\``,
+            );
         }
     }
     const oauth = has("tailscale:oauthClientId") || has("tailscale:oauthClientSecret");
     if (has("tailscale:apiKey") && oauth) {
-        problems.push("tailscale:apiKey: conflicts with tailscale:oauthClientId/oauthClientSecret; keep either the API key or the OAuth client (docs/tailscale.md)");
+        problems.push(
+            "tailscale:apiKey: conflicts with tailscale:oauthClientId/oauthClientSecret; keep either the API key or the OAuth client (docs/tailscale.md)",
+        );
     }
     if (has("tailscale:oauthClientId") !== has("tailscale:oauthClientSecret")) {
         const missing = has("tailscale:oauthClientId") ? "tailscale:oauthClientSecret" : "tailscale:oauthClientId";
-        problems.push(`${missing}: is required with ${missing === "tailscale:oauthClientId" ? "tailscale:oauthClientSecret" : "tailscale:oauthClientId"}: an OAuth client is an id and a secret`);
+        problems.push(
+            `${missing}: is required with ${missing === "tailscale:oauthClientId" ? "tailscale:oauthClientSecret" : "tailscale:oauthClientId"}: an OAuth client is an id and a secret`,
+        );
     }
     return problems;
 }

@@ -60,7 +60,10 @@ export function tailnetPolicy(args: TailnetPolicyArgs): TailnetPolicyDocument {
     }
     const admins = [...(args.admins ?? defaultAdmins)];
     const members = [...(args.members ?? defaultMembers)];
-    for (const [what, list] of [["admins", admins], ["members", members]] as const) {
+    for (const [what, list] of [
+        ["admins", admins],
+        ["members", members],
+    ] as const) {
         if (list.length === 0) {
             throw new Error(`tailnetPolicy: ${what} must name at least one user, group or autogroup`);
         }
@@ -68,10 +71,16 @@ export function tailnetPolicy(args: TailnetPolicyArgs): TailnetPolicyDocument {
     const tags = [...args.tags];
     const tcp = (ports: readonly number[]) => [...new Set(ports)].sort((a, b) => a - b).map((p) => `tcp:${p}`);
     const observability = args.observability;
-    const observabilityGrants = !observability ? [] : [
-        ...(observability.adminPorts.length > 0 ? [{ src: [...admins], dst: [...tags], ip: tcp(observability.adminPorts) }] : []),
-        ...(observability.hostPorts.length > 0 ? [{ src: [...tags], dst: [...tags], ip: tcp(observability.hostPorts) }] : []),
-    ];
+    const observabilityGrants = !observability
+        ? []
+        : [
+              ...(observability.adminPorts.length > 0
+                  ? [{ src: [...admins], dst: [...tags], ip: tcp(observability.adminPorts) }]
+                  : []),
+              ...(observability.hostPorts.length > 0
+                  ? [{ src: [...tags], dst: [...tags], ip: tcp(observability.hostPorts) }]
+                  : []),
+          ];
     return {
         tagOwners: Object.fromEntries(tags.map((t) => [t, [...admins]])),
         autoApprovers: { routes: Object.fromEntries(args.slots.map((s) => [s.subnet, [...tags]])) },
@@ -82,7 +91,10 @@ export function tailnetPolicy(args: TailnetPolicyArgs): TailnetPolicyDocument {
                 const ports = [...new Set(s.tailnetPorts ?? [])].sort((a, b) => a - b);
                 return ports.length === 0
                     ? [{ src: [...members], dst: [s.subnet], ip: ["*"] }]
-                    : [{ src: [...members], dst: [s.subnet], ip: ports.map((p) => `tcp:${p}`) }, { src: [...admins], dst: [s.subnet], ip: ["*"] }];
+                    : [
+                          { src: [...members], dst: [s.subnet], ip: ports.map((p) => `tcp:${p}`) },
+                          { src: [...admins], dst: [s.subnet], ip: ["*"] },
+                      ];
             }),
         ],
     };
@@ -99,13 +111,17 @@ export class TailnetPolicy extends pulumi.ComponentResource {
     constructor(name: string, args: TailnetPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("microvm-infra:tailscale:TailnetPolicy", name, {}, opts);
         this.policy = renderTailnetPolicy(tailnetPolicy(args));
-        new tailscale.Acl(`${name}-policy`, {
-            acl: this.policy,
-            // Opting in (managePolicy) is the consent to replace the policy that is there.
-            overwriteExistingContent: true,
-            // Turning managePolicy off leaves the last policy in place instead of resetting the tailnet.
-            resetAclOnDestroy: false,
-        }, { parent: this });
+        new tailscale.Acl(
+            `${name}-policy`,
+            {
+                acl: this.policy,
+                // Opting in (managePolicy) is the consent to replace the policy that is there.
+                overwriteExistingContent: true,
+                // Turning managePolicy off leaves the last policy in place instead of resetting the tailnet.
+                resetAclOnDestroy: false,
+            },
+            { parent: this },
+        );
         this.registerOutputs({ policy: this.policy });
     }
 }

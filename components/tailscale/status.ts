@@ -8,7 +8,6 @@ import { join } from "path";
 import { scriptCommand } from "../deploy/script";
 import { shown } from "../../lib/redact";
 
-
 /** The fields of `tailscale status --json` (ipnstate.Status) that the stack uses. */
 export interface HostTailnetStatus {
     /** The stable node id (`Self.ID`, e.g. `nAbCdEf1CNTRL`): the API's device id. */
@@ -40,7 +39,11 @@ export function joinWaitProblem(wait: JoinWait): string | undefined {
     if (!Number.isInteger(wait.pollSeconds) || wait.pollSeconds < 1 || wait.pollSeconds > 60) {
         return `joinWait.pollSeconds must be a whole number of seconds from 1 to 60, got ${shown(wait.pollSeconds)}`;
     }
-    if (!Number.isInteger(wait.timeoutSeconds) || wait.timeoutSeconds < wait.pollSeconds || wait.timeoutSeconds > 3600) {
+    if (
+        !Number.isInteger(wait.timeoutSeconds) ||
+        wait.timeoutSeconds < wait.pollSeconds ||
+        wait.timeoutSeconds > 3600
+    ) {
         return `joinWait.timeoutSeconds must be a whole number of seconds from joinWait.pollSeconds (${shown(wait.pollSeconds)}) to 3600, got ${shown(wait.timeoutSeconds)}`;
     }
     return undefined;
@@ -56,7 +59,11 @@ export function joinWaitScript(hostname: string, wait: JoinWait = defaultJoinWai
     if (problem) {
         throw new RangeError(problem);
     }
-    return scriptCommand(join(__dirname, "remote/join-wait.sh"), [hostname, String(wait.timeoutSeconds), String(wait.pollSeconds)]);
+    return scriptCommand(join(__dirname, "remote/join-wait.sh"), [
+        hostname,
+        String(wait.timeoutSeconds),
+        String(wait.pollSeconds),
+    ]);
 }
 
 function stringList(value: unknown): string[] {
@@ -80,16 +87,22 @@ export function parseTailscaleStatus(stdout: string): HostTailnetStatus {
         throw new TailnetStatusError("tailscale status --json: expected a JSON object");
     }
     if (doc.BackendState !== "Running") {
-        throw new TailnetStatusError(`tailscale status --json: BackendState is ${shown(doc.BackendState ?? null)}, not "Running": the host has not joined the tailnet`);
+        throw new TailnetStatusError(
+            `tailscale status --json: BackendState is ${shown(doc.BackendState ?? null)}, not "Running": the host has not joined the tailnet`,
+        );
     }
     const self = doc.Self;
     const nodeId = self?.ID;
     if (typeof nodeId !== "string" || !/^[A-Za-z0-9]+$/.test(nodeId)) {
-        throw new TailnetStatusError(`tailscale status --json: Self.ID is ${shown(nodeId ?? null)}, not a node id such as nAbCdEf1CNTRL`);
+        throw new TailnetStatusError(
+            `tailscale status --json: Self.ID is ${shown(nodeId ?? null)}, not a node id such as nAbCdEf1CNTRL`,
+        );
     }
     const dnsName = typeof self.DNSName === "string" ? self.DNSName.replace(/\.$/, "") : "";
     if (dnsName === "") {
-        throw new TailnetStatusError("tailscale status --json: Self.DNSName is empty: the node has no tailnet name yet");
+        throw new TailnetStatusError(
+            "tailscale status --json: Self.DNSName is empty: the node has no tailnet name yet",
+        );
     }
     return {
         nodeId,
@@ -107,13 +120,18 @@ export function parseTailscaleStatus(stdout: string): HostTailnetStatus {
  * `hostname` reaches the other machine. `dnsName` is the device's current name, as the API
  * reports it now (a renamed device stops the warning).
  */
-export function nameCollision(hostname: string, device: { readonly nodeId: string; readonly dnsName: string }): string | undefined {
+export function nameCollision(
+    hostname: string,
+    device: { readonly nodeId: string; readonly dnsName: string },
+): string | undefined {
     const label = device.dnsName.replace(/\.$/, "").split(".")[0];
     if (label === hostname) {
         return undefined;
     }
-    return `tailscale: the host (node ${device.nodeId}) is named ${device.dnsName}, not ${hostname}: another device in the tailnet ` +
+    return (
+        `tailscale: the host (node ${device.nodeId}) is named ${device.dnsName}, not ${hostname}: another device in the tailnet ` +
         `already holds the name ${hostname}, most likely the machine this host replaced. Routes are approved on node ${device.nodeId} ` +
         `(the host itself), but ${hostname} still names the other device. Remove that device in the admin console (Machines), then ` +
-        `rename this one to ${hostname} (Machines > ${label} > Edit machine name); see docs/tailscale.md, "Hostname collisions".`;
+        `rename this one to ${hostname} (Machines > ${label} > Edit machine name); see docs/tailscale.md, "Hostname collisions".`
+    );
 }

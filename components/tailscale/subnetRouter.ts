@@ -39,7 +39,14 @@ import { parseIpv4Cidr } from "../../lib/cidr";
 import { shown } from "../../lib/redact";
 import { Connection } from "../deploy/connection";
 import { inheritedDependsOn } from "../deploy/inherit";
-import { defaultJoinWait, HostTailnetStatus, JoinWait, joinWaitScript, nameCollision, parseTailscaleStatus } from "./status";
+import {
+    defaultJoinWait,
+    HostTailnetStatus,
+    JoinWait,
+    joinWaitScript,
+    nameCollision,
+    parseTailscaleStatus,
+} from "./status";
 import { tagProblem } from "./tags";
 
 export interface SubnetRouterArgs {
@@ -87,18 +94,25 @@ export class SubnetRouter extends pulumi.ComponentResource {
         if (problem) {
             throw new Error(`SubnetRouter ${name}: ${problem}`);
         }
-        const status = new remote.Command(`${name}-tailscale-status`, {
-            connection: args.connection,
-            create: joinWaitScript(args.hostname, args.joinWait ?? defaultJoinWait),
-            // The machine alone: a new hostname changes the script, which runs it again, same node.
-            triggers: [...args.hostTriggers],
-            // The status names the host's public endpoints: kept out of the console and the plain state.
-            logging: "stderr",
-            addPreviousOutputInEnv: false,
-        }, {
-            parent: this, dependsOn: inheritedDependsOn(opts), deletedWith: args.deletedWith, additionalSecretOutputs: ["stdout"],
-            ignoreChanges: pulumi.runtime.isDryRun() ? [...previewIgnoredInputs] : [],
-        });
+        const status = new remote.Command(
+            `${name}-tailscale-status`,
+            {
+                connection: args.connection,
+                create: joinWaitScript(args.hostname, args.joinWait ?? defaultJoinWait),
+                // The machine alone: a new hostname changes the script, which runs it again, same node.
+                triggers: [...args.hostTriggers],
+                // The status names the host's public endpoints: kept out of the console and the plain state.
+                logging: "stderr",
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent: this,
+                dependsOn: inheritedDependsOn(opts),
+                deletedWith: args.deletedWith,
+                additionalSecretOutputs: ["stdout"],
+                ignoreChanges: pulumi.runtime.isDryRun() ? [...previewIgnoredInputs] : [],
+            },
+        );
 
         const reported: pulumi.Output<HostTailnetStatus> = pulumi.unsecret(status.stdout.apply(parseTailscaleStatus));
         this.deviceId = reported.nodeId;
@@ -114,13 +128,25 @@ export class SubnetRouter extends pulumi.ComponentResource {
             }
         });
 
-        const routes = new tailscale.DeviceSubnetRoutes(`${name}-routes`, {
-            deviceId: this.deviceId,
-            routes: [...args.routes],
-        }, { parent: this });
+        const routes = new tailscale.DeviceSubnetRoutes(
+            `${name}-routes`,
+            {
+                deviceId: this.deviceId,
+                routes: [...args.routes],
+            },
+            { parent: this },
+        );
         const safeToDelete = { parent: this, retainOnDelete: true };
-        new tailscale.DeviceKey(`${name}-device-key`, { deviceId: this.deviceId, keyExpiryDisabled: true }, safeToDelete);
-        new tailscale.DeviceTags(`${name}-device-tags`, { deviceId: this.deviceId, tags: [...args.tags] }, safeToDelete);
+        new tailscale.DeviceKey(
+            `${name}-device-key`,
+            { deviceId: this.deviceId, keyExpiryDisabled: true },
+            safeToDelete,
+        );
+        new tailscale.DeviceTags(
+            `${name}-device-tags`,
+            { deviceId: this.deviceId, tags: [...args.tags] },
+            safeToDelete,
+        );
         this.approvedRoutes = routes.routes;
         this.registerOutputs({ deviceId: this.deviceId, dnsName: this.dnsName, approvedRoutes: this.approvedRoutes });
     }

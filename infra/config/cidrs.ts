@@ -20,7 +20,10 @@ function canonicalList(p: Problems, path: string, cidrs: readonly string[]): str
         }
         const seen = first.get(canonical);
         if (seen !== undefined) {
-            p.add(`${path}[${i}]`, `${shown(cidr)} is the network ${path}[${seen}] already lists (${canonical}); list each network once`);
+            p.add(
+                `${path}[${i}]`,
+                `${shown(cidr)} is the network ${path}[${seen}] already lists (${canonical}); list each network once`,
+            );
         } else {
             first.set(canonical, i);
         }
@@ -29,12 +32,20 @@ function canonicalList(p: Problems, path: string, cidrs: readonly string[]): str
 }
 
 /** The host and the slots with every listed CIDR in its one spelling; repeated networks reported. */
-export function normaliseCidrs(p: Problems, host: HostConfig, slots: readonly SlotConfig[]): { host: HostConfig; slots: SlotConfig[] } {
+export function normaliseCidrs(
+    p: Problems,
+    host: HostConfig,
+    slots: readonly SlotConfig[],
+): { host: HostConfig; slots: SlotConfig[] } {
     return {
         host: { ...host, adminCidrs: canonicalList(p, "host.adminCidrs", host.adminCidrs) },
         slots: slots.map((s) => ({
             ...s,
-            publish: s.publish.map((e, i) => (e.sources === undefined ? e : { ...e, sources: canonicalList(p, `slots.${s.name}.publish[${i}].sources`, e.sources) })),
+            publish: s.publish.map((e, i) =>
+                e.sources === undefined
+                    ? e
+                    : { ...e, sources: canonicalList(p, `slots.${s.name}.publish[${i}].sources`, e.sources) },
+            ),
         })),
     };
 }

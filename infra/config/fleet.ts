@@ -36,15 +36,36 @@ export interface Replication {
     readonly to: string;
     /** How often: `15m`, `1h`, `1d`. */
     readonly every: string;
-    readonly keep: { readonly hourly: number; readonly daily: number; readonly weekly: number; readonly monthly: number };
+    readonly keep: {
+        readonly hourly: number;
+        readonly daily: number;
+        readonly weekly: number;
+        readonly monthly: number;
+    };
 }
 
 const hostKeys = [...machineKeys, "storage", "tailscaleHostname", "subnetCidr", "connectVia"];
 
 /** `hosts`, or the one host of a stack without it. */
-export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage: StorageConfig, tailscale: TailscaleConfig, network: NetworkConfig): FleetHost[] {
+export function parseHosts(
+    p: Problems,
+    raw: unknown,
+    host: HostConfig,
+    storage: StorageConfig,
+    tailscale: TailscaleConfig,
+    network: NetworkConfig,
+): FleetHost[] {
     if (raw === undefined || raw === null) {
-        return [{ ...machineOf(host), name: primaryHost, storage, tailscaleHostname: tailscale.hostname, subnetCidr: network.subnetCidr, connectVia: host.connectVia }];
+        return [
+            {
+                ...machineOf(host),
+                name: primaryHost,
+                storage,
+                tailscaleHostname: tailscale.hostname,
+                subnetCidr: network.subnetCidr,
+                connectVia: host.connectVia,
+            },
+        ];
     }
     const hosts: FleetHost[] = [];
     for (const [name, value] of readMap(p, "hosts", raw)) {
@@ -61,22 +82,41 @@ export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage:
         if (badSnapshot) {
             p.add(`${path}.storage.fromSnapshot`, badSnapshot);
         }
-        const tailscaleHostname = readString(p, o, path, "tailscaleHostname", hostScopedName(tailscale.hostname, name, primaryHost));
+        const tailscaleHostname = readString(
+            p,
+            o,
+            path,
+            "tailscaleHostname",
+            hostScopedName(tailscale.hostname, name, primaryHost),
+        );
         const badHostname = dnsLabelProblem(tailscaleHostname);
         if (badHostname) {
             p.add(`${path}.tailscaleHostname`, badHostname);
         }
-        const subnetCidr = readString(p, o, path, "subnetCidr") ?? (name === primaryHost ? network.subnetCidr : undefined);
+        const subnetCidr =
+            readString(p, o, path, "subnetCidr") ?? (name === primaryHost ? network.subnetCidr : undefined);
         if (subnetCidr === undefined) {
-            p.add(`${path}.subnetCidr`, `is required for a host other than ${primaryHost}: its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr}), such as a /24`);
+            p.add(
+                `${path}.subnetCidr`,
+                `is required for a host other than ${primaryHost}: its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr}), such as a /24`,
+            );
         } else if (name === primaryHost && subnetCidr !== network.subnetCidr) {
-            p.add(`${path}.subnetCidr`, `${primaryHost}'s subnet is network.subnetCidr (${network.subnetCidr}); change that key instead, or leave this one out`);
+            p.add(
+                `${path}.subnetCidr`,
+                `${primaryHost}'s subnet is network.subnetCidr (${network.subnetCidr}); change that key instead, or leave this one out`,
+            );
         } else if (name !== primaryHost && subnetCidr === network.subnetCidr) {
-            p.add(`${path}.subnetCidr`, `${shown(subnetCidr)} is ${primaryHost}'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr})`);
+            p.add(
+                `${path}.subnetCidr`,
+                `${shown(subnetCidr)} is ${primaryHost}'s subnet (network.subnetCidr); each host needs its own subnet, an unused IPv4 CIDR inside network.vpcCidr (${network.vpcCidr})`,
+            );
         }
         const hostStorage = parseStorage(p, o.storage, `${path}.storage`, storage, ["fromSnapshot"]);
         if (fromSnapshot !== undefined && hostStorage.backend === "files") {
-            p.add(`${path}.storage.fromSnapshot`, `restores the host's state volume from an EBS snapshot, but its storage.backend is "files": no state volume, the states live on the root disk; remove fromSnapshot, or set ${path}.storage.backend to the backend the snapshot's host used ("zfs" or "xfs")`);
+            p.add(
+                `${path}.storage.fromSnapshot`,
+                `restores the host's state volume from an EBS snapshot, but its storage.backend is "files": no state volume, the states live on the root disk; remove fromSnapshot, or set ${path}.storage.backend to the backend the snapshot's host used ("zfs" or "xfs")`,
+            );
         }
         hosts.push({
             ...readMachine(p, o, path, host),
@@ -96,15 +136,25 @@ export function parseHosts(p: Problems, raw: unknown, host: HostConfig, storage:
     for (const h of hosts) {
         const other = byName.get(h.tailscaleHostname);
         if (other !== undefined) {
-            p.add(`hosts.${h.name}.tailscaleHostname`, `${shown(h.tailscaleHostname)} is already the tailnet name of host ${other}; each host needs its own`);
+            p.add(
+                `hosts.${h.name}.tailscaleHostname`,
+                `${shown(h.tailscaleHostname)} is already the tailnet name of host ${other}; each host needs its own`,
+            );
         }
         byName.set(h.tailscaleHostname, h.name);
     }
-    return hosts.sort((a, b) => (a.name === primaryHost ? -1 : b.name === primaryHost ? 1 : a.name.localeCompare(b.name)));
+    return hosts.sort((a, b) =>
+        a.name === primaryHost ? -1 : b.name === primaryHost ? 1 : a.name.localeCompare(b.name),
+    );
 }
 
 function machineOf(host: HostConfig): Machine {
-    return { instanceType: host.instanceType, ami: host.ami, rootVolumeGiB: host.rootVolumeGiB, availabilityZone: host.availabilityZone };
+    return {
+        instanceType: host.instanceType,
+        ami: host.ami,
+        rootVolumeGiB: host.rootVolumeGiB,
+        availabilityZone: host.availabilityZone,
+    };
 }
 
 function checkSubnets(p: Problems, hosts: readonly FleetHost[], network: NetworkConfig): void {
@@ -122,7 +172,9 @@ function checkSubnets(p: Problems, hosts: readonly FleetHost[], network: Network
             p.add(path, `must lie inside network.vpcCidr (${network.vpcCidr}), got ${shown(h.subnetCidr)}`);
         }
         const main = parseIpv4Cidr(network.subnetCidr);
-        const clash = [...(main ? [{ host: "network.subnetCidr", cidr: main }] : []), ...seen].find((s) => s.cidr && ipv4CidrsOverlap(s.cidr, cidr));
+        const clash = [...(main ? [{ host: "network.subnetCidr", cidr: main }] : []), ...seen].find(
+            (s) => s.cidr && ipv4CidrsOverlap(s.cidr, cidr),
+        );
         if (clash) {
             p.add(path, `${shown(h.subnetCidr)} overlaps the subnet of ${clash.host}; each host needs its own subnet`);
         }
@@ -135,7 +187,13 @@ export function slotHost(p: Problems, slot: string, raw: string | undefined, hos
     return hostFor(p, `slots.${slot}.host`, raw, hosts, "a slot");
 }
 
-function hostFor(p: Problems, path: string, raw: string | undefined, hosts: readonly FleetHost[], what: string): string {
+function hostFor(
+    p: Problems,
+    path: string,
+    raw: string | undefined,
+    hosts: readonly FleetHost[],
+    what: string,
+): string {
     const names = hosts.map((h) => h.name);
     if (raw !== undefined) {
         if (!names.includes(raw) && names.length > 0) {
@@ -150,7 +208,13 @@ function hostFor(p: Problems, path: string, raw: string | undefined, hosts: read
 }
 
 /** Which host an unattached state lives on: its own `host`, its source's, or the only host. */
-export function stateHost(p: Problems, state: string, raw: string | undefined, sourceHost: string | undefined, hosts: readonly FleetHost[]): string {
+export function stateHost(
+    p: Problems,
+    state: string,
+    raw: string | undefined,
+    sourceHost: string | undefined,
+    hosts: readonly FleetHost[],
+): string {
     if (raw === undefined && sourceHost !== undefined) {
         return sourceHost;
     }
@@ -187,7 +251,10 @@ export function parseReplication(p: Problems, path: string, raw: unknown): Repli
     }
     const every = readString(p, o, path, "every", "15m");
     if (periodMinutes(every) === undefined) {
-        p.add(`${path}.every`, `must be a period of at least 5m that divides an hour (5m, 6m, 10m, 12m, 15m, 20m, 30m) or whole hours that divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d), got ${shown(every)}`);
+        p.add(
+            `${path}.every`,
+            `must be a period of at least 5m that divides an hour (5m, 6m, 10m, 12m, 15m, 20m, 30m) or whole hours that divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d), got ${shown(every)}`,
+        );
     }
     const k = readObject(p, `${path}.keep`, o.keep, ["hourly", "daily", "weekly", "monthly"]);
     const keep = {
@@ -200,7 +267,13 @@ export function parseReplication(p: Problems, path: string, raw: unknown): Repli
 }
 
 /** A replica goes to another fleet host, with the same storage backend. */
-export function checkReplication(p: Problems, state: string, host: string, r: Replication, hosts: readonly FleetHost[]): void {
+export function checkReplication(
+    p: Problems,
+    state: string,
+    host: string,
+    r: Replication,
+    hosts: readonly FleetHost[],
+): void {
     const path = `states.${state}.replicate.to`;
     const target = hosts.find((h) => h.name === r.to);
     if (r.to === "") {
@@ -209,8 +282,14 @@ export function checkReplication(p: Problems, state: string, host: string, r: Re
     if (!target) {
         p.add(path, `names host ${shown(r.to)}, which is not in hosts (${hosts.map((h) => h.name).join(", ")})`);
     } else if (r.to === host) {
-        p.add(path, `is the host the state already lives on (${host}); a replica protects against losing that host, so it goes to another one`);
+        p.add(
+            path,
+            `is the host the state already lives on (${host}); a replica protects against losing that host, so it goes to another one`,
+        );
     } else if (target.storage.backend !== hosts.find((h) => h.name === host)?.storage.backend) {
-        p.add(path, `host ${r.to} stores states with ${target.storage.backend}, host ${host} with ${hosts.find((h) => h.name === host)?.storage.backend}; replicas need the same backend`);
+        p.add(
+            path,
+            `host ${r.to} stores states with ${target.storage.backend}, host ${host} with ${hosts.find((h) => h.name === host)?.storage.backend}; replicas need the same backend`,
+        );
     }
 }

@@ -21,7 +21,17 @@ export interface HostConfig extends Machine {
 
 export const hostDefaults = { instanceType: "a1.metal", rootVolumeGiB: 64, adminUser: "admin" } as const;
 
-const hostKeys = ["instanceType", "ami", "rootVolumeGiB", "sshPublicKeys", "adminCidrs", "allowSshFromAnywhere", "availabilityZone", "adminUser", "connectVia"];
+const hostKeys = [
+    "instanceType",
+    "ami",
+    "rootVolumeGiB",
+    "sshPublicKeys",
+    "adminCidrs",
+    "allowSshFromAnywhere",
+    "availabilityZone",
+    "adminUser",
+    "connectVia",
+];
 
 function checkInstanceType(p: Problems, path: string, instanceType: string): void {
     if (metalTypes[instanceType]) {
@@ -30,15 +40,18 @@ function checkInstanceType(p: Problems, path: string, instanceType: string): voi
     const why = !isGravitonType(instanceType)
         ? "is not a Graviton (arm64) type"
         : !isMetalType(instanceType)
-            ? "is not bare metal, and KVM needs a .metal type"
-            : "is not a Graviton metal type microvm-infra knows";
+          ? "is not bare metal, and KVM needs a .metal type"
+          : "is not a Graviton metal type microvm-infra knows";
     p.add(path, `${shown(instanceType)} ${why}; valid types are ${Object.keys(metalTypes).join(", ")}`);
 }
 
 function readKeys(p: Problems, o: Record<string, unknown>): string[] {
     const keys = readStringList(p, o, "host", "sshPublicKeys");
     if (keys.length === 0 && (o.sshPublicKeys === undefined || Array.isArray(o.sshPublicKeys))) {
-        p.add("host.sshPublicKeys", "at least one SSH public key is required (the operators' keys for root and the admin user)");
+        p.add(
+            "host.sshPublicKeys",
+            "at least one SSH public key is required (the operators' keys for root and the admin user)",
+        );
     }
     keys.forEach((key, i) => {
         const problem = checkSshPublicKey(key);
@@ -56,9 +69,12 @@ function readAdminCidrs(p: Problems, o: Record<string, unknown>, allowAnywhere: 
         if (problem) {
             p.add(`host.adminCidrs[${i}]`, problem);
         } else if (isWorldCidr(cidr) && !allowAnywhere) {
-            p.add(`host.adminCidrs[${i}]`, `${shown(cidr)} opens the host's SSH to the whole internet; use the CIDR you deploy from `
-                + `(for example your address/32), or reach the host over the tailnet (host.connectVia "tailscale"); `
-                + `if you really mean it, also set host.allowSshFromAnywhere to true`);
+            p.add(
+                `host.adminCidrs[${i}]`,
+                `${shown(cidr)} opens the host's SSH to the whole internet; use the CIDR you deploy from ` +
+                    `(for example your address/32), or reach the host over the tailnet (host.connectVia "tailscale"); ` +
+                    `if you really mean it, also set host.allowSshFromAnywhere to true`,
+            );
         }
     });
     return cidrs;
@@ -85,10 +101,30 @@ export function readMachine(p: Problems, o: Record<string, unknown>, path: strin
         p.add(`${path}.ami`, `must be an AMI id like ami-0123456789abcdef0, got ${shown(ami)}`);
     }
     const availabilityZone = readString(p, o, path, "availabilityZone") ?? base?.availabilityZone;
-    if (o.availabilityZone !== undefined && availabilityZone !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(availabilityZone)) {
-        p.add(`${path}.availabilityZone`, `must be an availability zone name such as us-east-1a, got ${shown(availabilityZone)}`);
+    if (
+        o.availabilityZone !== undefined &&
+        availabilityZone !== undefined &&
+        !/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(availabilityZone)
+    ) {
+        p.add(
+            `${path}.availabilityZone`,
+            `must be an availability zone name such as us-east-1a, got ${shown(availabilityZone)}`,
+        );
     }
-    return { instanceType, ami, rootVolumeGiB: readInt(p, o, path, "rootVolumeGiB", 20, 16384, base?.rootVolumeGiB ?? hostDefaults.rootVolumeGiB), availabilityZone };
+    return {
+        instanceType,
+        ami,
+        rootVolumeGiB: readInt(
+            p,
+            o,
+            path,
+            "rootVolumeGiB",
+            20,
+            16384,
+            base?.rootVolumeGiB ?? hostDefaults.rootVolumeGiB,
+        ),
+        availabilityZone,
+    };
 }
 
 export function parseHost(p: Problems, raw: unknown): HostConfig {
@@ -116,21 +152,38 @@ export const connectChoices = ["public", "tailscale"] as const;
  * Whether Pulumi can reach every host the way it is told: `host.connectVia`, or a host's own
  * `hosts.<name>.connectVia` where that differs (each problem names the key that set it).
  */
-export function checkWayIn(p: Problems, host: HostConfig, hosts: readonly { name: string; connectVia: ConnectVia }[], tailscaleEnabled: boolean): void {
+export function checkWayIn(
+    p: Problems,
+    host: HostConfig,
+    hosts: readonly { name: string; connectVia: ConnectVia }[],
+    tailscaleEnabled: boolean,
+): void {
     if (hosts.some((h) => h.connectVia === "public")) {
         if (host.adminCidrs.length === 0) {
-            p.add("host.adminCidrs", `is empty, so Pulumi has no way to reach the host over SSH: add the CIDR you deploy from (pulumi config set --path 'host.adminCidrs[0]' 203.0.113.7/32), or, once the host has joined the tailnet, set host.connectVia to "tailscale"`);
+            p.add(
+                "host.adminCidrs",
+                `is empty, so Pulumi has no way to reach the host over SSH: add the CIDR you deploy from (pulumi config set --path 'host.adminCidrs[0]' 203.0.113.7/32), or, once the host has joined the tailnet, set host.connectVia to "tailscale"`,
+            );
         } else if (host.adminCidrs.every((c) => cidrProblem(c) === undefined && !isIpv4(c))) {
-            p.add("host.adminCidrs", `holds only IPv6 CIDRs, but the host's public address is IPv4 only (an Elastic IP), so Pulumi could not reach it: add the IPv4 CIDR you deploy from, or set host.connectVia to "tailscale"`);
+            p.add(
+                "host.adminCidrs",
+                `holds only IPv6 CIDRs, but the host's public address is IPv4 only (an Elastic IP), so Pulumi could not reach it: add the IPv4 CIDR you deploy from, or set host.connectVia to "tailscale"`,
+            );
         }
     }
     if (tailscaleEnabled) {
         return;
     }
     if (host.connectVia === "tailscale" && hosts.some((h) => h.connectVia === host.connectVia)) {
-        p.add("host.connectVia", `is "tailscale" but tailscale.enabled is false; set host.connectVia to "public" (with host.adminCidrs) or enable Tailscale`);
+        p.add(
+            "host.connectVia",
+            `is "tailscale" but tailscale.enabled is false; set host.connectVia to "public" (with host.adminCidrs) or enable Tailscale`,
+        );
     }
     for (const h of hosts.filter((x) => x.connectVia === "tailscale" && host.connectVia !== "tailscale")) {
-        p.add(`hosts.${h.name}.connectVia`, `is "tailscale" but tailscale.enabled is false; set it to "public" or enable Tailscale`);
+        p.add(
+            `hosts.${h.name}.connectVia`,
+            `is "tailscale" but tailscale.enabled is false; set it to "public" or enable Tailscale`,
+        );
     }
 }

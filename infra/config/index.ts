@@ -15,7 +15,12 @@ import { checkCapacity, parseSlots, SlotConfig } from "./slots";
 import { parseListedStates, resolveStates, StateConfig } from "./states";
 import { Backups, parseBackups, parseStorage, StorageConfig, usesStateVolume } from "./storage";
 import { FleetHost, parseHosts } from "./fleet";
-import { checkObservabilityDisk, ObservabilityConfig, observabilityReserveMiB, parseObservability } from "./observability";
+import {
+    checkObservabilityDisk,
+    ObservabilityConfig,
+    observabilityReserveMiB,
+    parseObservability,
+} from "./observability";
 import { parseTailscale, TailscaleConfig } from "./tailscale";
 
 export { ConfigError } from "./reader";
@@ -60,7 +65,11 @@ export interface StackConfig {
 /** The NixOS flake the config's guest modules are checked against. */
 export const defaultNixosDir = resolve(__dirname, "../../nixos");
 
-export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = [], nixosDir: string = defaultNixosDir): StackConfig {
+export function parseStackConfig(
+    raw: RawObject,
+    allKeys: readonly string[] = [],
+    nixosDir: string = defaultNixosDir,
+): StackConfig {
     const p = new Problems();
     for (const line of [...unknownKeyProblems(allKeys), ...secretShapedProblems(raw)]) {
         p.addLine(line);
@@ -77,7 +86,10 @@ export function parseStackConfig(raw: RawObject, allKeys: readonly string[] = []
     checkCapacity(p, hosts, slots, (host) => observabilityReserveMiB(observability, host));
     checkObservabilityDisk(p, observability, hosts);
     if (backups && hosts.length > 0 && !hosts.some((h) => usesStateVolume(h.storage.backend))) {
-        p.add("storage.backups", `snapshots the hosts' state volumes, but no host has one (storage.backend "files" keeps the states on the root disk); remove storage.backups, or use "zfs" or "xfs"`);
+        p.add(
+            "storage.backups",
+            `snapshots the hosts' state volumes, but no host has one (storage.backend "files" keeps the states on the root disk); remove storage.backups, or use "zfs" or "xfs"`,
+        );
     }
     checkWayIn(p, host, hosts, tailscale.enabled);
     p.throwIfAny();

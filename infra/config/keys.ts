@@ -4,9 +4,29 @@
  */
 export const configNamespace = "microvm-infra";
 
-export const topLevelKeys = ["host", "hosts", "network", "storage", "tailscale", "slots", "states", "observability", "sshPrivateKey", "alertWebhookUrl"] as const;
+export const topLevelKeys = [
+    "host",
+    "hosts",
+    "network",
+    "storage",
+    "tailscale",
+    "slots",
+    "states",
+    "observability",
+    "sshPrivateKey",
+    "alertWebhookUrl",
+] as const;
 /** The keys holding objects or maps (JSON text in the engine's flat config). */
-export const structuredKeys = ["host", "hosts", "network", "storage", "tailscale", "slots", "states", "observability"] as const;
+export const structuredKeys = [
+    "host",
+    "hosts",
+    "network",
+    "storage",
+    "tailscale",
+    "slots",
+    "states",
+    "observability",
+] as const;
 
 /** Namespaces of the providers this program uses, and the engine's own. */
 export const providerNamespaces = ["aws", "tailscale", "tls", "command", "pulumi"] as const;
@@ -23,9 +43,13 @@ export function unknownKeyProblems(keys: readonly string[]): string[] {
                 problems.push(`${key}: unknown key in ${configNamespace}; valid keys are ${topLevelKeys.join(", ")}`);
             }
         } else if (!(providerNamespaces as readonly string[]).includes(ns)) {
-            const hint = (topLevelKeys as readonly string[]).includes(key) ? ` (did you mean ${configNamespace}:${key}?)` : "";
-            problems.push(`${full}: unknown namespace "${ns}", so nothing would read this key${hint}; `
-                + `this project reads ${configNamespace}:<key> and the providers' ${providerNamespaces.join(":, ")}: keys`);
+            const hint = (topLevelKeys as readonly string[]).includes(key)
+                ? ` (did you mean ${configNamespace}:${key}?)`
+                : "";
+            problems.push(
+                `${full}: unknown namespace "${ns}", so nothing would read this key${hint}; ` +
+                    `this project reads ${configNamespace}:<key> and the providers' ${providerNamespaces.join(":, ")}: keys`,
+            );
         }
     }
     return problems;

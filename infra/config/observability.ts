@@ -36,7 +36,15 @@ export const observabilityDefaults = {
     volumeFullPercent: 85,
 } as const;
 
-export const observabilityKeys = ["enabled", "collector", "metricsRetentionDays", "metricsDiskGiB", "logRetentionDays", "logDiskGiB", "volumeFullPercent"] as const;
+export const observabilityKeys = [
+    "enabled",
+    "collector",
+    "metricsRetentionDays",
+    "metricsDiskGiB",
+    "logRetentionDays",
+    "logDiskGiB",
+    "volumeFullPercent",
+] as const;
 
 /**
  * What observability runs, once: where (only on the collector, or on every host), the TCP port it
@@ -47,11 +55,36 @@ export const observabilityKeys = ["enabled", "collector", "metricsRetentionDays"
  * series); `MemoryMax=` makes them a ceiling, not a guess.
  */
 export const observabilityServices = {
-    prometheus: { collectorOnly: true, port: 9090, memoryMiB: 1024, what: "Prometheus: every host's metrics, the alert rules" },
-    alertmanager: { collectorOnly: true, port: 9093, memoryMiB: 128, what: "Alertmanager: alerts, delivered to the webhook or only shown" },
-    grafana: { collectorOnly: true, port: 3000, memoryMiB: 512, what: "Grafana: the dashboards, for anonymous viewers" },
-    nodeExporter: { collectorOnly: false, port: 9100, memoryMiB: 128, what: "node exporter: the host's metrics and the exporters' files" },
-    exporters: { collectorOnly: false, port: undefined, memoryMiB: 64, what: "timers writing the slots', the deployment's and vm-state's metrics" },
+    prometheus: {
+        collectorOnly: true,
+        port: 9090,
+        memoryMiB: 1024,
+        what: "Prometheus: every host's metrics, the alert rules",
+    },
+    alertmanager: {
+        collectorOnly: true,
+        port: 9093,
+        memoryMiB: 128,
+        what: "Alertmanager: alerts, delivered to the webhook or only shown",
+    },
+    grafana: {
+        collectorOnly: true,
+        port: 3000,
+        memoryMiB: 512,
+        what: "Grafana: the dashboards, for anonymous viewers",
+    },
+    nodeExporter: {
+        collectorOnly: false,
+        port: 9100,
+        memoryMiB: 128,
+        what: "node exporter: the host's metrics and the exporters' files",
+    },
+    exporters: {
+        collectorOnly: false,
+        port: undefined,
+        memoryMiB: 64,
+        what: "timers writing the slots', the deployment's and vm-state's metrics",
+    },
 } as const;
 
 export type ObservabilityService = keyof typeof observabilityServices;
@@ -68,20 +101,30 @@ export function observabilityServicesFor(obs: ObservabilityConfig, host: string)
     if (!obs.enabled) {
         return [];
     }
-    return (Object.keys(observabilityServices) as ObservabilityService[]).filter((s) => host === obs.collector || !observabilityServices[s].collectorOnly);
+    return (Object.keys(observabilityServices) as ObservabilityService[]).filter(
+        (s) => host === obs.collector || !observabilityServices[s].collectorOnly,
+    );
 }
 
 /** The services a host runs and their memory limits: none when observability is off. */
-export function observabilityMemoryFor(obs: ObservabilityConfig, host: string): Partial<Record<ObservabilityService, number>> {
+export function observabilityMemoryFor(
+    obs: ObservabilityConfig,
+    host: string,
+): Partial<Record<ObservabilityService, number>> {
     return Object.fromEntries(observabilityServicesFor(obs, host).map((s) => [s, observabilityServices[s].memoryMiB]));
 }
 
 /** The ports a host opens to the tailnet for observability, by service: none when off. */
-export function observabilityPortsFor(obs: ObservabilityConfig, host: string): Partial<Record<ObservabilityService, number>> {
-    return Object.fromEntries(observabilityServicesFor(obs, host).flatMap((s) => {
-        const port: number | undefined = observabilityServices[s].port;
-        return port === undefined ? [] : [[s, port]];
-    }));
+export function observabilityPortsFor(
+    obs: ObservabilityConfig,
+    host: string,
+): Partial<Record<ObservabilityService, number>> {
+    return Object.fromEntries(
+        observabilityServicesFor(obs, host).flatMap((s) => {
+            const port: number | undefined = observabilityServices[s].port;
+            return port === undefined ? [] : [[s, port]];
+        }),
+    );
 }
 
 /** MiB a host keeps for observability (0 when off): what the capacity check adds to the host's share. */
@@ -99,14 +142,28 @@ export function observabilityDiskGiB(obs: ObservabilityConfig, host: string): nu
 
 const path = "observability";
 
-export function parseObservability(p: Problems, raw: unknown, hosts: readonly FleetHost[], tailscale: TailscaleConfig): ObservabilityConfig {
+export function parseObservability(
+    p: Problems,
+    raw: unknown,
+    hosts: readonly FleetHost[],
+    tailscale: TailscaleConfig,
+): ObservabilityConfig {
     const o = readObject(p, path, raw, observabilityKeys);
     const d = observabilityDefaults;
     const enabled = readBool(p, o, path, "enabled", d.enabled);
     const names = hosts.map((h) => h.name);
-    const collector = readString(p, o, path, "collector", names.includes(primaryHost) ? primaryHost : names[0] ?? primaryHost);
+    const collector = readString(
+        p,
+        o,
+        path,
+        "collector",
+        names.includes(primaryHost) ? primaryHost : (names[0] ?? primaryHost),
+    );
     if (o.collector !== undefined && names.length > 0 && !names.includes(collector)) {
-        p.add(`${path}.collector`, `names host "${collector}", which is not in hosts (${names.join(", ")}); the collector is the host that runs Prometheus, Alertmanager and Grafana`);
+        p.add(
+            `${path}.collector`,
+            `names host "${collector}", which is not in hosts (${names.join(", ")}); the collector is the host that runs Prometheus, Alertmanager and Grafana`,
+        );
     }
     const obs: ObservabilityConfig = {
         enabled,
@@ -118,7 +175,10 @@ export function parseObservability(p: Problems, raw: unknown, hosts: readonly Fl
         volumeFullPercent: readInt(p, o, path, "volumeFullPercent", 50, 99, d.volumeFullPercent),
     };
     if (enabled && !tailscale.enabled) {
-        p.add(`${path}.enabled`, "is true but tailscale.enabled is false: Grafana, Prometheus and Alertmanager are reachable only on the tailnet (never from the internet), so enable Tailscale or turn observability off");
+        p.add(
+            `${path}.enabled`,
+            "is true but tailscale.enabled is false: Grafana, Prometheus and Alertmanager are reachable only on the tailnet (never from the internet), so enable Tailscale or turn observability off",
+        );
     }
     return obs;
 }
@@ -132,8 +192,14 @@ export function checkObservabilityDisk(p: Problems, obs: ObservabilityConfig, ho
         const needed = observabilityDiskGiB(obs, host.name);
         if (needed > 0 && needed + rootSystemReserveGiB > host.rootVolumeGiB) {
             const key = hosts.length > 1 ? `hosts.${host.name}.rootVolumeGiB` : "host.rootVolumeGiB";
-            const what = host.name === obs.collector ? "observability.logDiskGiB + observability.metricsDiskGiB" : "observability.logDiskGiB";
-            p.add(key, `${host.rootVolumeGiB} GiB cannot hold observability's ${needed} GiB (${what}) beside the ${rootSystemReserveGiB} GiB NixOS keeps for itself; grow ${key} to at least ${needed + rootSystemReserveGiB}, or lower ${what.replace(" + ", " or ")}`);
+            const what =
+                host.name === obs.collector
+                    ? "observability.logDiskGiB + observability.metricsDiskGiB"
+                    : "observability.logDiskGiB";
+            p.add(
+                key,
+                `${host.rootVolumeGiB} GiB cannot hold observability's ${needed} GiB (${what}) beside the ${rootSystemReserveGiB} GiB NixOS keeps for itself; grow ${key} to at least ${needed + rootSystemReserveGiB}, or lower ${what.replace(" + ", " or ")}`,
+            );
         }
     }
 }
@@ -162,7 +228,9 @@ export function isWithheldSecret(value: string): boolean {
  */
 export function webhookUrlProblem(url: string): string | undefined {
     const safe = "\\-A-Za-z0-9._~!&()*+,;=%";
-    const shape = new RegExp(`^https?://([${safe}]+(:[${safe}]*)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][${safe}:/?#@\\[\\]]*)?$`);
+    const shape = new RegExp(
+        `^https?://([${safe}]+(:[${safe}]*)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][${safe}:/?#@\\[\\]]*)?$`,
+    );
     if (shape.test(url)) {
         return undefined;
     }
@@ -175,12 +243,19 @@ export function webhookUrlProblem(url: string): string | undefined {
  * and a URL. The plan tool cannot read a secret's value (`withheldSecret`): then only its being a
  * secret is checked.
  */
-export function alertWebhookProblems(keys: readonly string[], isSecret: (key: string) => boolean, fullKey: string, value: string | undefined): string[] {
+export function alertWebhookProblems(
+    keys: readonly string[],
+    isSecret: (key: string) => boolean,
+    fullKey: string,
+    value: string | undefined,
+): string[] {
     if (!keys.includes(fullKey)) {
         return [];
     }
     if (!isSecret(fullKey)) {
-        return [`${alertWebhookUrlKey}: is stored in clear text in the stack file; remove it (pulumi config rm ${alertWebhookUrlKey}) and set it again with \`pulumi config set --secret ${alertWebhookUrlKey} https://...\``];
+        return [
+            `${alertWebhookUrlKey}: is stored in clear text in the stack file; remove it (pulumi config rm ${alertWebhookUrlKey}) and set it again with \`pulumi config set --secret ${alertWebhookUrlKey} https://...\``,
+        ];
     }
     if (value === undefined || isWithheldSecret(value)) {
         return [];

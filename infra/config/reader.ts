@@ -79,7 +79,13 @@ export function readMap(p: Problems, path: string, value: unknown): Map<string, 
 
 export function readString(p: Problems, obj: RawObject, path: string, key: string): string | undefined;
 export function readString(p: Problems, obj: RawObject, path: string, key: string, fallback: string): string;
-export function readString(p: Problems, obj: RawObject, path: string, key: string, fallback?: string): string | undefined {
+export function readString(
+    p: Problems,
+    obj: RawObject,
+    path: string,
+    key: string,
+    fallback?: string,
+): string | undefined {
     const value = obj[key];
     if (value === undefined || value === null) {
         return fallback;
@@ -91,7 +97,14 @@ export function readString(p: Problems, obj: RawObject, path: string, key: strin
     return value;
 }
 
-export function readChoice<T extends string>(p: Problems, obj: RawObject, path: string, key: string, choices: readonly T[], fallback: T): T {
+export function readChoice<T extends string>(
+    p: Problems,
+    obj: RawObject,
+    path: string,
+    key: string,
+    choices: readonly T[],
+    fallback: T,
+): T {
     const value = obj[key];
     if (value === undefined || value === null) {
         return fallback;
@@ -122,9 +135,32 @@ export function readBool(p: Problems, obj: RawObject, path: string, key: string,
  * Reads an integer in [min, max]. `pulumi config set --path` may store numbers as strings, so a
  * string of digits is accepted too.
  */
-export function readInt(p: Problems, obj: RawObject, path: string, key: string, min: number, max: number): number | undefined;
-export function readInt(p: Problems, obj: RawObject, path: string, key: string, min: number, max: number, fallback: number): number;
-export function readInt(p: Problems, obj: RawObject, path: string, key: string, min: number, max: number, fallback?: number): number | undefined {
+export function readInt(
+    p: Problems,
+    obj: RawObject,
+    path: string,
+    key: string,
+    min: number,
+    max: number,
+): number | undefined;
+export function readInt(
+    p: Problems,
+    obj: RawObject,
+    path: string,
+    key: string,
+    min: number,
+    max: number,
+    fallback: number,
+): number;
+export function readInt(
+    p: Problems,
+    obj: RawObject,
+    path: string,
+    key: string,
+    min: number,
+    max: number,
+    fallback?: number,
+): number | undefined {
     const value = obj[key];
     if (value === undefined || value === null) {
         return fallback;

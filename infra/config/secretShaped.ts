@@ -15,11 +15,16 @@ const publicKeyPath = /^host\.sshPublicKeys\[\d+\]$/;
 /** What a public key line says besides its key: the comment (the whole line if it is no key line). */
 function publicKeyComment(line: string): string {
     const [type, blob, ...comment] = line.trim().split(/\s+/);
-    return (sshKeyTypes as readonly string[]).includes(type) && blob !== undefined && /^[A-Za-z0-9+/]+={0,2}$/.test(blob) ? comment.join(" ") : line;
+    return (sshKeyTypes as readonly string[]).includes(type) &&
+        blob !== undefined &&
+        /^[A-Za-z0-9+/]+={0,2}$/.test(blob)
+        ? comment.join(" ")
+        : line;
 }
 
-const advice = "this key is not secret (it is kept in clear in the stack file and copied into infra.json, the plan and AWS): remove it; "
-    + "credentials belong in the providers' secret keys (pulumi config set --secret tailscale:apiKey ...)";
+const advice =
+    "this key is not secret (it is kept in clear in the stack file and copied into infra.json, the plan and AWS): remove it; " +
+    "credentials belong in the providers' secret keys (pulumi config set --secret tailscale:apiKey ...)";
 
 /** One "key: message" line per secret-shaped value or map key under `raw` (the namespace's keys, unprefixed). */
 export function secretShapedProblems(raw: RawObject): string[] {

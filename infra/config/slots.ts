@@ -37,7 +37,10 @@ function readIndex(p: Problems, o: Record<string, unknown>, path: string, name: 
         return 0;
     }
     if (explicit !== undefined && implied !== undefined && explicit !== implied) {
-        p.add(`${path}.index`, `${explicit} contradicts the name ${name}, whose index is ${implied}; remove index or rename the slot`);
+        p.add(
+            `${path}.index`,
+            `${explicit} contradicts the name ${name}, whose index is ${implied}; remove index or rename the slot`,
+        );
         return implied;
     }
     if (explicit === undefined && implied === undefined && o.index === undefined) {
@@ -79,7 +82,10 @@ export function parseSlots(p: Problems, raw: unknown, nixosDir: string, hosts: r
     for (const slot of slots) {
         const other = byIndex.get(slot.index);
         if (slot.index !== 0 && other !== undefined) {
-            p.add(`slots.${slot.name}.index`, `${slot.index} is already used by slot ${other}; every slot needs its own index from 1 to 254`);
+            p.add(
+                `slots.${slot.name}.index`,
+                `${slot.index} is already used by slot ${other}; every slot needs its own index from 1 to 254`,
+            );
         }
         byIndex.set(slot.index, slot.name);
     }
@@ -93,13 +99,30 @@ export function parseSlots(p: Problems, raw: unknown, nixosDir: string, hosts: r
  * Whether each host's slots fit its memory (after its share, and `serviceMiB(host)`: what the
  * host's optional services, such as observability, are limited to) and vCPUs.
  */
-export function checkCapacity(p: Problems, hosts: readonly FleetHost[], slots: readonly SlotConfig[], serviceMiB: (host: string) => number = () => 0): void {
+export function checkCapacity(
+    p: Problems,
+    hosts: readonly FleetHost[],
+    slots: readonly SlotConfig[],
+    serviceMiB: (host: string) => number = () => 0,
+): void {
     for (const host of hosts) {
-        checkHostCapacity(p, host.instanceType, slots.filter((s) => s.host === host.name), hosts.length > 1 ? host.name : undefined, serviceMiB(host.name));
+        checkHostCapacity(
+            p,
+            host.instanceType,
+            slots.filter((s) => s.host === host.name),
+            hosts.length > 1 ? host.name : undefined,
+            serviceMiB(host.name),
+        );
     }
 }
 
-function checkHostCapacity(p: Problems, instanceType: string, slots: readonly SlotConfig[], hostName: string | undefined, serviceMiB: number): void {
+function checkHostCapacity(
+    p: Problems,
+    instanceType: string,
+    slots: readonly SlotConfig[],
+    hostName: string | undefined,
+    serviceMiB: number,
+): void {
     const type = metalTypes[instanceType];
     if (!type) {
         return;
@@ -107,10 +130,18 @@ function checkHostCapacity(p: Problems, instanceType: string, slots: readonly Sl
     const budget = slotMemoryBudgetMiB(type) - serviceMiB;
     const total = slots.reduce((sum, s) => sum + s.memMiB, 0);
     if (total > budget) {
-        const fits = Object.entries(metalTypes).filter(([, t]) => slotMemoryBudgetMiB(t) - serviceMiB >= total).map(([n]) => n);
-        const hint = fits.length > 0 ? ` or choose a larger ${hostName ? `hosts.${hostName}.instanceType` : "host.instanceType"} (${fits.slice(0, 3).join(", ")})` : "";
+        const fits = Object.entries(metalTypes)
+            .filter(([, t]) => slotMemoryBudgetMiB(t) - serviceMiB >= total)
+            .map(([n]) => n);
+        const hint =
+            fits.length > 0
+                ? ` or choose a larger ${hostName ? `hosts.${hostName}.instanceType` : "host.instanceType"} (${fits.slice(0, 3).join(", ")})`
+                : "";
         const services = serviceMiB > 0 ? ` and ${serviceMiB} MiB for observability (observability.enabled)` : "";
-        p.add(hostName ? `hosts.${hostName}` : "slots", `the slots'${hostName ? ` (on ${hostName})` : ""} memory adds up to ${total} MiB, but ${instanceType} has ${type.memoryGiB} GiB and leaves ${budget} MiB for slots after the host's share${services}; lower slots.<name>.memMiB${hint}`);
+        p.add(
+            hostName ? `hosts.${hostName}` : "slots",
+            `the slots'${hostName ? ` (on ${hostName})` : ""} memory adds up to ${total} MiB, but ${instanceType} has ${type.memoryGiB} GiB and leaves ${budget} MiB for slots after the host's share${services}; lower slots.<name>.memMiB${hint}`,
+        );
     }
     for (const slot of slots) {
         if (slot.vcpu > type.vcpu) {

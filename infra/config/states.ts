@@ -1,5 +1,10 @@
 /** `states`: the VMs' disks, how each comes to exist, its snapshots and what removal does. */
-import { formerSnapshotName, formerStateName, snapshotResourceName, stateResourceName } from "../../components/state/vmState";
+import {
+    formerSnapshotName,
+    formerStateName,
+    snapshotResourceName,
+    stateResourceName,
+} from "../../components/state/vmState";
 import { nameProblem } from "../../lib/names";
 import { shown } from "../../lib/redact";
 import { checkReplication, FleetHost, parseReplication, Replication, stateHost } from "./fleet";
@@ -55,8 +60,16 @@ const stateKeys = ["from", "host", "snapshots", "onRemove", "autoSnapshots", "re
  * deletes those matching SAFETY_RE, and `switch_slots` is called with assign, apply and recover;
  * fleet.bash `replica_visible_name` names a promoted replica's snapshots replica-YYYYMMDD-HHMMSS[-N].)
  */
-export const vmStateSnapshotForms: readonly { readonly pattern: RegExp; readonly form: string; readonly what: string }[] = [
-    { pattern: /^pre-[a-z]+-\d{8}-\d{6}(-\d+)?$/, form: "pre-<why>-<date>-<time>", what: "safety snapshots, which vm-state prunes" },
+export const vmStateSnapshotForms: readonly {
+    readonly pattern: RegExp;
+    readonly form: string;
+    readonly what: string;
+}[] = [
+    {
+        pattern: /^pre-[a-z]+-\d{8}-\d{6}(-\d+)?$/,
+        form: "pre-<why>-<date>-<time>",
+        what: "safety snapshots, which vm-state prunes",
+    },
     { pattern: /^replica-\d{8}-\d{6}(-\d+)?$/, form: "replica-<date>-<time>", what: "snapshots of a promoted replica" },
 ];
 
@@ -69,8 +82,10 @@ const autoSnapshotKeys = ["hourly", "daily", "weekly", "monthly"] as const;
 
 function parseFrom(p: Problems, path: string, text: string): StateSource | undefined {
     const [state, snapshot, ...rest] = text.split("@");
-    const valid = rest.length === 0 && nameProblem("state", state) === undefined
-        && (snapshot === undefined || nameProblem("snapshot", snapshot) === undefined);
+    const valid =
+        rest.length === 0 &&
+        nameProblem("state", state) === undefined &&
+        (snapshot === undefined || nameProblem("snapshot", snapshot) === undefined);
     if (!valid) {
         p.add(path, `must be a state name or state@snapshot, got ${shown(text)}`);
         return undefined;
@@ -125,7 +140,10 @@ function checkAttachments(p: Problems, slots: readonly SlotConfig[]): Map<string
     for (const slot of slots) {
         const other = attachedTo.get(slot.state);
         if (other !== undefined) {
-            p.add(`slots.${slot.name}.state`, `state ${shown(slot.state)} is already attached to slot ${other}; a state runs in at most one slot`);
+            p.add(
+                `slots.${slot.name}.state`,
+                `state ${shown(slot.state)} is already attached to slot ${other}; a state runs in at most one slot`,
+            );
         } else {
             attachedTo.set(slot.state, slot.name);
         }
@@ -138,9 +156,15 @@ function checkSources(p: Problems, all: Map<string, ListedState>): void {
         const src = state.from;
         const origin = src ? all.get(src.state) : undefined;
         if (src && !origin) {
-            p.add(`states.${name}.from`, `refers to state ${shown(src.state)}, which is not declared under states or as a slot`);
+            p.add(
+                `states.${name}.from`,
+                `refers to state ${shown(src.state)}, which is not declared under states or as a slot`,
+            );
         } else if (src?.snapshot !== undefined && !origin!.snapshots.includes(src.snapshot)) {
-            p.add(`states.${name}.from`, `refers to snapshot ${shown(src.snapshot)} of state ${shown(src.state)}, which is not listed in states.${src.state}.snapshots`);
+            p.add(
+                `states.${name}.from`,
+                `refers to snapshot ${shown(src.snapshot)} of state ${shown(src.state)}, which is not listed in states.${src.state}.snapshots`,
+            );
         }
     }
 }
@@ -156,7 +180,10 @@ function sourceOrder(p: Problems, all: Map<string, ListedState>): string[] {
         }
         if (visiting.has(name)) {
             const cycle = [...chain.slice(chain.indexOf(name)), name].join(" -> ");
-            p.add(`states.${name}.from`, `states are cloned from each other in a cycle (${cycle}); a state cannot be its own source`);
+            p.add(
+                `states.${name}.from`,
+                `states are cloned from each other in a cycle (${cycle}); a state cannot be its own source`,
+            );
             return;
         }
         visiting.add(name);
@@ -178,7 +205,12 @@ function sourceOrder(p: Problems, all: Map<string, ListedState>): string[] {
  * Every state (listed ones and each slot's own), ordered so each comes after the state it is
  * cloned from; reports references to unknown states and snapshots, and cycles.
  */
-export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed: Map<string, ListedState>, hosts: readonly FleetHost[]): StateConfig[] {
+export function resolveStates(
+    p: Problems,
+    slots: readonly SlotConfig[],
+    listed: Map<string, ListedState>,
+    hosts: readonly FleetHost[],
+): StateConfig[] {
     const attachedTo = checkAttachments(p, slots);
     const all = new Map<string, ListedState>(slots.map((s) => [s.name, { snapshots: [], onRemove: "retain" }]));
     for (const [name, state] of listed) {
@@ -186,18 +218,32 @@ export function resolveStates(p: Problems, slots: readonly SlotConfig[], listed:
     }
     for (const slot of slots) {
         if (!all.has(slot.state)) {
-            p.add(`slots.${slot.name}.state`, `state ${shown(slot.state)} is not declared; declare it under states (states.${slot.state}: {}) or use a slot's own name`);
+            p.add(
+                `slots.${slot.name}.state`,
+                `state ${shown(slot.state)} is not declared; declare it under states (states.${slot.state}: {}) or use a slot's own name`,
+            );
         }
     }
     checkSources(p, all);
     const diskOf = new Map(slots.map((s) => [s.state, s.diskGiB]));
     const slotHostOf = new Map(slots.map((s) => [s.name, s.host]));
     const hostOf = new Map<string, string>();
-    checkResourceNames(p, [...all].map(([name, st]) => ({ name, snapshots: [...new Set(st.snapshots)] })));
+    checkResourceNames(
+        p,
+        [...all].map(([name, st]) => ({ name, snapshots: [...new Set(st.snapshots)] })),
+    );
     return sourceOrder(p, all).map((name): StateConfig => {
         const listedState = all.get(name)!;
         const slot = attachedTo.get(name);
-        const host = placeState(p, name, listedState, slot === undefined ? undefined : slotHostOf.get(slot), slotHostOf.get(name), hostOf, hosts);
+        const host = placeState(
+            p,
+            name,
+            listedState,
+            slot === undefined ? undefined : slotHostOf.get(slot),
+            slotHostOf.get(name),
+            hostOf,
+            hosts,
+        );
         hostOf.set(name, host);
         if (listedState.autoSnapshots) {
             checkAutoSnapshots(p, name, host, hosts);
@@ -220,7 +266,10 @@ function checkResourceNames(p: Problems, states: readonly { name: string; snapsh
     const claim = (name: string, what: string, state: string): void => {
         const other = owner.get(name);
         if (other !== undefined) {
-            p.add(`states.${state}`, `its resources would be known by the name ${name}, which is already ${other}; rename this state (or that one)`);
+            p.add(
+                `states.${state}`,
+                `its resources would be known by the name ${name}, which is already ${other}; rename this state (or that one)`,
+            );
         } else {
             owner.set(name, what);
         }
@@ -228,11 +277,23 @@ function checkResourceNames(p: Problems, states: readonly { name: string; snapsh
     const sorted = [...states].sort((a, b) => a.name.localeCompare(b.name));
     for (const s of sorted) {
         owner.set(stateResourceName(s.name), `state ${s.name}'s resource`);
-        s.snapshots.forEach((snap) => owner.set(snapshotResourceName(s.name, snap), `snapshot ${s.name}@${snap}'s resource`));
+        s.snapshots.forEach((snap) =>
+            owner.set(snapshotResourceName(s.name, snap), `snapshot ${s.name}@${snap}'s resource`),
+        );
     }
     for (const s of sorted) {
-        claim(formerStateName(s.name), `the former name of state ${s.name}'s resource (kept as an alias for stacks made before the rename)`, s.name);
-        s.snapshots.forEach((snap) => claim(formerSnapshotName(s.name, snap), `the former name of snapshot ${s.name}@${snap}'s resource (kept as an alias)`, s.name));
+        claim(
+            formerStateName(s.name),
+            `the former name of state ${s.name}'s resource (kept as an alias for stacks made before the rename)`,
+            s.name,
+        );
+        s.snapshots.forEach((snap) =>
+            claim(
+                formerSnapshotName(s.name, snap),
+                `the former name of snapshot ${s.name}@${snap}'s resource (kept as an alias)`,
+                s.name,
+            ),
+        );
     }
 }
 
@@ -243,7 +304,10 @@ function checkAutoSnapshots(p: Problems, name: string, host: string, hosts: read
         return;
     }
     const key = hosts.length > 1 ? `hosts.${host}.storage.backend` : "storage.backend";
-    p.add(`states.${name}.autoSnapshots`, `needs ${key} "zfs", not "${backend}" (scheduled snapshots are ZFS snapshots taken by sanoid)`);
+    p.add(
+        `states.${name}.autoSnapshots`,
+        `needs ${key} "zfs", not "${backend}" (scheduled snapshots are ZFS snapshots taken by sanoid)`,
+    );
 }
 
 /**
@@ -254,11 +318,22 @@ function checkAutoSnapshots(p: Problems, name: string, host: string, hosts: read
  * fails there, naming the source; clone on the source's host, then move it. An existing state
  * whose slot moves to another host is moved, not created: VmState's placement.)
  */
-function placeState(p: Problems, name: string, s: ListedState, slotHostName: string | undefined, ownSlotHost: string | undefined, hostOf: Map<string, string>, hosts: readonly FleetHost[]): string {
+function placeState(
+    p: Problems,
+    name: string,
+    s: ListedState,
+    slotHostName: string | undefined,
+    ownSlotHost: string | undefined,
+    hostOf: Map<string, string>,
+    hosts: readonly FleetHost[],
+): string {
     const sourceHost = s.from ? hostOf.get(s.from.state) : undefined;
     const host = slotHostName ?? stateHost(p, name, s.host, ownSlotHost ?? sourceHost, hosts);
     if (slotHostName !== undefined && s.host !== undefined && s.host !== slotHostName) {
-        p.add(`states.${name}.host`, `is ${shown(s.host)}, but the slot that runs it is on ${slotHostName}; a state lives where its slot runs (remove states.${name}.host)`);
+        p.add(
+            `states.${name}.host`,
+            `is ${shown(s.host)}, but the slot that runs it is on ${slotHostName}; a state lives where its slot runs (remove states.${name}.host)`,
+        );
     }
     return host;
 }

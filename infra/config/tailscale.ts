@@ -29,7 +29,10 @@ export function parseTailscale(p: Problems, raw: unknown): TailscaleConfig {
         }
     });
     if (enabled && tags.length === 0) {
-        p.add("tailscale.tags", "needs at least one tag: the host's auth key is tagged so the host is owned by the tailnet, not a person");
+        p.add(
+            "tailscale.tags",
+            "needs at least one tag: the host's auth key is tagged so the host is owned by the tailnet, not a person",
+        );
     }
     return { enabled, hostname, tags, managePolicy: readBool(p, o, "tailscale", "managePolicy", false) };
 }

@@ -50,7 +50,7 @@ function parseEgress(p: Problems, path: string, raw: unknown): Egress | undefine
     const o = readObject(p, path, raw, ["allow"]);
     const domains = readStringList(p, o, path, "allow");
     if (domains.length === 0) {
-        p.add(`${path}.allow`, "must list at least one domain; use egress \"none\" to allow nothing");
+        p.add(`${path}.allow`, 'must list at least one domain; use egress "none" to allow nothing');
     }
     domains.forEach((d, i) => {
         const problem = domainProblem(d);
@@ -74,7 +74,10 @@ function parsePublished(p: Problems, path: string, raw: unknown): PublishedPort 
     if (to === "tailnet") {
         for (const key of ["hostPort", "sources"]) {
             if (o[key] !== undefined) {
-                p.add(`${path}.${key}`, `applies to "to: internet" only; a tailnet port is reached at the VM's own address`);
+                p.add(
+                    `${path}.${key}`,
+                    `applies to "to: internet" only; a tailnet port is reached at the VM's own address`,
+                );
             }
         }
         return { port, to };
@@ -86,10 +89,15 @@ function parsePublished(p: Problems, path: string, raw: unknown): PublishedPort 
     }
     const sources = readStringList(p, o, path, "sources");
     if (sources.length === 0) {
-        p.add(`${path}.sources`, "must list who may connect, as IPv4 CIDRs (0.0.0.0/0 for everyone): a port published to the internet is never open by default");
+        p.add(
+            `${path}.sources`,
+            "must list who may connect, as IPv4 CIDRs (0.0.0.0/0 for everyone): a port published to the internet is never open by default",
+        );
     }
     sources.forEach((cidr, i) => {
-        const problem = cidrProblem(cidr) ?? (isIpv4(cidr) ? undefined : `must be an IPv4 CIDR (the host's public address is IPv4), got ${shown(cidr)}`);
+        const problem =
+            cidrProblem(cidr) ??
+            (isIpv4(cidr) ? undefined : `must be an IPv4 CIDR (the host's public address is IPv4), got ${shown(cidr)}`);
         if (problem) {
             p.add(`${path}.sources[${i}]`, problem);
         }
@@ -127,7 +135,9 @@ export function parseWorkload(p: Problems, path: string, o: RawObject, nixosDir:
         if (!Array.isArray(publishRaw)) {
             p.add(`${path}.publish`, `must be a list of { port, to, hostPort, sources }, got ${shown(publishRaw)}`);
         } else {
-            publish = publishRaw.map((e, i) => parsePublished(p, `${path}.publish[${i}]`, e)).filter((e): e is PublishedPort => e !== undefined);
+            publish = publishRaw
+                .map((e, i) => parsePublished(p, `${path}.publish[${i}]`, e))
+                .filter((e): e is PublishedPort => e !== undefined);
         }
     }
     const seen = new Set<string>();
@@ -147,7 +157,10 @@ export function parseWorkload(p: Problems, path: string, o: RawObject, nixosDir:
 }
 
 /** A host port published by two slots is reported on the second, naming the first. */
-export function checkHostPorts(p: Problems, slots: readonly { name: string; publish: readonly PublishedPort[] }[]): void {
+export function checkHostPorts(
+    p: Problems,
+    slots: readonly { name: string; publish: readonly PublishedPort[] }[],
+): void {
     const owner = new Map<number, string>();
     for (const slot of slots) {
         slot.publish.forEach((e, i) => {
@@ -156,7 +169,10 @@ export function checkHostPorts(p: Problems, slots: readonly { name: string; publ
             }
             const other = owner.get(e.hostPort);
             if (other !== undefined) {
-                p.add(`slots.${slot.name}.publish[${i}].hostPort`, `${e.hostPort} is already published by slot ${other}; each host port goes to one published port`);
+                p.add(
+                    `slots.${slot.name}.publish[${i}].hostPort`,
+                    `${e.hostPort} is already published by slot ${other}; each host port goes to one published port`,
+                );
             } else {
                 owner.set(e.hostPort, slot.name);
             }

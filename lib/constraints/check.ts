@@ -50,7 +50,8 @@ interface Leaf {
 function leaves(type: string, inputs: Record<string, unknown>, isStandIn: (v: unknown) => boolean): Leaf[] {
     const table = constraints.filter((c) => c.type === type);
     const isMap = (p: string) => table.some((c) => c.property === `${p}{key}` || c.property === `${p}{value}`);
-    const isOpaque = (p: string) => table.some((c) => c.property === p && c.rules.some((r) => r.kind === "opaque" || r.kind === "secret"));
+    const isOpaque = (p: string) =>
+        table.some((c) => c.property === p && c.rules.some((r) => r.kind === "opaque" || r.kind === "secret"));
     const out: Leaf[] = [];
     const walk = (value: unknown, path: string, property: string): void => {
         if (isOpaque(property) || isStandIn(value)) {
@@ -90,14 +91,22 @@ export function ruleProblem(rule: Rule, value: unknown): string | undefined {
                 return "must be a string";
             }
             const n = rule.unit === "bytes" ? Buffer.byteLength(value) : [...value].length;
-            return n < (rule.min ?? 0) || n > rule.max ? `must be ${rule.min ?? 0} to ${rule.max} ${rule.unit ?? "characters"} long, is ${n}` : undefined;
+            return n < (rule.min ?? 0) || n > rule.max
+                ? `must be ${rule.min ?? 0} to ${rule.max} ${rule.unit ?? "characters"} long, is ${n}`
+                : undefined;
         }
         case "range":
-            return typeof value !== "number" || Number.isNaN(value) || (rule.integer && !Number.isInteger(value))
-                || (rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)
-                ? `must be a${rule.integer ? " whole" : ""} number from ${rule.min ?? "-inf"} to ${rule.max ?? "inf"}` : undefined;
+            return typeof value !== "number" ||
+                Number.isNaN(value) ||
+                (rule.integer && !Number.isInteger(value)) ||
+                (rule.min !== undefined && value < rule.min) ||
+                (rule.max !== undefined && value > rule.max)
+                ? `must be a${rule.integer ? " whole" : ""} number from ${rule.min ?? "-inf"} to ${rule.max ?? "inf"}`
+                : undefined;
         case "enum":
-            return rule.values.includes(value as string | number | boolean) ? undefined : `must be one of ${rule.values.map((v) => JSON.stringify(v)).join(", ")}`;
+            return rule.values.includes(value as string | number | boolean)
+                ? undefined
+                : `must be one of ${rule.values.map((v) => JSON.stringify(v)).join(", ")}`;
         case "cidr": {
             const canonical = typeof value === "string" ? canonicalCidr(value, rule.family) : undefined;
             if (canonical === undefined) {
@@ -107,7 +116,9 @@ export function ruleProblem(rule: Rule, value: unknown): string | undefined {
                 return `must be written as EC2 stores it, ${canonical}`;
             }
             const prefix = Number(canonical.split("/")[1]);
-            return rule.prefix && (prefix < rule.prefix[0] || prefix > rule.prefix[1]) ? `must have a prefix from /${rule.prefix[0]} to /${rule.prefix[1]}` : undefined;
+            return rule.prefix && (prefix < rule.prefix[0] || prefix > rule.prefix[1])
+                ? `must have a prefix from /${rule.prefix[0]} to /${rule.prefix[1]}`
+                : undefined;
         }
         case "json":
             try {
@@ -130,19 +141,33 @@ function matchingEntries(table: readonly Constraint[], property: string): Constr
  * replacement must say what a refresh reads back (else a new one could slip in unexamined); one
  * read back as a fact of the world must not be set; one read back normalised must be sent in that form.
  */
-function readBackProblems(r: DeclaredResource, leaf: Leaf, matched: readonly Constraint[], isStandIn: (v: unknown) => boolean): Problem[] {
+function readBackProblems(
+    r: DeclaredResource,
+    leaf: Leaf,
+    matched: readonly Constraint[],
+    isStandIn: (v: unknown) => boolean,
+): Problem[] {
     const at = { urn: r.urn, type: r.type, path: leaf.path };
     const problems: Problem[] = [];
     for (const c of matched) {
         const readsBack = c.rules.filter((rl): rl is ReadsBack => rl.kind === "readsBack");
         if (readsBack.length === 0 && c.rules.some((rl) => rl.kind === "forcesReplacement")) {
-            problems.push({ ...at, property: c.property, problem: "forces replacement but the table does not say what a refresh reads back (add a readsBack rule citing the provider's Read)" });
+            problems.push({
+                ...at,
+                property: c.property,
+                problem:
+                    "forces replacement but the table does not say what a refresh reads back (add a readsBack rule citing the provider's Read)",
+            });
         }
         for (const rl of readsBack) {
             if ("mustBeUnset" in rl) {
                 problems.push({ ...at, property: c.property, problem: `must not be set: ${rl.says}` });
             } else if ("canonical" in rl && !isStandIn(leaf.value) && rl.canonical.of(leaf.value) !== leaf.value) {
-                problems.push({ ...at, property: c.property, problem: `a refresh reads back ${rl.canonical.form}, ${JSON.stringify(rl.canonical.of(leaf.value)).slice(0, 80)}: send that` });
+                problems.push({
+                    ...at,
+                    property: c.property,
+                    problem: `a refresh reads back ${rl.canonical.form}, ${JSON.stringify(rl.canonical.of(leaf.value)).slice(0, 80)}: send that`,
+                });
             }
         }
     }
@@ -155,18 +180,31 @@ function readBackProblems(r: DeclaredResource, leaf: Leaf, matched: readonly Con
  * refresh reads back as something else. Empty when the program keeps the table. `isStandIn`: the
  * values recorded in place of what only AWS knows (ids, looked-up AMIs), which are not checked.
  */
-export function checkResources(resources: readonly DeclaredResource[], isStandIn: (v: unknown) => boolean = isRecordedStandIn): Problem[] {
+export function checkResources(
+    resources: readonly DeclaredResource[],
+    isStandIn: (v: unknown) => boolean = isRecordedStandIn,
+): Problem[] {
     const problems: Problem[] = [];
     for (const r of resources.filter((x) => x.custom)) {
         const table = constraints.filter((c) => c.type === r.type);
         if (table.length === 0) {
-            problems.push({ urn: r.urn, type: r.type, path: "", problem: "no entry in the constraint table for this resource type" });
+            problems.push({
+                urn: r.urn,
+                type: r.type,
+                path: "",
+                problem: "no entry in the constraint table for this resource type",
+            });
             continue;
         }
         for (const leaf of leaves(r.type, r.inputs, isStandIn)) {
             const matched = matchingEntries(table, leaf.property);
             if (matched.length === 0) {
-                problems.push({ urn: r.urn, type: r.type, path: leaf.path, problem: `property ${leaf.property} has no entry in the constraint table (add its rules, or an "unconstrained" entry citing where that was checked)` });
+                problems.push({
+                    urn: r.urn,
+                    type: r.type,
+                    path: leaf.path,
+                    problem: `property ${leaf.property} has no entry in the constraint table (add its rules, or an "unconstrained" entry citing where that was checked)`,
+                });
                 continue;
             }
             problems.push(...readBackProblems(r, leaf, matched, isStandIn));
@@ -174,14 +212,26 @@ export function checkResources(resources: readonly DeclaredResource[], isStandIn
                 for (const rl of c.rules) {
                     // What the table says is secret must reach the engine as a secret, never in clear.
                     if (rl.kind === "secret" && leaf.value !== secretRecorded && !r.secretInputs.includes(leaf.path)) {
-                        problems.push({ urn: r.urn, type: r.type, path: leaf.path, property: c.property, problem: `must be a Pulumi secret (${rl.checkedBy}); it is sent in clear` });
+                        problems.push({
+                            urn: r.urn,
+                            type: r.type,
+                            path: leaf.path,
+                            property: c.property,
+                            problem: `must be a Pulumi secret (${rl.checkedBy}); it is sent in clear`,
+                        });
                     }
                     if (isStandIn(leaf.value) || rl.kind === "opaque" || rl.kind === "secret") {
                         continue;
                     }
                     const why = ruleProblem(rl, leaf.value);
                     if (why) {
-                        problems.push({ urn: r.urn, type: r.type, path: leaf.path, property: c.property, problem: `${JSON.stringify(leaf.value).slice(0, 80)} ${why}` });
+                        problems.push({
+                            urn: r.urn,
+                            type: r.type,
+                            path: leaf.path,
+                            property: c.property,
+                            problem: `${JSON.stringify(leaf.value).slice(0, 80)} ${why}`,
+                        });
                     }
                 }
             }

@@ -11,7 +11,12 @@ import { tailscaleConstraints } from "./tailscale";
 import { tlsConstraints } from "./tls";
 import { Constraint, Rule, RuleKind } from "./types";
 
-export const constraints: readonly Constraint[] = [...awsConstraints, ...tailscaleConstraints, ...commandConstraints, ...tlsConstraints];
+export const constraints: readonly Constraint[] = [
+    ...awsConstraints,
+    ...tailscaleConstraints,
+    ...commandConstraints,
+    ...tlsConstraints,
+];
 
 /** The entries for one resource type. */
 export function constraintsFor(type: string): Constraint[] {
@@ -50,6 +55,12 @@ function diffPath(property: string): string {
 export const replaceOnChange: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
     [...new Set(constraints.map((c) => c.type))].map((type) => [
         type,
-        [...new Set(constraintsFor(type).filter((c) => c.rules.some((r) => r.kind === "forcesReplacement" && r.when === undefined)).map((c) => diffPath(c.property)))],
+        [
+            ...new Set(
+                constraintsFor(type)
+                    .filter((c) => c.rules.some((r) => r.kind === "forcesReplacement" && r.when === undefined))
+                    .map((c) => diffPath(c.property)),
+            ),
+        ],
     ]),
 );

@@ -23,18 +23,20 @@ export const revisions = {
         commit: "122a58103640826a4793ef37353289632b78452b",
         ref: "patched-v5.14.0",
         pinned: "@pulumi/aws 7.48.0 (npm, 2026-09-22)",
-        relation: "nearest whole source that could be read. @pulumi/aws 7.x bridges hashicorp/terraform-provider-aws v6 "
-            + "(pulumi/pulumi-aws#5665 moved to v6.3.0 in 2025-07; #6392 bridged v6.46.0 on 2026-05-22, so 7.48.0 bridges "
-            + "v6.46.0 or later). The v6 repositories are larger than can be fetched here; the facts an entry relies on "
-            + "were re-read in a 2026 v6 revision where its `alsoAt` says so",
+        relation:
+            "nearest whole source that could be read. @pulumi/aws 7.x bridges hashicorp/terraform-provider-aws v6 " +
+            "(pulumi/pulumi-aws#5665 moved to v6.3.0 in 2025-07; #6392 bridged v6.46.0 on 2026-05-22, so 7.48.0 bridges " +
+            "v6.46.0 or later). The v6 repositories are larger than can be fetched here; the facts an entry relies on " +
+            "were re-read in a 2026 v6 revision where its `alsoAt` says so",
     },
     "terraform-provider-aws@v6.32": {
         repo: "zongruxie4/terraform-provider-aws",
         commit: "19bdae64587d26f6df55f0b6c803c1e680427756",
         ref: "a fork of hashicorp/terraform-provider-aws at v6.32 (its CHANGELOG.md tops at 6.32.1, 2026-02-13)",
         pinned: "@pulumi/aws 7.48.0",
-        relation: "read file by file from the search index (byte offsets, no line numbers): the nearest v6 source to "
-            + "the bridged v6.46+",
+        relation:
+            "read file by file from the search index (byte offsets, no line numbers): the nearest v6 source to " +
+            "the bridged v6.46+",
     },
     "terraform-provider-aws@v6-index": {
         repo: "hashicorp/terraform-provider-aws",
@@ -48,15 +50,17 @@ export const revisions = {
         commit: "0e6e2404b85dc336dd2889814e089bde7d1a4c55",
         ref: "develop, 2026-08-07 (botocore 1.43.67)",
         pinned: "the AWS APIs themselves (no package): the service models state the patterns and limits the APIs enforce",
-        relation: "AWS's own API models, as shipped in the AWS SDK for Python; used where the provider does not validate",
+        relation:
+            "AWS's own API models, as shipped in the AWS SDK for Python; used where the provider does not validate",
     },
     "pulumi@v3.259.0": {
         repo: "pulumi/pulumi",
         commit: "0ac56e876614aedf12771d73ef7e80959b8a6fd4",
         ref: "v3.259.0",
         pinned: "@pulumi/pulumi 3.276.0 (npm, 2026-11-12)",
-        relation: "the newest engine revision stored (2026-08-19); the engine code cited has been unchanged since long "
-            + "before (ignoreChanges processing: pulumi/pulumi#2657)",
+        relation:
+            "the newest engine revision stored (2026-08-19); the engine code cited has been unchanged since long " +
+            "before (ignoreChanges processing: pulumi/pulumi#2657)",
     },
     "pulumi-command@v1.2.1": {
         repo: "pulumi/pulumi-command",
@@ -70,16 +74,18 @@ export const revisions = {
         commit: "3bfb720d763cca9c53a2af4016e224f7259f6345",
         ref: "v1.3.0",
         pinned: "@pulumi/command 1.2.1 (its provider/go.mod requires github.com/pulumi/pulumi-go-provider v1.3.0)",
-        relation: "exactly the version pulumi-command v1.2.1 builds with: its infer package runs the command resources' Read",
+        relation:
+            "exactly the version pulumi-command v1.2.1 builds with: its infer package runs the command resources' Read",
     },
     "terraform-provider-tailscale@v0.29.2": {
         repo: "tailscale/terraform-provider-tailscale",
         commit: "fc9a21bfb64a72a349a4b011f9dad2a9df374697",
         ref: "v0.29.2",
         pinned: "@pulumi/tailscale 0.29.1 (npm, 2026-09-22)",
-        relation: "pulumi/pulumi-tailscale bridges terraform-provider-tailscale v0.29.2 from its v0.29.0 tag on "
-            + "(provider/go.mod, commit e377392, 2026-06-26); 0.29.1 was published after the newest stored "
-            + "pulumi-tailscale commit (2026-07-24), which still bridges v0.29.2",
+        relation:
+            "pulumi/pulumi-tailscale bridges terraform-provider-tailscale v0.29.2 from its v0.29.0 tag on " +
+            "(provider/go.mod, commit e377392, 2026-06-26); 0.29.1 was published after the newest stored " +
+            "pulumi-tailscale commit (2026-07-24), which still bridges v0.29.2",
     },
     "tailscale@de9ec7ee": {
         repo: "tailscale/tailscale",
@@ -93,15 +99,17 @@ export const revisions = {
         commit: "d72d90e1b47b7cb5ce6863f528af3154963d61b7",
         ref: "main, 2026-04-28 (v4.2.1 and 23 commits)",
         pinned: "@pulumi/tls 5.6.1 (npm, 2026-09-22)",
-        relation: "pulumi/pulumi-tls bridges terraform-provider-tls v1.2.1-0.20260513075833-609226f53114 (v4.3.0, "
-            + "provider/go.mod); that commit is 15 days newer than the newest stored one, read instead",
+        relation:
+            "pulumi/pulumi-tls bridges terraform-provider-tls v1.2.1-0.20260513075833-609226f53114 (v4.3.0, " +
+            "provider/go.mod); that commit is 15 days newer than the newest stored one, read instead",
     },
     "openssh@V_10_5_P1": {
         repo: "openssh/openssh-portable",
         commit: "f11c902f8b6026d68f980b8b14b7fd75f6f95d5f",
         ref: "V_10_5_P1",
         pinned: "the hosts' sshd (NixOS 26.05) and the operator's OpenSSH client",
-        relation: "the newest release stored; the code cited (the command run through the login shell's -c, SIGHUP re-exec) is decades old",
+        relation:
+            "the newest release stored; the code cited (the command run through the login shell's -c, SIGHUP re-exec) is decades old",
     },
     "linux@2cc2c3cb": {
         repo: "torvalds/linux",

@@ -76,8 +76,9 @@ export interface Canonical {
  * - `mustBeUnset`: a fact of the world (what the instance really has), so any value set can differ.
  * Every property that forces replacement and that the program sets has one (check.ts).
  */
-export type ReadsBack = { readonly kind: "readsBack"; readonly says: string; readonly sources: readonly Source[] }
-    & ({ readonly asSent: true } | { readonly canonical: Canonical } | { readonly mustBeUnset: true });
+export type ReadsBack = { readonly kind: "readsBack"; readonly says: string; readonly sources: readonly Source[] } & (
+    { readonly asSent: true } | { readonly canonical: Canonical } | { readonly mustBeUnset: true }
+);
 
 /** A property a refresh reads back as it was sent, citing the Read line that shows it. */
 export function readsBackAsSent(says: string, ...sources: Source[]): ReadsBack {

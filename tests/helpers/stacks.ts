@@ -61,7 +61,9 @@ export function byType(plan: Plan, type: string): PlannedResource[] {
 export function one(plan: Plan, type: string, name?: string): PlannedResource {
     const found = byType(plan, type).filter((r) => name === undefined || r.name === name);
     if (found.length !== 1) {
-        throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.map((r) => r.name).join(", ") || "none"}`);
+        throw new Error(
+            `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.map((r) => r.name).join(", ") || "none"}`,
+        );
     }
     return found[0];
 }

@@ -18,7 +18,10 @@ import { repoPath } from "../helpers/paths";
 import { requireTools } from "../helpers/tools";
 import { requiredTools, SshHost, startHost } from "./harness";
 
-const suite = requireTools([...requiredTools, "sshd"], "apt-get install openssh-server openssh-client e2fsprogs jq util-linux").describe;
+const suite = requireTools(
+    [...requiredTools, "sshd"],
+    "apt-get install openssh-server openssh-client e2fsprogs jq util-linux",
+).describe;
 jest.setTimeout(600000);
 
 const bundleHash = "ab".repeat(32);
@@ -28,7 +31,12 @@ function acceptanceStack(backend: "zfs" | "files"): StackDoc {
     const doc = parse(readFileSync(repoPath("acceptance/stack.yaml"), "utf8")) as StackDoc;
     const c = doc.config;
     c["aws:region"] = "us-east-1";
-    c["microvm-infra:host"] = { ...c["microvm-infra:host"], instanceType: "a1.metal", sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl acceptance"], adminCidrs: ["198.51.100.7/32"] };
+    c["microvm-infra:host"] = {
+        ...c["microvm-infra:host"],
+        instanceType: "a1.metal",
+        sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl acceptance"],
+        adminCidrs: ["198.51.100.7/32"],
+    };
     c["microvm-infra:storage"] = { ...c["microvm-infra:storage"], backend };
     // The run's edits: a snapshot of slot1, a clone of it, the clone moved into slot3.
     c["microvm-infra:states"].slot1.snapshots = ["golden"];
@@ -53,11 +61,15 @@ suite("acceptance/host/verify.sh over real SSH", () => {
         return { code: r.code, lines: r.stdout.trim().split("\n"), stderr: r.stderr };
     };
     /** What a well isolated host lets through, plus `extra` lines ("BRIDGE KIND TARGET"). */
-    const reachable = (...extra: string[]) => host.control("slot-reachable", [
-        "br-slot1 https aws.amazon.com", // slot1: egress internet
-        "br-slot2 https example.com", // slot2: allowlist [example.com]
-        ...extra,
-    ].join("\n") + "\n");
+    const reachable = (...extra: string[]) =>
+        host.control(
+            "slot-reachable",
+            [
+                "br-slot1 https aws.amazon.com", // slot1: egress internet
+                "br-slot2 https example.com", // slot2: allowlist [example.com]
+                ...extra,
+            ].join("\n") + "\n",
+        );
     const failures = (lines: string[]) => lines.filter((l) => !l.startsWith("ok   "));
 
     beforeAll(async () => {
@@ -66,7 +78,9 @@ suite("acceptance/host/verify.sh over real SSH", () => {
         infraJson = plan.files["nixos/infra.json"];
         host = await startHost();
         const tar = execFileSync("tar", ["-C", repoPath("acceptance/host"), "-cf", "-", "verify.sh", "probe.sh"]);
-        expect((await host.run(`mkdir -p "${host.root}/acceptance" && tar -xf - -C "${host.root}/acceptance"`, tar)).code).toBe(0);
+        expect(
+            (await host.run(`mkdir -p "${host.root}/acceptance" && tar -xf - -C "${host.root}/acceptance"`, tar)).code,
+        ).toBe(0);
         // The host as `pulumi up` leaves it: infra.json, the switch to the bundle recorded, the states, the slots.
         expect((await run(`cat >"${host.root}/infra.json"`, infraJson)).code).toBe(0);
         const setUp = [
@@ -109,21 +123,23 @@ suite("acceptance/host/verify.sh over real SSH", () => {
         const r = await verify();
         expect(failures(r.lines)).toEqual(["verify: every check passed"]);
         expect(r.code).toBe(0);
-        expect(r.lines).toEqual(expect.arrayContaining([
-            `ok   the host runs the system of bundle ${bundleHash.slice(0, 12)}`,
-            "ok   slot2: microvm@slot2 is running",
-            "ok   slot3: its VM answers the host at 10.3.0.2",
-            "ok   slot1: cannot reach slot2's VM (10.2.0.2)",
-            "ok   slot3: cannot reach the instance metadata service",
-            "ok   slot2: cannot reach SSH on its gateway (the host)",
-            "ok   slot1: reaches the internet (https://aws.amazon.com)",
-            "ok   slot2: allowlist: reaches https://example.com",
-            "ok   slot2: allowlist: cannot reach https://example.org (not listed)",
-            "ok   slot3: egress none: cannot reach https://aws.amazon.com",
-            "ok   slot3: vm-state says it runs state copy",
-            'ok   vm-state lists exactly the configured states ["copy","slot1","slot2","slot3"] (it lists ["copy","slot1","slot2","slot3"])',
-            "ok   state slot1 has its snapshot golden",
-        ]));
+        expect(r.lines).toEqual(
+            expect.arrayContaining([
+                `ok   the host runs the system of bundle ${bundleHash.slice(0, 12)}`,
+                "ok   slot2: microvm@slot2 is running",
+                "ok   slot3: its VM answers the host at 10.3.0.2",
+                "ok   slot1: cannot reach slot2's VM (10.2.0.2)",
+                "ok   slot3: cannot reach the instance metadata service",
+                "ok   slot2: cannot reach SSH on its gateway (the host)",
+                "ok   slot1: reaches the internet (https://aws.amazon.com)",
+                "ok   slot2: allowlist: reaches https://example.com",
+                "ok   slot2: allowlist: cannot reach https://example.org (not listed)",
+                "ok   slot3: egress none: cannot reach https://aws.amazon.com",
+                "ok   slot3: vm-state says it runs state copy",
+                'ok   vm-state lists exactly the configured states ["copy","slot1","slot2","slot3"] (it lists ["copy","slot1","slot2","slot3"])',
+                "ok   state slot1 has its snapshot golden",
+            ]),
+        );
         // Every probe ran from the slot's own bridge, at the address after its VM's, through its gateway.
         const probes = host.read("slot-probe.log");
         expect(probes).toContain("br-slot2 10.2.0.3/24 10.2.0.1 tcp 169.254.169.254:80\n");
@@ -139,15 +155,18 @@ suite("acceptance/host/verify.sh over real SSH", () => {
     });
 
     test("every isolation and egress fault is its own FAIL line: other slots, metadata, host SSH, allowlist, egress none, no internet, a silent VM", async () => {
-        host.control("slot-reachable", [
-            "br-slot3 ping 10.1.0.2", // a slot that reaches another
-            "br-slot3 tcp 169.254.169.254:80", // the metadata service
-            "br-slot1 tcp 10.1.0.1:22", // the host's SSH
-            "br-slot2 https example.org", // an allowlist letting another domain through
-            "br-slot2 tcp 1.1.1.1:443", // an allowlist slot reaching an address directly
-            "br-slot3 https aws.amazon.com", // egress none reaching the internet
-            // slot1 (internet) cannot get out; slot2's listed domain does not get through
-        ].join("\n") + "\n");
+        host.control(
+            "slot-reachable",
+            [
+                "br-slot3 ping 10.1.0.2", // a slot that reaches another
+                "br-slot3 tcp 169.254.169.254:80", // the metadata service
+                "br-slot1 tcp 10.1.0.1:22", // the host's SSH
+                "br-slot2 https example.org", // an allowlist letting another domain through
+                "br-slot2 tcp 1.1.1.1:443", // an allowlist slot reaching an address directly
+                "br-slot3 https aws.amazon.com", // egress none reaching the internet
+                // slot1 (internet) cannot get out; slot2's listed domain does not get through
+            ].join("\n") + "\n",
+        );
         host.control("unreachable", "10.2.0.2\n"); // a VM that does not answer the host
         const r = await verify();
         expect(r.code).toBe(1);
@@ -168,12 +187,16 @@ suite("acceptance/host/verify.sh over real SSH", () => {
         const rc = `"$MICROVM_INFRA_STATE_DIR/switches/${bundleHash}/rc"`;
         expect((await run(`echo 4 >${rc}`)).code).toBe(0);
         try {
-            expect(failures((await verify()).lines)).toEqual([`FAIL the host runs the system of bundle ${bundleHash.slice(0, 12)}`]);
+            expect(failures((await verify()).lines)).toEqual([
+                `FAIL the host runs the system of bundle ${bundleHash.slice(0, 12)}`,
+            ]);
         } finally {
             await run(`echo 0 >${rc}`);
         }
         const other = { ...expected, bundleHash: "cd".repeat(32) };
-        expect(failures((await verify(JSON.stringify(other))).lines)).toEqual([`FAIL the host runs the system of bundle ${"cd".repeat(6)}`]);
+        expect(failures((await verify(JSON.stringify(other))).lines)).toEqual([
+            `FAIL the host runs the system of bundle ${"cd".repeat(6)}`,
+        ]);
     });
 
     test("a slot whose VM is not running fails", async () => {
@@ -189,7 +212,12 @@ suite("acceptance/host/verify.sh over real SSH", () => {
     });
 
     test("expectations that are not JSON of the right shape are refused (exit 2), nothing checked", async () => {
-        for (const bad of ["", "{}", JSON.stringify({ ...expected, bundleHash: "xyz" }), JSON.stringify({ ...expected, slots: [] })]) {
+        for (const bad of [
+            "",
+            "{}",
+            JSON.stringify({ ...expected, bundleHash: "xyz" }),
+            JSON.stringify({ ...expected, slots: [] }),
+        ]) {
             const r = await verify(bad);
             expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
             expect(r.stderr).toContain("verify: expected JSON on stdin");
@@ -217,7 +245,12 @@ describe("the acceptance stack", () => {
         const plan = await planDoc(acceptanceStack("zfs"));
         expect(plan.config.hosts[0].instanceType).toBe("a1.metal");
         expect(plan.config.hosts[0].storage.backend).toBe("zfs");
-        expect(plan.resources.filter((r) => r.type === "microvm-infra:state:VmState").map((r) => r.name).sort()).toEqual(["copy", "slot1", "slot2", "slot3"]);
+        expect(
+            plan.resources
+                .filter((r) => r.type === "microvm-infra:state:VmState")
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(["copy", "slot1", "slot2", "slot3"]);
         expect(plan.resources.some((r) => r.type.startsWith("tailscale:"))).toBe(false);
     });
 });

@@ -11,7 +11,10 @@ import { secretsCommand, secretsStdin, switchUnit } from "../../components/deplo
 import { otherKnownHosts, requiredTools, SshHost, startHost, waitFor } from "./harness";
 import { requireTools } from "../helpers/tools";
 
-const suite = requireTools([...requiredTools, "sshd"], "apt-get install openssh-server openssh-client e2fsprogs jq util-linux").describe;
+const suite = requireTools(
+    [...requiredTools, "sshd"],
+    "apt-get install openssh-server openssh-client e2fsprogs jq util-linux",
+).describe;
 // Generous: bounds a hang only; every wait inside is for readiness, so a busy machine is just slower.
 jest.setTimeout(600000);
 
@@ -29,7 +32,11 @@ function testStack(edit?: (doc: StackDoc) => void): StackDoc {
     return doc;
 }
 
-interface Cmd { create: string; stdin?: string; delete?: string }
+interface Cmd {
+    create: string;
+    stdin?: string;
+    delete?: string;
+}
 
 function commands(plan: Plan): Map<string, Cmd> {
     const out = new Map<string, Cmd>();
@@ -49,12 +56,15 @@ function cmd(plan: Plan, name: string): Cmd {
 
 /** The bundle upload (CopyToRemote) the plan declares. */
 function uploadOf(plan: Plan): { source: { fileAsset: string }; remotePath: string } {
-    return plan.resources.find((r) => r.type === "command:remote:CopyToRemote" && r.name === "microvm-bundle")!.inputs as any;
+    return plan.resources.find((r) => r.type === "command:remote:CopyToRemote" && r.name === "microvm-bundle")!
+        .inputs as any;
 }
 
 const bundleHashOf = (plan: Plan): string => /^set -- '([0-9a-f]{64})'/.exec(cmd(plan, "microvm-switch").create)![1];
-const rebuildCalls = (host: SshHost): string[] => (host.exists("rebuild.log") ? host.read("rebuild.log").trim().split("\n") : []);
-const vm = async (host: SshHost, args: string) => JSON.parse((await host.run(`"$MICROVM_INFRA_VM_STATE" ${args}`)).stdout);
+const rebuildCalls = (host: SshHost): string[] =>
+    host.exists("rebuild.log") ? host.read("rebuild.log").trim().split("\n") : [];
+const vm = async (host: SshHost, args: string) =>
+    JSON.parse((await host.run(`"$MICROVM_INFRA_VM_STATE" ${args}`)).stdout);
 
 suite("deploying over real SSH", () => {
     let host: SshHost;
@@ -76,7 +86,10 @@ suite("deploying over real SSH", () => {
      */
     async function upload(p: Plan = plan, tar: Buffer = readFileSync(uploadOf(p).source.fileAsset)) {
         const remote = uploadOf(p).remotePath.replace("/var/lib/microvm-infra/", "");
-        const r = await host.run(`mkdir -p "$MICROVM_INFRA_STATE_DIR/incoming" && cat >"$MICROVM_INFRA_STATE_DIR/${remote}"`, tar);
+        const r = await host.run(
+            `mkdir -p "$MICROVM_INFRA_STATE_DIR/incoming" && cat >"$MICROVM_INFRA_STATE_DIR/${remote}"`,
+            tar,
+        );
         expect(r.code).toBe(0);
     }
 
@@ -84,7 +97,9 @@ suite("deploying over real SSH", () => {
         await upload(p);
         const sw = cmd(p, "microvm-switch");
         const r = await host.run(sw.create, "", { timeoutMs: 300000 });
-        if (process.env.DEBUG_SSH) { console.log(r.stderr); }
+        if (process.env.DEBUG_SSH) {
+            console.log(r.stderr);
+        }
         return r;
     }
 
@@ -93,7 +108,9 @@ suite("deploying over real SSH", () => {
         const first = await deploy();
         expect(first.stderr).toContain(`switched to bundle ${hash}`);
         expect(first.code).toBe(0);
-        expect(rebuildCalls(host)).toEqual([`switch --flake path:${host.root}/state/bundles/${hash}?dir=nixos#hypervisor`]);
+        expect(rebuildCalls(host)).toEqual([
+            `switch --flake path:${host.root}/state/bundles/${hash}?dir=nixos#hypervisor`,
+        ]);
         for (const [path, content] of Object.entries(plan.files)) {
             expect(readFileSync(join(host.root, "state/bundles", hash, path), "utf8")).toBe(content);
         }
@@ -122,7 +139,9 @@ suite("deploying over real SSH", () => {
     test("a bundle that was never uploaded is reported, and nothing runs", async () => {
         const r = await host.run(cmd(plan, "microvm-switch").create);
         expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`the bundle was not uploaded: ${host.root}/state/incoming/${bundleHashOf(plan)}.tar is missing`);
+        expect(r.stderr).toContain(
+            `the bundle was not uploaded: ${host.root}/state/incoming/${bundleHashOf(plan)}.tar is missing`,
+        );
         expect(rebuildCalls(host)).toEqual([]);
     });
 
@@ -141,7 +160,9 @@ suite("deploying over real SSH", () => {
 
         const second = host.start(sw.create);
         let stderr = "";
-        second.stderr!.on("data", (d) => { stderr += d; });
+        second.stderr!.on("data", (d) => {
+            stderr += d;
+        });
         const closed = new Promise<number | null>((r) => second.on("close", r));
         // Release the hung switch only once the second run has found it running.
         await waitFor(() => stderr.includes("is already running"), 120000, "the second run to attach");
@@ -159,38 +180,58 @@ suite("deploying over real SSH", () => {
         ["fail-activate", "nixos-rebuild switch failed", true],
         ["unhealthy", "not active after 2s: tailscaled.service", true],
         ["fail-build", "no new generation was made", false],
-    ])("a failing switch (%s) fails with the end of the log, rolls back if needed, and shows no secret", async (mode, why, rolledBack) => {
-        const secretPath = join(host.root, "secrets/tailscale-auth-key");
-        const installed = await host.run(secretsCommand([secretPath]), secretsStdin([secretPath], { [secretPath]: secret }));
-        expect(installed.code).toBe(0);
-        expect(readFileSync(secretPath, "utf8")).toBe(secret);
-        expect(statSync(secretPath).mode & 0o777).toBe(0o600);
-        expect(statSync(join(host.root, "secrets")).mode & 0o777).toBe(0o700);
+    ])(
+        "a failing switch (%s) fails with the end of the log, rolls back if needed, and shows no secret",
+        async (mode, why, rolledBack) => {
+            const secretPath = join(host.root, "secrets/tailscale-auth-key");
+            const installed = await host.run(
+                secretsCommand([secretPath]),
+                secretsStdin([secretPath], { [secretPath]: secret }),
+            );
+            expect(installed.code).toBe(0);
+            expect(readFileSync(secretPath, "utf8")).toBe(secret);
+            expect(statSync(secretPath).mode & 0o777).toBe(0o600);
+            expect(statSync(join(host.root, "secrets")).mode & 0o777).toBe(0o700);
 
-        expect((await deploy()).code).toBe(0);
-        const good = readFileSync(join(host.root, "current-system/infra.json"), "utf8");
+            expect((await deploy()).code).toBe(0);
+            const good = readFileSync(join(host.root, "current-system/infra.json"), "utf8");
 
-        host.control("rebuild", mode);
-        const next = await planDoc(testStack((d) => { d.config["microvm-infra:slots"].slot3 = { diskGiB: 1 }; }));
-        const r = await deploy(next);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`the switch to bundle ${bundleHashOf(next)} failed`);
-        expect(r.stderr).toContain(why);
-        expect(rebuildCalls(host).includes("switch --rollback")).toBe(rolledBack);
-        expect(readFileSync(join(host.root, "current-system/infra.json"), "utf8")).toBe(good);
-        for (const text of [installed.stdout, installed.stderr, r.stdout, r.stderr, cmd(next, "microvm-switch").create]) {
-            expect(text).not.toContain(secret);
-        }
+            host.control("rebuild", mode);
+            const next = await planDoc(
+                testStack((d) => {
+                    d.config["microvm-infra:slots"].slot3 = { diskGiB: 1 };
+                }),
+            );
+            const r = await deploy(next);
+            expect(r.code).toBe(1);
+            expect(r.stderr).toContain(`the switch to bundle ${bundleHashOf(next)} failed`);
+            expect(r.stderr).toContain(why);
+            expect(rebuildCalls(host).includes("switch --rollback")).toBe(rolledBack);
+            expect(readFileSync(join(host.root, "current-system/infra.json"), "utf8")).toBe(good);
+            for (const text of [
+                installed.stdout,
+                installed.stderr,
+                r.stdout,
+                r.stderr,
+                cmd(next, "microvm-switch").create,
+            ]) {
+                expect(text).not.toContain(secret);
+            }
 
-        host.control("rebuild", "ok");
-        const retry = await deploy(next);
-        expect(retry.code).toBe(0);
-        expect(host.read("infra.json")).toBe(next.files["nixos/infra.json"]);
-    });
+            host.control("rebuild", "ok");
+            const retry = await deploy(next);
+            expect(retry.code).toBe(0);
+            expect(host.read("infra.json")).toBe(next.files["nixos/infra.json"]);
+        },
+    );
 
     test("a slot's declared module that does not evaluate stops the deploy before anything switches, naming the slot", async () => {
         expect((await deploy()).code).toBe(0);
-        const withModule = await planDoc(testStack((d) => { d.config["microvm-infra:slots"].slot2.modules = ["guests/dev-tools"]; }));
+        const withModule = await planDoc(
+            testStack((d) => {
+                d.config["microvm-infra:slots"].slot2.modules = ["guests/dev-tools"];
+            }),
+        );
         host.control("eval-fail", "slot2\n");
         const r = await deploy(withModule);
         expect(r.code).toBe(1);
@@ -217,7 +258,10 @@ suite("deploying over real SSH", () => {
         expect(applied.stderr).toContain("slots running and answering: slot1 slot2");
         expect(applied.code).toBe(0);
         let status = await vm(host, "status --json");
-        expect(status.slots.map((s: any) => [s.name, s.state, s.running])).toEqual([["slot1", "slot1", true], ["slot2", "slot2", true]]);
+        expect(status.slots.map((s: any) => [s.name, s.state, s.running])).toEqual([
+            ["slot1", "slot1", true],
+            ["slot2", "slot2", true],
+        ]);
         expect(status.states.map((s: any) => s.name)).toEqual(["dev", "slot1", "slot2"]);
         expect((await vm(host, "snapshots slot1 --json")).snapshots.map((s: any) => s.name)).toEqual(["golden"]);
         expect(host.read("probe.log").trim().split("\n")).toEqual(expect.arrayContaining(["10.1.0.2", "10.2.0.2"]));
@@ -229,20 +273,33 @@ suite("deploying over real SSH", () => {
         expect((await host.run(slots.create, slots.stdin)).stderr).toContain("nothing to change");
 
         // A clone, then a migration (dev onto slot2) and a swap (slot1 <-> slot2), each one map change.
-        const cloned = await planDoc(testStack((d) => { d.config["microvm-infra:states"].copy = { from: "slot1" }; }));
+        const cloned = await planDoc(
+            testStack((d) => {
+                d.config["microvm-infra:states"].copy = { from: "slot1" };
+            }),
+        );
         expect((await host.run(cmd(cloned, "copy").create)).code).toBe(0);
-        const migrated = await planDoc(testStack((d) => { d.config["microvm-infra:slots"].slot2.state = "dev"; }));
+        const migrated = await planDoc(
+            testStack((d) => {
+                d.config["microvm-infra:slots"].slot2.state = "dev";
+            }),
+        );
         const m = cmd(migrated, "microvm-slots");
         expect((await host.run(m.create, m.stdin)).code).toBe(0);
-        const swapped = await planDoc(testStack((d) => {
-            d.config["microvm-infra:slots"].slot1.state = "dev";
-            d.config["microvm-infra:slots"].slot2.state = "slot1";
-        }));
+        const swapped = await planDoc(
+            testStack((d) => {
+                d.config["microvm-infra:slots"].slot1.state = "dev";
+                d.config["microvm-infra:slots"].slot2.state = "slot1";
+            }),
+        );
         const s = cmd(swapped, "microvm-slots");
         const swap = await host.run(s.create, s.stdin);
         expect(swap.code).toBe(0);
         status = await vm(host, "status --json");
-        expect(status.slots.map((x: any) => [x.name, x.state, x.running])).toEqual([["slot1", "dev", true], ["slot2", "slot1", true]]);
+        expect(status.slots.map((x: any) => [x.name, x.state, x.running])).toEqual([
+            ["slot1", "dev", true],
+            ["slot2", "slot1", true],
+        ]);
         expect(status.states.map((x: any) => x.name)).toEqual(["copy", "dev", "slot1", "slot2"]);
     });
 

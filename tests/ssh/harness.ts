@@ -17,7 +17,19 @@ export const fakes = join(__dirname, "fakes");
 /** sshd as the tests' tool gate finds it (it must be started by its absolute path). */
 const sshd = findTool("sshd") ?? "sshd";
 
-export const requiredTools = ["ssh", "ssh-keygen", "setsid", "flock", "jq", "base64", "tar", "sha256sum", "mkfs.ext4", "e2label", "truncate"];
+export const requiredTools = [
+    "ssh",
+    "ssh-keygen",
+    "setsid",
+    "flock",
+    "jq",
+    "base64",
+    "tar",
+    "sha256sum",
+    "mkfs.ext4",
+    "e2label",
+    "truncate",
+];
 
 export function freePort(): Promise<number> {
     return new Promise((res, rej) => {
@@ -50,7 +62,11 @@ export interface SshHost {
     readonly clientKey: string;
     readonly user: string;
     /** Runs `command` on the host as Pulumi's provider does (one command string, stdin piped). */
-    run(command: string, stdin?: string | Buffer, opts?: { knownHosts?: string; timeoutMs?: number }): Promise<RunResult>;
+    run(
+        command: string,
+        stdin?: string | Buffer,
+        opts?: { knownHosts?: string; timeoutMs?: number },
+    ): Promise<RunResult>;
     /** Starts `command` and returns the ssh client process (to kill it mid-way). */
     start(command: string, stdin?: string | Buffer): ChildProcess;
     /** Writes a control file for the fakes (`rebuild`: ok, fail-build, fail-activate, unhealthy, hang). */
@@ -80,13 +96,14 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
     for (const sub of ["state", "microvms", "units", "control", "profiles", "store"]) {
         mkdirSync(join(root, sub), { recursive: true });
     }
-    const keygen = (file: string) => execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "microvm-infra-test", "-f", file]);
+    const keygen = (file: string) =>
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "microvm-infra-test", "-f", file]);
     keygen(join(dir, "host_key"));
     keygen(join(dir, "client_key"));
     writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
     chmodSync(join(dir, "authorized_keys"), 0o600);
     const hostPublicKey = readFileSync(join(dir, "host_key.pub"), "utf8").trim();
-    const port = opts.port ?? await freePort();
+    const port = opts.port ?? (await freePort());
     writeFileSync(join(dir, "known_hosts"), `[127.0.0.1]:${port} ${hostPublicKey}\n`);
 
     const env: Record<string, string> = {
@@ -101,7 +118,15 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         MICROVM_INFRA_VM_STATE: join(repoRoot, "scripts/vm-state"),
         // scripts/vm-state runs its build with the `node` on PATH: the Node running these tests, as
         // the host's package runs it with nixpkgs' Node (sshd's own PATH may hold another or none).
-        PATH: [dirname(process.execPath), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
+        PATH: [
+            dirname(process.execPath),
+            "/usr/local/sbin",
+            "/usr/local/bin",
+            "/usr/sbin",
+            "/usr/bin",
+            "/sbin",
+            "/bin",
+        ].join(":"),
         MICROVM_INFRA_PROBE: join(fakes, "probe"),
         ACCEPTANCE_SLOT_PROBE: join(fakes, "slot-probe"),
         MICROVM_INFRA_POLL: "0.1",
@@ -119,22 +144,27 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
     };
     const instanceId = "i-0123456789abcdef0";
     writeFileSync(join(root, "instance-id"), `${instanceId}\n`);
-    writeFileSync(join(dir, "sshd_config"), [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${join(dir, "host_key")}`,
-        `PidFile ${join(dir, "sshd.pid")}`,
-        `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-        "PermitRootLogin prohibit-password",
-        "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "LogLevel ERROR",
-        `SetEnv ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
-        "",
-    ].join("\n"));
+    writeFileSync(
+        join(dir, "sshd_config"),
+        [
+            `Port ${port}`,
+            "ListenAddress 127.0.0.1",
+            `HostKey ${join(dir, "host_key")}`,
+            `PidFile ${join(dir, "sshd.pid")}`,
+            `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+            "PermitRootLogin prohibit-password",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "StrictModes no",
+            "LogLevel ERROR",
+            `SetEnv ${Object.entries(env)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(" ")}`,
+            "",
+        ].join("\n"),
+    );
     if (process.getuid?.() === 0) {
         mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
     }
@@ -142,20 +172,39 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
     let daemonErr = "";
     const spawnDaemon = () => {
         daemon = spawn(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
-        daemon.stderr!.on("data", (d) => { daemonErr += d; });
+        daemon.stderr!.on("data", (d) => {
+            daemonErr += d;
+        });
     };
     const killDaemon = async () => {
         daemon.kill("SIGTERM");
-        await new Promise((r) => (daemon.exitCode !== null || daemon.signalCode !== null ? r(undefined) : daemon.on("exit", r)));
+        await new Promise((r) =>
+            daemon.exitCode !== null || daemon.signalCode !== null ? r(undefined) : daemon.on("exit", r),
+        );
     };
     const user = userInfo().username;
 
     const sshArgs = (knownHosts: string, command: string) => [
-        "-p", String(port), "-i", join(dir, "client_key"),
-        "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        "-o", "ConnectTimeout=10", "-F", "/dev/null",
-        `${user}@127.0.0.1`, command,
+        "-p",
+        String(port),
+        "-i",
+        join(dir, "client_key"),
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "ConnectTimeout=10",
+        "-F",
+        "/dev/null",
+        `${user}@127.0.0.1`,
+        command,
     ];
     const start = (command: string, stdin?: string | Buffer, knownHosts = join(dir, "known_hosts")): ChildProcess => {
         const child = spawn("ssh", sshArgs(knownHosts, command), { stdio: ["pipe", "pipe", "pipe"] });
@@ -163,13 +212,21 @@ export async function startHost(opts: { port?: number; daemon?: boolean } = {}):
         child.stdin!.end(stdin ?? "");
         return child;
     };
-    const run = (command: string, stdin?: string | Buffer, opts: { knownHosts?: string; timeoutMs?: number } = {}): Promise<RunResult> =>
+    const run = (
+        command: string,
+        stdin?: string | Buffer,
+        opts: { knownHosts?: string; timeoutMs?: number } = {},
+    ): Promise<RunResult> =>
         new Promise((res) => {
             const child = start(command, stdin, opts.knownHosts);
             let stdout = "";
             let stderr = "";
-            child.stdout!.on("data", (d) => { stdout += d; });
-            child.stderr!.on("data", (d) => { stderr += d; });
+            child.stdout!.on("data", (d) => {
+                stdout += d;
+            });
+            child.stderr!.on("data", (d) => {
+                stderr += d;
+            });
             // Only a bound against a hang: on a busy machine a deploy takes what it takes.
             const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 300000);
             child.on("close", (code) => {

@@ -19,7 +19,11 @@ import { freePort, otherKnownHosts, SshHost, startHost, waitFor } from "./harnes
 const gate = requireTools(["ssh", "ssh-keygen", "sshd"], "apt-get install openssh-server openssh-client");
 jest.setTimeout(300000);
 
-interface Result { code: number | null; stdout: string; stderr: string }
+interface Result {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
 
 interface Wait {
     mode?: "new" | "same";
@@ -31,17 +35,43 @@ interface Wait {
     previous?: string;
 }
 
-function waitScript(port: number, w: Wait, privateKey: string, user: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Result> } {
-    const args = [w.mode ?? "new", "127.0.0.1", String(port), String(w.timeoutSeconds), w.bootstrap, w.instanceId, "a1.metal", w.via ?? "public", readFileSync(hostKeyScript, "utf8")];
+function waitScript(
+    port: number,
+    w: Wait,
+    privateKey: string,
+    user: string,
+    env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<Result> } {
+    const args = [
+        w.mode ?? "new",
+        "127.0.0.1",
+        String(port),
+        String(w.timeoutSeconds),
+        w.bootstrap,
+        w.instanceId,
+        "a1.metal",
+        w.via ?? "public",
+        readFileSync(hostKeyScript, "utf8"),
+    ];
     const child = spawn("bash", ["-c", scriptCommand(waitForSshScript, args)], {
-        env: { ...process.env, MICROVM_INFRA_SSH_USER: user, SSH_AUTH_SOCK: "", ...(w.previous !== undefined ? { PULUMI_COMMAND_STDOUT: w.previous } : {}), ...env },
+        env: {
+            ...process.env,
+            MICROVM_INFRA_SSH_USER: user,
+            SSH_AUTH_SOCK: "",
+            ...(w.previous !== undefined ? { PULUMI_COMMAND_STDOUT: w.previous } : {}),
+            ...env,
+        },
         stdio: ["pipe", "pipe", "pipe"],
     });
     child.stdin!.end(privateKey);
     let stdout = "";
     let stderr = "";
-    child.stdout!.on("data", (d) => { stdout += d; });
-    child.stderr!.on("data", (d) => { stderr += d; });
+    child.stdout!.on("data", (d) => {
+        stdout += d;
+    });
+    child.stderr!.on("data", (d) => {
+        stderr += d;
+    });
     const done = new Promise<Result>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
     return { child, done };
 }
@@ -49,7 +79,8 @@ function waitScript(port: number, w: Wait, privateKey: string, user: string, env
 /** A long wait: a test that expects an immediate failure would time out if the script waited instead. */
 const patient = 900;
 const bare = (line: string) => line.trim().split(/\s+/).slice(0, 2).join(" ");
-const pubOf = (privateKeyFile: string) => bare(execFileSync("ssh-keygen", ["-y", "-f", privateKeyFile], { encoding: "utf8" }));
+const pubOf = (privateKeyFile: string) =>
+    bare(execFileSync("ssh-keygen", ["-y", "-f", privateKeyFile], { encoding: "utf8" }));
 const otherKey = (port: number) => readFileSync(otherKnownHosts(port), "utf8").trim().split(" ").slice(1).join(" ");
 
 /** A known_hosts file pinning `key` for the test host. */
@@ -64,7 +95,8 @@ gate.describe("reaching a new machine: its identity, then its own host key", () 
     afterEach(async () => {
         await host?.stop();
     });
-    const run = (w: Wait, env?: NodeJS.ProcessEnv) => waitScript(host.port, w, readFileSync(host.clientKey, "utf8"), host.user, env).done;
+    const run = (w: Wait, env?: NodeJS.ProcessEnv) =>
+        waitScript(host.port, w, readFileSync(host.clientKey, "utf8"), host.user, env).done;
 
     test("a new machine serving the bootstrap key: reached, then it makes its own key, which alone is served and printed", async () => {
         host = await startHost();
@@ -94,7 +126,13 @@ gate.describe("reaching a new machine: its identity, then its own host key", () 
         const first = await run({ bootstrap, instanceId: host.instanceId, timeoutSeconds: patient });
         expect(first.code).toBe(0);
         const log = host.read("systemctl.log");
-        const again = await run({ mode: "same", bootstrap, instanceId: host.instanceId, timeoutSeconds: patient, previous: first.stdout });
+        const again = await run({
+            mode: "same",
+            bootstrap,
+            instanceId: host.instanceId,
+            timeoutSeconds: patient,
+            previous: first.stdout,
+        });
         expect(again.code).toBe(0);
         expect(again.stdout).toBe(first.stdout);
         expect(host.read("systemctl.log")).toBe(log);
@@ -103,7 +141,13 @@ gate.describe("reaching a new machine: its identity, then its own host key", () 
     test("a stack deployed before hosts made their own keys (an update with no previous output): the bootstrap key, then its own", async () => {
         host = await startHost();
         const bootstrap = bare(host.hostPublicKey);
-        const r = await run({ mode: "same", bootstrap, instanceId: host.instanceId, timeoutSeconds: patient, previous: "" });
+        const r = await run({
+            mode: "same",
+            bootstrap,
+            instanceId: host.instanceId,
+            timeoutSeconds: patient,
+            previous: "",
+        });
         expect(r.code).toBe(0);
         expect(r.stdout.trim()).not.toBe(bootstrap);
         expect(pubOf(host.hostKeyFile)).toBe(r.stdout.trim());
@@ -111,9 +155,15 @@ gate.describe("reaching a new machine: its identity, then its own host key", () 
 
     test("a machine that is another instance than expected fails at once, before anything is made on it", async () => {
         host = await startHost();
-        const r = await run({ bootstrap: bare(host.hostPublicKey), instanceId: "i-0fedcba9876543210", timeoutSeconds: patient });
+        const r = await run({
+            bootstrap: bare(host.hostPublicKey),
+            instanceId: "i-0fedcba9876543210",
+            timeoutSeconds: patient,
+        });
         expect(r.code).toBe(5);
-        expect(r.stderr).toContain(`127.0.0.1:${host.port} is instance ${host.instanceId}, not i-0fedcba9876543210, the one this stack expects`);
+        expect(r.stderr).toContain(
+            `127.0.0.1:${host.port} is instance ${host.instanceId}, not i-0fedcba9876543210, the one this stack expects`,
+        );
         expect(pubOf(host.hostKeyFile)).toBe(bare(host.hostPublicKey));
         expect(r.stdout).toBe("");
     });
@@ -121,17 +171,31 @@ gate.describe("reaching a new machine: its identity, then its own host key", () 
     test("a new machine over the tailnet, answered by the old machine (its own key): refused at once, saying to reach it by its Elastic IP", async () => {
         host = await startHost();
         // The replaced machine already serves its own key; the new one would serve the bootstrap key.
-        const r = await run({ bootstrap: otherKey(host.port), instanceId: "i-0fedcba9876543210", via: "tailnet", timeoutSeconds: patient });
+        const r = await run({
+            bootstrap: otherKey(host.port),
+            instanceId: "i-0fedcba9876543210",
+            via: "tailnet",
+            timeoutSeconds: patient,
+        });
         expect(r.code).toBe(3);
-        expect(r.stderr).toContain("The tailnet name answers from another machine, most likely the one this update replaces");
+        expect(r.stderr).toContain(
+            "The tailnet name answers from another machine, most likely the one this update replaces",
+        );
         expect(r.stderr).toContain('set host.connectVia (or hosts.<name>.connectVia) to "public"');
     });
 
     test("a new machine over the tailnet, answered by the old machine still on the bootstrap key: refused by its instance id", async () => {
         host = await startHost();
-        const r = await run({ bootstrap: bare(host.hostPublicKey), instanceId: "i-0fedcba9876543210", via: "tailnet", timeoutSeconds: patient });
+        const r = await run({
+            bootstrap: bare(host.hostPublicKey),
+            instanceId: "i-0fedcba9876543210",
+            via: "tailnet",
+            timeoutSeconds: patient,
+        });
         expect(r.code).toBe(5);
-        expect(r.stderr).toContain("The tailnet name points at another machine, most likely the one this update replaces.");
+        expect(r.stderr).toContain(
+            "The tailnet name points at another machine, most likely the one this update replaces.",
+        );
         expect(pubOf(host.hostKeyFile)).toBe(bare(host.hostPublicKey));
     });
 
@@ -139,8 +203,18 @@ gate.describe("reaching a new machine: its identity, then its own host key", () 
         host = await startHost();
         const port = await freePort();
         const started = Date.now();
-        const r = await waitScript(port, { bootstrap: bare(host.hostPublicKey), instanceId: host.instanceId, via: "tailnet", timeoutSeconds: patient },
-            readFileSync(host.clientKey, "utf8"), host.user, { MICROVM_INFRA_NEW_OVER_TAILNET_WAIT: "3" }).done;
+        const r = await waitScript(
+            port,
+            {
+                bootstrap: bare(host.hostPublicKey),
+                instanceId: host.instanceId,
+                via: "tailnet",
+                timeoutSeconds: patient,
+            },
+            readFileSync(host.clientKey, "utf8"),
+            host.user,
+            { MICROVM_INFRA_NEW_OVER_TAILNET_WAIT: "3" },
+        ).done;
         expect(r.code).toBe(1);
         expect(r.stderr).toContain(`127.0.0.1:${port} did not answer SSH within 3s`);
         expect(r.stderr).toContain("is a new machine, reached by its tailnet name, which it cannot have yet");
@@ -159,7 +233,12 @@ gate.describe("waiting for the host over SSH", () => {
         host = await startHost();
         const other = await startHost(); // a key the first host does not know
         try {
-            const r = await waitScript(host.port, { bootstrap: host.hostPublicKey, instanceId: host.instanceId, timeoutSeconds: patient }, readFileSync(other.clientKey, "utf8"), host.user).done;
+            const r = await waitScript(
+                host.port,
+                { bootstrap: host.hostPublicKey, instanceId: host.instanceId, timeoutSeconds: patient },
+                readFileSync(other.clientKey, "utf8"),
+                host.user,
+            ).done;
             expect(r.code).toBe(4);
             expect(r.stderr).toContain("is the right host but refused your SSH key");
             expect(r.stderr).toContain("pulumi config set --secret sshPrivateKey");
@@ -170,24 +249,48 @@ gate.describe("waiting for the host over SSH", () => {
 
     test("another host key fails at once: never trusted, never retried", async () => {
         host = await startHost();
-        const r = await waitScript(host.port, { bootstrap: otherKey(host.port), instanceId: host.instanceId, timeoutSeconds: patient }, readFileSync(host.clientKey, "utf8"), host.user).done;
+        const r = await waitScript(
+            host.port,
+            { bootstrap: otherKey(host.port), instanceId: host.instanceId, timeoutSeconds: patient },
+            readFileSync(host.clientKey, "utf8"),
+            host.user,
+        ).done;
         expect(r.code).toBe(3);
-        expect(r.stderr).toContain(`answers with another SSH host key than the one expected for instance ${host.instanceId}`);
+        expect(r.stderr).toContain(
+            `answers with another SSH host key than the one expected for instance ${host.instanceId}`,
+        );
     });
 
     test("the same machine with a key it never reported: another host key, at once", async () => {
         host = await startHost();
-        const r = await waitScript(host.port, { mode: "same", bootstrap: host.hostPublicKey, instanceId: host.instanceId, timeoutSeconds: patient, previous: otherKey(host.port) },
-            readFileSync(host.clientKey, "utf8"), host.user).done;
+        const r = await waitScript(
+            host.port,
+            {
+                mode: "same",
+                bootstrap: host.hostPublicKey,
+                instanceId: host.instanceId,
+                timeoutSeconds: patient,
+                previous: otherKey(host.port),
+            },
+            readFileSync(host.clientKey, "utf8"),
+            host.user,
+        ).done;
         expect(r.code).toBe(3);
         expect(r.stderr).toContain("never bypass this with StrictHostKeyChecking=no");
     });
 
     test("a host still booting is waited for: ready once its sshd comes up", async () => {
         host = await startHost({ daemon: false });
-        const wait = waitScript(host.port, { bootstrap: host.hostPublicKey, instanceId: host.instanceId, timeoutSeconds: patient }, readFileSync(host.clientKey, "utf8"), host.user);
+        const wait = waitScript(
+            host.port,
+            { bootstrap: host.hostPublicKey, instanceId: host.instanceId, timeoutSeconds: patient },
+            readFileSync(host.clientKey, "utf8"),
+            host.user,
+        );
         let stderr = "";
-        wait.child.stderr!.on("data", (d) => { stderr += d; });
+        wait.child.stderr!.on("data", (d) => {
+            stderr += d;
+        });
         await waitFor(() => stderr.includes("does not answer SSH yet"), 120000, "a first failed attempt");
         await host.startDaemon();
         const r = await wait.done;
@@ -198,7 +301,12 @@ gate.describe("waiting for the host over SSH", () => {
     test("a host that never answers: fails after the timeout with the last error", async () => {
         host = await startHost();
         const port = await freePort();
-        const r = await waitScript(port, { bootstrap: host.hostPublicKey, instanceId: host.instanceId, timeoutSeconds: 3 }, readFileSync(host.clientKey, "utf8"), host.user).done;
+        const r = await waitScript(
+            port,
+            { bootstrap: host.hostPublicKey, instanceId: host.instanceId, timeoutSeconds: 3 },
+            readFileSync(host.clientKey, "utf8"),
+            host.user,
+        ).done;
         expect(r.code).toBe(1);
         expect(r.stderr).toContain(`127.0.0.1:${port} did not answer SSH within 3s`);
         expect(r.stderr).toMatch(/Connection refused/);
@@ -218,8 +326,13 @@ describe("waiting for the host: no temporary directory for the key", () => {
             mkdirSync(would);
             writeFileSync(join(bin, "mktemp"), `#!/bin/sh\necho '${would}'\nexit 1\n`);
             chmodSync(join(bin, "mktemp"), 0o755);
-            const r = await waitScript(1, { bootstrap: "ssh-ed25519 AAAA", instanceId: "i-0123456789abcdef0", timeoutSeconds: 1 }, "PRIVATE KEY", "nobody",
-                { PATH: `${bin}:${process.env.PATH ?? ""}`, MICROVM_INFRA_SSH: join(bin, "no-ssh") }).done;
+            const r = await waitScript(
+                1,
+                { bootstrap: "ssh-ed25519 AAAA", instanceId: "i-0123456789abcdef0", timeoutSeconds: 1 },
+                "PRIVATE KEY",
+                "nobody",
+                { PATH: `${bin}:${process.env.PATH ?? ""}`, MICROVM_INFRA_SSH: join(bin, "no-ssh") },
+            ).done;
             expect(r.stderr).toContain("cannot create a temporary directory for the SSH key");
             expect(r.code).toBe(1);
             expect(r.stderr).not.toContain("did not answer SSH");

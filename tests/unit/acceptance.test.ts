@@ -19,11 +19,13 @@ describe("acceptance/cost.ts", () => {
         const cost = runCost("c7g.metal", 7200, 64, 8);
         expect(cost.lines.map((l) => l.usd)).toEqual([
             2 * 2.32,
-            72 * ebsPrices.gp3.usdPerGiBMonth * 2 / 730,
+            (72 * ebsPrices.gp3.usdPerGiBMonth * 2) / 730,
             2 * publicIpv4UsdPerHour,
         ]);
         expect(cost.totalUsd).toBeCloseTo(4.64 + 0.01578 + 0.01, 4);
-        expect(renderCost(cost)).toMatch(/^ +4\.6400 USD {2}c7g\.metal: 2\.00 h x 2\.32 USD\/h \(2025-06, us-east-1\)\n/);
+        expect(renderCost(cost)).toMatch(
+            /^ +4\.6400 USD {2}c7g\.metal: 2\.00 h x 2\.32 USD\/h \(2025-06, us-east-1\)\n/,
+        );
     });
 
     test("an instance is billed for a minute at least; bad input is refused naming it", () => {
@@ -39,6 +41,9 @@ describe("acceptance/cost.ts", () => {
         expect(section).toContain(`on \`${cheapestMetalType()}\` in us-east-1, about ${hour.toFixed(2)} USD an hour`);
         expect(section).toContain("gp3 volumes (64 GiB root, 8 GiB state)");
         expect(acceptanceVolumes()).toEqual({ rootGiB: 64, stateGiB: 8 });
-        expect(acceptanceVolumes("config:\n  microvm-infra:host: { rootVolumeGiB: 30 }\n")).toEqual({ rootGiB: 30, stateGiB: 256 });
+        expect(acceptanceVolumes("config:\n  microvm-infra:host: { rootVolumeGiB: 30 }\n")).toEqual({
+            rootGiB: 30,
+            stateGiB: 256,
+        });
     });
 });

@@ -31,21 +31,31 @@ describe("AWS lookups", () => {
     test("a pinned arm64 AMI is looked up by id and used as is", async () => {
         recorder.calls.length = 0;
         expect(await settle(hostAmi("ami-0123456789abcdef0"))).toBe("ami-0123456789abcdef0");
-        expect(callsOf("aws:ec2/getAmi:getAmi")[0].args).toEqual(expect.objectContaining({ filters: [{ name: "image-id", values: ["ami-0123456789abcdef0"] }] }));
+        expect(callsOf("aws:ec2/getAmi:getAmi")[0].args).toEqual(
+            expect.objectContaining({ filters: [{ name: "image-id", values: ["ami-0123456789abcdef0"] }] }),
+        );
     });
 
     test("the zone: offerings of the instance type per availability zone", async () => {
         recorder.calls.length = 0;
         expect(await settle(hostAvailabilityZone("a1.metal", undefined))).toBe("us-east-1a");
-        expect(callsOf("aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")[0].args).toEqual(expect.objectContaining({
-            locationType: "availability-zone",
-            filters: [{ name: "instance-type", values: ["a1.metal"] }],
-        }));
+        expect(callsOf("aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")[0].args).toEqual(
+            expect.objectContaining({
+                locationType: "availability-zone",
+                filters: [{ name: "instance-type", values: ["a1.metal"] }],
+            }),
+        );
     });
 
     test("the state volume: read back by its own id (the shrink check), before its device path is known", async () => {
         recorder.calls.length = 0;
-        const v = new StateVolume("lookup", { availabilityZone: "us-east-1a", sizeGiB: 256, volumeType: "gp3", instanceId: "i-0123456789abcdef0", tags: {} });
+        const v = new StateVolume("lookup", {
+            availabilityZone: "us-east-1a",
+            sizeGiB: 256,
+            volumeType: "gp3",
+            instanceId: "i-0123456789abcdef0",
+            tags: {},
+        });
         const [id, device] = await Promise.all([settle(v.volumeId), settle(v.devicePath)]);
         const [call] = callsOf("aws:ebs/getVolume:getVolume");
         expect(call.args).toEqual(expect.objectContaining({ filters: [{ name: "volume-id", values: [id] }] }));

@@ -29,10 +29,11 @@ const A = {
 const host = (doc: StackDoc) => doc.config["microvm-infra:host"];
 const instance = (plan: Plan) => one(plan, A.instance);
 const inputs = (r: PlannedResource) => r.inputs as Record<string, any>;
-const sshIngress = (plan: Plan) => byType(plan, A.ingress).filter((r) => {
-    const i = inputs(r);
-    return i.ipProtocol === "-1" || (i.ipProtocol === "tcp" && i.fromPort <= 22 && 22 <= i.toPort);
-});
+const sshIngress = (plan: Plan) =>
+    byType(plan, A.ingress).filter((r) => {
+        const i = inputs(r);
+        return i.ipProtocol === "-1" || (i.ipProtocol === "tcp" && i.fromPort <= 22 && 22 <= i.toPort);
+    });
 const urnOf = (plan: Plan, type: string) => one(plan, type).urn;
 
 function tailscaleOnly(doc: StackDoc): void {
@@ -47,14 +48,20 @@ describe("AWS resources of the example stack", () => {
     });
 
     test("IMDSv2 only, with a hop limit of 1", () => {
-        expect(inputs(instance(plan)).metadataOptions).toEqual(expect.objectContaining({
-            httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1,
-        }));
+        expect(inputs(instance(plan)).metadataOptions).toEqual(
+            expect.objectContaining({
+                httpEndpoint: "enabled",
+                httpTokens: "required",
+                httpPutResponseHopLimit: 1,
+            }),
+        );
     });
 
     test("every volume is encrypted: the gp3 root and the state volume, and no other", () => {
         const i = inputs(instance(plan));
-        expect(i.rootBlockDevice).toEqual(expect.objectContaining({ encrypted: true, volumeType: "gp3", volumeSize: 64 }));
+        expect(i.rootBlockDevice).toEqual(
+            expect.objectContaining({ encrypted: true, volumeType: "gp3", volumeSize: 64 }),
+        );
         expect(i.ebsBlockDevices ?? []).toEqual([]);
         const volumes = byType(plan, A.volume);
         expect(volumes).toHaveLength(1);
@@ -70,7 +77,9 @@ describe("AWS resources of the example stack", () => {
 
     test("the host's role can be assumed by EC2 only, and its policies keep the rules", () => {
         const trust = JSON.parse(inputs(one(plan, A.role)).assumeRolePolicy);
-        expect(trust.Statement.map((s: any) => [s.Effect, s.Action, s.Principal])).toEqual([["Allow", "sts:AssumeRole", { Service: "ec2.amazonaws.com" }]]);
+        expect(trust.Statement.map((s: any) => [s.Effect, s.Action, s.Principal])).toEqual([
+            ["Allow", "sts:AssumeRole", { Service: "ec2.amazonaws.com" }],
+        ]);
         const policies = byType(plan, A.rolePolicy).map((r) => JSON.parse(inputs(r).policy) as PolicyDocument);
         expect(policies).toHaveLength(2);
         for (const doc of policies) {
@@ -80,9 +89,12 @@ describe("AWS resources of the example stack", () => {
     });
 
     test("the snapshot policy and the state volume share the stack's tag", () => {
-        const snapshots = JSON.parse(inputs(one(plan, A.rolePolicy, "microvm-state-snapshots")).policy) as PolicyDocument;
+        const snapshots = JSON.parse(
+            inputs(one(plan, A.rolePolicy, "microvm-state-snapshots")).policy,
+        ) as PolicyDocument;
         const conditionValues = snapshots.Statement.flatMap((s) => Object.entries(s.Condition?.StringEquals ?? {}))
-            .filter(([k]) => k.endsWith(`/${stateVolumeTagKey}`)).map(([, v]) => v);
+            .filter(([k]) => k.endsWith(`/${stateVolumeTagKey}`))
+            .map(([, v]) => v);
         expect(conditionValues.length).toBe(3);
         expect(new Set(conditionValues)).toEqual(new Set(["microvm-infra/dev"]));
         expect(inputs(one(plan, A.volume)).tags[stateVolumeTagKey]).toBe("microvm-infra/dev");
@@ -110,13 +122,17 @@ describe("AWS resources of the example stack", () => {
     });
 
     test("the infra.json device is the attached volume's by-id path", () => {
-        expect(JSON.parse(plan.files["nixos/infra.json"]).storage.device).toBe("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0placeholder000000");
+        expect(JSON.parse(plan.files["nixos/infra.json"]).storage.device).toBe(
+            "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0placeholder000000",
+        );
     });
 
     test("the host key: ED25519, private outputs secret, in user data only as a secret", () => {
         const key = one(plan, A.hostKey);
         expect(inputs(key).algorithm).toBe("ED25519");
-        expect(key.options.additionalSecretOutputs).toEqual(expect.arrayContaining(["privateKeyOpenssh", "privateKeyPem"]));
+        expect(key.options.additionalSecretOutputs).toEqual(
+            expect.arrayContaining(["privateKeyOpenssh", "privateKeyPem"]),
+        );
         const host = instance(plan);
         expect(host.secretInputs).toContain("userData");
         expect(host.options.additionalSecretOutputs).toContain("userData");
@@ -128,8 +144,14 @@ describe("AWS resources of the example stack", () => {
         const ready = one(plan, "command:local:Command", "microvm-ssh-ready");
         expect(commands.length).toBeGreaterThan(0);
         for (const c of commands) {
-            expect({ name: c.name, deps: c.propertyDependencies.connection }).toEqual({ name: c.name, deps: expect.arrayContaining([ready.urn]) });
-            expect({ name: c.name, deps: c.propertyDependencies.connection }).not.toEqual({ name: c.name, deps: expect.arrayContaining([urnOf(plan, A.hostKey)]) });
+            expect({ name: c.name, deps: c.propertyDependencies.connection }).toEqual({
+                name: c.name,
+                deps: expect.arrayContaining([ready.urn]),
+            });
+            expect({ name: c.name, deps: c.propertyDependencies.connection }).not.toEqual({
+                name: c.name,
+                deps: expect.arrayContaining([urnOf(plan, A.hostKey)]),
+            });
         }
         // The bootstrap key (user data's) goes only to that wait, which meets a new machine with it.
         expect(ready.propertyDependencies.create).toEqual(expect.arrayContaining([urnOf(plan, A.hostKey)]));
@@ -204,10 +226,13 @@ describe("AWS config variants", () => {
 });
 
 describe("what config changes do to the host and its volume", () => {
-    const replaced = (d: { replace: { urn: string }[] }, plan: Plan, type: string) => d.replace.some((c) => c.urn === urnOf(plan, type));
+    const replaced = (d: { replace: { urn: string }[] }, plan: Plan, type: string) =>
+        d.replace.some((c) => c.urn === urnOf(plan, type));
 
     test("a new instanceType stops, changes and starts the same instance: nothing replaced, the wait for the host runs again", async () => {
-        const { before, after, diff } = await planEdit((doc) => { host(doc).instanceType = "m7g.metal"; });
+        const { before, after, diff } = await planEdit((doc) => {
+            host(doc).instanceType = "m7g.metal";
+        });
         expect(diff.replace).toEqual([]);
         expect(diff.delete).toEqual([]);
         expect(diff.update.find((c) => c.urn === urnOf(after, A.instance))?.paths).toEqual(["instanceType"]);
@@ -227,10 +252,14 @@ describe("what config changes do to the host and its volume", () => {
     });
 
     test("a replaced instance (a new AMI pin) re-attaches the same volume, keeps the bootstrap key and address", async () => {
-        const { after, diff } = await planEdit((doc) => { host(doc).ami = "ami-0123456789abcdef0"; });
+        const { after, diff } = await planEdit((doc) => {
+            host(doc).ami = "ami-0123456789abcdef0";
+        });
         expect(diff.replace.find((c) => c.urn === urnOf(after, A.instance))?.replaceBecause).toEqual(["ami"]);
         const attachment = diff.replace.find((c) => c.urn === urnOf(after, A.attachment));
-        expect(attachment).toEqual(expect.objectContaining({ replaceBecause: ["instanceId"], deleteBeforeReplace: true }));
+        expect(attachment).toEqual(
+            expect.objectContaining({ replaceBecause: ["instanceId"], deleteBeforeReplace: true }),
+        );
         for (const kept of [A.volume, A.hostKey, A.eip, A.keyPair]) {
             expect({ kept, unchanged: diff.unchanged.includes(urnOf(after, kept)) }).toEqual({ kept, unchanged: true });
         }
@@ -238,7 +267,9 @@ describe("what config changes do to the host and its volume", () => {
     });
 
     test("pinning an AMI replaces the host but not the volume; re-pinning replaces it again", async () => {
-        const pin = (ami: string) => (doc: StackDoc) => { host(doc).ami = ami; };
+        const pin = (ami: string) => (doc: StackDoc) => {
+            host(doc).ami = ami;
+        };
         const first = await planEdit(pin("ami-0123456789abcdef0"));
         expect(replaced(first.diff, first.after, A.instance)).toBe(true);
         expect(first.diff.unchanged).toContain(urnOf(first.after, A.volume));
@@ -253,10 +284,23 @@ describe("what config changes do to the host and its volume", () => {
 
     test("a new operator key, even first in the list, never replaces the host: only the key pair and the deployment", async () => {
         const newKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB new@example";
-        const { after, diff } = await planEdit((doc) => { host(doc).sshPublicKeys = [newKey, ...host(doc).sshPublicKeys]; });
+        const { after, diff } = await planEdit((doc) => {
+            host(doc).sshPublicKeys = [newKey, ...host(doc).sshPublicKeys];
+        });
         expect(replaced(diff, after, A.instance)).toBe(false);
-        expect(diff.unchanged).toEqual(expect.arrayContaining([urnOf(after, A.instance), urnOf(after, A.volume), urnOf(after, A.attachment), urnOf(after, A.eip)]));
-        expect(diff.replace.map((c) => c.urn.split("::").pop()).sort()).toEqual(["microvm-admin", "microvm-bundle", "microvm-switch"]);
+        expect(diff.unchanged).toEqual(
+            expect.arrayContaining([
+                urnOf(after, A.instance),
+                urnOf(after, A.volume),
+                urnOf(after, A.attachment),
+                urnOf(after, A.eip),
+            ]),
+        );
+        expect(diff.replace.map((c) => c.urn.split("::").pop()).sort()).toEqual([
+            "microvm-admin",
+            "microvm-bundle",
+            "microvm-switch",
+        ]);
         expect(JSON.parse(after.files["nixos/infra.json"]).host.sshPublicKeys[0]).toBe(newKey);
         expect(diff.delete).toEqual([]);
     });

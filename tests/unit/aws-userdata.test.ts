@@ -60,7 +60,10 @@ describe("hostKeyUserData against the NixOS image's parsing", () => {
     });
 
     test("holds the host key and nothing else", () => {
-        const text = hostKeyUserData("ssh-ed25519 AAAAPUB placeholder\n", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----\n");
+        const text = hostKeyUserData(
+            "ssh-ed25519 AAAAPUB placeholder\n",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----\n",
+        );
         const lines = text.trimEnd().split("\n");
         expect(lines.filter((l) => !l.startsWith("#"))).toEqual([
             "SSH_HOST_ED25519_KEY_PUB:ssh-ed25519 AAAAPUB placeholder",
@@ -69,7 +72,11 @@ describe("hostKeyUserData against the NixOS image's parsing", () => {
     });
 
     test.each([
-        ["ssh-rsa AAAA x", "-----BEGIN OPENSSH PRIVATE KEY-----\nA\n-----END OPENSSH PRIVATE KEY-----", "must be an ssh-ed25519 key"],
+        [
+            "ssh-rsa AAAA x",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nA\n-----END OPENSSH PRIVATE KEY-----",
+            "must be an ssh-ed25519 key",
+        ],
         ["ssh-ed25519 AAAA\nssh-ed25519 BBBB", "k", "must be a single non-empty line"],
         ["ssh-ed25519 AAAA x", "a|b", "without '|'"],
         ["ssh-ed25519 AAAA x", "  \n", "non-empty"],
@@ -78,6 +85,8 @@ describe("hostKeyUserData against the NixOS image's parsing", () => {
     });
 
     test("knownHostsLine pins type and key for the address, without the comment", () => {
-        expect(knownHostsLine("198.51.100.10", "ssh-ed25519 AAAAKEY host-comment\n")).toBe("198.51.100.10 ssh-ed25519 AAAAKEY");
+        expect(knownHostsLine("198.51.100.10", "ssh-ed25519 AAAAKEY host-comment\n")).toBe(
+            "198.51.100.10 ssh-ed25519 AAAAKEY",
+        );
     });
 });

@@ -7,10 +7,25 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { bundleHash, collectBundle, fileHashes, manifest, sortFiles, tarBundle } from "../../components/deploy/bundle";
-import { credentialsProblem, dialErrorLimit, firstBootWaitSeconds, noCredentialsMessage, perDialTimeoutSeconds, redialSeconds } from "../../components/deploy/connection";
+import {
+    credentialsProblem,
+    dialErrorLimit,
+    firstBootWaitSeconds,
+    noCredentialsMessage,
+    perDialTimeoutSeconds,
+    redialSeconds,
+} from "../../components/deploy/connection";
 import { checkSecretFiles } from "../../components/deploy/deployment";
 import {
-    applySlotsCommand, createStateCommand, secretPathProblem, secretsCommand, secretsStdin, switchCommand, switchJobBundlePath, switchJobFile, switchUnit,
+    applySlotsCommand,
+    createStateCommand,
+    secretPathProblem,
+    secretsCommand,
+    secretsStdin,
+    switchCommand,
+    switchJobBundlePath,
+    switchJobFile,
+    switchUnit,
 } from "../../components/deploy/remoteCommands";
 import { PlannedResource } from "../../tools/plan/mockRuntime";
 import { Plan } from "../../tools/plan/run";
@@ -27,10 +42,22 @@ describe("bundle", () => {
     const paths = files.map((f) => f.path);
 
     test("holds nixos/**, the rendered infra.json in place of the committed one, and scripts/**", () => {
-        expect(paths).toEqual(expect.arrayContaining(["nixos/flake.nix", "nixos/flake.lock", "nixos/infra.json", "nixos/modules/hypervisor.nix", "scripts/vm-state"]));
+        expect(paths).toEqual(
+            expect.arrayContaining([
+                "nixos/flake.nix",
+                "nixos/flake.lock",
+                "nixos/infra.json",
+                "nixos/modules/hypervisor.nix",
+                "scripts/vm-state",
+            ]),
+        );
         expect(files.find((f) => f.path === "nixos/infra.json")!.content.toString()).toBe('{"rendered": true}\n');
-        expect(paths.filter((p) => !p.startsWith("nixos/") && !p.startsWith("scripts/"))).toEqual([switchJobBundlePath]);
-        expect(files.find((f) => f.path === switchJobBundlePath)!.content.equals(readFileSync(switchJobFile))).toBe(true);
+        expect(paths.filter((p) => !p.startsWith("nixos/") && !p.startsWith("scripts/"))).toEqual([
+            switchJobBundlePath,
+        ]);
+        expect(files.find((f) => f.path === switchJobBundlePath)!.content.equals(readFileSync(switchJobFile))).toBe(
+            true,
+        );
         expect(files.find((f) => f.path === "scripts/vm-state")!.mode).toBe("755");
         expect(paths).toEqual([...paths].sort());
     });
@@ -47,22 +74,32 @@ describe("bundle", () => {
     });
 
     test("rejects paths that could escape the bundle", () => {
-        expect(() => sortFiles([{ path: "../etc/passwd", mode: "644", content: Buffer.from("") }])).toThrow(/must be relative/);
+        expect(() => sortFiles([{ path: "../etc/passwd", mode: "644", content: Buffer.from("") }])).toThrow(
+            /must be relative/,
+        );
         expect(() => sortFiles([{ path: "/abs", mode: "644", content: Buffer.from("") }])).toThrow(/must be relative/);
     });
 
-    requireTools(["tar"], "apt-get install tar").test("the tar is reproducible and GNU tar extracts exactly the files, with their modes", () => {
-        expect(tarBundle(files).equals(tarBundle(collectBundle('{"rendered": true}\n')))).toBe(true);
-        const dir = mkdtempSync(join(tmpdir(), "bundle-"));
-        writeFileSync(join(dir, "b.tar"), tarBundle(files));
-        execFileSync("mkdir", [join(dir, "x")]);
-        execFileSync("tar", ["-x", "-f", join(dir, "b.tar"), "-C", join(dir, "x")]);
-        const listed = execFileSync("sh", ["-c", "cd x && find . -type f -printf '%P %m\\n' | LC_ALL=C sort"], { cwd: dir }).toString().trim().split("\n");
-        expect(listed).toEqual(files.map((f) => `${f.path} ${f.mode}`));
-        for (const f of files) {
-            expect(readFileSync(join(dir, "x", f.path)).equals(f.content)).toBe(true);
-        }
-    });
+    requireTools(["tar"], "apt-get install tar").test(
+        "the tar is reproducible and GNU tar extracts exactly the files, with their modes",
+        () => {
+            expect(tarBundle(files).equals(tarBundle(collectBundle('{"rendered": true}\n')))).toBe(true);
+            const dir = mkdtempSync(join(tmpdir(), "bundle-"));
+            writeFileSync(join(dir, "b.tar"), tarBundle(files));
+            execFileSync("mkdir", [join(dir, "x")]);
+            execFileSync("tar", ["-x", "-f", join(dir, "b.tar"), "-C", join(dir, "x")]);
+            const listed = execFileSync("sh", ["-c", "cd x && find . -type f -printf '%P %m\\n' | LC_ALL=C sort"], {
+                cwd: dir,
+            })
+                .toString()
+                .trim()
+                .split("\n");
+            expect(listed).toEqual(files.map((f) => `${f.path} ${f.mode}`));
+            for (const f of files) {
+                expect(readFileSync(join(dir, "x", f.path)).equals(f.content)).toBe(true);
+            }
+        },
+    );
 });
 
 describe("connection", () => {
@@ -114,7 +151,9 @@ describe("remote scripts", () => {
     });
 
     test("Deployment refuses secret files it cannot keep out of the store", () => {
-        expect(() => checkSecretFiles(["/nix/store/x"])).toThrow("Deployment secretFiles: secret file path must be outside /nix");
+        expect(() => checkSecretFiles(["/nix/store/x"])).toThrow(
+            "Deployment secretFiles: secret file path must be outside /nix",
+        );
     });
 
     test("secrets travel on stdin only: the command names the paths, never the content", () => {
@@ -122,38 +161,61 @@ describe("remote scripts", () => {
         const command = secretsCommand(["/var/lib/microvm-infra/secrets/a"]);
         expect(command).not.toContain(secret);
         expect(command).toContain("umask 077");
-        const stdin = secretsStdin(["/var/lib/microvm-infra/secrets/a"], { "/var/lib/microvm-infra/secrets/a": secret });
+        const stdin = secretsStdin(["/var/lib/microvm-infra/secrets/a"], {
+            "/var/lib/microvm-infra/secrets/a": secret,
+        });
         expect(Buffer.from(stdin.trim(), "base64").toString()).toBe(secret);
     });
 
     test("the switch is named after the bundle; its command is switch.sh with the hash, Tailscale and slots as arguments", () => {
         expect(switchUnit(hash)).toBe("microvm-infra-switch-aaaaaaaaaaaaaaaa");
         const text = switchCommand({ hash, tailscale: true, slots: ["slot1", "slot2"] });
-        expect(text).toBe(`set -- '${hash}' '1' 'slot1' 'slot2'\n${readFileSync(join(repoRoot, "components/deploy/remote/switch.sh"), "utf8")}`);
-        expect(() => switchCommand({ hash: "nothex", tailscale: true, slots: [] })).toThrow("bundle hash must be 64 lowercase hex digits");
+        expect(text).toBe(
+            `set -- '${hash}' '1' 'slot1' 'slot2'\n${readFileSync(join(repoRoot, "components/deploy/remote/switch.sh"), "utf8")}`,
+        );
+        expect(() => switchCommand({ hash: "nothex", tailscale: true, slots: [] })).toThrow(
+            "bundle hash must be 64 lowercase hex digits",
+        );
         expect(() => switchCommand({ hash, tailscale: true, slots: ["Bad;rm"] })).toThrow(/slot name must be/);
     });
 
-    const shellFiles = ["components/deploy/remote", "components/deploy/local", "components/tailscale/remote"]
-        .flatMap((dir) => readdirSync(join(repoRoot, dir)).filter((f) => f.endsWith(".sh")).map((f) => join(repoRoot, dir, f)));
-    requireTools(["shellcheck"], "apt-get install shellcheck").test("every remote script, and every command built from one, passes shellcheck", () => {
-        expect(shellFiles.length).toBeGreaterThanOrEqual(5);
-        const dir = mkdtempSync(join(tmpdir(), "scripts-"));
-        const commands: Record<string, string> = {
-            "switch-cmd.sh": switchCommand({ hash, tailscale: true, slots: ["slot1"] }),
-            "secrets-cmd.sh": secretsCommand(["/var/lib/microvm-infra/secrets/a", "/var/lib/microvm-infra/secrets/b"]),
-            "state-cmd.sh": createStateCommand("web", { kind: "restore", source: "slot1", snapshot: "golden" }, "i-0123"),
-            "apply-cmd.sh": applySlotsCommand({ slot1: "10.1.0.2" }),
-        };
-        const files = [...shellFiles, ...Object.entries(commands).map(([file, text]) => {
-            writeFileSync(join(dir, file), `#!/usr/bin/env bash\n${text}`);
-            return join(dir, file);
-        })];
-        for (const file of files) {
-            const r = spawnSync("shellcheck", ["-x", file]);
-            expect({ file, out: r.stdout.toString() }).toEqual({ file, out: "" });
-        }
-    });
+    const shellFiles = ["components/deploy/remote", "components/deploy/local", "components/tailscale/remote"].flatMap(
+        (dir) =>
+            readdirSync(join(repoRoot, dir))
+                .filter((f) => f.endsWith(".sh"))
+                .map((f) => join(repoRoot, dir, f)),
+    );
+    requireTools(["shellcheck"], "apt-get install shellcheck").test(
+        "every remote script, and every command built from one, passes shellcheck",
+        () => {
+            expect(shellFiles.length).toBeGreaterThanOrEqual(5);
+            const dir = mkdtempSync(join(tmpdir(), "scripts-"));
+            const commands: Record<string, string> = {
+                "switch-cmd.sh": switchCommand({ hash, tailscale: true, slots: ["slot1"] }),
+                "secrets-cmd.sh": secretsCommand([
+                    "/var/lib/microvm-infra/secrets/a",
+                    "/var/lib/microvm-infra/secrets/b",
+                ]),
+                "state-cmd.sh": createStateCommand(
+                    "web",
+                    { kind: "restore", source: "slot1", snapshot: "golden" },
+                    "i-0123",
+                ),
+                "apply-cmd.sh": applySlotsCommand({ slot1: "10.1.0.2" }),
+            };
+            const files = [
+                ...shellFiles,
+                ...Object.entries(commands).map(([file, text]) => {
+                    writeFileSync(join(dir, file), `#!/usr/bin/env bash\n${text}`);
+                    return join(dir, file);
+                }),
+            ];
+            for (const file of files) {
+                const r = spawnSync("shellcheck", ["-x", file]);
+                expect({ file, out: r.stdout.toString() }).toEqual({ file, out: "" });
+            }
+        },
+    );
 });
 
 describe("the deploy as planned (mock runtime)", () => {
@@ -172,7 +234,12 @@ describe("the deploy as planned (mock runtime)", () => {
         const sw = named("microvm-switch");
         const h = /^set -- '([0-9a-f]{64})'/.exec(sw.inputs.create as string)![1];
         const bundle = collectBundle(plan.files["nixos/infra.json"]);
-        expect(sw.inputs.triggers).toEqual([h, instanceId, fileHashes(bundle), JSON.parse(plan.files["nixos/infra.json"])]);
+        expect(sw.inputs.triggers).toEqual([
+            h,
+            instanceId,
+            fileHashes(bundle),
+            JSON.parse(plan.files["nixos/infra.json"]),
+        ]);
         expect(sw.inputs.stdin).toBeUndefined();
         expect(h).toBe(bundleHash(bundle));
         expect(Object.keys(plan.files)).toEqual(collectBundle(plan.files["nixos/infra.json"]).map((f) => f.path));
@@ -198,7 +265,17 @@ describe("the deploy as planned (mock runtime)", () => {
         expect(ready.inputs.triggers).toEqual([instanceId]);
         expect(ready.inputs.interpreter).toEqual(["bash", "-c"]);
         const bootstrap = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-        const args = (mode: string) => [mode, "198.51.100.10", "22", String(firstBootWaitSeconds), bootstrap, instanceId, "a1.metal", "public", readFileSync(hostKeyScript, "utf8")];
+        const args = (mode: string) => [
+            mode,
+            "198.51.100.10",
+            "22",
+            String(firstBootWaitSeconds),
+            bootstrap,
+            instanceId,
+            "a1.metal",
+            "public",
+            readFileSync(hostKeyScript, "utf8"),
+        ];
         expect(ready.inputs.create).toBe(scriptCommand(waitForSshScript, args("new")));
         expect(ready.inputs.update).toBe(scriptCommand(waitForSshScript, args("same")));
         // The update meets the machine with the key it reported last time.
@@ -218,13 +295,20 @@ describe("the deploy as planned (mock runtime)", () => {
         expect(named("slot1@golden").options.dependsOn).toContain(urn("slot1"));
         expect(named("dev").options.dependsOn).toEqual(expect.arrayContaining([urn("slot1"), urn("slot1@golden")]));
         const slots = named("microvm-slots");
-        expect(slots.options.dependsOn).toEqual(expect.arrayContaining([urn("microvm-switch"), ...[1, 2, 3, 4, 5].map((i) => urn(`slot${i}`))]));
-        expect(slots.inputs.stdin).toBe('{"slots":{"slot1":"slot1","slot2":"slot2","slot3":"slot3","slot4":"slot4","slot5":"slot5"}}\n');
+        expect(slots.options.dependsOn).toEqual(
+            expect.arrayContaining([urn("microvm-switch"), ...[1, 2, 3, 4, 5].map((i) => urn(`slot${i}`))]),
+        );
+        expect(slots.inputs.stdin).toBe(
+            '{"slots":{"slot1":"slot1","slot2":"slot2","slot3":"slot3","slot4":"slot4","slot5":"slot5"}}\n',
+        );
     });
 
     test("every remote command is deleted with the host, so destroying the stack runs no remote delete", () => {
         for (const r of commands()) {
-            expect({ name: r.name, deletedWith: r.options.deletedWith }).toEqual({ name: r.name, deletedWith: hostUrn() });
+            expect({ name: r.name, deletedWith: r.options.deletedWith }).toEqual({
+                name: r.name,
+                deletedWith: hostUrn(),
+            });
         }
     });
 

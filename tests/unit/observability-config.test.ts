@@ -1,6 +1,12 @@
 import { parseStackConfig } from "../../infra/config";
 import {
-    alertWebhookProblems, observabilityDiskGiB, observabilityMemoryFor, observabilityReserveMiB, webhookUrlProblem, withheldSecret, isWithheldSecret,
+    alertWebhookProblems,
+    observabilityDiskGiB,
+    observabilityMemoryFor,
+    observabilityReserveMiB,
+    webhookUrlProblem,
+    withheldSecret,
+    isWithheldSecret,
 } from "../../infra/config/observability";
 import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -26,7 +32,13 @@ describe("observability: the config key", () => {
     test("is off by default, with the documented defaults, and then costs no memory or disk", () => {
         const cfg = parseStackConfig(valid());
         expect(cfg.observability).toEqual({
-            enabled: false, collector: "main", metricsRetentionDays: 15, metricsDiskGiB: 8, logRetentionDays: 14, logDiskGiB: 4, volumeFullPercent: 85,
+            enabled: false,
+            collector: "main",
+            metricsRetentionDays: 15,
+            metricsDiskGiB: 8,
+            logRetentionDays: 14,
+            logDiskGiB: 4,
+            volumeFullPercent: 85,
         });
         expect(observabilityReserveMiB(cfg.observability, "main")).toBe(0);
         expect(observabilityDiskGiB(cfg.observability, "main")).toBe(0);
@@ -35,7 +47,13 @@ describe("observability: the config key", () => {
 
     test("on, the collector runs Prometheus, Alertmanager and Grafana besides what every host runs", () => {
         const cfg = parseStackConfig({ ...fleet(), observability: { enabled: true, collector: "big" } });
-        expect(observabilityMemoryFor(cfg.observability, "big")).toEqual({ prometheus: 1024, alertmanager: 128, grafana: 512, nodeExporter: 128, exporters: 64 });
+        expect(observabilityMemoryFor(cfg.observability, "big")).toEqual({
+            prometheus: 1024,
+            alertmanager: 128,
+            grafana: 512,
+            nodeExporter: 128,
+            exporters: 64,
+        });
         expect(observabilityMemoryFor(cfg.observability, "main")).toEqual({ nodeExporter: 128, exporters: 64 });
         expect(observabilityReserveMiB(cfg.observability, "big")).toBe(1856);
         expect(observabilityReserveMiB(cfg.observability, "main")).toBe(192);
@@ -49,30 +67,97 @@ describe("observability: the config key", () => {
     });
 
     test.each<[string, (r: Raw) => void, string[]]>([
-        ["an unknown key", (r) => { r.observability = { enable: true }; },
-            ["observability.enable: unknown key; valid keys of observability are enabled, collector, metricsRetentionDays, metricsDiskGiB, logRetentionDays, logDiskGiB, volumeFullPercent"]],
-        ["not an object", (r) => { r.observability = true; },
-            ["observability: must be an object, got true"]],
-        ["enabled not a boolean", (r) => { r.observability = { enabled: "yes" }; },
-            ['observability.enabled: must be true or false, got "yes"']],
-        ["retention out of range", (r) => { r.observability = { enabled: true, metricsRetentionDays: 0, logRetentionDays: 4000 }; },
-            ["observability.metricsRetentionDays: must be an integer from 1 to 3650, got 0", "observability.logRetentionDays: must be an integer from 1 to 3650, got 4000"]],
-        ["a threshold below half", (r) => { r.observability = { volumeFullPercent: 40 }; },
-            ["observability.volumeFullPercent: must be an integer from 50 to 99, got 40"]],
-        ["on without Tailscale (nothing could reach it but the internet)", (r) => { r.observability = { enabled: true }; r.tailscale = { enabled: false }; },
-            ["observability.enabled: is true but tailscale.enabled is false: Grafana, Prometheus and Alertmanager are reachable only on the tailnet (never from the internet), so enable Tailscale or turn observability off"]],
-        ["a collector that is not a host", (r) => { r.observability = { enabled: true, collector: "small" }; },
-            ['observability.collector: names host "small", which is not in hosts (main); the collector is the host that runs Prometheus, Alertmanager and Grafana']],
-        ["slots that fit only without observability", (r) => { r.slots = { slot1: { memMiB: 27648 } }; r.observability = { enabled: true }; },
-            ["slots: the slots' memory adds up to 27648 MiB, but a1.metal has 32 GiB and leaves 26816 MiB for slots after the host's share and 1856 MiB for observability (observability.enabled); lower slots.<name>.memMiB or choose a larger host.instanceType (c6g.metal, c6gd.metal, m6g.metal)"]],
-        ["a root volume too small for the journal and Prometheus' data", (r) => { r.host.rootVolumeGiB = 30; r.observability = { enabled: true }; },
-            ["host.rootVolumeGiB: 30 GiB cannot hold observability's 12 GiB (observability.logDiskGiB + observability.metricsDiskGiB) beside the 20 GiB NixOS keeps for itself; grow host.rootVolumeGiB to at least 32, or lower observability.logDiskGiB or observability.metricsDiskGiB"]],
+        [
+            "an unknown key",
+            (r) => {
+                r.observability = { enable: true };
+            },
+            [
+                "observability.enable: unknown key; valid keys of observability are enabled, collector, metricsRetentionDays, metricsDiskGiB, logRetentionDays, logDiskGiB, volumeFullPercent",
+            ],
+        ],
+        [
+            "not an object",
+            (r) => {
+                r.observability = true;
+            },
+            ["observability: must be an object, got true"],
+        ],
+        [
+            "enabled not a boolean",
+            (r) => {
+                r.observability = { enabled: "yes" };
+            },
+            ['observability.enabled: must be true or false, got "yes"'],
+        ],
+        [
+            "retention out of range",
+            (r) => {
+                r.observability = { enabled: true, metricsRetentionDays: 0, logRetentionDays: 4000 };
+            },
+            [
+                "observability.metricsRetentionDays: must be an integer from 1 to 3650, got 0",
+                "observability.logRetentionDays: must be an integer from 1 to 3650, got 4000",
+            ],
+        ],
+        [
+            "a threshold below half",
+            (r) => {
+                r.observability = { volumeFullPercent: 40 };
+            },
+            ["observability.volumeFullPercent: must be an integer from 50 to 99, got 40"],
+        ],
+        [
+            "on without Tailscale (nothing could reach it but the internet)",
+            (r) => {
+                r.observability = { enabled: true };
+                r.tailscale = { enabled: false };
+            },
+            [
+                "observability.enabled: is true but tailscale.enabled is false: Grafana, Prometheus and Alertmanager are reachable only on the tailnet (never from the internet), so enable Tailscale or turn observability off",
+            ],
+        ],
+        [
+            "a collector that is not a host",
+            (r) => {
+                r.observability = { enabled: true, collector: "small" };
+            },
+            [
+                'observability.collector: names host "small", which is not in hosts (main); the collector is the host that runs Prometheus, Alertmanager and Grafana',
+            ],
+        ],
+        [
+            "slots that fit only without observability",
+            (r) => {
+                r.slots = { slot1: { memMiB: 27648 } };
+                r.observability = { enabled: true };
+            },
+            [
+                "slots: the slots' memory adds up to 27648 MiB, but a1.metal has 32 GiB and leaves 26816 MiB for slots after the host's share and 1856 MiB for observability (observability.enabled); lower slots.<name>.memMiB or choose a larger host.instanceType (c6g.metal, c6gd.metal, m6g.metal)",
+            ],
+        ],
+        [
+            "a root volume too small for the journal and Prometheus' data",
+            (r) => {
+                r.host.rootVolumeGiB = 30;
+                r.observability = { enabled: true };
+            },
+            [
+                "host.rootVolumeGiB: 30 GiB cannot hold observability's 12 GiB (observability.logDiskGiB + observability.metricsDiskGiB) beside the 20 GiB NixOS keeps for itself; grow host.rootVolumeGiB to at least 32, or lower observability.logDiskGiB or observability.metricsDiskGiB",
+            ],
+        ],
     ])("%s", (_title, edit, expected) => {
         expect(problems(edit)).toEqual(expected);
     });
 
     test("off, the same slots and root volume fit: observability is counted only when on", () => {
-        expect(problems((r) => { r.slots = { slot1: { memMiB: 27648 } }; r.host.rootVolumeGiB = 30; r.observability = { enabled: false }; })).toEqual([]);
+        expect(
+            problems((r) => {
+                r.slots = { slot1: { memMiB: 27648 } };
+                r.host.rootVolumeGiB = 30;
+                r.observability = { enabled: false };
+            }),
+        ).toEqual([]);
     });
 
     test("in a fleet, only the collector counts Prometheus: its own host's key is named", () => {
@@ -130,7 +215,9 @@ describe("alertWebhookUrl: a secret, and a URL", () => {
 
     test("in clear text it is refused, naming the fix and not the value", () => {
         const found = alertWebhookProblems([key], () => false, key, secretUrl);
-        expect(found).toEqual(["alertWebhookUrl: is stored in clear text in the stack file; remove it (pulumi config rm alertWebhookUrl) and set it again with `pulumi config set --secret alertWebhookUrl https://...`"]);
+        expect(found).toEqual([
+            "alertWebhookUrl: is stored in clear text in the stack file; remove it (pulumi config rm alertWebhookUrl) and set it again with `pulumi config set --secret alertWebhookUrl https://...`",
+        ]);
         expect(found.join("\n")).not.toContain("secretXXXX");
     });
 

@@ -32,7 +32,11 @@ describe("infra.json", () => {
             logs: { retentionDays: 14, maxGiB: 4 },
             metrics: { retentionDays: 15, maxGiB: 8 },
             scrape: [{ host: "main", tailnetName: "microvm-host" }],
-            alerts: { volumeFullPercent: 85, snapshots: [{ host: "main", state: "slot1", everyMinutes: 1440 }], replicas: [] },
+            alerts: {
+                volumeFullPercent: 85,
+                snapshots: [{ host: "main", state: "slot1", everyMinutes: 1440 }],
+                replicas: [],
+            },
         });
     });
 
@@ -49,10 +53,25 @@ describe("infra.json", () => {
         const plan = await planStack(fixture, "dev");
         const big = JSON.parse(plan.hostFiles.big["nixos/infra.json"]).observability;
         const main = JSON.parse(plan.hostFiles.main["nixos/infra.json"]).observability;
-        expect(main).toEqual({ host: "main", role: "agent", memoryMiB: { nodeExporter: 128, exporters: 64 }, ports: { nodeExporter: 9100 }, logs: { retentionDays: 7, maxGiB: 2 } });
-        expect(big.scrape).toEqual([{ host: "big", tailnetName: "microvm-big" }, { host: "main", tailnetName: "microvm-main" }]);
-        expect(big.alerts.snapshots).toEqual([{ host: "main", state: "slot1", everyMinutes: 60 }, { host: "big", state: "slot4", everyMinutes: 10080 }]);
-        expect(big.alerts.replicas).toEqual([{ host: "main", state: "slot1", to: "big", everyMinutes: 15 }, { host: "big", state: "slot4", to: "main", everyMinutes: 60 }]);
+        expect(main).toEqual({
+            host: "main",
+            role: "agent",
+            memoryMiB: { nodeExporter: 128, exporters: 64 },
+            ports: { nodeExporter: 9100 },
+            logs: { retentionDays: 7, maxGiB: 2 },
+        });
+        expect(big.scrape).toEqual([
+            { host: "big", tailnetName: "microvm-big" },
+            { host: "main", tailnetName: "microvm-main" },
+        ]);
+        expect(big.alerts.snapshots).toEqual([
+            { host: "main", state: "slot1", everyMinutes: 60 },
+            { host: "big", state: "slot4", everyMinutes: 10080 },
+        ]);
+        expect(big.alerts.replicas).toEqual([
+            { host: "main", state: "slot1", to: "big", everyMinutes: 15 },
+            { host: "big", state: "slot4", to: "main", everyMinutes: 60 },
+        ]);
         expect(big.alerts.webhook).toEqual({ envFile: alertWebhookEnvFile, variable: "MICROVM_ALERT_WEBHOOK_URL" });
     });
 
@@ -76,12 +95,20 @@ describe("the alerts' webhook", () => {
         const recorder = await startMockRuntime(project, "dev", { ...stack.config, [key]: url }, stack.secretKeys);
         const program = defineInfrastructure(loadStackConfig());
         const files = await new Promise<Record<string, Record<string, string>>>((resolve) =>
-            pulumi.all(Object.values(program.hostFiles)).apply((all) => resolve(Object.fromEntries(Object.keys(program.hostFiles).map((h, i) => [h, all[i]])))));
+            pulumi
+                .all(Object.values(program.hostFiles))
+                .apply((all) => resolve(Object.fromEntries(Object.keys(program.hostFiles).map((h, i) => [h, all[i]])))),
+        );
         await settle();
-        const command = (name: string) => recorder.resources.find((r) => r.type === "command:remote:Command" && r.name === name)!;
+        const command = (name: string) =>
+            recorder.resources.find((r) => r.type === "command:remote:Command" && r.name === name)!;
         const big = command("microvm-big-secrets");
         const main = command("microvm-secrets"); // main keeps the one-host names
-        const bigPaths = ["/var/lib/microvm-infra/secrets/alertmanager-webhook.env", "/var/lib/microvm-infra/secrets/fleet-transfer-key", "/var/lib/microvm-infra/secrets/tailscale-auth-key"];
+        const bigPaths = [
+            "/var/lib/microvm-infra/secrets/alertmanager-webhook.env",
+            "/var/lib/microvm-infra/secrets/fleet-transfer-key",
+            "/var/lib/microvm-infra/secrets/tailscale-auth-key",
+        ];
         expect(big.inputs.create).toBe(secretsCommand(bigPaths));
         expect(main.inputs.create).toBe(secretsCommand(bigPaths.slice(1)));
         expect(big.secretInputs).toContain("stdin");
@@ -101,7 +128,10 @@ describe("the alerts' webhook", () => {
     test("set in clear text, the plan stops with the key named and the value not shown", async () => {
         const raw = exampleStack();
         raw.config["microvm-infra:alertWebhookUrl"] = url;
-        const err = await planStack(writeStack(raw), "dev").then(() => undefined, (e: unknown) => e);
+        const err = await planStack(writeStack(raw), "dev").then(
+            () => undefined,
+            (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(ConfigError);
         expect((err as ConfigError).problems).toEqual([
             "alertWebhookUrl: is stored in clear text in the stack file; remove it (pulumi config rm alertWebhookUrl) and set it again with `pulumi config set --secret alertWebhookUrl https://...`",

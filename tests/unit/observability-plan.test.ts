@@ -14,7 +14,9 @@ import { Plan, planStack } from "../../tools/plan/run";
 import { repoPath } from "../helpers/paths";
 import { examplePlan, exampleStack, planDoc, StackDoc } from "../helpers/stacks";
 
-const off = (d: StackDoc) => { d.config["microvm-infra:observability"].enabled = false; };
+const off = (d: StackDoc) => {
+    d.config["microvm-infra:observability"].enabled = false;
+};
 const edited = (edit: (d: StackDoc) => void): Promise<Plan> => {
     const doc = exampleStack();
     edit(doc);
@@ -29,11 +31,13 @@ const planOff = () => (offPlan ??= edited(off));
 describe("npm run plan", () => {
     test("the example says what each host runs, opens and keeps for observability", async () => {
         const text = renderPlan(await examplePlan());
-        expect(text).toContain([
-            "Observability: on, reachable on the tailnet only; alerts are only shown, in Alertmanager and Grafana (no alertWebhookUrl)",
-            "  main (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1856 MiB of memory, 12 GiB of the root disk",
-            "  metrics kept 15 days (at most 8 GiB); logs 14 days (at most 4 GiB per host)",
-        ].join("\n"));
+        expect(text).toContain(
+            [
+                "Observability: on, reachable on the tailnet only; alerts are only shown, in Alertmanager and Grafana (no alertWebhookUrl)",
+                "  main (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1856 MiB of memory, 12 GiB of the root disk",
+                "  metrics kept 15 days (at most 8 GiB); logs 14 days (at most 4 GiB per host)",
+            ].join("\n"),
+        );
     });
 
     test("off, one line says so", async () => {
@@ -70,7 +74,9 @@ describe("the review", () => {
         expect(r.diff.delete).toEqual([]);
         expect(changed(r.diff.replace)).toEqual(["microvm-bundle", "microvm-switch"]);
         const md = renderReview(r, "test");
-        expect(md).toContain("#### Observability\n\n- Turned on. Each host runs:\n- main (collector): Prometheus :9090");
+        expect(md).toContain(
+            "#### Observability\n\n- Turned on. Each host runs:\n- main (collector): Prometheus :9090",
+        );
         expect(md).toContain("#### Security\n\n- tailnet: opens TCP 3000 (Grafana) on main\n");
         expect(md).toContain("| `microvm-infra:observability.enabled` | `false` -> `true` |");
     });
@@ -89,11 +95,17 @@ describe("the review", () => {
     });
 
     test("adding the webhook: alerts are delivered from now on; the secret is named, not shown, and only the secrets and the switch run", async () => {
-        const withWebhook = await edited((d) => { d.config["microvm-infra:alertWebhookUrl"] = { secure: "v1:UNIQUE-WEBHOOK-CIPHERTEXT" }; });
+        const withWebhook = await edited((d) => {
+            d.config["microvm-infra:alertWebhookUrl"] = { secure: "v1:UNIQUE-WEBHOOK-CIPHERTEXT" };
+        });
         const r = review(await examplePlan(), withWebhook);
-        expect(r.observability).toEqual(["From now on, alerts are delivered to the webhook (alertWebhookUrl) and shown in Alertmanager and Grafana."]);
+        expect(r.observability).toEqual([
+            "From now on, alerts are delivered to the webhook (alertWebhookUrl) and shown in Alertmanager and Grafana.",
+        ]);
         expect(r.security).toEqual([]);
-        expect(r.config).toEqual([{ key: "microvm-infra:alertWebhookUrl", change: "added", after: undefined, secret: true }]);
+        expect(r.config).toEqual([
+            { key: "microvm-infra:alertWebhookUrl", change: "added", after: undefined, secret: true },
+        ]);
         const md = renderReview(r, "test");
         expect(md).toContain("| `microvm-infra:alertWebhookUrl` | added (secret, value not shown) |");
         expect(md).not.toContain("UNIQUE-WEBHOOK-CIPHERTEXT");
@@ -103,7 +115,12 @@ describe("the review", () => {
     });
 
     test("an unrelated edit has no observability section", async () => {
-        const r = review(await examplePlan(), await edited((d) => { d.config["microvm-infra:slots"].slot3 = { memMiB: 2048 }; }));
+        const r = review(
+            await examplePlan(),
+            await edited((d) => {
+                d.config["microvm-infra:slots"].slot3 = { memMiB: 2048 };
+            }),
+        );
         expect(r.observability).toEqual([]);
         expect(renderReview(r, "test")).not.toContain("#### Observability");
     });

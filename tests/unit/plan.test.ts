@@ -12,8 +12,14 @@ import { examplePlan, exampleStack, exampleStackFile, planEdit, writeStack } fro
 async function runPlan(...args: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = "";
     let err = "";
-    const o = jest.spyOn(process.stdout, "write").mockImplementation((chunk: any) => { out += String(chunk); return true; });
-    const e = jest.spyOn(process.stderr, "write").mockImplementation((chunk: any) => { err += String(chunk); return true; });
+    const o = jest.spyOn(process.stdout, "write").mockImplementation((chunk: any) => {
+        out += String(chunk);
+        return true;
+    });
+    const e = jest.spyOn(process.stderr, "write").mockImplementation((chunk: any) => {
+        err += String(chunk);
+        return true;
+    });
     try {
         const code = await main(args);
         return { code, out, err };
@@ -31,7 +37,9 @@ describe("npm run plan on the example stack", () => {
         expect(out).toMatch(/microvm-infra:aws:Host\s+microvm/);
         expect(out).toMatch(/microvm-infra:state:SlotAssignments\s+microvm/);
         for (let i = 1; i <= 5; i++) {
-            expect(out).toMatch(new RegExp(`slot${i}\\s+slot${i}\\s+10\\.${i}\\.0\\.2\\s+10\\.${i}\\.0\\.0/24\\s+br-slot${i}`));
+            expect(out).toMatch(
+                new RegExp(`slot${i}\\s+slot${i}\\s+10\\.${i}\\.0\\.2\\s+10\\.${i}\\.0\\.0/24\\s+br-slot${i}`),
+            );
         }
         expect(out).toMatch(/Files pushed to the host: \d+/);
         expect(out).toMatch(/infra\.json\s+\d+\s+[0-9a-f]{12}/);
@@ -46,12 +54,34 @@ describe("npm run plan on the example stack", () => {
         for (const r of doc.resources) {
             expect(Object.keys(r)).toEqual(["urn", "type", "name", "parent", "inputs", "options"]);
             expect(r.urn).toMatch(/^urn:pulumi:dev::microvm-infra::/);
-            expect(Object.keys(r.options)).toEqual(expect.arrayContaining(["protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "dependsOn"]));
+            expect(Object.keys(r.options)).toEqual(
+                expect.arrayContaining([
+                    "protect",
+                    "retainOnDelete",
+                    "deleteBeforeReplace",
+                    "ignoreChanges",
+                    "dependsOn",
+                ]),
+            );
         }
         expect(doc.topology.slots).toHaveLength(5);
         expect(doc.topology.slots[4]).toEqual({
-            name: "slot5", index: 5, state: "slot5", subnet: "10.5.0.0/24", gateway: "10.5.0.1", address: "10.5.0.2",
-            bridge: "br-slot5", tap: "vm-slot5", mac: "02:00:0a:05:00:02", prefixLength: 24, vcpu: 2, memMiB: 2048, diskGiB: 64, publish: [], modules: [], host: "main",
+            name: "slot5",
+            index: 5,
+            state: "slot5",
+            subnet: "10.5.0.0/24",
+            gateway: "10.5.0.1",
+            address: "10.5.0.2",
+            bridge: "br-slot5",
+            tap: "vm-slot5",
+            mac: "02:00:0a:05:00:02",
+            prefixLength: 24,
+            vcpu: 2,
+            memMiB: 2048,
+            diskGiB: 64,
+            publish: [],
+            modules: [],
+            host: "main",
             egress: { policy: "allowlist", domains: ["github.com", "*.githubusercontent.com", "cache.nixos.org"] },
         });
     });
@@ -65,7 +95,8 @@ describe("npm run plan on the example stack", () => {
         const data = JSON.parse(readFileSync(join(dir, key), "utf8"));
         expect(data.version).toBe(1);
         expect(data.slots.map((s: any) => [s.name, s.address, s.bridge, s.tap, s.mac])).toEqual(
-            plan.topology.slots.map((s) => [s.name, s.address, s.bridge, s.tap, s.mac]));
+            plan.topology.slots.map((s) => [s.name, s.address, s.bridge, s.tap, s.mac]),
+        );
         expect(data.slots.every((s: any) => !("state" in s))).toBe(true);
         expect(data.tailscale.advertiseRoutes).toEqual(plan.topology.slots.map((s) => s.subnet));
         expect(data.storage.backend).toBe("zfs");
@@ -79,7 +110,9 @@ describe("exit status and arguments", () => {
         const { code, err, out } = await runPlan("--config", writeStack(doc));
         expect(code).toBe(1);
         expect(out).toBe("");
-        expect(err).toContain('slots.slot2.state: state "slot1" is already attached to slot slot1; a state runs in at most one slot');
+        expect(err).toContain(
+            'slots.slot2.state: state "slot1" is already attached to slot slot1; a state runs in at most one slot',
+        );
     });
 
     test.each([
@@ -108,14 +141,20 @@ describe("exit status and arguments", () => {
         const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: 60000 });
         return { status: r.status, signal: r.signal, err: r.stderr };
     }
-    const oneUsageError = (r: { status: number | null; signal: NodeJS.Signals | null; err: string }, message: string) => {
+    const oneUsageError = (
+        r: { status: number | null; signal: NodeJS.Signals | null; err: string },
+        message: string,
+    ) => {
         expect({ status: r.status, signal: r.signal }).toEqual({ status: 2, signal: null });
         expect(r.err).toContain(message);
         expect(r.err).not.toMatch(/^\s+at /m);
     };
 
     test.each([
-        ["/proc/render-test", "--render-dir: /proc/render-test is in /proc, a kernel filesystem, not a place for files; choose a directory on a disk, such as out/"],
+        [
+            "/proc/render-test",
+            "--render-dir: /proc/render-test is in /proc, a kernel filesystem, not a place for files; choose a directory on a disk, such as out/",
+        ],
         ["/proc/self/fd/x", "--render-dir: /proc/self/fd/x is in /proc, a kernel filesystem"],
         ["/sys/kernel/x", "--render-dir: /sys/kernel/x is in /sys, a kernel filesystem"],
     ])("--render-dir %s: one clear error (exit 2), no hang, no stack trace", (dir, message) => {
@@ -125,11 +164,16 @@ describe("exit status and arguments", () => {
     test("--render-dir through a link into /proc, or through a file: one clear error (exit 2) naming it", async () => {
         const tmp = mkdtempSync(join(tmpdir(), "render-"));
         symlinkSync("/proc", join(tmp, "proc-link"));
-        oneUsageError(planProcess(["--render-dir", join(tmp, "proc-link/out")]), `--render-dir: ${tmp}/proc-link/out is in /proc, a kernel filesystem`);
+        oneUsageError(
+            planProcess(["--render-dir", join(tmp, "proc-link/out")]),
+            `--render-dir: ${tmp}/proc-link/out is in /proc, a kernel filesystem`,
+        );
         writeFileSync(join(tmp, "file"), "");
         const { code, err } = await runPlan("--render-dir", join(tmp, "file/sub/dir"));
         expect(code).toBe(2);
-        expect(err).toContain(`--render-dir: ${tmp}/file/sub/dir goes through ${tmp}/file, which is a file, not a directory`);
+        expect(err).toContain(
+            `--render-dir: ${tmp}/file/sub/dir goes through ${tmp}/file, which is a file, not a directory`,
+        );
         expect(err).not.toMatch(/^\s+at /m);
     });
 
@@ -147,7 +191,10 @@ describe("exit status and arguments", () => {
             chmodSync(dir, 0o555);
             r = planProcess(["--render-dir", join(dir, "out")]);
         }
-        oneUsageError(r, `--render-dir: ${dir}/out cannot be written: ${dir}: ${asRoot ? "a read-only filesystem" : "permission denied"}`);
+        oneUsageError(
+            r,
+            `--render-dir: ${dir}/out cannot be written: ${dir}: ${asRoot ? "a read-only filesystem" : "permission denied"}`,
+        );
     });
 
     test("--render-dir keeps the executable bit of what is executable on the host", async () => {
@@ -159,8 +206,8 @@ describe("exit status and arguments", () => {
     });
 
     test.each([
-        ["a list", "- a\n- b\n", "must be a YAML mapping with a \"config:\" key (like Pulumi.dev.yaml), got a list"],
-        ["a string", "just text\n", "must be a YAML mapping with a \"config:\" key (like Pulumi.dev.yaml), got a string"],
+        ["a list", "- a\n- b\n", 'must be a YAML mapping with a "config:" key (like Pulumi.dev.yaml), got a list'],
+        ["a string", "just text\n", 'must be a YAML mapping with a "config:" key (like Pulumi.dev.yaml), got a string'],
         ["config not a map", "config: [1]\n", '"config" must be a map of keys to values'],
     ])("a stack file that is %s exits 2 naming the file", async (_what, text, message) => {
         const file = join(mkdtempSync(join(tmpdir(), "stack-")), "Pulumi.x.yaml");
@@ -193,7 +240,10 @@ describe("exit status and arguments", () => {
         const doc = exampleStack();
         doc.config["microvm-infra:sshPrivateKey"] = { secure: "v1:UNIQUE-CIPHERTEXT-MARKER" };
         const file = writeStack(doc);
-        for (const args of [["--config", file], ["--config", file, "--json"]]) {
+        for (const args of [
+            ["--config", file],
+            ["--config", file, "--json"],
+        ]) {
             const { code, out, err } = await runPlan(...args);
             expect(code).toBe(0);
             expect(out + err).not.toContain("UNIQUE-CIPHERTEXT-MARKER");
@@ -219,9 +269,16 @@ describe("--against", () => {
     });
 
     test("adding slot6 adds its state and slot, deletes and replaces no state", async () => {
-        const { after, diff } = await planEdit((d) => { d.config["microvm-infra:slots"].slot6 = {}; });
-        expect(after.topology.slots.find((s) => s.name === "slot6")).toMatchObject({ address: "10.6.0.2", subnet: "10.6.0.0/24" });
-        expect(diff.create.map((c) => c.urn)).toContain("urn:pulumi:dev::microvm-infra::microvm-infra:state:VmState::slot6");
+        const { after, diff } = await planEdit((d) => {
+            d.config["microvm-infra:slots"].slot6 = {};
+        });
+        expect(after.topology.slots.find((s) => s.name === "slot6")).toMatchObject({
+            address: "10.6.0.2",
+            subnet: "10.6.0.0/24",
+        });
+        expect(diff.create.map((c) => c.urn)).toContain(
+            "urn:pulumi:dev::microvm-infra::microvm-infra:state:VmState::slot6",
+        );
         expect(diff.delete).toEqual([]);
         expect(diff.replace.filter((c) => c.urn.includes("VmState"))).toEqual([]);
         expect(diff.update.filter((c) => c.urn.includes("VmState"))).toEqual([]);
@@ -237,16 +294,38 @@ describe("--against", () => {
     });
 
     test("removing a state from config is a delete in the plan, never silent", async () => {
-        const { diff } = await planEdit((d) => { delete d.config["microvm-infra:states"].dev; });
-        expect(diff.delete.map((c) => c.urn)).toContain("urn:pulumi:dev::microvm-infra::microvm-infra:state:VmState::dev");
+        const { diff } = await planEdit((d) => {
+            delete d.config["microvm-infra:states"].dev;
+        });
+        expect(diff.delete.map((c) => c.urn)).toContain(
+            "urn:pulumi:dev::microvm-infra::microvm-infra:state:VmState::dev",
+        );
         expect(diff.create).toEqual([]);
     });
 });
 
 describe("diff classification", () => {
     const res = (urn: string, type: string, inputs: Record<string, unknown>, extra: Partial<any> = {}): any => ({
-        urn, type, name: urn, parent: "", custom: true, aliases: [], inputs, secretInputs: [], propertyDependencies: {},
-        options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], dependsOn: [], deletedWith: "", replaceOnChanges: [], additionalSecretOutputs: [], customTimeouts: {} },
+        urn,
+        type,
+        name: urn,
+        parent: "",
+        custom: true,
+        aliases: [],
+        inputs,
+        secretInputs: [],
+        propertyDependencies: {},
+        options: {
+            protect: false,
+            retainOnDelete: false,
+            deleteBeforeReplace: false,
+            ignoreChanges: [],
+            dependsOn: [],
+            deletedWith: "",
+            replaceOnChanges: [],
+            additionalSecretOutputs: [],
+            customTimeouts: {},
+        },
         ...extra,
     });
 
@@ -255,23 +334,48 @@ describe("diff classification", () => {
     });
 
     test("a replace-on-change property replaces; another updates; ignoreChanges hides", () => {
-        const vol = (inputs: any) => res("vol", "aws:ebs/volume:Volume", inputs, { options: { ...res("", "", {}).options, ignoreChanges: ["tags"] } });
-        expect(diffPlans([vol({ size: 1, availabilityZone: "a" })], [vol({ size: 2, availabilityZone: "a" })]).update.map((c) => c.paths)).toEqual([["size"]]);
-        expect(diffPlans([vol({ availabilityZone: "a" })], [vol({ availabilityZone: "b" })]).replace.map((c) => c.replaceBecause)).toEqual([["availabilityZone"]]);
+        const vol = (inputs: any) =>
+            res("vol", "aws:ebs/volume:Volume", inputs, {
+                options: { ...res("", "", {}).options, ignoreChanges: ["tags"] },
+            });
+        expect(
+            diffPlans([vol({ size: 1, availabilityZone: "a" })], [vol({ size: 2, availabilityZone: "a" })]).update.map(
+                (c) => c.paths,
+            ),
+        ).toEqual([["size"]]);
+        expect(
+            diffPlans([vol({ availabilityZone: "a" })], [vol({ availabilityZone: "b" })]).replace.map(
+                (c) => c.replaceBecause,
+            ),
+        ).toEqual([["availabilityZone"]]);
         expect(diffPlans([vol({ tags: { a: "1" } })], [vol({ tags: { a: "2" } })]).unchanged).toEqual(["vol"]);
     });
 
     test("a replacement propagates to inputs that come from the replaced resource", () => {
         const host = (ami: string) => res("host", "aws:ec2/instance:Instance", { ami });
-        const attach = res("attach", "aws:ec2/volumeAttachment:VolumeAttachment", { instanceId: "i-1", volumeId: "vol-1" }, { propertyDependencies: { instanceId: ["host"] } });
+        const attach = res(
+            "attach",
+            "aws:ec2/volumeAttachment:VolumeAttachment",
+            { instanceId: "i-1", volumeId: "vol-1" },
+            { propertyDependencies: { instanceId: ["host"] } },
+        );
         const d = diffPlans([host("ami-1"), attach], [host("ami-2"), attach]);
-        expect(d.replace.map((c) => [c.urn, c.replaceBecause])).toEqual([["host", ["ami"]], ["attach", ["instanceId"]]]);
+        expect(d.replace.map((c) => [c.urn, c.replaceBecause])).toEqual([
+            ["host", ["ami"]],
+            ["attach", ["instanceId"]],
+        ]);
     });
 
     test("a resource found under one of its aliases is the same resource: compared, never deleted and created", () => {
         const old = res("urn:old-name", "command:remote:Command", { create: "a" });
         const renamed = res("urn:new-name", "command:remote:Command", { create: "a" }, { aliases: ["urn:old-name"] });
-        expect(diffPlans([old], [renamed])).toMatchObject({ create: [], delete: [], update: [], replace: [], unchanged: ["urn:new-name"] });
+        expect(diffPlans([old], [renamed])).toMatchObject({
+            create: [],
+            delete: [],
+            update: [],
+            replace: [],
+            unchanged: ["urn:new-name"],
+        });
         const edited = res("urn:new-name", "command:remote:Command", { create: "b" }, { aliases: ["urn:old-name"] });
         expect(diffPlans([old], [edited]).update.map((c) => c.paths)).toEqual([["create"]]);
     });
@@ -317,7 +421,9 @@ test("Tailscale credentials in clear text are refused with the key named, togeth
     const { code, err } = await runPlan("--config", writeStack(doc));
     expect(code).toBe(1);
     expect(err).toContain("slots.slot1.vcpu: must be an integer from 1 to 192, got 0");
-    expect(err).toContain("tailscale:apiKey: is stored in clear text in the stack file; set it again with `pulumi config set --secret tailscale:apiKey ...`");
+    expect(err).toContain(
+        "tailscale:apiKey: is stored in clear text in the stack file; set it again with `pulumi config set --secret tailscale:apiKey ...`",
+    );
     expect(err).not.toContain("CLEARTEXT");
 });
 
@@ -339,10 +445,17 @@ test("an error the program raises in a lookup ends the plan with exit 1 and the 
     const doc = exampleStack();
     doc.config["microvm-infra:host"].availabilityZone = "us-east-1f";
     const file = writeStack(doc);
-    const r = spawnSync(repoPath("node_modules/.bin/tsx"), [repoPath("tools/plan.ts"), "--config", file], { encoding: "utf8", timeout: 60000 });
+    const r = spawnSync(repoPath("node_modules/.bin/tsx"), [repoPath("tools/plan.ts"), "--config", file], {
+        encoding: "utf8",
+        timeout: 60000,
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`plan: the program stopped with an error planning the stack config, ${file}:\nhost.availabilityZone`);
-    expect(r.stderr).toContain('\nhost.availabilityZone "us-east-1f" does not offer a1.metal in us-east-1; use one of us-east-1a, us-east-1b');
+    expect(r.stderr).toContain(
+        `plan: the program stopped with an error planning the stack config, ${file}:\nhost.availabilityZone`,
+    );
+    expect(r.stderr).toContain(
+        '\nhost.availabilityZone "us-east-1f" does not offer a1.metal in us-east-1; use one of us-east-1a, us-east-1b',
+    );
 });
 
 describe("a region other than us-east-1", () => {
@@ -366,11 +479,19 @@ describe("a region other than us-east-1", () => {
     test("a zone of another region is refused naming aws:region and its zones, never us-east-1's", async () => {
         const { code, err } = await runPlan("--config", inRegion("eu-west-1", "us-east-1a"));
         expect(code).toBe(1);
-        expect(err).toContain('host.availabilityZone: "us-east-1a" is not a zone of aws:region eu-west-1; use one of its zones (eu-west-1a, eu-west-1b, ...), or unset it to take the first that offers the instance type');
+        expect(err).toContain(
+            'host.availabilityZone: "us-east-1a" is not a zone of aws:region eu-west-1; use one of its zones (eu-west-1a, eu-west-1b, ...), or unset it to take the first that offers the instance type',
+        );
         // The lookup's error surfaces asynchronously: a process of its own, as in the lookup test below.
-        const wrongZone = spawnSync(repoPath("node_modules/.bin/tsx"), [repoPath("tools/plan.ts"), "--config", inRegion("eu-west-1", "eu-west-1f")], { encoding: "utf8", timeout: 60000 });
+        const wrongZone = spawnSync(
+            repoPath("node_modules/.bin/tsx"),
+            [repoPath("tools/plan.ts"), "--config", inRegion("eu-west-1", "eu-west-1f")],
+            { encoding: "utf8", timeout: 60000 },
+        );
         expect(wrongZone.status).toBe(1);
-        expect(wrongZone.stderr).toContain('host.availabilityZone "eu-west-1f" does not offer a1.metal in eu-west-1; use one of eu-west-1a, eu-west-1b');
+        expect(wrongZone.stderr).toContain(
+            'host.availabilityZone "eu-west-1f" does not offer a1.metal in eu-west-1; use one of eu-west-1a, eu-west-1b',
+        );
         expect(wrongZone.stderr).not.toContain("us-east-1");
     });
 });
@@ -381,12 +502,16 @@ test("the stack's SSH command pins the host key the host serves (made on the hos
     const served = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc1gt9SPstJ1nJnS3GxAWyrQWg8ShN2F7df3Yg1703m";
     // The bootstrap key (user data) is the mock's all-zero key: the pin is not it.
     expect(served).not.toContain("AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    expect(plan.outputs.sshCommand).toBe(`ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${served}" root@198.51.100.10`);
+    expect(plan.outputs.sshCommand).toBe(
+        `ssh -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${served}" root@198.51.100.10`,
+    );
     expect(plan.outputs.knownHostsLine).toBe(`198.51.100.10 ${served}`);
 });
 
 test("the text plan shows Tailscale's tag lists but not AWS tag maps", async () => {
     const { out } = await runPlan();
-    expect(out).toMatch(/tailscale:index\/deviceTags:DeviceTags\s+microvm-device-tags[^\n]*\n(\s+.*\n)*?\s+tags=\["tag:microvm-host"\]/);
+    expect(out).toMatch(
+        /tailscale:index\/deviceTags:DeviceTags\s+microvm-device-tags[^\n]*\n(\s+.*\n)*?\s+tags=\["tag:microvm-host"\]/,
+    );
     expect(out).not.toMatch(/^\s+tags\.Project=/m);
 });

@@ -13,20 +13,31 @@ const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
 describe("Pulumi.yaml, read the way the engine reads it", () => {
     const project = parse(read("Pulumi.yaml"));
     const declared: Record<string, { type?: string; default?: unknown; secret?: boolean }> = project.config ?? {};
-    const stackFiles = ["Pulumi.dev.yaml", ...readdirSync(join(repoRoot, "tests/fixtures/stacks")).map((f) => `tests/fixtures/stacks/${f}`)];
+    const stackFiles = [
+        "Pulumi.dev.yaml",
+        ...readdirSync(join(repoRoot, "tests/fixtures/stacks")).map((f) => `tests/fixtures/stacks/${f}`),
+    ];
 
     // The engine: a declared key without a default is required in every stack ("missing
     // configuration value"), a secret key may not have a default, and the types it knows are these.
     test("every declared key is well-formed for the engine", () => {
         for (const [key, spec] of Object.entries(declared)) {
-            expect({ key, type: ["string", "integer", "boolean", "array", "object", undefined].includes(spec.type) }).toEqual({ key, type: true });
-            expect({ key, secretWithDefault: Boolean(spec.secret && spec.default !== undefined) }).toEqual({ key, secretWithDefault: false });
+            expect({
+                key,
+                type: ["string", "integer", "boolean", "array", "object", undefined].includes(spec.type),
+            }).toEqual({ key, type: true });
+            expect({ key, secretWithDefault: Boolean(spec.secret && spec.default !== undefined) }).toEqual({
+                key,
+                secretWithDefault: false,
+            });
         }
     });
 
     test.each(stackFiles)("%s sets every declared key that has no default", (file) => {
         const config = parse(read(file)).config ?? {};
-        const required = Object.entries(declared).filter(([, spec]) => spec.default === undefined).map(([k]) => k);
+        const required = Object.entries(declared)
+            .filter(([, spec]) => spec.default === undefined)
+            .map(([k]) => k);
         const missing = required.filter((k) => config[k.includes(":") ? k : `${project.name}:${k}`] === undefined);
         expect(missing).toEqual([]);
     });
@@ -38,9 +49,15 @@ describe("Pulumi.yaml, read the way the engine reads it", () => {
 });
 
 describe("the Node version", () => {
-    const checkWith = (version: string) => spawnSync(process.execPath, ["-e",
-        `Object.defineProperty(process, "versions", { value: { ...process.versions, node: ${JSON.stringify(version)} } }); require(${JSON.stringify(join(repoRoot, "tools/check-node.js"))})`,
-    ], { encoding: "utf8" });
+    const checkWith = (version: string) =>
+        spawnSync(
+            process.execPath,
+            [
+                "-e",
+                `Object.defineProperty(process, "versions", { value: { ...process.versions, node: ${JSON.stringify(version)} } }); require(${JSON.stringify(join(repoRoot, "tools/check-node.js"))})`,
+            ],
+            { encoding: "utf8" },
+        );
 
     test("a Node other than 22 is refused at once, with how to get Node 22", () => {
         const r = checkWith("20.20.2");

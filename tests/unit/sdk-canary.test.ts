@@ -23,17 +23,30 @@ describe("Pulumi SDK internals the offline plan relies on", () => {
     });
 
     test("a registration request carries everything the recorder reads", async () => {
-        const recorder = await startMockRuntime("canary", "test", { "canary:secretKey": "x", "canary:plainKey": "y" }, ["canary:secretKey"]);
+        const recorder = await startMockRuntime("canary", "test", { "canary:secretKey": "x", "canary:plainKey": "y" }, [
+            "canary:secretKey",
+        ]);
         expect(typeof currentMonitor().registerResource).toBe("function");
         expect(isConfigSecret("canary:secretKey")).toBe(true);
         expect(isConfigSecret("canary:plainKey")).toBe(false);
 
         const dep = new Probe("dep", { value: "d" });
-        new Probe("probe", { plain: "p", hidden: pulumi.secret("s"), fromDep: dep.id }, {
-            protect: true, retainOnDelete: true, deleteBeforeReplace: true, ignoreChanges: ["plain"], replaceOnChanges: ["hidden"],
-            additionalSecretOutputs: ["plain"], customTimeouts: { create: "7m" }, dependsOn: [dep], deletedWith: dep,
-            aliases: [{ name: "probe-before" }],
-        });
+        new Probe(
+            "probe",
+            { plain: "p", hidden: pulumi.secret("s"), fromDep: dep.id },
+            {
+                protect: true,
+                retainOnDelete: true,
+                deleteBeforeReplace: true,
+                ignoreChanges: ["plain"],
+                replaceOnChanges: ["hidden"],
+                additionalSecretOutputs: ["plain"],
+                customTimeouts: { create: "7m" },
+                dependsOn: [dep],
+                deletedWith: dep,
+                aliases: [{ name: "probe-before" }],
+            },
+        );
         await settle();
         const probe = recorder.resources.find((r) => r.name === "probe")!;
         const depUrn = recorder.resources.find((r) => r.name === "dep")!.urn;
@@ -46,8 +59,15 @@ describe("Pulumi SDK internals the offline plan relies on", () => {
             aliases: ["urn:pulumi:test::canary::canary:index:Probe::probe-before"],
             propertyDependencies: { fromDep: [depUrn] },
             options: {
-                protect: true, retainOnDelete: true, deleteBeforeReplace: true, ignoreChanges: ["plain"], replaceOnChanges: ["hidden"],
-                additionalSecretOutputs: ["plain"], customTimeouts: { create: "7m" }, dependsOn: [depUrn], deletedWith: depUrn,
+                protect: true,
+                retainOnDelete: true,
+                deleteBeforeReplace: true,
+                ignoreChanges: ["plain"],
+                replaceOnChanges: ["hidden"],
+                additionalSecretOutputs: ["plain"],
+                customTimeouts: { create: "7m" },
+                dependsOn: [depUrn],
+                deletedWith: depUrn,
             },
         });
         expect(Object.keys(probe.secretDigests)).toEqual(["hidden"]);

@@ -11,17 +11,29 @@ import { Change, changedPaths, commandsRun } from "../../tools/plan/diff";
 import { byType, planEdit, sharedEdit } from "../helpers/stacks";
 
 const cmdType = "command:remote:Command";
-const names = (changes: Change[], type?: string) => changes.filter((c) => !type || c.type === type).map((c) => c.urn.split("::").pop()).sort();
+const names = (changes: Change[], type?: string) =>
+    changes
+        .filter((c) => !type || c.type === type)
+        .map((c) => c.urn.split("::").pop())
+        .sort();
 /** The example with state dev's onRemove: destroy, and without state dev: each planned once. */
-const destroyDev = sharedEdit((d) => { d.config["microvm-infra:states"].dev.onRemove = "destroy"; });
-const removeDev = sharedEdit((d) => { delete d.config["microvm-infra:states"].dev; });
+const destroyDev = sharedEdit((d) => {
+    d.config["microvm-infra:states"].dev.onRemove = "destroy";
+});
+const removeDev = sharedEdit((d) => {
+    delete d.config["microvm-infra:states"].dev;
+});
 const base: StateConfig = { name: "web", host: "main", snapshots: [], onRemove: "retain", diskGiB: 8 };
 
 describe("state commands", () => {
     test.each([
         [base, "vm-state}\" create --if-missing 'web' --size-gib 8", "empty"],
         [{ ...base, from: { state: "slot1" } }, "vm-state}\" clone --if-missing 'slot1' 'web'", "slot1"],
-        [{ ...base, from: { state: "slot1", snapshot: "golden" } }, "vm-state}\" restore --if-missing 'slot1@golden' 'web'", "slot1@golden"],
+        [
+            { ...base, from: { state: "slot1", snapshot: "golden" } },
+            "vm-state}\" restore --if-missing 'slot1@golden' 'web'",
+            "slot1@golden",
+        ],
     ])("%o", (state, command, origin) => {
         expect(createStateCommand(state.name, stateOrigin(state), "i-0abc")).toContain(command);
         expect(originText(stateOrigin(state))).toBe(origin);
@@ -36,7 +48,9 @@ describe("state commands", () => {
     });
 
     test("a state in two slots, or a slot without an address, is refused", () => {
-        expect(() => checkAssignments({ slot1: "a", slot2: "a" }, undefined)).toThrow('state "a" is assigned to more than one slot');
+        expect(() => checkAssignments({ slot1: "a", slot2: "a" }, undefined)).toThrow(
+            'state "a" is assigned to more than one slot',
+        );
         expect(() => checkAssignments({ slot1: "a" }, {})).toThrow('no address for slot "slot1"');
     });
 });
@@ -62,7 +76,9 @@ describe("config edits against the example stack", () => {
     });
 
     test("move a state to another slot: only the assignments resource updates", async () => {
-        const { diff } = await planEdit((d) => { d.config["microvm-infra:slots"].slot2 = { state: "dev" }; });
+        const { diff } = await planEdit((d) => {
+            d.config["microvm-infra:slots"].slot2 = { state: "dev" };
+        });
         expect(names(diff.update)).toEqual(["microvm-slots"]);
         expect(diff.update[0].paths).toEqual(["stdin"]);
         expect([diff.create, diff.replace, diff.delete]).toEqual([[], [], []]);
@@ -78,7 +94,9 @@ describe("config edits against the example stack", () => {
     });
 
     test("add slot6: the deployment and the new slot's resources only; no existing state touched", async () => {
-        const { diff } = await planEdit((d) => { d.config["microvm-infra:slots"].slot6 = {}; });
+        const { diff } = await planEdit((d) => {
+            d.config["microvm-infra:slots"].slot6 = {};
+        });
         expect(names(diff.create)).toEqual(["slot6", "slot6"]);
         expect(names(diff.replace, cmdType)).toEqual(["microvm-switch"]);
         expect(names(diff.update, cmdType)).toEqual(["microvm-slots"]);
@@ -119,14 +137,25 @@ describe("config edits against the example stack", () => {
     });
 
     test("the way in moves to the tailnet: every remote command updates, so runs its create again (each is idempotent), none is replaced", async () => {
-        const { before, after, diff } = await planEdit((d) => { d.config["microvm-infra:host"].connectVia = "tailscale"; });
+        const { before, after, diff } = await planEdit((d) => {
+            d.config["microvm-infra:host"].connectVia = "tailscale";
+        });
         expect(diff.replace.filter((c) => c.type === cmdType)).toEqual([]);
         const updated = diff.update.filter((x) => x.type === cmdType);
         // The tailnet status command too, in `pulumi up`; a preview ignores its connection (components/tailscale/subnetRouter.ts).
         const quietInPreview = (r: { name: string }) => r.name.endsWith("-tailscale-status");
-        expect(updated.map((c) => c.urn).sort()).toEqual(byType(before, cmdType).filter((r) => !quietInPreview(r)).map((r) => r.urn).sort());
+        expect(updated.map((c) => c.urn).sort()).toEqual(
+            byType(before, cmdType)
+                .filter((r) => !quietInPreview(r))
+                .map((r) => r.urn)
+                .sort(),
+        );
         for (const c of updated) {
-            expect({ urn: c.urn, paths: c.paths, runs: c.runs }).toEqual({ urn: c.urn, paths: ["connection"], runs: ["create again on the host (the command has no update)"] });
+            expect({ urn: c.urn, paths: c.paths, runs: c.runs }).toEqual({
+                urn: c.urn,
+                paths: ["connection"],
+                runs: ["create again on the host (the command has no update)"],
+            });
         }
         // And the operator's machine checks the new way in before any of them runs, in `pulumi up`: the
         // same machine (the wait's update, which meets it with the key it serves), never a
@@ -139,11 +168,20 @@ describe("config edits against the example stack", () => {
     });
 
     test("what runs: adding a state creates it on the host; removing a retained one runs nothing", async () => {
-        const added = await planEdit((d) => { d.config["microvm-infra:states"].extra = { from: "slot2" }; });
-        expect(commandsRun(added.diff)).toEqual([{ urn: expect.stringMatching(/Command::extra$/), runs: ["create on the host"] }]);
+        const added = await planEdit((d) => {
+            d.config["microvm-infra:states"].extra = { from: "slot2" };
+        });
+        expect(commandsRun(added.diff)).toEqual([
+            { urn: expect.stringMatching(/Command::extra$/), runs: ["create on the host"] },
+        ]);
         const removed = await removeDev();
         expect(commandsRun(removed.diff)).toEqual([]);
         const destroyed = await destroyDev();
-        expect(commandsRun(destroyed.diff)).toEqual([{ urn: expect.stringMatching(/Command::dev$/), runs: ["create again on the host (the command has no update)"] }]);
+        expect(commandsRun(destroyed.diff)).toEqual([
+            {
+                urn: expect.stringMatching(/Command::dev$/),
+                runs: ["create again on the host (the command has no update)"],
+            },
+        ]);
     });
 });

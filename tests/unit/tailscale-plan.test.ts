@@ -62,13 +62,20 @@ describe("Tailscale in the example stack", () => {
     test("the auth key's value appears in no input of any resource and in no file pushed in the bundle", () => {
         const keyText = placeholder("tailscale auth key");
         for (const r of plan.resources) {
-            expect({ urn: r.urn, inputs: JSON.stringify(r.inputs) }).not.toEqual({ urn: r.urn, inputs: expect.stringContaining(keyText) });
+            expect({ urn: r.urn, inputs: JSON.stringify(r.inputs) }).not.toEqual({
+                urn: r.urn,
+                inputs: expect.stringContaining(keyText),
+            });
         }
         for (const [path, content] of Object.entries(plan.files)) {
             expect({ path, content }).not.toEqual({ path, content: expect.stringContaining(keyText) });
         }
         // In particular the instance's user-data, wherever the host declares it.
-        const userData = plan.resources.flatMap((r) => Object.entries(r.inputs).filter(([k]) => /userdata/i.test(k)).map(([, v]) => JSON.stringify(v)));
+        const userData = plan.resources.flatMap((r) =>
+            Object.entries(r.inputs)
+                .filter(([k]) => /userdata/i.test(k))
+                .map(([, v]) => JSON.stringify(v)),
+        );
         for (const text of userData) {
             expect(text).not.toContain(keyText);
             expect(text).not.toContain("tskey-");
@@ -124,7 +131,12 @@ describe("slot changes", () => {
         const routesUrn = one(after, T.routes).urn;
         expect(diff.update.find((c) => c.urn === routesUrn)?.paths).toEqual(["routes[5]"]);
         expect(diff.replace.map((c) => c.urn)).not.toContain(routesUrn);
-        for (const urn of [statusCommand(after).urn, one(after, T.key).urn, one(after, T.deviceKey).urn, one(after, T.tags).urn]) {
+        for (const urn of [
+            statusCommand(after).urn,
+            one(after, T.key).urn,
+            one(after, T.deviceKey).urn,
+            one(after, T.tags).urn,
+        ]) {
             expect(diff.unchanged).toContain(urn);
         }
     });
@@ -147,11 +159,20 @@ describe("tailscale.enabled: false", () => {
         // Observability is reachable only on the tailnet: without Tailscale it must be off (observability-config.test.ts).
         doc.config["microvm-infra:observability"].enabled = false;
         const plan = await planDoc(doc);
-        const tailscaleResources = plan.resources.filter((r) => r.type.startsWith("tailscale:") || r.type.startsWith("microvm-infra:tailscale:"));
+        const tailscaleResources = plan.resources.filter(
+            (r) => r.type.startsWith("tailscale:") || r.type.startsWith("microvm-infra:tailscale:"),
+        );
         expect(tailscaleResources.map((r) => r.urn)).toEqual([]);
-        expect(plan.resources.filter((r) => r.type.startsWith("command:") && r.name.includes("tailscale")).map((r) => r.urn)).toEqual([]);
+        expect(
+            plan.resources
+                .filter((r) => r.type.startsWith("command:") && r.name.includes("tailscale"))
+                .map((r) => r.urn),
+        ).toEqual([]);
         expect(infraJson(plan).tailscale).toMatchObject({ enabled: false, advertiseRoutes: [] });
-        const udp = plan.resources.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.inputs.ipProtocol === "udp");
+        const udp = plan.resources.filter(
+            (r) =>
+                r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.inputs.ipProtocol === "udp",
+        );
         expect(udp).toEqual([]);
     });
 });
@@ -167,11 +188,17 @@ describe("tailscale.managePolicy: true", () => {
 
     test("applies the policy generated from the same slot list", () => {
         const acl = one(plan, T.acl);
-        const slots = plan.topology.slots.map((s) => ({ name: s.name, subnet: s.subnet, tailnetPorts: s.publish.filter((p) => p.to === "tailnet").map((p) => p.port) }));
+        const slots = plan.topology.slots.map((s) => ({
+            name: s.name,
+            subnet: s.subnet,
+            tailnetPorts: s.publish.filter((p) => p.to === "tailnet").map((p) => p.port),
+        }));
         expect(slots.find((s) => s.name === "slot4")!.tailnetPorts).toEqual([8080]);
         // The example turns observability on: admins reach the collector's ports (observability-policy.test.ts).
         const observability = { adminPorts: [9090, 9093, 3000], hostPorts: [] };
-        expect(acl.inputs.acl).toBe(renderTailnetPolicy(tailnetPolicy({ tags: ["tag:microvm-host"], slots, observability })));
+        expect(acl.inputs.acl).toBe(
+            renderTailnetPolicy(tailnetPolicy({ tags: ["tag:microvm-host"], slots, observability })),
+        );
         expect(Object.keys(JSON.parse(acl.inputs.acl as string).autoApprovers.routes)).toEqual(approved(plan));
         expect(acl.inputs).toMatchObject({ overwriteExistingContent: true, resetAclOnDestroy: false });
     });
@@ -188,10 +215,42 @@ test("the topology's routes are what the program approves for any slot list", as
     doc.config["microvm-infra:slots"] = { slot2: {}, web: { index: 40 }, slot9: {} };
     doc.config["microvm-infra:states"] = {};
     const plan = await planDoc(doc);
-    expect(approved(plan)).toEqual(topology([
-        { name: "slot2", index: 2, state: "slot2", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" },
-        { name: "slot9", index: 9, state: "slot9", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" },
-        { name: "web", index: 40, state: "web", vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" },
-    ]).routes);
+    expect(approved(plan)).toEqual(
+        topology([
+            {
+                name: "slot2",
+                index: 2,
+                state: "slot2",
+                vcpu: 1,
+                memMiB: 1024,
+                diskGiB: 64,
+                publish: [],
+                modules: [],
+                host: "main",
+            },
+            {
+                name: "slot9",
+                index: 9,
+                state: "slot9",
+                vcpu: 1,
+                memMiB: 1024,
+                diskGiB: 64,
+                publish: [],
+                modules: [],
+                host: "main",
+            },
+            {
+                name: "web",
+                index: 40,
+                state: "web",
+                vcpu: 1,
+                memMiB: 1024,
+                diskGiB: 64,
+                publish: [],
+                modules: [],
+                host: "main",
+            },
+        ]).routes,
+    );
     expect(infraJson(plan).tailscale.advertiseRoutes).toEqual(approved(plan));
 });

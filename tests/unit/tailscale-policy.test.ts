@@ -1,7 +1,17 @@
 import { renderTailnetPolicy, tailnetPolicy } from "../../components/tailscale/policy";
 import { topology } from "../../infra/topology";
 
-const slot = (name: string, index: number) => ({ name, index, state: name, vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" });
+const slot = (name: string, index: number) => ({
+    name,
+    index,
+    state: name,
+    vcpu: 1,
+    memMiB: 1024,
+    diskGiB: 64,
+    publish: [],
+    modules: [],
+    host: "main",
+});
 const slots = topology([slot("slot1", 1), slot("slot2", 2), slot("web", 17)]).slots;
 
 describe("tailnetPolicy", () => {
@@ -29,13 +39,21 @@ describe("tailnetPolicy", () => {
     });
 
     test("routes and grants follow the slot list: a new slot adds one of each", () => {
-        const more = tailnetPolicy({ tags: ["tag:microvm-host"], slots: topology([slot("slot1", 1), slot("slot6", 6)]).slots });
+        const more = tailnetPolicy({
+            tags: ["tag:microvm-host"],
+            slots: topology([slot("slot1", 1), slot("slot6", 6)]).slots,
+        });
         expect(Object.keys(more.autoApprovers.routes)).toEqual(["10.1.0.0/24", "10.6.0.0/24"]);
         expect(more.grants.map((g) => g.dst[0])).toEqual(["tag:microvm-host", "10.1.0.0/24", "10.6.0.0/24"]);
     });
 
     test("custom admins and members, several tags", () => {
-        const custom = tailnetPolicy({ tags: ["tag:a", "tag:b"], slots: slots.slice(0, 1), admins: ["group:ops"], members: ["group:dev"] });
+        const custom = tailnetPolicy({
+            tags: ["tag:a", "tag:b"],
+            slots: slots.slice(0, 1),
+            admins: ["group:ops"],
+            members: ["group:dev"],
+        });
         expect(custom.tagOwners).toEqual({ "tag:a": ["group:ops"], "tag:b": ["group:ops"] });
         expect(custom.autoApprovers.routes).toEqual({ "10.1.0.0/24": ["tag:a", "tag:b"] });
         expect(custom.grants[1]).toEqual({ src: ["group:dev"], dst: ["10.1.0.0/24"], ip: ["*"] });

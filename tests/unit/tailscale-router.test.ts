@@ -19,7 +19,10 @@ class StandInDeployment extends pulumi.ComponentResource {
 }
 
 function hostStatus(dnsName: string, nodeId = "nHost7CNTRL"): string {
-    return JSON.stringify({ BackendState: "Running", Self: { ID: nodeId, HostName: "microvm-host", DNSName: `${dnsName}.`, TailscaleIPs: ["100.64.0.9"] } });
+    return JSON.stringify({
+        BackendState: "Running",
+        Self: { ID: nodeId, HostName: "microvm-host", DNSName: `${dnsName}.`, TailscaleIPs: ["100.64.0.9"] },
+    });
 }
 
 /**
@@ -34,12 +37,19 @@ async function runtimeWithHost(stdout: string, devices: { nodeId: string; name: 
         return args.name.endsWith("-tailscale-status") ? { ...answer, state: { ...answer.state, stdout } } : answer;
     };
     const call = recorder.mocks.call;
-    recorder.mocks.call = (args) => (args.token === "tailscale:index/getDevices:getDevices" ? { id: "devices", devices } : call(args));
+    recorder.mocks.call = (args) =>
+        args.token === "tailscale:index/getDevices:getDevices" ? { id: "devices", devices } : call(args);
     return recorder;
 }
 
 function routerArgs() {
-    return { connection: { host: "192.0.2.1" }, hostname: "microvm-host", routes: ["10.1.0.0/24", "10.6.0.0/24"], tags: ["tag:microvm-host"], hostTriggers: ["i-0123"] };
+    return {
+        connection: { host: "192.0.2.1" },
+        hostname: "microvm-host",
+        routes: ["10.1.0.0/24", "10.6.0.0/24"],
+        tags: ["tag:microvm-host"],
+        hostTriggers: ["i-0123"],
+    };
 }
 
 function value<T>(o: pulumi.Output<T>): Promise<T> {
@@ -58,7 +68,10 @@ describe("SubnetRouter", () => {
         const byName = (n: string) => recorder.resources.find((r) => r.name === n)!;
         expect(byName("microvm-tailscale-status").options.dependsOn).toContain(byName("deploy-switch").urn);
         expect(deviceId).toBe("nHost7CNTRL");
-        expect(byName("microvm-routes").inputs).toEqual({ deviceId: "nHost7CNTRL", routes: ["10.1.0.0/24", "10.6.0.0/24"] });
+        expect(byName("microvm-routes").inputs).toEqual({
+            deviceId: "nHost7CNTRL",
+            routes: ["10.1.0.0/24", "10.6.0.0/24"],
+        });
         expect(byName("microvm-device-key").inputs).toEqual({ deviceId: "nHost7CNTRL", keyExpiryDisabled: true });
         expect(byName("microvm-device-tags").inputs).toEqual({ deviceId: "nHost7CNTRL", tags: ["tag:microvm-host"] });
         expect(byName("microvm-tailscale-status").inputs.triggers).toEqual(["i-0123"]);
@@ -72,12 +85,17 @@ describe("SubnetRouter", () => {
         recorder.attach();
         new SubnetRouter("microvm", routerArgs());
         await settle();
-        expect(recorder.resources.find((r) => r.name === "microvm-tailscale-status")!.options.ignoreChanges).toEqual([]);
+        expect(recorder.resources.find((r) => r.name === "microvm-tailscale-status")!.options.ignoreChanges).toEqual(
+            [],
+        );
     });
 
     test("a host that joined under a suffixed name: routes still go to its own node, with a warning that explains", async () => {
         const joined = hostStatus("microvm-host-1.example.ts.net", "nNewHostCNTRL");
-        await runtimeWithHost(joined, [{ nodeId: "nOldHostCNTRL", name: "microvm-host.example.ts.net" }, { nodeId: "nNewHostCNTRL", name: "microvm-host-1.example.ts.net" }]);
+        await runtimeWithHost(joined, [
+            { nodeId: "nOldHostCNTRL", name: "microvm-host.example.ts.net" },
+            { nodeId: "nNewHostCNTRL", name: "microvm-host-1.example.ts.net" },
+        ]);
         const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
         const router = new SubnetRouter("microvm", routerArgs());
         expect(await value(router.deviceId)).toBe("nNewHostCNTRL");
@@ -130,7 +148,9 @@ describe("SubnetRouter", () => {
 
     test("refuses bad routes before declaring anything", async () => {
         await runtimeWithHost("{}");
-        expect(() => new SubnetRouter("microvm", { ...routerArgs(), routes: ["10.1.0.0/33"] })).toThrow('SubnetRouter microvm: routes must be IPv4 CIDRs such as 10.1.0.0/24, got "10.1.0.0/33"');
+        expect(() => new SubnetRouter("microvm", { ...routerArgs(), routes: ["10.1.0.0/33"] })).toThrow(
+            'SubnetRouter microvm: routes must be IPv4 CIDRs such as 10.1.0.0/24, got "10.1.0.0/33"',
+        );
     });
 });
 
@@ -150,10 +170,22 @@ describe("HostAuthKey", () => {
 
     test.each([
         [{ tags: ["tag:microvm-host"] }, undefined],
-        [{ tags: [] }, "tags must hold at least one tag such as tag:microvm-host: an untagged key would make the host belong to the person who created the key"],
-        [{ tags: ["microvm-host"] }, `tags must be a Tailscale tag such as "tag:microvm-host" (a letter, then letters, digits, '-'), got "microvm-host"`],
-        [{ tags: ["tag:a"], expirySeconds: 60 }, "expirySeconds must be a whole number of seconds from 3600 (1 hour) to 7776000 (90 days), got 60"],
-        [{ tags: ["tag:a"], expirySeconds: 7776001 }, "expirySeconds must be a whole number of seconds from 3600 (1 hour) to 7776000 (90 days), got 7776001"],
+        [
+            { tags: [] },
+            "tags must hold at least one tag such as tag:microvm-host: an untagged key would make the host belong to the person who created the key",
+        ],
+        [
+            { tags: ["microvm-host"] },
+            `tags must be a Tailscale tag such as "tag:microvm-host" (a letter, then letters, digits, '-'), got "microvm-host"`,
+        ],
+        [
+            { tags: ["tag:a"], expirySeconds: 60 },
+            "expirySeconds must be a whole number of seconds from 3600 (1 hour) to 7776000 (90 days), got 60",
+        ],
+        [
+            { tags: ["tag:a"], expirySeconds: 7776001 },
+            "expirySeconds must be a whole number of seconds from 3600 (1 hour) to 7776000 (90 days), got 7776001",
+        ],
     ])("authKeyArgsProblem(%j)", (args, expected) => {
         expect(authKeyArgsProblem(args)).toBe(expected);
     });

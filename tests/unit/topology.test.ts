@@ -1,20 +1,40 @@
 import fc from "fast-check";
 import { slotIdentity, slotMac, topology } from "../../infra/topology";
 
-const slot = (name: string, index: number) => ({ name, index, state: name, vcpu: 1, memMiB: 1024, diskGiB: 64, publish: [], modules: [], host: "main" });
+const slot = (name: string, index: number) => ({
+    name,
+    index,
+    state: name,
+    vcpu: 1,
+    memMiB: 1024,
+    diskGiB: 64,
+    publish: [],
+    modules: [],
+    host: "main",
+});
 const allIndices = Array.from({ length: 254 }, (_, i) => i + 1);
 
 describe("topology", () => {
     test("slot N gets subnet 10.N.0.0/24, gateway .1, VM .2, its bridge and tap", () => {
         expect(slotIdentity(slot("slot6", 6))).toEqual({
             ...slot("slot6", 6),
-            subnet: "10.6.0.0/24", prefixLength: 24, gateway: "10.6.0.1", address: "10.6.0.2",
-            bridge: "br-slot6", tap: "vm-slot6", mac: "02:00:0a:06:00:02",
+            subnet: "10.6.0.0/24",
+            prefixLength: 24,
+            gateway: "10.6.0.1",
+            address: "10.6.0.2",
+            bridge: "br-slot6",
+            tap: "vm-slot6",
+            mac: "02:00:0a:06:00:02",
         });
     });
 
     test("a custom-named slot takes its identity from its index, not its name", () => {
-        expect(slotIdentity(slot("build", 42))).toMatchObject({ subnet: "10.42.0.0/24", address: "10.42.0.2", bridge: "br-build", mac: "02:00:0a:2a:00:02" });
+        expect(slotIdentity(slot("build", 42))).toMatchObject({
+            subnet: "10.42.0.0/24",
+            address: "10.42.0.2",
+            bridge: "br-build",
+            mac: "02:00:0a:2a:00:02",
+        });
     });
 
     test("slot10 does not collide with slot1 (the old system's substring bug)", () => {
@@ -42,24 +62,31 @@ describe("topology", () => {
     });
 
     test("property: every MAC is a locally administered unicast address spelling 10.N.0.2", () => {
-        fc.assert(fc.property(fc.integer({ min: 1, max: 254 }), (index) => {
-            const mac = slotMac(index);
-            const octets = mac.split(":").map((h) => parseInt(h, 16));
-            expect(mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
-            expect(octets[0] & 0b11).toBe(0b10); // locally administered, unicast
-            expect(octets.slice(2)).toEqual([10, index, 0, 2]);
-        }));
+        fc.assert(
+            fc.property(fc.integer({ min: 1, max: 254 }), (index) => {
+                const mac = slotMac(index);
+                const octets = mac.split(":").map((h) => parseInt(h, 16));
+                expect(mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+                expect(octets[0] & 0b11).toBe(0b10); // locally administered, unicast
+                expect(octets.slice(2)).toEqual([10, index, 0, 2]);
+            }),
+        );
     });
 
     test("property: any set of distinct indices gives distinct, non-overlapping /24s and interface names within 15 characters", () => {
-        fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 254 }), { minLength: 1, maxLength: 60 }), (indices) => {
-            const t = topology(indices.map((i) => slot(`s${"x".repeat(i % 11)}${i}`.slice(0, 12), i)));
-            expect(new Set(t.slots.map((s) => s.subnet)).size).toBe(indices.length);
-            for (const s of t.slots) {
-                expect(s.bridge.length).toBeLessThanOrEqual(15);
-                expect(s.tap.length).toBeLessThanOrEqual(15);
-                expect(s.address.startsWith(s.subnet.replace(/0\/24$/, ""))).toBe(true);
-            }
-        }));
+        fc.assert(
+            fc.property(
+                fc.uniqueArray(fc.integer({ min: 1, max: 254 }), { minLength: 1, maxLength: 60 }),
+                (indices) => {
+                    const t = topology(indices.map((i) => slot(`s${"x".repeat(i % 11)}${i}`.slice(0, 12), i)));
+                    expect(new Set(t.slots.map((s) => s.subnet)).size).toBe(indices.length);
+                    for (const s of t.slots) {
+                        expect(s.bridge.length).toBeLessThanOrEqual(15);
+                        expect(s.tap.length).toBeLessThanOrEqual(15);
+                        expect(s.address.startsWith(s.subnet.replace(/0\/24$/, ""))).toBe(true);
+                    }
+                },
+            ),
+        );
     });
 });

@@ -13,12 +13,20 @@ import { configProblems } from "../helpers/config";
 import { repoPath } from "../helpers/paths";
 import { exampleStack, planDoc, StackDoc } from "../helpers/stacks";
 
-const stacks = ["Pulumi.dev.yaml", ...readdirSync(repoPath("tests/fixtures/stacks")).filter((f) => f.endsWith(".yaml")).map((f) => `tests/fixtures/stacks/${f}`)];
+const stacks = [
+    "Pulumi.dev.yaml",
+    ...readdirSync(repoPath("tests/fixtures/stacks"))
+        .filter((f) => f.endsWith(".yaml"))
+        .map((f) => `tests/fixtures/stacks/${f}`),
+];
 
 test.each(stacks)("%s plans to the recorded URNs", async (file) => {
-    const recorded = readFileSync(repoPath("tests/fixtures/urns", `${basename(file, ".yaml")}.txt`), "utf8").trim().split("\n");
+    const recorded = readFileSync(repoPath("tests/fixtures/urns", `${basename(file, ".yaml")}.txt`), "utf8")
+        .trim()
+        .split("\n");
     const plan = await planStack(repoPath(file), "dev");
-    const fix = "a deliberate new or removed resource (e.g. adding slot6): run `npm run render-fixtures` and commit tests/fixtures/urns; a renamed one: add an alias instead";
+    const fix =
+        "a deliberate new or removed resource (e.g. adding slot6): run `npm run render-fixtures` and commit tests/fixtures/urns; a renamed one: add an alias instead";
     expect({ urns: plan.resources.map((r) => r.urn).sort(), fix }).toEqual({ urns: recorded, fix });
 });
 
@@ -38,11 +46,19 @@ test.each(stacks)("%s: every URN and alias is distinct", async (file) => {
 });
 
 /** The namespace's keys of a stack document, unprefixed, as parseStackConfig takes them. */
-const rawOf = (doc: StackDoc) => Object.fromEntries(Object.entries(doc.config).filter(([k]) => k.startsWith("microvm-infra:")).map(([k, v]) => [k.slice("microvm-infra:".length), v]));
+const rawOf = (doc: StackDoc) =>
+    Object.fromEntries(
+        Object.entries(doc.config)
+            .filter(([k]) => k.startsWith("microvm-infra:"))
+            .map(([k, v]) => [k.slice("microvm-infra:".length), v]),
+    );
 
 describe("generated states whose names and snapshot names are made of each other's parts", () => {
     const part = fc.constantFrom("x", "y", "state", "snap", "x-snap-y", "y-state");
-    const name = fc.array(part, { minLength: 1, maxLength: 3 }).map((ps) => ps.join("-")).filter((n) => /^[a-z]/.test(n));
+    const name = fc
+        .array(part, { minLength: 1, maxLength: 3 })
+        .map((ps) => ps.join("-"))
+        .filter((n) => /^[a-z]/.test(n));
     const states = fc.dictionary(name, fc.uniqueArray(name, { maxLength: 2 }), { minKeys: 2, maxKeys: 4 });
     // Each sample: refused with the message that names the clash, or planned without any clash.
     test("refused by the config, naming the clash, or planned with distinct URNs and aliases", async () => {
@@ -51,10 +67,18 @@ describe("generated states whose names and snapshot names are made of each other
         let refused = 0;
         for (const sample of samples) {
             const doc = exampleStack();
-            doc.config["microvm-infra:states"] = Object.fromEntries(Object.entries(sample).map(([n, snaps]) => [n, { snapshots: snaps }]));
+            doc.config["microvm-infra:states"] = Object.fromEntries(
+                Object.entries(sample).map(([n, snaps]) => [n, { snapshots: snaps }]),
+            );
             const problems = configProblems(rawOf(doc));
             if (problems.length > 0) {
-                expect(problems.every((p) => /^states\.[a-z0-9-]+: its resources would be known by the name /.test(p) || /snapshot name|state name/.test(p))).toBe(true);
+                expect(
+                    problems.every(
+                        (p) =>
+                            /^states\.[a-z0-9-]+: its resources would be known by the name /.test(p) ||
+                            /snapshot name|state name/.test(p),
+                    ),
+                ).toBe(true);
                 refused++;
                 continue;
             }

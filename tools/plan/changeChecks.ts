@@ -9,7 +9,8 @@
 import { StateConfig } from "../../infra/config";
 import { Plan } from "./run";
 
-const originOf = (s: StateConfig): string => (s.from ? `${s.from.state}${s.from.snapshot ? `@${s.from.snapshot}` : ""}` : "");
+const originOf = (s: StateConfig): string =>
+    s.from ? `${s.from.state}${s.from.snapshot ? `@${s.from.snapshot}` : ""}` : "";
 
 /** One "key: message" line per state NEW creates from a source that lives on another host. */
 export function crossHostCloneProblems(old: Plan, next: Plan): string[] {
@@ -22,8 +23,13 @@ export function crossHostCloneProblems(old: Plan, next: Plan): string[] {
         if (!created || !s.from || sourceHost === undefined || sourceHost === s.host) {
             return [];
         }
-        const what = s.from.snapshot === undefined ? `a clone of ${s.from.state}` : `restored from ${s.from.state}@${s.from.snapshot}`;
-        return [`states.${s.name}.from: ${s.name} would be created on host ${s.host} as ${what}, which lives on host ${sourceHost}: vm-state makes a copy on the host that holds the source. `
-            + `Create it on ${sourceHost} first (keep its slot there, or set states.${s.name}.host: ${sourceHost}), pulumi up, then move it to ${s.host} with a second edit`];
+        const what =
+            s.from.snapshot === undefined
+                ? `a clone of ${s.from.state}`
+                : `restored from ${s.from.state}@${s.from.snapshot}`;
+        return [
+            `states.${s.name}.from: ${s.name} would be created on host ${s.host} as ${what}, which lives on host ${sourceHost}: vm-state makes a copy on the host that holds the source. ` +
+                `Create it on ${sourceHost} first (keep its slot there, or set states.${s.name}.host: ${sourceHost}), pulumi up, then move it to ${s.host} with a second edit`,
+        ];
     });
 }

@@ -26,14 +26,22 @@ export interface Cost {
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export function volumeDetail(v: VolumeSpec): string {
-    const extras = [...(v.iops !== undefined ? [`${v.iops} IOPS`] : []), ...(v.throughputMiBps !== undefined ? [`${v.throughputMiBps} MiB/s`] : [])];
+    const extras = [
+        ...(v.iops !== undefined ? [`${v.iops} IOPS`] : []),
+        ...(v.throughputMiBps !== undefined ? [`${v.throughputMiBps} MiB/s`] : []),
+    ];
     return [`${v.type} ${v.sizeGiB} GiB`, ...extras].join(", ");
 }
 
 /** The state volume's spec as declared (`aws:ebs/volume:Volume` inputs). */
 export function stateVolumeSpec(r: PlannedResource): VolumeSpec {
     const i = r.inputs as { type?: string; size?: number; iops?: number; throughput?: number };
-    return { type: i.type === "io2" ? "io2" : "gp3", sizeGiB: Number(i.size ?? 0), iops: i.iops, throughputMiBps: i.throughput };
+    return {
+        type: i.type === "io2" ? "io2" : "gp3",
+        sizeGiB: Number(i.size ?? 0),
+        iops: i.iops,
+        throughputMiBps: i.throughput,
+    };
 }
 
 export function planCost(plan: Plan): Cost {
@@ -48,13 +56,24 @@ export function planCost(plan: Plan): Cost {
             const type = String(instance.inputs.instanceType);
             lines.push({ item: `instance${suffix}`, detail: type, usdPerHour: metalTypes[type]?.usdPerHour ?? NaN });
             const root = instance.inputs.rootBlockDevice as { volumeType?: string; volumeSize?: number } | undefined;
-            const spec: VolumeSpec = { type: root?.volumeType === "io2" ? "io2" : "gp3", sizeGiB: Number(root?.volumeSize ?? 0) };
-            lines.push({ item: `root volume${suffix}`, detail: volumeDetail(spec), usdPerHour: volumeUsdPerHour(spec) });
+            const spec: VolumeSpec = {
+                type: root?.volumeType === "io2" ? "io2" : "gp3",
+                sizeGiB: Number(root?.volumeSize ?? 0),
+            };
+            lines.push({
+                item: `root volume${suffix}`,
+                detail: volumeDetail(spec),
+                usdPerHour: volumeUsdPerHour(spec),
+            });
         }
         const volume = of("aws:ebs/volume:Volume", `${name}-state`);
         if (volume) {
             const spec = stateVolumeSpec(volume);
-            lines.push({ item: `state volume${suffix}`, detail: volumeDetail(spec), usdPerHour: volumeUsdPerHour(spec) });
+            lines.push({
+                item: `state volume${suffix}`,
+                detail: volumeDetail(spec),
+                usdPerHour: volumeUsdPerHour(spec),
+            });
         }
         if (of("aws:ec2/eip:Eip", `${name}-ip`)) {
             lines.push({ item: `public IPv4${suffix}`, detail: "Elastic IP", usdPerHour: publicIpv4UsdPerHour });

@@ -83,10 +83,13 @@ function changedSecrets(a: PlannedResource, b: PlannedResource): string[] {
  * updated command's `stdout` is unknown until `pulumi up` runs it.
  */
 function inputsFromNewOutputs(r: PlannedResource, renewed: Set<string>): string[] {
-    return Object.entries(r.propertyDependencies).filter(([, urns]) => urns.some((u) => renewed.has(u))).map(([k]) => k);
+    return Object.entries(r.propertyDependencies)
+        .filter(([, urns]) => urns.some((u) => renewed.has(u)))
+        .map(([k]) => k);
 }
 
-const isCommand = (r: PlannedResource): boolean => r.type === "command:remote:Command" || r.type === "command:local:Command";
+const isCommand = (r: PlannedResource): boolean =>
+    r.type === "command:remote:Command" || r.type === "command:local:Command";
 const where = (r: PlannedResource): string => (r.type === "command:local:Command" ? "on your machine" : "on the host");
 
 /** A command's delete runs unless it has none, is retained, or goes with a resource deleted too. */
@@ -95,7 +98,11 @@ function deleteRuns(r: PlannedResource, deleted: ReadonlySet<string>): boolean {
 }
 
 /** What each changed command runs, from the providers' semantics (see `Change.runs`). */
-function withRuns(diff: PlanDiff, old: ReadonlyMap<string, PlannedResource>, next: ReadonlyMap<string, PlannedResource>): PlanDiff {
+function withRuns(
+    diff: PlanDiff,
+    old: ReadonlyMap<string, PlannedResource>,
+    next: ReadonlyMap<string, PlannedResource>,
+): PlanDiff {
     const deleted = new Set(diff.delete.map((c) => c.urn));
     const runsOf = (c: Change, kind: "create" | "update" | "replace" | "delete"): string[] | undefined => {
         const r = next.get(c.urn) ?? old.get(c.urn);
@@ -105,20 +112,34 @@ function withRuns(diff: PlanDiff, old: ReadonlyMap<string, PlannedResource>, nex
         const prev = old.get(c.urn) ?? r;
         const create = `create ${where(r)}`;
         switch (kind) {
-            case "create": return [create];
-            case "update": return [typeof r.inputs.update === "string" ? `update ${where(r)}` : `create again ${where(r)} (the command has no update)`];
+            case "create":
+                return [create];
+            case "update":
+                return [
+                    typeof r.inputs.update === "string"
+                        ? `update ${where(r)}`
+                        : `create again ${where(r)} (the command has no update)`,
+                ];
             case "replace": {
                 const del = deleteRuns(prev, deleted) ? [`delete ${where(r)} (the old one)`] : [];
                 return c.deleteBeforeReplace ? [...del, create] : [create, ...del];
             }
-            case "delete": return deleteRuns(r, deleted) ? [`delete ${where(r)}`] : [];
+            case "delete":
+                return deleteRuns(r, deleted) ? [`delete ${where(r)}`] : [];
         }
     };
-    const annotate = (kind: "create" | "update" | "replace" | "delete") => diff[kind].map((c) => {
-        const runs = runsOf(c, kind);
-        return runs === undefined ? c : { ...c, runs };
-    });
-    return { create: annotate("create"), update: annotate("update"), replace: annotate("replace"), delete: annotate("delete"), unchanged: diff.unchanged };
+    const annotate = (kind: "create" | "update" | "replace" | "delete") =>
+        diff[kind].map((c) => {
+            const runs = runsOf(c, kind);
+            return runs === undefined ? c : { ...c, runs };
+        });
+    return {
+        create: annotate("create"),
+        update: annotate("update"),
+        replace: annotate("replace"),
+        delete: annotate("delete"),
+        unchanged: diff.unchanged,
+    };
 }
 
 /** The commands a diff runs, on the host and on the operator's machine. */
@@ -142,7 +163,11 @@ export function diffPlans(old: readonly PlannedResource[], next: readonly Planne
             continue;
         }
         matched.add(prev);
-        const changed = new Set([...changedPaths(prev.inputs, r.inputs), ...changedSecrets(prev, r), ...inputsFromNewOutputs(r, renewed)]);
+        const changed = new Set([
+            ...changedPaths(prev.inputs, r.inputs),
+            ...changedSecrets(prev, r),
+            ...inputsFromNewOutputs(r, renewed),
+        ]);
         const paths = [...changed].sort().filter((p) => !r.options.ignoreChanges.some((ig) => underPath(p, ig)));
         if (paths.length === 0) {
             diff.unchanged.push(r.urn);
@@ -151,7 +176,13 @@ export function diffPlans(old: readonly PlannedResource[], next: readonly Planne
         const replaceBecause = paths.filter((p) => forcesReplace(r, p));
         if (replaceBecause.length > 0) {
             renewed.add(r.urn);
-            diff.replace.push({ urn: r.urn, type: r.type, paths, replaceBecause, deleteBeforeReplace: r.options.deleteBeforeReplace });
+            diff.replace.push({
+                urn: r.urn,
+                type: r.type,
+                paths,
+                replaceBecause,
+                deleteBeforeReplace: r.options.deleteBeforeReplace,
+            });
         } else {
             if (isCommand(r) || r.type === "command:remote:CopyToRemote") {
                 renewed.add(r.urn);

@@ -30,27 +30,50 @@ function headline(r: Review): string {
     const removed = r.slots.filter((s) => s.change === "removed").length;
     const restarts = r.slots.filter((s) => s.change === "restarts").length;
     const lost = (change: string) => r.states.filter((s) => s.dataLoss && s.change === change).length;
-    const losses = [["destroyed", lost("destroyed")], ["re-created", lost("re-created")]] as const;
+    const losses = [
+        ["destroyed", lost("destroyed")],
+        ["re-created", lost("re-created")],
+    ] as const;
     const replaced = r.hosts.filter((h) => h.change === "replaced").map((h) => h.host);
     const { before, after } = r.cost;
     const parts = [
         ...(created ? [`${count(created, "slot")} created`] : []),
         ...(removed ? [`${count(removed, "slot")} removed`] : []),
         restarts ? `${count(restarts, "VM")} restart${restarts === 1 ? "s" : ""}` : "no VM restarts",
-        ...(losses.some(([, n]) => n > 0) ? losses.filter(([, n]) => n > 0).map(([what, n]) => `**${count(n, "state")} ${what} (data loss)**`) : ["no data at risk"]),
-        ...(replaced.length === 0 ? [] : [r.hosts.length === 1 ? "**the host is replaced**" : `**${count(replaced.length, "host")} replaced (${replaced.join(", ")})**`]),
-        before.usdPerHour === after.usdPerHour ? `cost unchanged (${usd(after.usdPerHour)}/h)` : `cost ${usd(before.usdPerHour)}/h -> ${usd(after.usdPerHour)}/h`,
+        ...(losses.some(([, n]) => n > 0)
+            ? losses.filter(([, n]) => n > 0).map(([what, n]) => `**${count(n, "state")} ${what} (data loss)**`)
+            : ["no data at risk"]),
+        ...(replaced.length === 0
+            ? []
+            : [
+                  r.hosts.length === 1
+                      ? "**the host is replaced**"
+                      : `**${count(replaced.length, "host")} replaced (${replaced.join(", ")})**`,
+              ]),
+        before.usdPerHour === after.usdPerHour
+            ? `cost unchanged (${usd(after.usdPerHour)}/h)`
+            : `cost ${usd(before.usdPerHour)}/h -> ${usd(after.usdPerHour)}/h`,
     ];
     return `${parts.join(", ")}.`;
 }
 
 function hostLine(h: HostChange, fleet: boolean): string {
     const name = fleet ? `${code(h.host)}: ` : "";
-    const bill = h.retainedUsdPerMonth !== undefined ? `AWS keeps it, and bills it: ${usd(h.retainedUsdPerMonth)}/month until you delete it` : "";
-    const retained = h.volumeProtected ? ` (it is protected: \`pulumi up\` stops with an error instead; unprotect it to let the stack forget it, and then ${bill})` : bill ? ` (${bill})` : "";
-    const volume = h.volume === "kept" ? "the state volume is kept and attached to the new host (the states survive)"
-        : h.volume === "none" ? "**the files backend keeps the states on the root disk: they go with the old host**"
-            : `**the state volume is ${h.volume}**${retained}`;
+    const bill =
+        h.retainedUsdPerMonth !== undefined
+            ? `AWS keeps it, and bills it: ${usd(h.retainedUsdPerMonth)}/month until you delete it`
+            : "";
+    const retained = h.volumeProtected
+        ? ` (it is protected: \`pulumi up\` stops with an error instead; unprotect it to let the stack forget it, and then ${bill})`
+        : bill
+          ? ` (${bill})`
+          : "";
+    const volume =
+        h.volume === "kept"
+            ? "the state volume is kept and attached to the new host (the states survive)"
+            : h.volume === "none"
+              ? "**the files backend keeps the states on the root disk: they go with the old host**"
+              : `**the state volume is ${h.volume}**${retained}`;
     switch (h.change) {
         case "replaced":
             return `${name}**Replaced** (because of ${h.because.map(code).join(", ")}): every VM on it restarts on the new host; ${volume}.`;
@@ -68,7 +91,9 @@ function changeLines(r: Review): string[] {
     return [
         ...r.diff.create.map((x) => `+ ${short(x.urn)}`),
         ...r.diff.update.map((x) => `! ~ ${short(x.urn)}: ${x.paths.join(", ")}`),
-        ...r.diff.replace.map((x) => `! +- ${short(x.urn)}: replaced because of ${(x.replaceBecause ?? []).join(", ")}`),
+        ...r.diff.replace.map(
+            (x) => `! +- ${short(x.urn)}: replaced because of ${(x.replaceBecause ?? []).join(", ")}`,
+        ),
         ...r.diff.delete.map((x) => `- ${short(x.urn)}${x.note ? ` (${x.note})` : ""}`),
     ];
 }
@@ -79,16 +104,23 @@ export function renderReview(r: Review, title: string): string {
         reviewMarker,
         `### microvm-infra: ${title}`,
         "",
-        total === 0 && r.config.length === 0 ? "**No change.** `pulumi up` would do nothing." : `**Summary:** ${headline(r)}`,
+        total === 0 && r.config.length === 0
+            ? "**No change.** `pulumi up` would do nothing."
+            : `**Summary:** ${headline(r)}`,
         "",
     ];
     if (r.config.length > 0) {
         lines.push("#### Config keys changed", "", "| key | change |", "|---|---|");
         for (const c of r.config) {
-            const detail = c.secret ? `${c.change} (secret, value not shown)`
-                : c.notShown ? `${c.change} (value not shown: ${c.notShown})`
-                    : c.change === "changed" ? `${code(c.before!)} -> ${code(c.after!)}`
-                        : c.change === "added" ? `added: ${code(c.after!)}` : `removed (was ${code(c.before!)})`;
+            const detail = c.secret
+                ? `${c.change} (secret, value not shown)`
+                : c.notShown
+                  ? `${c.change} (value not shown: ${c.notShown})`
+                  : c.change === "changed"
+                    ? `${code(c.before!)} -> ${code(c.after!)}`
+                    : c.change === "added"
+                      ? `added: ${code(c.after!)}`
+                      : `removed (was ${code(c.before!)})`;
             lines.push(`| ${code(c.key)} | ${cell(detail)} |`);
         }
         lines.push("");
@@ -98,28 +130,67 @@ export function renderReview(r: Review, title: string): string {
     if (touched.length === 0) {
         lines.push("No slot is created, removed or restarted.", "");
     } else {
-        lines.push("| slot | change | why |", "|---|---|---|", ...touched.map((s) => `| ${code(s.slot)} | ${s.change === "restarts" ? "VM restarts" : s.change} | ${cell(s.why.join("; "))} |`));
+        lines.push(
+            "| slot | change | why |",
+            "|---|---|---|",
+            ...touched.map(
+                (s) =>
+                    `| ${code(s.slot)} | ${s.change === "restarts" ? "VM restarts" : s.change} | ${cell(s.why.join("; "))} |`,
+            ),
+        );
         const calm = r.slots.filter((s) => s.change === "unchanged").map((s) => code(s.slot));
         lines.push("", calm.length > 0 ? `Not restarted: ${calm.join(", ")}.` : "Every slot is affected.", "");
     }
     lines.push("#### States", "");
-    lines.push(...(r.states.length === 0 ? ["No state is created, moved or deleted.", ""] : ["| state | change | |", "|---|---|---|", ...r.states.map(stateLine), ""]));
+    lines.push(
+        ...(r.states.length === 0
+            ? ["No state is created, moved or deleted.", ""]
+            : ["| state | change | |", "|---|---|---|", ...r.states.map(stateLine), ""]),
+    );
     const fleet = r.hosts.length > 1;
-    lines.push(fleet ? "#### Hosts" : "#### Host", "", ...(fleet ? r.hosts.map((h) => `- ${hostLine(h, true)}`) : r.hosts.map((h) => hostLine(h, false))), "");
+    lines.push(
+        fleet ? "#### Hosts" : "#### Host",
+        "",
+        ...(fleet ? r.hosts.map((h) => `- ${hostLine(h, true)}`) : r.hosts.map((h) => hostLine(h, false))),
+        "",
+    );
     lines.push(...r.hostNotes.flatMap((n) => [n, ""]));
-    lines.push("#### Security", "", ...(r.security.length === 0 ? ["No change to the security group, IAM, root login, the slots' egress or the tailnet."] : r.security.map((s) => `- ${cell(s)}`)), "");
+    lines.push(
+        "#### Security",
+        "",
+        ...(r.security.length === 0
+            ? ["No change to the security group, IAM, root login, the slots' egress or the tailnet."]
+            : r.security.map((s) => `- ${cell(s)}`)),
+        "",
+    );
     if (r.observability.length > 0) {
         lines.push("#### Observability", "", ...r.observability.map((s) => `- ${cell(s)}`), "");
     }
     lines.push(...costTable(r));
     const c = r.counts;
-    lines.push("#### Resources", "",
-        `create ${c.create} · update ${c.update} · replace ${c.replace} · delete ${c.delete} · unchanged ${c.unchanged} · commands run on the host ${c.commandsOnHost}, on the operator's machine ${c.commandsLocal}`, "");
+    lines.push(
+        "#### Resources",
+        "",
+        `create ${c.create} · update ${c.update} · replace ${c.replace} · delete ${c.delete} · unchanged ${c.unchanged} · commands run on the host ${c.commandsOnHost}, on the operator's machine ${c.commandsLocal}`,
+        "",
+    );
     const changes = changeLines(r);
     if (changes.length > 0) {
-        lines.push("<details><summary>Resource changes</summary>", "", "```diff", ...changes, "```", "", "</details>", "");
+        lines.push(
+            "<details><summary>Resource changes</summary>",
+            "",
+            "```diff",
+            ...changes,
+            "```",
+            "",
+            "</details>",
+            "",
+        );
     }
-    lines.push("_Estimated offline from the stack configs (no credentials); `pulumi preview` remains authoritative._", "");
+    lines.push(
+        "_Estimated offline from the stack configs (no credentials); `pulumi preview` remains authoritative._",
+        "",
+    );
     return lines.join("\n");
 }
 
@@ -131,14 +202,18 @@ function costTable(r: Review): string[] {
     const rows = items.map((item) => {
         const a = before.lines.find((l) => l.item === item);
         const b = after.lines.find((l) => l.item === item);
-        const detail = a && b && a.detail !== b.detail ? `${code(a.detail)} -> ${code(b.detail)}` : code((b ?? a)!.detail);
+        const detail =
+            a && b && a.detail !== b.detail ? `${code(a.detail)} -> ${code(b.detail)}` : code((b ?? a)!.detail);
         return `| ${item} | ${cell(detail)} | ${month(a?.usdPerHour)} | ${month(b?.usdPerHour)} |`;
     });
     return [
-        `#### Cost (on-demand list prices as of ${pricesAsOf}${storagePricesAsOf === pricesAsOf ? "" : `, storage and IPv4 as of ${storagePricesAsOf}`}; data transfer and backups on top)`, "",
-        "| | what | before, per month | after, per month |", "|---|---|---|---|",
+        `#### Cost (on-demand list prices as of ${pricesAsOf}${storagePricesAsOf === pricesAsOf ? "" : `, storage and IPv4 as of ${storagePricesAsOf}`}; data transfer and backups on top)`,
+        "",
+        "| | what | before, per month | after, per month |",
+        "|---|---|---|---|",
         ...rows,
-        `| **total** | | ${usd(before.usdPerMonth)} (${usd(before.usdPerHour)}/h) | ${usd(after.usdPerMonth)} (${usd(after.usdPerHour)}/h) |`, "",
+        `| **total** | | ${usd(before.usdPerMonth)} (${usd(before.usdPerHour)}/h) | ${usd(after.usdPerMonth)} (${usd(after.usdPerHour)}/h) |`,
+        "",
     ];
 }
 

@@ -26,15 +26,23 @@ export interface StackContext {
 /** Remote commands whose stdout the program parses, by name suffix: a placeholder in the real format. */
 export const remoteCommandStdout: Record<string, string> = {
     // `tailscale status --json --peers=false` once the host has joined (components/tailscale/status.ts).
-    "-tailscale-status": JSON.stringify({
-        BackendState: "Running",
-        Self: {
-            ID: "nPlaceholder1CNTRL", HostName: "microvm-host", DNSName: "microvm-host.placeholder.ts.net.",
-            TailscaleIPs: ["100.64.0.1"], Tags: ["tag:microvm-host"],
+    "-tailscale-status": JSON.stringify(
+        {
+            BackendState: "Running",
+            Self: {
+                ID: "nPlaceholder1CNTRL",
+                HostName: "microvm-host",
+                DNSName: "microvm-host.placeholder.ts.net.",
+                TailscaleIPs: ["100.64.0.1"],
+                Tags: ["tag:microvm-host"],
+            },
         },
-    }, null, 2),
+        null,
+        2,
+    ),
 };
-const remoteStdout = (name: string): string | undefined => Object.entries(remoteCommandStdout).find(([suffix]) => name.endsWith(suffix))?.[1];
+const remoteStdout = (name: string): string | undefined =>
+    Object.entries(remoteCommandStdout).find(([suffix]) => name.endsWith(suffix))?.[1];
 
 /** A stand-in address: the 10th of the subnet the instance is in (the main host's: 172.20.1.10). */
 function privateIpIn(subnet: Props | undefined): string {
@@ -67,14 +75,18 @@ export const localCommandStdout: Record<string, (name: string) => string> = {
     // The key the host makes itself after the first contact: its own per resource name, never the bootstrap key.
     "-ssh-ready": (n) => `${placeholderKey(n).split(" ").slice(0, 2).join(" ")}\n`,
 };
-const localStdout = (name: string): string | undefined => Object.entries(localCommandStdout).find(([suffix]) => name.endsWith(suffix))?.[1](name);
+const localStdout = (name: string): string | undefined =>
+    Object.entries(localCommandStdout).find(([suffix]) => name.endsWith(suffix))?.[1](name);
 
 /**
  * Extra outputs per resource type, merged over the inputs the program passed. `known` holds the
  * inputs of the resources declared so far, by type and id (an instance finds its subnet's CIDR).
  */
 export type Known = (type: string, id: string) => Props | undefined;
-export const resourceOutputs: Record<string, (name: string, inputs: Props, known: Known, stack: StackContext) => Props> = {
+export const resourceOutputs: Record<
+    string,
+    (name: string, inputs: Props, known: Known, stack: StackContext) => Props
+> = {
     "aws:ec2/instance:Instance": (_n, i, known, stack) => ({
         publicIp: placeholder("instance public IP"),
         privateIp: privateIpIn(known("aws:ec2/subnet:Subnet", String(i.subnetId))),
@@ -91,8 +103,14 @@ export const resourceOutputs: Record<string, (name: string, inputs: Props, known
         privateKeyPem: placeholder("host private key"),
     }),
     "tailscale:index/tailnetKey:TailnetKey": () => ({ key: placeholder("tailscale auth key") }),
-    "command:remote:Command": (n) => ({ stdout: remoteStdout(n) ?? placeholder("command output, known after apply"), stderr: "" }),
-    "command:local:Command": (n) => ({ stdout: localStdout(n) ?? placeholder("command output, known after apply"), stderr: "" }),
+    "command:remote:Command": (n) => ({
+        stdout: remoteStdout(n) ?? placeholder("command output, known after apply"),
+        stderr: "",
+    }),
+    "command:local:Command": (n) => ({
+        stdout: localStdout(n) ?? placeholder("command output, known after apply"),
+        stderr: "",
+    }),
 };
 
 /** Resource ids that other values are derived from (the EBS by-id path). */
@@ -118,7 +136,11 @@ export const functionResults: Record<string, (args: Props, stack: StackContext) 
         locations: [`${stack.region}a`, `${stack.region}b`],
         locationTypes: ["availability-zone", "availability-zone"],
     }),
-    "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: placeholder("caller ARN"), userId: "placeholder" }),
+    "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+        accountId: "123456789012",
+        arn: placeholder("caller ARN"),
+        userId: "placeholder",
+    }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
     // The state volume as AWS has it (the shrink check): offline there is none yet, so no size.
     "aws:ebs/getVolume:getVolume": (a) => ({ id: String(a.filters?.[0]?.values?.[0] ?? placeholder("volume id")) }),

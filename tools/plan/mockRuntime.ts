@@ -51,23 +51,31 @@ export interface FunctionCall {
     readonly args: Record<string, unknown>;
 }
 
-
 function isSecretWrapper(v: unknown): v is { value: unknown } {
     return typeof v === "object" && v !== null && (v as Record<string, unknown>)[sigKey] === secretSig;
 }
 
 /** Replaces secret values by the placeholder and collects their paths. */
-export function redactSecrets(value: unknown, path = "", found: string[] = [], digests: Record<string, string> = {}): unknown {
+export function redactSecrets(
+    value: unknown,
+    path = "",
+    found: string[] = [],
+    digests: Record<string, string> = {},
+): unknown {
     if (isSecretWrapper(value)) {
         found.push(path);
-        digests[path] = createHash("sha256").update(JSON.stringify(unwrapSecrets(value.value)) ?? "undefined").digest("hex");
+        digests[path] = createHash("sha256")
+            .update(JSON.stringify(unwrapSecrets(value.value)) ?? "undefined")
+            .digest("hex");
         return secretPlaceholder;
     }
     if (Array.isArray(value)) {
         return value.map((v, i) => redactSecrets(v, `${path}[${i}]`, found, digests));
     }
     if (typeof value === "object" && value !== null) {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, path ? `${path}.${k}` : k, found, digests)]));
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, redactSecrets(v, path ? `${path}.${k}` : k, found, digests)]),
+        );
     }
     return value;
 }
@@ -132,20 +140,37 @@ export function urnOf(stack: string, project: string, type: string, name: string
 function aliasUrns(req: any, urn: string): string[] {
     const [head, project] = urn.split("::");
     const stack = head.replace(/^urn:pulumi:/, "");
-    return req.getAliasesList().map((alias: any) => {
-        if (alias.getUrn()) {
-            return alias.getUrn();
-        }
-        const spec = alias.getSpec();
-        const parent = spec.getNoparent() ? "" : spec.getParenturn() || (req.getParent() ?? "");
-        return urnOf(spec.getStack() || stack, spec.getProject() || project, spec.getType() || req.getType(), spec.getName() || req.getName(), parent);
-    }).sort();
+    return req
+        .getAliasesList()
+        .map((alias: any) => {
+            if (alias.getUrn()) {
+                return alias.getUrn();
+            }
+            const spec = alias.getSpec();
+            const parent = spec.getNoparent() ? "" : spec.getParenturn() || (req.getParent() ?? "");
+            return urnOf(
+                spec.getStack() || stack,
+                spec.getProject() || project,
+                spec.getType() || req.getType(),
+                spec.getName() || req.getName(),
+                parent,
+            );
+        })
+        .sort();
 }
 
 function timeouts(req: any): ResourceOptionsRecord["customTimeouts"] {
     const t = req.getCustomtimeouts();
     const pick = (v: string | undefined) => (v ? v : undefined);
-    return t ? Object.fromEntries(Object.entries({ create: pick(t.getCreate()), update: pick(t.getUpdate()), delete: pick(t.getDelete()) }).filter(([, v]) => v)) : {};
+    return t
+        ? Object.fromEntries(
+              Object.entries({
+                  create: pick(t.getCreate()),
+                  update: pick(t.getUpdate()),
+                  delete: pick(t.getDelete()),
+              }).filter(([, v]) => v),
+          )
+        : {};
 }
 
 export class Recorder {
@@ -160,7 +185,7 @@ export class Recorder {
         newResource: (args) => {
             const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
             const extra = resourceOutputs[args.type]?.(args.name, inputs, this.known, this.stack) ?? {};
-            const id = args.custom ? resourceIds[args.type]?.(args.name) ?? `${args.name}-id` : undefined;
+            const id = args.custom ? (resourceIds[args.type]?.(args.name) ?? `${args.name}-id`) : undefined;
             if (id !== undefined) {
                 this.byId.set(`${args.type} ${id}`, inputs);
             }
@@ -191,7 +216,12 @@ export class Recorder {
         const secretInputs: string[] = [];
         const secretDigests: Record<string, string> = {};
         const struct = req.getObject();
-        const inputs = redactSecrets(describeAssets(deserializeProperties(struct), struct.toJavaScript()), "", secretInputs, secretDigests) as Record<string, unknown>;
+        const inputs = redactSecrets(
+            describeAssets(deserializeProperties(struct), struct.toJavaScript()),
+            "",
+            secretInputs,
+            secretDigests,
+        ) as Record<string, unknown>;
         this.resources.push({
             urn,
             type: req.getType(),
@@ -219,7 +249,12 @@ export class Recorder {
 }
 
 /** Installs the mocks (preview mode, like `pulumi preview`) and the recorder. */
-export async function startMockRuntime(project: string, stack: string, config: Record<string, string>, secretKeys: string[]): Promise<Recorder> {
+export async function startMockRuntime(
+    project: string,
+    stack: string,
+    config: Record<string, string>,
+    secretKeys: string[],
+): Promise<Recorder> {
     const recorder = new Recorder({ region: config["aws:region"] ?? "us-east-1" });
     pulumi.runtime.setAllConfig(config, secretKeys);
     await pulumi.runtime.setMocks(recorder.mocks, project, stack, true);

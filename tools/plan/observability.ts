@@ -8,7 +8,11 @@
  */
 import { StackConfig } from "../../infra/config";
 import {
-    alertWebhookUrlKey, observabilityDiskGiB, observabilityPortsFor, observabilityReserveMiB, observabilityServicesFor,
+    alertWebhookUrlKey,
+    observabilityDiskGiB,
+    observabilityPortsFor,
+    observabilityReserveMiB,
+    observabilityServicesFor,
 } from "../../infra/config/observability";
 
 export interface ObservabilityHost {
@@ -36,13 +40,17 @@ export function observabilityHosts(cfg: StackConfig): ObservabilityHost[] {
     if (!obs.enabled) {
         return [];
     }
-    const names = cfg.hosts.map((h) => h.name).sort((a, b) => (a === obs.collector ? -1 : b === obs.collector ? 1 : a.localeCompare(b)));
+    const names = cfg.hosts
+        .map((h) => h.name)
+        .sort((a, b) => (a === obs.collector ? -1 : b === obs.collector ? 1 : a.localeCompare(b)));
     return names.map((host) => {
         const ports = observabilityPortsFor(obs, host);
         return {
             host,
             role: host === obs.collector ? "collector" : "agent",
-            services: observabilityServicesFor(obs, host).map((s) => (ports[s] === undefined ? label[s] : `${label[s]} :${ports[s]}`)),
+            services: observabilityServicesFor(obs, host).map((s) =>
+                ports[s] === undefined ? label[s] : `${label[s]} :${ports[s]}`,
+            ),
             ports: Object.fromEntries(Object.entries(ports).map(([s, p]) => [p, label[s]])),
             memoryMiB: observabilityReserveMiB(obs, host),
             diskGiB: observabilityDiskGiB(obs, host),
@@ -85,21 +93,40 @@ export interface ObservabilityReview {
 }
 
 function portsOf(hosts: readonly ObservabilityHost[]): Map<string, string> {
-    return new Map(hosts.flatMap((h) => Object.entries(h.ports).map(([port, what]) => [`${h.host}:${port}`, `TCP ${port} (${what}) on ${h.host}`] as [string, string])));
+    return new Map(
+        hosts.flatMap((h) =>
+            Object.entries(h.ports).map(
+                ([port, what]) => [`${h.host}:${port}`, `TCP ${port} (${what}) on ${h.host}`] as [string, string],
+            ),
+        ),
+    );
 }
 
 /** What applying `next` to a stack deployed from `old` does to observability. */
-export function observabilityReview(old: StackConfig, next: StackConfig, oldKeys: readonly string[], nextKeys: readonly string[]): ObservabilityReview {
+export function observabilityReview(
+    old: StackConfig,
+    next: StackConfig,
+    oldKeys: readonly string[],
+    nextKeys: readonly string[],
+): ObservabilityReview {
     const before = observabilityHosts(old);
     const after = observabilityHosts(next);
     const lines: string[] = [];
     if (before.length === 0 && after.length > 0) {
         lines.push("Turned on. Each host runs:", ...after.map(hostLine), `${capital(alertsGo(nextKeys))}.`);
     } else if (before.length > 0 && after.length === 0) {
-        lines.push(`Turned off: ${before.map((h) => `${h.host} stops ${h.services.join(", ")} and frees ${h.memoryMiB} MiB`).join("; ")}. Prometheus' data and the journal stay on the root disk until removed by hand.`);
+        lines.push(
+            `Turned off: ${before.map((h) => `${h.host} stops ${h.services.join(", ")} and frees ${h.memoryMiB} MiB`).join("; ")}. Prometheus' data and the journal stay on the root disk until removed by hand.`,
+        );
     } else if (after.length > 0) {
         const was = new Map(before.map((h) => [h.host, hostLine(h)]));
-        lines.push(...after.filter((h) => was.get(h.host) !== hostLine(h)).map((h) => (was.has(h.host) ? `${hostLine(h)} (was: ${was.get(h.host)!.replace(/^[^:]*: /, "")})` : hostLine(h))));
+        lines.push(
+            ...after
+                .filter((h) => was.get(h.host) !== hostLine(h))
+                .map((h) =>
+                    was.has(h.host) ? `${hostLine(h)} (was: ${was.get(h.host)!.replace(/^[^:]*: /, "")})` : hostLine(h),
+                ),
+        );
         if (alertsGo(oldKeys) !== alertsGo(nextKeys)) {
             lines.push(`From now on, ${alertsGo(nextKeys)}.`);
         }
@@ -112,4 +139,3 @@ export function observabilityReview(old: StackConfig, next: StackConfig, oldKeys
     ];
     return { lines, security };
 }
-

@@ -16,18 +16,24 @@ function short(value: unknown): string {
 
 /** AWS tag maps repeat on every resource; Tailscale's tag lists are real settings and stay. */
 function isTagMap(key: string, value: unknown): boolean {
-    return (key === "tags" || key === "tagsAll") && typeof value === "object" && value !== null && !Array.isArray(value);
+    return (
+        (key === "tags" || key === "tagsAll") && typeof value === "object" && value !== null && !Array.isArray(value)
+    );
 }
 
 /** Leaf inputs as `path=value`, skipping AWS tag maps and empty values. */
 export function flatInputs(value: unknown, path = ""): string[] {
     if (Array.isArray(value)) {
-        return value.length === 0 ? [] : value.every((v) => typeof v !== "object" || v === null)
-            ? [`${path}=${short(value)}`]
-            : value.flatMap((v, i) => flatInputs(v, `${path}[${i}]`));
+        return value.length === 0
+            ? []
+            : value.every((v) => typeof v !== "object" || v === null)
+              ? [`${path}=${short(value)}`]
+              : value.flatMap((v, i) => flatInputs(v, `${path}[${i}]`));
     }
     if (typeof value === "object" && value !== null) {
-        return Object.entries(value).filter(([k, v]) => path !== "" || !isTagMap(k, v)).flatMap(([k, v]) => flatInputs(v, path ? `${path}.${k}` : k));
+        return Object.entries(value)
+            .filter(([k, v]) => path !== "" || !isTagMap(k, v))
+            .flatMap(([k, v]) => flatInputs(v, path ? `${path}.${k}` : k));
     }
     return value === undefined || value === "" ? [] : [`${path}=${short(value)}`];
 }
@@ -89,18 +95,50 @@ export function renderPlan(plan: Plan): string {
         "",
         `Slots: ${slots.length}`,
         ...(fleet
-            ? table(["slot", "host", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
-                slots.map((s) => [s.name, s.host, s.state, s.address, s.subnet, s.bridge, String(s.vcpu), String(s.memMiB), String(s.diskGiB)]))
-            : table(["slot", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
-                slots.map((s) => [s.name, s.state, s.address, s.subnet, s.bridge, String(s.vcpu), String(s.memMiB), String(s.diskGiB)]))),
+            ? table(
+                  ["slot", "host", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
+                  slots.map((s) => [
+                      s.name,
+                      s.host,
+                      s.state,
+                      s.address,
+                      s.subnet,
+                      s.bridge,
+                      String(s.vcpu),
+                      String(s.memMiB),
+                      String(s.diskGiB),
+                  ]),
+              )
+            : table(
+                  ["slot", "state", "address", "subnet", "bridge", "vcpu", "memMiB", "diskGiB"],
+                  slots.map((s) => [
+                      s.name,
+                      s.state,
+                      s.address,
+                      s.subnet,
+                      s.bridge,
+                      String(s.vcpu),
+                      String(s.memMiB),
+                      String(s.diskGiB),
+                  ]),
+              )),
         "",
         ...observabilityPlanLines(plan.config, Object.keys(plan.stackFile.config)),
         "",
         "Stack outputs:",
-        ...Object.entries(plan.outputs).filter(([k]) => k !== "slots").map(([k, v]) => `  ${k} = ${short(v)}`),
+        ...Object.entries(plan.outputs)
+            .filter(([k]) => k !== "slots")
+            .map(([k, v]) => `  ${k} = ${short(v)}`),
         "",
         `Files pushed to the host: ${files.length} (write them with --render-dir DIR)`,
-        ...table(["path", "bytes", "sha256"], files.map(([p, c]) => [p, String(Buffer.byteLength(c)), createHash("sha256").update(c).digest("hex").slice(0, 12)])),
+        ...table(
+            ["path", "bytes", "sha256"],
+            files.map(([p, c]) => [
+                p,
+                String(Buffer.byteLength(c)),
+                createHash("sha256").update(c).digest("hex").slice(0, 12),
+            ]),
+        ),
         "",
     ].join("\n");
 }
@@ -115,7 +153,10 @@ export function renderSlotEffects(review: Review): string {
     const slots = review.slots.filter((s) => s.change !== "unchanged");
     return [
         `Slots: ${slots.length === 0 ? "none created, removed or restarted" : ""}`,
-        ...slots.map((s) => `  ${s.slot}: ${s.change === "restarts" ? "VM restarts" : s.change}${s.why.length ? ` (${s.why.join("; ")})` : ""}`),
+        ...slots.map(
+            (s) =>
+                `  ${s.slot}: ${s.change === "restarts" ? "VM restarts" : s.change}${s.why.length ? ` (${s.why.join("; ")})` : ""}`,
+        ),
         `States: ${review.states.length === 0 ? "none created, moved or deleted" : ""}`,
         ...review.states.map((s) => `  ${s.state}: ${s.change}${s.dataLoss ? " (DATA LOSS)" : ""}, ${s.detail}`),
         "",
@@ -123,17 +164,22 @@ export function renderSlotEffects(review: Review): string {
 }
 
 export function renderDiff(diff: PlanDiff, against: string): string {
-    const section = (title: string, sign: string, items: PlanDiff["create"]) => items.length === 0 ? [] : [
-        `${title} (${items.length}):`,
-        ...items.flatMap((c) => [
-            `  ${sign} ${shortUrn(c.urn)}${c.deleteBeforeReplace ? "  [delete before replace]" : ""}`,
-            ...(c.replaceBecause ? [`      replaced because of: ${c.replaceBecause.join(", ")}`] : []),
-            ...(c.paths.length && !c.replaceBecause ? [`      changed: ${c.paths.join(", ")}`] : []),
-            ...(c.replaceBecause && c.paths.length > c.replaceBecause.length ? [`      also changed: ${c.paths.filter((p) => !c.replaceBecause!.includes(p)).join(", ")}`] : []),
-            ...(c.note ? [`      ${c.note}`] : []),
-            ...(c.runs && c.runs.length > 0 ? [`      runs: ${c.runs.join(", then ")}`] : []),
-        ]),
-    ];
+    const section = (title: string, sign: string, items: PlanDiff["create"]) =>
+        items.length === 0
+            ? []
+            : [
+                  `${title} (${items.length}):`,
+                  ...items.flatMap((c) => [
+                      `  ${sign} ${shortUrn(c.urn)}${c.deleteBeforeReplace ? "  [delete before replace]" : ""}`,
+                      ...(c.replaceBecause ? [`      replaced because of: ${c.replaceBecause.join(", ")}`] : []),
+                      ...(c.paths.length && !c.replaceBecause ? [`      changed: ${c.paths.join(", ")}`] : []),
+                      ...(c.replaceBecause && c.paths.length > c.replaceBecause.length
+                          ? [`      also changed: ${c.paths.filter((p) => !c.replaceBecause!.includes(p)).join(", ")}`]
+                          : []),
+                      ...(c.note ? [`      ${c.note}`] : []),
+                      ...(c.runs && c.runs.length > 0 ? [`      runs: ${c.runs.join(", then ")}`] : []),
+                  ]),
+              ];
     const total = diff.create.length + diff.update.length + diff.replace.length + diff.delete.length;
     return [
         `Against ${against}: what \`pulumi up\` would do to a stack deployed from it`,

@@ -68,9 +68,11 @@ export function checkRenderDir(dir: string): void {
             throw new RenderDirError(`--render-dir: ${dir}: cannot look at ${next} (${reason(err)})`);
         }
         if (!isDir) {
-            throw new RenderDirError(next === target
-                ? `--render-dir: ${dir} exists and is not a directory`
-                : `--render-dir: ${dir} goes through ${next}, which is a file, not a directory`);
+            throw new RenderDirError(
+                next === target
+                    ? `--render-dir: ${dir} exists and is not a directory`
+                    : `--render-dir: ${dir} goes through ${next}, which is a file, not a directory`,
+            );
         }
         existing = next;
     }
@@ -80,7 +82,9 @@ export function checkRenderDir(dir: string): void {
     const fs = Object.entries(pseudoFilesystems).find(([, magic]) => magic === type)?.[0];
     if (root !== undefined || fs !== undefined) {
         const where = root !== undefined ? `in ${root}` : `on ${fs}`;
-        throw new RenderDirError(`--render-dir: ${dir} is ${where}, a kernel filesystem, not a place for files; choose a directory on a disk, such as out/`);
+        throw new RenderDirError(
+            `--render-dir: ${dir} is ${where}, a kernel filesystem, not a place for files; choose a directory on a disk, such as out/`,
+        );
     }
     try {
         accessSync(real, constants.W_OK);

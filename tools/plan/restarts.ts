@@ -64,7 +64,8 @@ function changedFields(a: DeploymentSlot, b: DeploymentSlot): string[] {
  * are the bundles' files (path to content).
  */
 export function systemChanges(name: string, old: Record<string, string>, next: Record<string, string>): string[] {
-    const slotIn = (files: Record<string, string>) => (JSON.parse(files["nixos/infra.json"]).slots as DeploymentSlot[]).find((s) => s.name === name);
+    const slotIn = (files: Record<string, string>) =>
+        (JSON.parse(files["nixos/infra.json"]).slots as DeploymentSlot[]).find((s) => s.name === name);
     const a = slotIn(old);
     const b = slotIn(next);
     if (!a || !b) {
@@ -73,7 +74,9 @@ export function systemChanges(name: string, old: Record<string, string>, next: R
     const reasons: string[] = [];
     const fields = changedFields(a, b);
     if (fields.length > 0) {
-        reasons.push(`its settings changed: ${fields.map((f) => `${f} ${show((a as any)[f])} -> ${show((b as any)[f])}`).join(", ")}`);
+        reasons.push(
+            `its settings changed: ${fields.map((f) => `${f} ${show((a as any)[f])} -> ${show((b as any)[f])}`).join(", ")}`,
+        );
     }
     const shared = [...importClosure(guestRoots, next), flakeFile].sort();
     const own = importClosure(moduleFiles(b), next).filter((f) => !shared.includes(f));
@@ -86,7 +89,9 @@ export function systemChanges(name: string, old: Record<string, string>, next: R
     if (ownChanged.length > 0) {
         reasons.push(`its declared module changed (${ownChanged.join(", ")})`);
     }
-    const inputs = inputsOf(b).filter((i) => lockNode(old["nixos/flake.lock"], i) !== lockNode(next["nixos/flake.lock"], i));
+    const inputs = inputsOf(b).filter(
+        (i) => lockNode(old["nixos/flake.lock"], i) !== lockNode(next["nixos/flake.lock"], i),
+    );
     if (inputs.length > 0) {
         reasons.push(`a pinned flake input it is built from changed (${[...new Set(inputs)].sort().join(", ")})`);
     }

@@ -45,7 +45,18 @@ export interface SlotChange {
 
 export interface StateChange {
     readonly state: string;
-    readonly change: "created" | "cloned" | "restored" | "moved" | "transferred" | "destroyed" | "forgotten" | "snapshotted" | "onRemove" | "re-created" | "source changed";
+    readonly change:
+        | "created"
+        | "cloned"
+        | "restored"
+        | "moved"
+        | "transferred"
+        | "destroyed"
+        | "forgotten"
+        | "snapshotted"
+        | "onRemove"
+        | "re-created"
+        | "source changed";
     readonly detail: string;
     /** Data is deleted for good. */
     readonly dataLoss: boolean;
@@ -80,7 +91,15 @@ export interface Review {
     /** What turning observability on, off or changing it adds or removes (tools/plan/observability.ts); empty when nothing. */
     readonly observability: string[];
     readonly cost: { readonly before: Cost; readonly after: Cost };
-    readonly counts: { create: number; update: number; replace: number; delete: number; unchanged: number; commandsOnHost: number; commandsLocal: number };
+    readonly counts: {
+        create: number;
+        update: number;
+        replace: number;
+        delete: number;
+        unchanged: number;
+        commandsOnHost: number;
+        commandsLocal: number;
+    };
     readonly diff: PlanDiff;
 }
 
@@ -107,25 +126,34 @@ function flatten(key: string, text: string): Map<string, string> {
 }
 
 function configChanges(old: Plan, next: Plan): ConfigChange[] {
-    const leaves = (p: Plan) => new Map([...Object.entries(p.stackFile.config)].flatMap(([k, v]) => [...flatten(k, v)]));
+    const leaves = (p: Plan) =>
+        new Map([...Object.entries(p.stackFile.config)].flatMap(([k, v]) => [...flatten(k, v)]));
     const a = leaves(old);
     const b = leaves(next);
-    const topSecret = (p: Plan, key: string) => p.stackFile.secretKeys.find((k) => key === k || key.startsWith(`${k}.`));
+    const topSecret = (p: Plan, key: string) =>
+        p.stackFile.secretKeys.find((k) => key === k || key.startsWith(`${k}.`));
     const changes: ConfigChange[] = [];
     for (const key of [...new Set([...a.keys(), ...b.keys()])].sort()) {
         const secret = topSecret(old, key) ?? topSecret(next, key);
         const before = a.get(key);
         const after = b.get(key);
-        const looks = [before, after].map((v) => (v === undefined ? undefined : secretKind(v))).find((k) => k !== undefined);
-        const notShown = secret ? undefined
-            : credentialKeys.some((k) => key === k || key.startsWith(`${k}.`)) ? "a credential, in clear text" : looks && `it looks like ${looks}`;
+        const looks = [before, after]
+            .map((v) => (v === undefined ? undefined : secretKind(v)))
+            .find((k) => k !== undefined);
+        const notShown = secret
+            ? undefined
+            : credentialKeys.some((k) => key === k || key.startsWith(`${k}.`))
+              ? "a credential, in clear text"
+              : looks && `it looks like ${looks}`;
         const hide = Boolean(secret) || notShown !== undefined;
         const extra = { secret: Boolean(secret), ...(notShown ? { notShown } : {}) };
         if (before === undefined) {
             changes.push({ key, change: "added", ...(hide ? {} : { after }), ...extra });
         } else if (after === undefined) {
             changes.push({ key, change: "removed", ...(hide ? {} : { before }), ...extra });
-        } else if (secret ? old.stackFile.secretDigests[secret] !== next.stackFile.secretDigests[secret] : before !== after) {
+        } else if (
+            secret ? old.stackFile.secretDigests[secret] !== next.stackFile.secretDigests[secret] : before !== after
+        ) {
             changes.push({ key, change: "changed", ...(hide ? {} : { before, after }), ...extra });
         }
     }
@@ -136,7 +164,8 @@ function configChanges(old: Plan, next: Plan): ConfigChange[] {
 function hostChanges(old: Plan, next: Plan, diff: PlanDiff): HostChange[] {
     const names = [...new Set([...old.config.hosts, ...next.config.hosts].map((h) => h.name))];
     const of = (p: Plan, type: string, name: string) => p.resources.find((r) => r.type === type && r.name === name);
-    const has = (list: { urn: string }[], urn: string | undefined) => urn !== undefined && list.some((c) => c.urn === urn);
+    const has = (list: { urn: string }[], urn: string | undefined) =>
+        urn !== undefined && list.some((c) => c.urn === urn);
     return names.map((host): HostChange => {
         const base = hostResourceName(host);
         const before = of(old, "aws:ec2/instance:Instance", `${base}-host`);
@@ -144,12 +173,23 @@ function hostChanges(old: Plan, next: Plan, diff: PlanDiff): HostChange[] {
         const volumeBefore = of(old, "aws:ebs/volume:Volume", `${base}-state`);
         const volumeAfter = of(next, "aws:ebs/volume:Volume", `${base}-state`);
         const replaced = diff.replace.find((c) => c.urn === after?.urn);
-        const volume = has(diff.delete, volumeBefore?.urn) ? "deleted" : !volumeAfter ? "none"
-            : has(diff.replace, volumeAfter.urn) ? "replaced" : has(diff.create, volumeAfter.urn) ? "created" : "kept";
-        const retained = volume === "deleted" && volumeBefore ? {
-            retainedUsdPerMonth: Math.round(volumeUsdPerHour(stateVolumeSpec(volumeBefore)) * hoursPerMonth * 100) / 100,
-            ...(volumeBefore.options.protect ? { volumeProtected: true } : {}),
-        } : {};
+        const volume = has(diff.delete, volumeBefore?.urn)
+            ? "deleted"
+            : !volumeAfter
+              ? "none"
+              : has(diff.replace, volumeAfter.urn)
+                ? "replaced"
+                : has(diff.create, volumeAfter.urn)
+                  ? "created"
+                  : "kept";
+        const retained =
+            volume === "deleted" && volumeBefore
+                ? {
+                      retainedUsdPerMonth:
+                          Math.round(volumeUsdPerHour(stateVolumeSpec(volumeBefore)) * hoursPerMonth * 100) / 100,
+                      ...(volumeBefore.options.protect ? { volumeProtected: true } : {}),
+                  }
+                : {};
         const change = !before ? "created" : !after ? "removed" : replaced ? "replaced" : "kept";
         return { host, change, because: replaced?.replaceBecause ?? [], volume, ...retained };
     });
@@ -161,32 +201,41 @@ function slotChanges(old: Plan, next: Plan, hostRestarts: Readonly<Record<string
     const after = new Map(next.topology.slots.map((s) => [s.name, s]));
     const names = [...new Set([...before.keys(), ...after.keys()])];
     const index = (n: string) => (after.get(n) ?? before.get(n))!.index;
-    return names.sort((x, y) => index(x) - index(y)).map((slot): SlotChange => {
-        const a = before.get(slot);
-        const b = after.get(slot);
-        if (!a) {
-            return { slot, change: "created", why: [`new slot ${b!.subnet}, runs state ${b!.state}`] };
-        }
-        if (!b) {
-            return { slot, change: "removed", why: [`its VM stops; state ${a.state} is kept (not attached)`] };
-        }
-        const why: string[] = [];
-        if (hostRestarts[b.host]) {
-            why.push(hostRestarts[b.host]);
-        }
-        if (a.state !== b.state) {
-            why.push(`runs state ${b.state} instead of ${a.state}`);
-        }
-        if (a.host !== b.host) {
-            why.push(`moves from host ${a.host} to host ${b.host}`);
-        } else {
-            why.push(...systemChanges(slot, old.hostFiles[a.host] ?? old.files, next.hostFiles[b.host] ?? next.files));
-        }
-        return { slot, change: why.length > 0 ? "restarts" : "unchanged", why };
-    });
+    return names
+        .sort((x, y) => index(x) - index(y))
+        .map((slot): SlotChange => {
+            const a = before.get(slot);
+            const b = after.get(slot);
+            if (!a) {
+                return { slot, change: "created", why: [`new slot ${b!.subnet}, runs state ${b!.state}`] };
+            }
+            if (!b) {
+                return { slot, change: "removed", why: [`its VM stops; state ${a.state} is kept (not attached)`] };
+            }
+            const why: string[] = [];
+            if (hostRestarts[b.host]) {
+                why.push(hostRestarts[b.host]);
+            }
+            if (a.state !== b.state) {
+                why.push(`runs state ${b.state} instead of ${a.state}`);
+            }
+            if (a.host !== b.host) {
+                why.push(`moves from host ${a.host} to host ${b.host}`);
+            } else {
+                why.push(
+                    ...systemChanges(slot, old.hostFiles[a.host] ?? old.files, next.hostFiles[b.host] ?? next.files),
+                );
+            }
+            return { slot, change: why.length > 0 ? "restarts" : "unchanged", why };
+        });
 }
 
-const originOf = (s: StateConfig): string => (s.from === undefined ? "empty" : s.from.snapshot === undefined ? s.from.state : `${s.from.state}@${s.from.snapshot}`);
+const originOf = (s: StateConfig): string =>
+    s.from === undefined
+        ? "empty"
+        : s.from.snapshot === undefined
+          ? s.from.state
+          : `${s.from.state}@${s.from.snapshot}`;
 const originText = (s: StateConfig): string => (s.from === undefined ? "nothing (an empty state)" : originOf(s));
 
 /**
@@ -196,12 +245,24 @@ const originText = (s: StateConfig): string => (s.from === undefined ? "nothing 
  * state and nothing changes on the host.
  */
 function recreation(old: Plan, diff: PlanDiff, a: StateConfig, b: StateConfig): StateChange {
-    const resource = old.resources.find((r) => r.type === "command:remote:Command" && r.name === a.name && r.parent.includes("VmState"));
+    const resource = old.resources.find(
+        (r) => r.type === "command:remote:Command" && r.name === a.name && r.parent.includes("VmState"),
+    );
     const runs = diff.replace.find((c) => c.urn === resource?.urn)?.runs ?? [];
     const change = `from changes (${originText(a)} -> ${originText(b)})`;
     return runs.some((r) => r.startsWith("delete"))
-        ? { state: b.name, change: "re-created", detail: `${change}: onRemove: destroy deletes the state and its snapshots, then makes it again from ${originText(b)}`, dataLoss: true }
-        : { state: b.name, change: "source changed", detail: `${change}: the state exists, so nothing happens to it (onRemove: retain: vm-state finds it and makes nothing)`, dataLoss: false };
+        ? {
+              state: b.name,
+              change: "re-created",
+              detail: `${change}: onRemove: destroy deletes the state and its snapshots, then makes it again from ${originText(b)}`,
+              dataLoss: true,
+          }
+        : {
+              state: b.name,
+              change: "source changed",
+              detail: `${change}: the state exists, so nothing happens to it (onRemove: retain: vm-state finds it and makes nothing)`,
+              dataLoss: false,
+          };
 }
 
 function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
@@ -214,43 +275,85 @@ function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
         const b = after.get(name);
         if (!a && b) {
             const where = b.slot ? `, runs in ${b.slot}` : ", not attached to a slot";
-            changes.push(b.from === undefined
-                ? { state: name, change: "created", detail: `new, empty (${b.diskGiB} GiB)${where}`, dataLoss: false }
-                : b.from.snapshot === undefined
-                    ? { state: name, change: "cloned", detail: `copy of ${b.from.state}${where}`, dataLoss: false }
-                    : { state: name, change: "restored", detail: `from snapshot ${b.from.state}@${b.from.snapshot}${where}`, dataLoss: false });
+            changes.push(
+                b.from === undefined
+                    ? {
+                          state: name,
+                          change: "created",
+                          detail: `new, empty (${b.diskGiB} GiB)${where}`,
+                          dataLoss: false,
+                      }
+                    : b.from.snapshot === undefined
+                      ? { state: name, change: "cloned", detail: `copy of ${b.from.state}${where}`, dataLoss: false }
+                      : {
+                            state: name,
+                            change: "restored",
+                            detail: `from snapshot ${b.from.state}@${b.from.snapshot}${where}`,
+                            dataLoss: false,
+                        },
+            );
             continue;
         }
         if (a && !b) {
             // A delete runs the command recorded at the last `pulumi up`: the old onRemove decides.
-            const resource = old.resources.find((r) => r.type === "command:remote:Command" && r.name === name && r.parent.includes("VmState"));
-            const runs = resource ? deletes.get(resource.urn)?.runs ?? [] : [];
-            changes.push(runs.length > 0
-                ? { state: name, change: "destroyed", detail: "onRemove: destroy: its data and snapshots are deleted on the host", dataLoss: true }
-                : { state: name, change: "forgotten", detail: "onRemove: retain: removed from the stack, its data stays on the host (vm-state delete to remove it)", dataLoss: false });
+            const resource = old.resources.find(
+                (r) => r.type === "command:remote:Command" && r.name === name && r.parent.includes("VmState"),
+            );
+            const runs = resource ? (deletes.get(resource.urn)?.runs ?? []) : [];
+            changes.push(
+                runs.length > 0
+                    ? {
+                          state: name,
+                          change: "destroyed",
+                          detail: "onRemove: destroy: its data and snapshots are deleted on the host",
+                          dataLoss: true,
+                      }
+                    : {
+                          state: name,
+                          change: "forgotten",
+                          detail: "onRemove: retain: removed from the stack, its data stays on the host (vm-state delete to remove it)",
+                          dataLoss: false,
+                      },
+            );
             continue;
         }
         if (a && b) {
             if (a.host !== b.host) {
                 changes.push({
-                    state: name, change: "transferred",
+                    state: name,
+                    change: "transferred",
                     detail: `from host ${a.host} to host ${b.host} (up to ${b.diskGiB} GiB: sent while its VM runs, then the VM stops for the last changes only; the copy on ${a.host} is kept hidden until the next apply)`,
                     dataLoss: false,
                 });
             }
             if (a.slot !== b.slot) {
-                const detail = b.slot === undefined ? `detached from ${a.slot}, kept` : a.slot === undefined ? `attached to ${b.slot}` : `moved from ${a.slot} to ${b.slot}`;
+                const detail =
+                    b.slot === undefined
+                        ? `detached from ${a.slot}, kept`
+                        : a.slot === undefined
+                          ? `attached to ${b.slot}`
+                          : `moved from ${a.slot} to ${b.slot}`;
                 changes.push({ state: name, change: "moved", detail, dataLoss: false });
             }
             const snaps = b.snapshots.filter((s) => !a.snapshots.includes(s));
             if (snaps.length > 0) {
-                changes.push({ state: name, change: "snapshotted", detail: `new snapshot${snaps.length > 1 ? "s" : ""} ${snaps.join(", ")}`, dataLoss: false });
+                changes.push({
+                    state: name,
+                    change: "snapshotted",
+                    detail: `new snapshot${snaps.length > 1 ? "s" : ""} ${snaps.join(", ")}`,
+                    dataLoss: false,
+                });
             }
             if (originOf(a) !== originOf(b)) {
                 changes.push(recreation(old, diff, a, b));
             }
             if (a.onRemove !== b.onRemove && b.onRemove === "destroy") {
-                changes.push({ state: name, change: "onRemove", detail: "becomes destroy: removing it from the config later deletes its data", dataLoss: false });
+                changes.push({
+                    state: name,
+                    change: "onRemove",
+                    detail: "becomes destroy: removing it from the config later deletes its data",
+                    dataLoss: false,
+                });
             }
         }
     }
@@ -260,7 +363,12 @@ function stateChanges(old: Plan, next: Plan, diff: PlanDiff): StateChange[] {
 export function reviewChange(old: Plan, next: Plan, diff: PlanDiff): Review {
     const hosts = hostChanges(old, next, diff);
     const runs = commandsRun(diff);
-    const observability = observabilityReview(old.config, next.config, Object.keys(old.stackFile.config), Object.keys(next.stackFile.config));
+    const observability = observabilityReview(
+        old.config,
+        next.config,
+        Object.keys(old.stackFile.config),
+        Object.keys(next.stackFile.config),
+    );
     const machines = hostDowntime(old, next, diff);
     return {
         stack: next.stack,
@@ -273,7 +381,11 @@ export function reviewChange(old: Plan, next: Plan, diff: PlanDiff): Review {
         observability: observability.lines,
         cost: { before: planCost(old), after: planCost(next) },
         counts: {
-            create: diff.create.length, update: diff.update.length, replace: diff.replace.length, delete: diff.delete.length, unchanged: diff.unchanged.length,
+            create: diff.create.length,
+            update: diff.update.length,
+            replace: diff.replace.length,
+            delete: diff.delete.length,
+            unchanged: diff.unchanged.length,
             commandsOnHost: runs.filter((c) => c.runs.some((x) => x.includes("on the host"))).length,
             commandsLocal: runs.filter((c) => c.runs.every((x) => x.includes("on your machine"))).length,
         },

@@ -95,7 +95,16 @@ async function planOnce(configFile: string, stack: string): Promise<Plan> {
     const exported = await exportedOutputs(program.outputs);
     await settle();
     return {
-        stack, configFile, stackFile, config: loaded.cfg, resources: recorder.resources, topology: { slots: program.topology.slots }, files: pushed, executables, hostFiles, outputs: exported,
+        stack,
+        configFile,
+        stackFile,
+        config: loaded.cfg,
+        resources: recorder.resources,
+        topology: { slots: program.topology.slots },
+        files: pushed,
+        executables,
+        hostFiles,
+        outputs: exported,
         lookups: [...new Set(recorder.calls.map((c) => c.token))].sort(),
     };
 }

@@ -23,7 +23,13 @@ export interface StackFile {
 }
 
 function isSecure(value: unknown): boolean {
-    return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.keys(value).length === 1 &&
+        "secure" in value
+    );
 }
 
 /** Replaces nested `{ secure: ... }` leaves with the placeholder; reports whether any were found. */
@@ -51,7 +57,9 @@ export class StackFileError extends Error {}
 function nonFiniteProblems(key: string, value: unknown): string[] {
     if (typeof value === "number" && !Number.isFinite(value)) {
         const yaml = Number.isNaN(value) ? ".nan" : value > 0 ? ".inf" : "-.inf";
-        return [`${key}: is ${yaml}, which is not a number a config key can hold; write a whole number (or remove the key for its default)`];
+        return [
+            `${key}: is ${yaml}, which is not a number a config key can hold; write a whole number (or remove the key for its default)`,
+        ];
     }
     if (Array.isArray(value)) {
         return value.flatMap((v, i) => nonFiniteProblems(`${key}[${i}]`, v));
@@ -73,7 +81,9 @@ export function readStackFile(path: string, project: string): StackFile {
         return { config: {}, secretKeys: [], secretDigests: {} };
     }
     if (typeof doc !== "object" || Array.isArray(doc)) {
-        throw new StackFileError(`${path}: must be a YAML mapping with a "config:" key (like Pulumi.dev.yaml), got ${Array.isArray(doc) ? "a list" : `a ${typeof doc}`}`);
+        throw new StackFileError(
+            `${path}: must be a YAML mapping with a "config:" key (like Pulumi.dev.yaml), got ${Array.isArray(doc) ? "a list" : `a ${typeof doc}`}`,
+        );
     }
     const raw = (doc as { config?: unknown }).config ?? {};
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -82,7 +92,9 @@ export function readStackFile(path: string, project: string): StackFile {
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     const secretDigests: Record<string, string> = {};
-    const problems = Object.entries(raw).flatMap(([key, value]) => nonFiniteProblems(key.startsWith(`${project}:`) ? key.slice(project.length + 1) : key, value));
+    const problems = Object.entries(raw).flatMap(([key, value]) =>
+        nonFiniteProblems(key.startsWith(`${project}:`) ? key.slice(project.length + 1) : key, value),
+    );
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }

@@ -17,7 +17,9 @@ export function readApplied(layout: Layout): Readonly<Record<string, string>> {
         const doc = JSON.parse(readFileSync(path, "utf8")) as { slots?: unknown };
         const slots = doc.slots;
         if (typeof slots === "object" && slots !== null && !Array.isArray(slots)) {
-            return Object.fromEntries(Object.entries(slots).filter((e): e is [string, string] => typeof e[1] === "string"));
+            return Object.fromEntries(
+                Object.entries(slots).filter((e): e is [string, string] => typeof e[1] === "string"),
+            );
         }
     } catch {
         // not one: as if none

@@ -99,7 +99,8 @@ export function parseApplyInput(bytes: Buffer): [string, string][] {
         throw usage(`apply input holds several JSON documents; give exactly one, like ${applyExample}`);
     }
     const doc = docs?.[0];
-    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+    const isObject = (v: unknown): v is Record<string, unknown> =>
+        typeof v === "object" && v !== null && !Array.isArray(v);
     if (!isObject(doc) || !isObject(doc.slots) || !Object.values(doc.slots).every((v) => typeof v === "string")) {
         throw usage(`apply input must be JSON like ${applyExample}`);
     }
@@ -115,7 +116,11 @@ export function parseApplyInput(bytes: Buffer): [string, string][] {
  * once, without reading the rest). A signal stops the wait (the bash version read 30 MB to the end
  * before it looked at a SIGTERM).
  */
-export function readLimited(stream: NodeJS.ReadableStream, signal: AbortSignal | undefined, limit: number): Promise<Buffer> {
+export function readLimited(
+    stream: NodeJS.ReadableStream,
+    signal: AbortSignal | undefined,
+    limit: number,
+): Promise<Buffer> {
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         let size = 0;

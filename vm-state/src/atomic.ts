@@ -44,7 +44,14 @@ export function fsyncDir(dir: string): void {
  * `durable`: the directory is not synced, so after a crash the file may be the old one (never a
  * half-written one); for records whose loss costs nothing but a stale figure.
  */
-export function writeAtomic(dir: string, target: string, tempBase: string, content: string | Buffer, mode = 0o644, durable = true): void {
+export function writeAtomic(
+    dir: string,
+    target: string,
+    tempBase: string,
+    content: string | Buffer,
+    mode = 0o644,
+    durable = true,
+): void {
     const { path, fd } = createTemp(dir, tempBase, mode);
     let open = true;
     try {

@@ -38,7 +38,10 @@ export async function needNewState(ch: Change, name: string, ifMissing: boolean,
     }
     const content = readdirSync(ch.layout.statesEntry(name));
     if (content.length > 0) {
-        const sorted = [...content.filter((c) => !c.startsWith(".")).sort(), ...content.filter((c) => c.startsWith(".")).sort()];
+        const sorted = [
+            ...content.filter((c) => !c.startsWith(".")).sort(),
+            ...content.filter((c) => c.startsWith(".")).sort(),
+        ];
         throw conflict(
             `${dir} exists but is not a state (no data.img; it holds ${sorted.join(" ")}); move it away first, e.g. mv ${dir} ${ch.layout.rootDir}/${name}.orphan`,
         );

@@ -16,21 +16,57 @@ export interface Command {
 export const commands: Readonly<Record<string, Command>> = {
     status: { usage: "status [--json]", change: false, load: async () => (await import("./commands/status")).status },
     list: { usage: "list [--json] [--all]", change: false, load: async () => (await import("./commands/list")).list },
-    snapshots: { usage: "snapshots STATE [--json]", change: false, load: async () => (await import("./commands/snapshots")).snapshots },
-    logs: { usage: "logs SLOT [-f] [--lines N]", change: false, load: async () => (await import("./commands/logs")).logs },
-    metrics: { usage: "metrics [--output FILE]", change: false, load: async () => (await import("./commands/metrics")).metrics },
-    create: { usage: "create NAME [--size-gib N] [--if-missing]", change: true, load: async () => (await import("./commands/create")).create },
-    clone: { usage: "clone SRC DST [--independent] [--if-missing]", change: true, load: async () => (await import("./commands/clone")).clone },
-    restore: { usage: "restore STATE@SNAP DST [--independent] [--if-missing]", change: true, load: async () => (await import("./commands/restore")).restore },
-    snapshot: { usage: "snapshot STATE SNAP [--stop] [--if-missing] [--json]", change: true, load: async () => (await import("./commands/snapshot")).snapshot },
-    delete: { usage: "delete NAME --yes [--if-exists]", change: true, load: async () => (await import("./commands/delete")).deleteState },
+    snapshots: {
+        usage: "snapshots STATE [--json]",
+        change: false,
+        load: async () => (await import("./commands/snapshots")).snapshots,
+    },
+    logs: {
+        usage: "logs SLOT [-f] [--lines N]",
+        change: false,
+        load: async () => (await import("./commands/logs")).logs,
+    },
+    metrics: {
+        usage: "metrics [--output FILE]",
+        change: false,
+        load: async () => (await import("./commands/metrics")).metrics,
+    },
+    create: {
+        usage: "create NAME [--size-gib N] [--if-missing]",
+        change: true,
+        load: async () => (await import("./commands/create")).create,
+    },
+    clone: {
+        usage: "clone SRC DST [--independent] [--if-missing]",
+        change: true,
+        load: async () => (await import("./commands/clone")).clone,
+    },
+    restore: {
+        usage: "restore STATE@SNAP DST [--independent] [--if-missing]",
+        change: true,
+        load: async () => (await import("./commands/restore")).restore,
+    },
+    snapshot: {
+        usage: "snapshot STATE SNAP [--stop] [--if-missing] [--json]",
+        change: true,
+        load: async () => (await import("./commands/snapshot")).snapshot,
+    },
+    delete: {
+        usage: "delete NAME --yes [--if-exists]",
+        change: true,
+        load: async () => (await import("./commands/delete")).deleteState,
+    },
     "delete-snapshot": {
         usage: "delete-snapshot STATE@SNAP --yes [--if-exists]",
         change: true,
         load: async () => (await import("./commands/deleteSnapshot")).deleteSnapshot,
     },
     assign: { usage: "assign SLOT STATE", change: true, load: async () => (await import("./commands/assign")).assign },
-    migrate: { usage: "migrate STATE SLOT", change: true, load: async () => (await import("./commands/assign")).migrate },
+    migrate: {
+        usage: "migrate STATE SLOT",
+        change: true,
+        load: async () => (await import("./commands/assign")).migrate,
+    },
     apply: { usage: "apply FILE|-", change: true, load: async () => (await import("./commands/apply")).apply },
     adopt: { usage: "adopt SLOT STATE", change: true, load: async () => (await import("./commands/adopt")).adopt },
     gc: { usage: "gc [--fleet-moved [STATE...]]", change: true, load: async () => (await import("./commands/gc")).gc },
@@ -39,7 +75,11 @@ export const commands: Readonly<Record<string, Command>> = {
         change: true,
         load: async () => (await import("./fleet/pull")).fleetPull,
     },
-    "fleet-cancel": { usage: "fleet-cancel STATE", change: true, load: async () => (await import("./fleet/local")).fleetCancel },
+    "fleet-cancel": {
+        usage: "fleet-cancel STATE",
+        change: true,
+        load: async () => (await import("./fleet/local")).fleetCancel,
+    },
     replicate: {
         usage: "replicate STATE --to HOST [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--json]",
         change: true,
@@ -50,6 +90,14 @@ export const commands: Readonly<Record<string, Command>> = {
         change: true,
         load: async () => (await import("./fleet/local")).replicaPromote,
     },
-    "fleet-serve": { usage: "fleet-serve", change: false, load: async () => (await import("./fleet/serve")).fleetServe },
-    "__check-name": { usage: "__check-name slot|state|snapshot NAME", change: false, load: async () => (await import("./commands/checkName")).checkNameCommand },
+    "fleet-serve": {
+        usage: "fleet-serve",
+        change: false,
+        load: async () => (await import("./fleet/serve")).fleetServe,
+    },
+    "__check-name": {
+        usage: "__check-name slot|state|snapshot NAME",
+        change: false,
+        load: async () => (await import("./commands/checkName")).checkNameCommand,
+    },
 };

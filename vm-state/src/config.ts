@@ -46,15 +46,25 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 /** jq's `tostring`, which the messages always used: strings as they are, anything else as JSON. */
 const asText = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
 
-function wholeNumber(path: string, key: string, value: unknown, limits: { readonly min: number; readonly max: number }, fallback: number): number {
+function wholeNumber(
+    path: string,
+    key: string,
+    value: unknown,
+    limits: { readonly min: number; readonly max: number },
+    fallback: number,
+): number {
     if (value === undefined || value === null) {
         return fallback;
     }
     if (typeof value !== "number" || !Number.isInteger(value) || value < limits.min) {
-        throw fail(`${path}: .storage.safetySnapshots.${key} must be a whole number from ${limits.min}, got ${shown(asText(value))}`);
+        throw fail(
+            `${path}: .storage.safetySnapshots.${key} must be a whole number from ${limits.min}, got ${shown(asText(value))}`,
+        );
     }
     if (value > limits.max) {
-        throw fail(`${path}: .storage.safetySnapshots.${key} must be at most ${limits.max}, got ${shown(asText(value))}`);
+        throw fail(
+            `${path}: .storage.safetySnapshots.${key} must be at most ${limits.max}, got ${shown(asText(value))}`,
+        );
     }
     return value;
 }
@@ -85,7 +95,13 @@ export function loadConfig(env: Env): HostConfig {
     const safety: Record<string, unknown> = isObject(storage.safetySnapshots) ? storage.safetySnapshots : {};
     const safetySnapshots = {
         keep: wholeNumber(path, "keep", safety.keep, safetySnapshotLimits.keep, safetySnapshotDefaults.keep),
-        maxAgeDays: wholeNumber(path, "maxAgeDays", safety.maxAgeDays, safetySnapshotLimits.maxAgeDays, safetySnapshotDefaults.maxAgeDays),
+        maxAgeDays: wholeNumber(
+            path,
+            "maxAgeDays",
+            safety.maxAgeDays,
+            safetySnapshotLimits.maxAgeDays,
+            safetySnapshotDefaults.maxAgeDays,
+        ),
     };
     const slots = (raw.slots as readonly Record<string, unknown>[]).map((s) => asText(s.name ?? ""));
     for (const slot of slots) {

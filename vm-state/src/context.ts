@@ -48,7 +48,15 @@ export function openView(run: Run, config: HostConfig = loadConfig(run.env)): Vi
     const proc = new Proc(run);
     const layout = new Layout(new Root(run.env.root));
     const driver = openDriver({ run, proc, layout, config });
-    return { run, proc, config, layout, driver, slots: new Slots(run, proc, layout, config), records: new FleetRecords(layout) };
+    return {
+        run,
+        proc,
+        config,
+        layout,
+        driver,
+        slots: new Slots(run, proc, layout, config),
+        records: new FleetRecords(layout),
+    };
 }
 
 /**
@@ -96,7 +104,12 @@ function removeTemps(run: Run, layout: Layout): void {
     }
     const metrics = layout.metricsDir();
     if (lstatOrNull(metrics)?.isDirectory()) {
-        found.push(...readdirSync(metrics).filter((n) => n.startsWith(tempPrefix)).sort().map((n) => `${metrics}/${n}`));
+        found.push(
+            ...readdirSync(metrics)
+                .filter((n) => n.startsWith(tempPrefix))
+                .sort()
+                .map((n) => `${metrics}/${n}`),
+        );
     }
     for (const path of found) {
         run.log(`removing ${path} left by an interrupted run`);

@@ -45,7 +45,9 @@ function seconds(vars: NodeJS.ProcessEnv, name: string, fallback: number, min: n
         return fallback;
     }
     if (!/^(0|[1-9][0-9]{0,5})$/.test(raw) || Number(raw) < min || Number(raw) > maxSeconds) {
-        throw new UsageError(`invalid ${name} ${shown(raw)}: use a whole number of seconds from ${min} to ${maxSeconds}`);
+        throw new UsageError(
+            `invalid ${name} ${shown(raw)}: use a whole number of seconds from ${min} to ${maxSeconds}`,
+        );
     }
     return Number(raw);
 }

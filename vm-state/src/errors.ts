@@ -25,7 +25,10 @@ export class UsageError extends VmStateError {
 
 /** A signal (INT, TERM, HUP) stopped the command: exit 128 + the signal's number, as a shell does. */
 export class Interrupted extends VmStateError {
-    constructor(readonly signal: string, code: number) {
+    constructor(
+        readonly signal: string,
+        code: number,
+    ) {
         super(code, `interrupted by ${signal}`);
         this.name = "Interrupted";
     }

@@ -45,11 +45,21 @@ export function parseJournal(text: string): JournalData | undefined {
     }
     const o = doc as Record<string, unknown>;
     const list = (v: unknown): string[] | undefined =>
-        v === undefined || v === null ? [] : Array.isArray(v) && v.every((x) => typeof x === "string") ? (v as string[]) : undefined;
+        v === undefined || v === null
+            ? []
+            : Array.isArray(v) && v.every((x) => typeof x === "string")
+              ? (v as string[])
+              : undefined;
     const stopped = list(o.stopped);
     const paused = list(o.paused);
     const links = o.links === undefined || o.links === null ? {} : o.links;
-    if (!stopped || !paused || typeof links !== "object" || Array.isArray(links) || !Object.values(links).every((v) => typeof v === "string")) {
+    if (
+        !stopped ||
+        !paused ||
+        typeof links !== "object" ||
+        Array.isArray(links) ||
+        !Object.values(links).every((v) => typeof v === "string")
+    ) {
         return undefined;
     }
     return { stopped, links: links as Record<string, string>, paused };
@@ -82,7 +92,9 @@ export class Journal {
             let stopped: string[] = [];
             try {
                 const doc = JSON.parse(readFileSync(legacy, "utf8")) as { stopped?: unknown };
-                stopped = Array.isArray(doc.stopped) ? doc.stopped.filter((s): s is string => typeof s === "string") : [];
+                stopped = Array.isArray(doc.stopped)
+                    ? doc.stopped.filter((s): s is string => typeof s === "string")
+                    : [];
             } catch {
                 // unreadable: nothing to start from it
             }
@@ -105,7 +117,9 @@ export class Journal {
             parsed = undefined;
         }
         if (parsed === undefined) {
-            throw fail(`cannot read the journal ${path}; fix or remove it (it lists slots an interrupted command stopped or paused)`);
+            throw fail(
+                `cannot read the journal ${path}; fix or remove it (it lists slots an interrupted command stopped or paused)`,
+            );
         }
         return parsed;
     }
@@ -136,7 +150,11 @@ export class Journal {
     }
     /** Started again: neither stopped nor linking any more. */
     started(slots: readonly string[]): void {
-        this.commit({ ...this.current, stopped: this.current.stopped.filter((s) => !slots.includes(s)), links: without(this.current.links, slots) });
+        this.commit({
+            ...this.current,
+            stopped: this.current.stopped.filter((s) => !slots.includes(s)),
+            links: without(this.current.links, slots),
+        });
     }
     /** The links will not be made (a rolled-back change). */
     unlink(slots: readonly string[]): void {

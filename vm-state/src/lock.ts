@@ -54,7 +54,10 @@ export class Lock {
             const wait = waitSeconds === 0 ? ["-n"] : ["-w", String(waitSeconds)];
             const r = await proc.exec("flock", [...wait, "3"], { stdout: "ignore", extraFds: [fd] });
             if (r.code === 1) {
-                throw new VmStateError(exitCodes.busy, `busy: another vm-state command holds ${path} (waited ${waitSeconds}s); try again later`);
+                throw new VmStateError(
+                    exitCodes.busy,
+                    `busy: another vm-state command holds ${path} (waited ${waitSeconds}s); try again later`,
+                );
             }
             if (r.code !== 0) {
                 throw fail(`cannot lock ${path}: ${lastLine(r.stderr) || `flock exited ${r.code}`}`);

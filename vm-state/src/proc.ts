@@ -73,7 +73,11 @@ export class Proc {
                 }
                 if (spawnError && child.pid === undefined) {
                     const notFound = errnoCode(spawnError) === "ENOENT";
-                    resolve({ code: notFound ? 127 : 126, stdout: "", stderr: `cannot run ${cmd}: ${systemMessage(spawnError)}` });
+                    resolve({
+                        code: notFound ? 127 : 126,
+                        stdout: "",
+                        stderr: `cannot run ${cmd}: ${systemMessage(spawnError)}`,
+                    });
                     return;
                 }
                 resolve({
@@ -107,7 +111,11 @@ export class Proc {
      * commands share an OS pipe (vm-state keeps no end of it), so when B exits early A gets
      * SIGPIPE, as in a shell.
      */
-    async pipe(what: string, a: readonly [string, readonly string[]], b: readonly [string, readonly string[]]): Promise<void> {
+    async pipe(
+        what: string,
+        a: readonly [string, readonly string[]],
+        b: readonly [string, readonly string[]],
+    ): Promise<void> {
         const { spawn } = childProcess();
         const signal = this.run.signal;
         if (signal?.aborted) {
@@ -131,7 +139,12 @@ export class Proc {
             const left = spawn(a[0], [...a[1]], { stdio: ["ignore", "pipe", "pipe"], signal, env });
             const right = spawn(b[0], [...b[1]], { stdio: [left.stdout ?? "ignore", "ignore", "pipe"], signal, env });
             left.stdout?.destroy(); // the child has its own copy of the read end
-            ([[left, a[0]], [right, b[0]]] as const).forEach(([child, cmd], i) => {
+            (
+                [
+                    [left, a[0]],
+                    [right, b[0]],
+                ] as const
+            ).forEach(([child, cmd], i) => {
                 child.stderr?.on("data", (x: Buffer) => err[i].push(x));
                 child.on("error", (e) => err[i].push(Buffer.from(`cannot run ${cmd}: ${systemMessage(e)}\n`)));
             });
@@ -148,7 +161,12 @@ export class Proc {
 
 /** Where `command -v` would find CMD: a path that can be run, or undefined. */
 export function which(cmd: string, path: string): string | undefined {
-    const candidates = cmd.includes("/") ? [cmd] : path.split(delimiter).filter((d) => d !== "").map((d) => join(d, cmd));
+    const candidates = cmd.includes("/")
+        ? [cmd]
+        : path
+              .split(delimiter)
+              .filter((d) => d !== "")
+              .map((d) => join(d, cmd));
     return candidates.find((c) => {
         try {
             accessSync(c, constants.X_OK);

@@ -24,7 +24,9 @@ export async function recover(ch: Change, supersede: readonly string[]): Promise
     const listed = [...new Set([...journal.data.stopped, ...Object.keys(journal.data.links)])];
     const forget = listed.filter((s) => !slots.has(s));
     if (forget.length > 0) {
-        run.log(`warning: the journal lists ${forget.join(" ")} which are no slots in ${ch.config.path} any more; forgetting them`);
+        run.log(
+            `warning: the journal lists ${forget.join(" ")} which are no slots in ${ch.config.path} any more; forgetting them`,
+        );
         journal.started(forget);
     }
     const { stopped, links } = journal.data;
@@ -40,8 +42,12 @@ export async function recover(ch: Change, supersede: readonly string[]): Promise
         }
         const disk = slots.diskKind(slot);
         if (disk !== "none" && disk !== "link") {
-            const copy = (await ch.driver.exists(state)) ? ` (state ${state} holds a copy of it: delete it, or adopt again)` : "";
-            run.log(`warning: ${layout.slotLink(slot)} is a disk of its own: the journal's link of ${slot} to ${state} is dropped and ${slot} keeps that disk${copy}`);
+            const copy = (await ch.driver.exists(state))
+                ? ` (state ${state} holds a copy of it: delete it, or adopt again)`
+                : "";
+            run.log(
+                `warning: ${layout.slotLink(slot)} is a disk of its own: the journal's link of ${slot} to ${state} is dropped and ${slot} keeps that disk${copy}`,
+            );
             journal.unlink([slot]);
             continue;
         }

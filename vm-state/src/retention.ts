@@ -35,7 +35,8 @@ export function isoWeek(d: Date): string {
 }
 
 const periods = {
-    hourly: (d: Date) => `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}`,
+    hourly: (d: Date) =>
+        `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}`,
     daily: (d: Date) => `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`,
     weekly: isoWeek,
     monthly: (d: Date) => `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}`,
@@ -45,11 +46,17 @@ const periods = {
  * Splits ITEMS (oldest first; ties keep their order) into those the policy keeps and those it
  * drops, both oldest first. `now` is in seconds.
  */
-export function retain<T extends Dated>(items: readonly T[], policy: RetentionPolicy, now: number): { keep: T[]; drop: T[] } {
+export function retain<T extends Dated>(
+    items: readonly T[],
+    policy: RetentionPolicy,
+    now: number,
+): { keep: T[]; drop: T[] } {
     if (items.length === 0) {
         return { keep: [], drop: [] };
     }
-    const newestFirst = items.map((item, i) => ({ item, i })).sort((a, b) => b.item.created - a.item.created || b.i - a.i);
+    const newestFirst = items
+        .map((item, i) => ({ item, i }))
+        .sort((a, b) => b.item.created - a.item.created || b.i - a.i);
     const kept = new Set<number>([newestFirst[0].i]);
     if (policy.newest !== undefined || policy.maxAgeSeconds !== undefined) {
         newestFirst.forEach(({ item, i }, rank) => {

@@ -23,7 +23,12 @@ export async function freeName(base: string, taken: (name: string) => Promise<bo
     return name;
 }
 
-export async function takeSafetySnapshot(run: Run, driver: StorageDriver, state: string, why: SafetyReason): Promise<string> {
+export async function takeSafetySnapshot(
+    run: Run,
+    driver: StorageDriver,
+    state: string,
+    why: SafetyReason,
+): Promise<string> {
     const name = await freeName(`pre-${why}-${utcStamp(new Date(), "-")}`, (n) => driver.snapshotExists(state, n));
     run.log(`safety snapshot ${state}@${name}`);
     await driver.snapshot(state, name);
@@ -39,7 +44,9 @@ export async function pruneSafetySnapshots(run: Run, driver: StorageDriver, conf
             if (await driver.snapshotHeld(state, snap.name)) {
                 continue;
             }
-            run.log(`pruning safety snapshot ${state}@${snap.name} (keeping the newest ${keep}, at most ${maxAgeDays} days old)`);
+            run.log(
+                `pruning safety snapshot ${state}@${snap.name} (keeping the newest ${keep}, at most ${maxAgeDays} days old)`,
+            );
             await driver.deleteSnapshot(state, snap.name);
         }
     }

@@ -44,7 +44,9 @@ export class Slots {
     need(slot: string): void {
         checkName("slot", slot, this.layout.statesDir);
         if (!this.has(slot)) {
-            throw conflict(`unknown slot ${shown(slot)}: slots in ${this.config.path} are ${this.config.slots.join(" ") || "none"}`);
+            throw conflict(
+                `unknown slot ${shown(slot)}: slots in ${this.config.path} are ${this.config.slots.join(" ") || "none"}`,
+            );
         }
     }
 
@@ -82,7 +84,9 @@ export class Slots {
             }
         }
         if (failed.length > 0) {
-            throw fail(`did not come up within ${this.run.env.startTimeout}s: ${failed.join(" ")} (see: journalctl -u ${unitOf(failed[0])})`);
+            throw fail(
+                `did not come up within ${this.run.env.startTimeout}s: ${failed.join(" ")} (see: journalctl -u ${unitOf(failed[0])})`,
+            );
         }
     }
 
@@ -92,7 +96,9 @@ export class Slots {
 
     /** `ch-remote --api-socket <socket> pause|resume`; the error line on failure. */
     async hypervisor(slot: string, verb: "pause" | "resume"): Promise<string | undefined> {
-        const r = await this.proc.exec(this.run.env.commands.chRemote, ["--api-socket", this.apiSocket(slot), verb], { stdout: "ignore" });
+        const r = await this.proc.exec(this.run.env.commands.chRemote, ["--api-socket", this.apiSocket(slot), verb], {
+            stdout: "ignore",
+        });
         return r.code === 0 ? undefined : lastLine(r.stderr) || "failed";
     }
 
@@ -109,7 +115,10 @@ export class Slots {
     stateOf(slot: string): string | undefined {
         const link = this.layout.root.tryPath([slot, "data.img"], { lastMayBeLink: true });
         if (link === undefined) {
-            this.warnOnce(slot, `warning: ${this.layout.rootDir}/${slot} is a symbolic link; vm-state does not read through it`);
+            this.warnOnce(
+                slot,
+                `warning: ${this.layout.rootDir}/${slot} is a symbolic link; vm-state does not read through it`,
+            );
             return undefined;
         }
         let target: string;
@@ -119,7 +128,10 @@ export class Slots {
             return undefined; // not a link (or none)
         }
         const prefix = `${this.layout.statesDir}/`;
-        const name = target.startsWith(prefix) && target.endsWith("/data.img") ? target.slice(prefix.length, -"/data.img".length) : "";
+        const name =
+            target.startsWith(prefix) && target.endsWith("/data.img")
+                ? target.slice(prefix.length, -"/data.img".length)
+                : "";
         if (name !== "" && !name.includes("/") && this.layout.imageTarget(name) === target) {
             return name;
         }

@@ -27,7 +27,11 @@ export interface SwitchOptions {
     readonly announce?: (changed: readonly string[], current: ReadonlyMap<string, string | undefined>) => void;
 }
 
-export async function switchSlots(ch: Change, pairs: readonly (readonly [string, string])[], opts: SwitchOptions): Promise<void> {
+export async function switchSlots(
+    ch: Change,
+    pairs: readonly (readonly [string, string])[],
+    opts: SwitchOptions,
+): Promise<void> {
     const { run, slots, driver, journal, records } = ch;
     const want = new Map<string, string>();
     for (const [slot, state] of pairs) {
@@ -45,7 +49,9 @@ export async function switchSlots(ch: Change, pairs: readonly (readonly [string,
         records.needNotLeaving(state);
         const other = owner.get(state);
         if (other !== undefined) {
-            throw conflict(`state ${state} is requested for both ${other} and ${slot}; a state runs on one slot at most`);
+            throw conflict(
+                `state ${state} is requested for both ${other} and ${slot}; a state runs on one slot at most`,
+            );
         }
         owner.set(state, slot);
     }
@@ -53,7 +59,9 @@ export async function switchSlots(ch: Change, pairs: readonly (readonly [string,
     for (const slot of slots.names) {
         const state = current.get(slot);
         if (!want.has(slot) && state !== undefined && owner.has(state)) {
-            throw conflict(`state ${state} is attached to ${slot}; it cannot also run on ${owner.get(state)} (assign ${slot} another state in the same request)`);
+            throw conflict(
+                `state ${state} is attached to ${slot}; it cannot also run on ${owner.get(state)} (assign ${slot} another state in the same request)`,
+            );
         }
     }
 

@@ -14,12 +14,18 @@ const escapes = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b
 
 /** Another program's output made safe for a terminal: escape sequences removed, other controls as `?`. */
 export function sanitise(text: string): string {
-    return text.replace(escapes, "").replace(/\r\n/g, "\n").replace(/[^\n\t\x20-\x7e\u00a0-\uffff]|[\u202a-\u202e\u2066-\u2069]/g, "?");
+    return text
+        .replace(escapes, "")
+        .replace(/\r\n/g, "\n")
+        .replace(/[^\n\t\x20-\x7e\u00a0-\uffff]|[\u202a-\u202e\u2066-\u2069]/g, "?");
 }
 
 /** The last non-empty line of a program's output, sanitised (e.g. "No space left on device"). */
 export function lastLine(text: string): string {
-    const lines = sanitise(text).split("\n").map((l) => l.trim()).filter((l) => l !== "");
+    const lines = sanitise(text)
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "");
     return lines.length > 0 ? lines[lines.length - 1] : "";
 }
 
@@ -27,7 +33,10 @@ export function lastLine(text: string): string {
 function errorParts(err: unknown): { message?: string; code?: string } {
     if (typeof err === "object" && err !== null) {
         const e = err as { message?: unknown; code?: unknown };
-        return { message: typeof e.message === "string" ? e.message : undefined, code: typeof e.code === "string" ? e.code : undefined };
+        return {
+            message: typeof e.message === "string" ? e.message : undefined,
+            code: typeof e.code === "string" ? e.code : undefined,
+        };
     }
     return {};
 }

@@ -26,16 +26,25 @@ describe("apply's input", () => {
         ['{"slots": {"slot1": "a"}, "extra": true}', "unknown key 'extra'"],
         ['\ufeff{"slots": {}}', "apply input starts with a byte order mark"],
     ])("%j: %s (exit 2)", (text, message) => {
-        expect(() => parse(text)).toThrow(expect.objectContaining({ code: 2, message: expect.stringContaining(message) }));
+        expect(() => parse(text)).toThrow(
+            expect.objectContaining({ code: 2, message: expect.stringContaining(message) }),
+        );
     });
 
     test("not UTF-8, or larger than the limit, is refused", () => {
         expect(() => parseApplyInput(Buffer.from([0x7b, 0xff, 0x7d]))).toThrow("apply input is not UTF-8");
-        expect(() => parseApplyInput(Buffer.alloc(applyInputLimit + 1, 0x20))).toThrow(`apply input is larger than ${applyInputLimit} bytes`);
+        expect(() => parseApplyInput(Buffer.alloc(applyInputLimit + 1, 0x20))).toThrow(
+            `apply input is larger than ${applyInputLimit} bytes`,
+        );
     });
 
     test("JSON documents are split as jq -s reads them, strings with braces and escapes included", () => {
-        expect(jsonDocuments('{"a": "}{\\""} [1, {"b": "]"}] "x" true')).toEqual([{ a: '}{"' }, [1, { b: "]" }], "x", true]);
+        expect(jsonDocuments('{"a": "}{\\""} [1, {"b": "]"}] "x" true')).toEqual([
+            { a: '}{"' },
+            [1, { b: "]" }],
+            "x",
+            true,
+        ]);
         expect(jsonDocuments('{"a": ')).toBeUndefined();
     });
 

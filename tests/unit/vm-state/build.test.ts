@@ -26,9 +26,16 @@ describe("the vm-state build", () => {
         const dir = mkdtempSync(join(tmpdir(), "vm-state-build-"));
         try {
             writeFileSync(join(dir, "vm-state.js"), code);
-            const help = execFileSync(process.execPath, [join(dir, "vm-state.js"), "help"], { cwd: dir, env: { PATH: process.env.PATH } }).toString();
+            const help = execFileSync(process.execPath, [join(dir, "vm-state.js"), "help"], {
+                cwd: dir,
+                env: { PATH: process.env.PATH },
+            }).toString();
             expect(help).toContain("Exit codes:");
-            expect(() => execFileSync(process.execPath, [join(dir, "vm-state.js"), "__check-name", "state", "web"], { cwd: dir })).not.toThrow();
+            expect(() =>
+                execFileSync(process.execPath, [join(dir, "vm-state.js"), "__check-name", "state", "web"], {
+                    cwd: dir,
+                }),
+            ).not.toThrow();
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }

@@ -13,7 +13,8 @@ const running = (h: Host, slot: string) => existsSync(join(h.env.FAKE_SYSTEMCTL_
 const linkOf = (h: Host, slot: string) => readlinkSync(join(h.root, slot, "data.img"));
 const img = (h: Host, state: string) => join(h.root, "states", state, "data.img");
 const journal = (h: Host) => join(h.root, ".vm-state-journal.json");
-const systemctlLog = (h: Host) => (existsSync(h.env.FAKE_SYSTEMCTL_LOG) ? readFileSync(h.env.FAKE_SYSTEMCTL_LOG, "utf8") : "");
+const systemctlLog = (h: Host) =>
+    existsSync(h.env.FAKE_SYSTEMCTL_LOG) ? readFileSync(h.env.FAKE_SYSTEMCTL_LOG, "utf8") : "";
 
 gate.describe("commands", () => {
     let h: Host;
@@ -36,14 +37,18 @@ gate.describe("commands", () => {
         expect(again.stderr).toContain("nothing to change");
         const status = JSON.parse((await vm(h, "status", "--json")).stdout);
         expect(status.slots.map((s: { state: string | null }) => s.state)).toEqual(["two", "one", null]);
-        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-applied.json"), "utf8"))).toEqual({ slots: { slot1: "two", slot2: "one" } });
+        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-applied.json"), "utf8"))).toEqual({
+            slots: { slot1: "two", slot2: "one" },
+        });
     });
 
     test("a journal left by a killed apply is finished by an unrelated change, with a pre-recover safety snapshot", async () => {
         await vm(h, "assign", "slot1", "one");
         // As the apply killed after stopping slot1 leaves it: stopped, still on one, to be linked to two.
         await vm(h, "create", "x", "--size-gib", "1");
-        execFileSync(h.env.VM_STATE_SYSTEMCTL, ["stop", "microvm@slot1.service"], { env: { ...process.env, ...h.env } });
+        execFileSync(h.env.VM_STATE_SYSTEMCTL, ["stop", "microvm@slot1.service"], {
+            env: { ...process.env, ...h.env },
+        });
         writeFileSync(journal(h), '{"stopped":["slot1"],"links":{"slot1":"two"},"paused":[]}\n');
         const r = await vm(h, "create", "y", "--size-gib", "1");
         expect(r.code).toBe(0);
@@ -52,7 +57,9 @@ gate.describe("commands", () => {
         expect(running(h, "slot1")).toBe(true);
         expect(existsSync(journal(h))).toBe(false);
         const snaps = JSON.parse((await vm(h, "snapshots", "one", "--json")).stdout).snapshots;
-        expect(snaps.map((s: { name: string }) => s.name)).toEqual([expect.stringMatching(/^pre-recover-\d{8}-\d{6}$/)]);
+        expect(snaps.map((s: { name: string }) => s.name)).toEqual([
+            expect.stringMatching(/^pre-recover-\d{8}-\d{6}$/),
+        ]);
     });
 
     test("a journal naming a state removed by hand stops other changes, naming the journal; the assign of that slot fixes it", async () => {
@@ -61,7 +68,9 @@ gate.describe("commands", () => {
         const blocked = await vm(h, "create", "x", "--size-gib", "1");
         expect(blocked.code).toBe(4);
         expect(blocked.stderr).toContain("unknown state 'gone'");
-        expect(blocked.stderr).toContain(`could not finish the change that an interrupted vm-state command recorded in ${journal(h)}`);
+        expect(blocked.stderr).toContain(
+            `could not finish the change that an interrupted vm-state command recorded in ${journal(h)}`,
+        );
         const fix = await vm(h, "assign", "slot1", "three");
         expect(fix.code).toBe(0);
         expect(linkOf(h, "slot1")).toBe(img(h, "three"));
@@ -84,11 +93,21 @@ gate.describe("commands", () => {
         mkdirSync(join(h.root, ".vm-state-fleet/in"), { recursive: true });
         writeFileSync(join(h.root, ".vm-state-fleet/out/one.json"), '{"to": "big", "phase": "copying"}');
         writeFileSync(join(h.root, ".vm-state-fleet/in/web.json"), '{"from": "main", "phase": "copied"}');
-        expect(await vm(h, "assign", "slot1", "one")).toMatchObject({ code: 4, stderr: expect.stringContaining("state one is being moved to big (vm-state fleet-cancel one keeps it here)") });
+        expect(await vm(h, "assign", "slot1", "one")).toMatchObject({
+            code: 4,
+            stderr: expect.stringContaining(
+                "state one is being moved to big (vm-state fleet-cancel one keeps it here)",
+            ),
+        });
         expect(await vm(h, "delete", "one", "--yes")).toMatchObject({ code: 4 });
-        expect(await vm(h, "create", "web", "--size-gib", "1")).toMatchObject({ code: 4, stderr: expect.stringContaining("state web is arriving from main") });
+        expect(await vm(h, "create", "web", "--size-gib", "1")).toMatchObject({
+            code: 4,
+            stderr: expect.stringContaining("state web is arriving from main"),
+        });
         const all = JSON.parse((await vm(h, "list", "--all", "--json")).stdout);
-        expect(all.hidden).toEqual([{ name: join(h.root, "states/.fleet-in-web"), was: "web (arriving from main: copied)", heldBy: [] }]);
+        expect(all.hidden).toEqual([
+            { name: join(h.root, "states/.fleet-in-web"), was: "web (arriving from main: copied)", heldBy: [] },
+        ]);
         expect(systemctlLog(h)).toBe("");
     });
 
@@ -98,14 +117,19 @@ gate.describe("commands", () => {
         expect(r.code).toBe(0);
         expect(r.stdout).toContain('vm_state_state_info{state="one",slot="slot1"} 1');
         expect(r.stdout).toContain('vm_state_last_operation_exit_code{command="assign"} 0');
-        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-metrics/last-create.json"), "utf8"))).toMatchObject({ command: "create", exitCode: 0 });
+        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-metrics/last-create.json"), "utf8"))).toMatchObject({
+            command: "create",
+            exitCode: 0,
+        });
     });
 
     test("the fleet commands run in TypeScript: on a host without .fleet they exit 4 saying so, recorded for metrics", async () => {
         const r = await vm(h, "fleet-pull", "web", "--from", "big");
         expect(r.code).toBe(4);
         expect(r.stderr).toContain("has no .fleet: this host is not part of a fleet (a one-host stack)");
-        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-metrics/last-fleet-pull.json"), "utf8"))).toMatchObject({ exitCode: 4 });
+        expect(JSON.parse(readFileSync(join(h.root, ".vm-state-metrics/last-fleet-pull.json"), "utf8"))).toMatchObject({
+            exitCode: 4,
+        });
         expect((await vm(h, "replicate", "one", "--to", "big")).code).toBe(4);
         expect((await vm(h, "fleet-cancel", "one")).code).toBe(4);
         expect((await vm(h, "replica-promote", "one")).code).toBe(4);

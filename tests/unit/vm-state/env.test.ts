@@ -26,7 +26,9 @@ describe("the environment", () => {
         ["VM_STATE_START_TIMEOUT", "soon"],
         ["VM_STATE_START_TIMEOUT", " 5"],
     ])("%s=%j is a usage error naming the variable", (name, value) => {
-        expect(() => readEnv({ [name]: value })).toThrow(expect.objectContaining({ code: 2, message: expect.stringContaining(`invalid ${name} '`) }));
+        expect(() => readEnv({ [name]: value })).toThrow(
+            expect.objectContaining({ code: 2, message: expect.stringContaining(`invalid ${name} '`) }),
+        );
     });
 
     test("a command or path with a NUL is refused", () => {
@@ -35,6 +37,10 @@ describe("the environment", () => {
     });
 
     test("the test phase hook", () => {
-        expect(readEnv({ VM_STATE_TEST_PHASE: "stopped", VM_STATE_TEST_PHASE_FILE: "/f" }).testPhase).toEqual({ name: "stopped", file: "/f", resume: undefined });
+        expect(readEnv({ VM_STATE_TEST_PHASE: "stopped", VM_STATE_TEST_PHASE_FILE: "/f" }).testPhase).toEqual({
+            name: "stopped",
+            file: "/f",
+            resume: undefined,
+        });
     });
 });

@@ -41,22 +41,52 @@ describe("readFleet", () => {
     });
 
     test("no .fleet: not part of a fleet (exit 4)", () => {
-        expect(() => readFleet(config({}))).toThrow(expect.objectContaining({ code: 4, message: "/etc/infra.json has no .fleet: this host is not part of a fleet (a one-host stack)" }));
+        expect(() => readFleet(config({}))).toThrow(
+            expect.objectContaining({
+                code: 4,
+                message: "/etc/infra.json has no .fleet: this host is not part of a fleet (a one-host stack)",
+            }),
+        );
     });
 
     test.each([
-        [{ hosts: [{ name: "states", address: "a", backend: "files" }] }, '.fleet.hosts[0].name: host name "states" is reserved'],
-        [{ hosts: [{ name: "a-very-long-h", address: "a", backend: "files" }] }, ".fleet.hosts[0].name: host name must be at most 12 characters"],
-        [{ hosts: [{ name: "main", address: "-oProxyCommand=x", backend: "files" }] }, ".fleet.hosts[0].address: host main has an invalid address '-oProxyCommand=x'"],
-        [{ hosts: [{ name: "main", address: "a", backend: "nfs" }] }, ".fleet.hosts[0].backend: host main has an unknown backend 'nfs'"],
-        [{ hosts: [{ name: "main", address: "a", backend: "files" }, { name: "main", address: "b", backend: "files" }] }, ".fleet.hosts[1].name: host main is listed twice"],
+        [
+            { hosts: [{ name: "states", address: "a", backend: "files" }] },
+            '.fleet.hosts[0].name: host name "states" is reserved',
+        ],
+        [
+            { hosts: [{ name: "a-very-long-h", address: "a", backend: "files" }] },
+            ".fleet.hosts[0].name: host name must be at most 12 characters",
+        ],
+        [
+            { hosts: [{ name: "main", address: "-oProxyCommand=x", backend: "files" }] },
+            ".fleet.hosts[0].address: host main has an invalid address '-oProxyCommand=x'",
+        ],
+        [
+            { hosts: [{ name: "main", address: "a", backend: "nfs" }] },
+            ".fleet.hosts[0].backend: host main has an unknown backend 'nfs'",
+        ],
+        [
+            {
+                hosts: [
+                    { name: "main", address: "a", backend: "files" },
+                    { name: "main", address: "b", backend: "files" },
+                ],
+            },
+            ".fleet.hosts[1].name: host main is listed twice",
+        ],
         [{ self: "other" }, ".fleet.self 'other' is not one of .fleet.hosts (main big)"],
         [{ self: "big" }, ".fleet.hosts says big uses xfs, .storage.backend says files"],
         [{ transferKeyFile: "" }, ".fleet.transferKeyFile must name the fleet's transfer key"],
-        [{ replicas: [{ state: "web", from: "main", to: "big", keep: { daily: -1 } }] }, ".fleet.replicas[0].keep.daily must be a whole number from 0 to 99999, got '-1'"],
+        [
+            { replicas: [{ state: "web", from: "main", to: "big", keep: { daily: -1 } }] },
+            ".fleet.replicas[0].keep.daily must be a whole number from 0 to 99999, got '-1'",
+        ],
         [{ hosts: [] }, ".fleet.hosts must be a list of hosts"],
     ])("%j is refused naming the key (exit 1)", (over, message) => {
-        expect(() => readFleet(config({ fleet: fleet(over) }))).toThrow(expect.objectContaining({ code: 1, message: expect.stringContaining(`/etc/infra.json: ${message}`) }));
+        expect(() => readFleet(config({ fleet: fleet(over) }))).toThrow(
+            expect.objectContaining({ code: 1, message: expect.stringContaining(`/etc/infra.json: ${message}`) }),
+        );
     });
 
     test("VM_STATE_BACKEND lets a host run another backend than .fleet says (the tests do)", () => {
@@ -78,7 +108,14 @@ describe("FleetRecords", () => {
         records.put("in", "web", { phase: "copied" });
         expect(records.get("in", "web")).toEqual({ from: "main", phase: "copied" });
         expect(readdirSync(join(dir, ".vm-state-fleet/in"))).toEqual(["web.json"]);
-        expect(readdirSync(join(dir, ".vm-state-fleet")).sort()).toEqual(["in", "locks", "moved", "out", "replicas", "replicated"]);
+        expect(readdirSync(join(dir, ".vm-state-fleet")).sort()).toEqual([
+            "in",
+            "locks",
+            "moved",
+            "out",
+            "replicas",
+            "replicated",
+        ]);
         records.remove("in", "web");
         expect(records.get("in", "web")).toBeUndefined();
         records.remove("in", "web");
@@ -90,7 +127,12 @@ describe("FleetRecords", () => {
         try {
             mkdirSync(join(dir, ".vm-state-fleet"));
             symlinkSync(outside, join(dir, ".vm-state-fleet/moved"));
-            expect(() => records.put("moved", "web", { to: "big" })).toThrow(expect.objectContaining({ code: 4, message: expect.stringContaining(".vm-state-fleet/moved is a symbolic link") }));
+            expect(() => records.put("moved", "web", { to: "big" })).toThrow(
+                expect.objectContaining({
+                    code: 4,
+                    message: expect.stringContaining(".vm-state-fleet/moved is a symbolic link"),
+                }),
+            );
             expect(readdirSync(outside)).toEqual([]);
         } finally {
             rmSync(outside, { recursive: true, force: true });

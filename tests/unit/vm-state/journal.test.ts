@@ -23,7 +23,9 @@ describe("the journal", () => {
         const j = Journal.open(layout);
         expect(j.data).toEqual({ stopped: ["slot1", "slot3"], links: { slot3: "web", slot1: "db" }, paused: [] });
         j.pause(["slot2"]);
-        expect(readFileSync(file(), "utf8")).toBe('{"stopped":["slot1","slot3"],"links":{"slot3":"web","slot1":"db"},"paused":["slot2"]}\n');
+        expect(readFileSync(file(), "utf8")).toBe(
+            '{"stopped":["slot1","slot3"],"links":{"slot3":"web","slot1":"db"},"paused":["slot2"]}\n',
+        );
     });
 
     test("each operation merges; a slot started again leaves it; empty, the file goes", () => {
@@ -70,6 +72,8 @@ describe("the journal", () => {
         expect(() => j.stop(["slot2"])).toThrow(`cannot write the journal ${file()}: `);
         expect(j.data.stopped).toEqual(["slot1"]);
         expect(before).toBe('{"stopped":["slot1"],"links":{},"paused":[]}\n');
-        expect(readdirSync(dir).filter((f) => f.startsWith(".vm-state-journal.") && f !== ".vm-state-journal.json")).toEqual([]);
+        expect(
+            readdirSync(dir).filter((f) => f.startsWith(".vm-state-journal.") && f !== ".vm-state-journal.json"),
+        ).toEqual([]);
     });
 });

@@ -7,10 +7,16 @@ import { repo } from "./harness";
 
 describe("metrics exposition", () => {
     test("every family of the table, in its order, with HELP and TYPE, even without a sample", () => {
-        const table = JSON.parse(readFileSync(join(repo, "lib/metrics/vm-state.json"), "utf8")) as { metrics: { name: string; type: string; help: string }[] };
+        const table = JSON.parse(readFileSync(join(repo, "lib/metrics/vm-state.json"), "utf8")) as {
+            metrics: { name: string; type: string; help: string }[];
+        };
         const text = renderMetrics(new Map());
-        expect(text.split("\n").filter((l) => l.startsWith("# TYPE"))).toEqual(table.metrics.map((m) => `# TYPE ${m.name} ${m.type}`));
-        expect(text.split("\n").filter((l) => l.startsWith("# HELP"))).toEqual(table.metrics.map((m) => `# HELP ${m.name} ${m.help}`));
+        expect(text.split("\n").filter((l) => l.startsWith("# TYPE"))).toEqual(
+            table.metrics.map((m) => `# TYPE ${m.name} ${m.type}`),
+        );
+        expect(text.split("\n").filter((l) => l.startsWith("# HELP"))).toEqual(
+            table.metrics.map((m) => `# HELP ${m.name} ${m.help}`),
+        );
         expect(metricDefs).toEqual(table.metrics);
     });
 
@@ -28,8 +34,12 @@ describe("metrics exposition", () => {
     });
 
     test("a metric outside the table, or other labels, is a bug caught before anything is written", () => {
-        expect(() => renderMetrics(new Map([["vm_state_other", [{ value: 1 }]]]))).toThrow("not in lib/metrics/vm-state.json");
-        expect(() => renderMetrics(new Map([["vm_state_up", [{ labels: { state: "x" }, value: 1 }]]]))).toThrow("takes the labels none");
+        expect(() => renderMetrics(new Map([["vm_state_other", [{ value: 1 }]]]))).toThrow(
+            "not in lib/metrics/vm-state.json",
+        );
+        expect(() => renderMetrics(new Map([["vm_state_up", [{ labels: { state: "x" }, value: 1 }]]]))).toThrow(
+            "takes the labels none",
+        );
     });
 
     test("label values are escaped as the format says", () => {

@@ -10,22 +10,28 @@ interface Case {
     readonly state: boolean;
     readonly snapshot: boolean;
 }
-const table = JSON.parse(readFileSync(join(repo, "tests/fixtures/names.json"), "utf8")) as { cases: Case[]; maxLength: Record<string, number> };
+const table = JSON.parse(readFileSync(join(repo, "tests/fixtures/names.json"), "utf8")) as {
+    cases: Case[];
+    maxLength: Record<string, number>;
+};
 
 describe("names", () => {
-    test.each(table.cases.flatMap((c) => (["slot", "state", "snapshot"] as const).map((kind) => [kind, c.name, c[kind]] as const)))(
-        "%s %j valid: %s",
-        (kind, name, valid) => {
-            expect(nameError(kind, name, "/r/states") === undefined).toBe(valid);
-        },
-    );
+    test.each(
+        table.cases.flatMap((c) =>
+            (["slot", "state", "snapshot"] as const).map((kind) => [kind, c.name, c[kind]] as const),
+        ),
+    )("%s %j valid: %s", (kind, name, valid) => {
+        expect(nameError(kind, name, "/r/states") === undefined).toBe(valid);
+    });
 
     test("the message names the kind, the rule and the limit of the table; a usage error (exit 2)", () => {
         expect(nameError("state", "Web", "/r/states")).toBe(
             `invalid state name 'Web': use lowercase letters, digits and '-', starting with a letter, not ending with '-', at most ${table.maxLength.state} characters`,
         );
         expect(nameError("slot", "a\nb", "/r/states")).toContain("invalid slot name 'a?b'");
-        expect(nameError("slot", "states", "/r/states")).toBe("invalid slot name 'states': reserved (vm-state keeps the states in /r/states)");
+        expect(nameError("slot", "states", "/r/states")).toBe(
+            "invalid slot name 'states': reserved (vm-state keeps the states in /r/states)",
+        );
         expect(() => checkName("snapshot", "", "/r/states")).toThrow(expect.objectContaining({ code: 2 }));
     });
 

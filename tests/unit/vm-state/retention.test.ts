@@ -11,7 +11,13 @@ const names = (xs: readonly Dated[]) => xs.map((x) => x.name);
 
 describe("retain", () => {
     test("safety: the newest N, of those only the young ones, always the newest", () => {
-        const items = [item("a", 50 * day), item("b", 40 * day), item("c", 3 * day), item("d", 2 * day), item("e", day)];
+        const items = [
+            item("a", 50 * day),
+            item("b", 40 * day),
+            item("c", 3 * day),
+            item("d", 2 * day),
+            item("e", day),
+        ];
         expect(names(retain(items, { newest: 2, maxAgeSeconds: 30 * day }, now).keep)).toEqual(["d", "e"]);
         expect(names(retain(items, { newest: 5, maxAgeSeconds: 30 * day }, now).drop)).toEqual(["a", "b"]);
         const old = [item("x", 90 * day), item("y", 80 * day)];
@@ -37,7 +43,10 @@ describe("retain", () => {
 
     test("ISO weeks are as date(1) counts them (%G%V)", () => {
         const days = Array.from({ length: 40 }, (_, i) => Date.UTC(2020, 11, 20) / 1000 + i * 7 * day + (i % 7) * day);
-        const expected = execFileSync("bash", ["-c", `for t in ${days.join(" ")}; do date -u -d @$t +%G%V; done`]).toString().trim().split("\n");
+        const expected = execFileSync("bash", ["-c", `for t in ${days.join(" ")}; do date -u -d @$t +%G%V; done`])
+            .toString()
+            .trim()
+            .split("\n");
         expect(days.map((d) => isoWeek(new Date(d * 1000)))).toEqual(expected);
     });
 
@@ -59,7 +68,8 @@ describe("retain", () => {
                     expect([...keep, ...drop].map((x) => x.name).sort()).toEqual(items.map((x) => x.name).sort());
                     expect(keep).toContain(items[items.length - 1]);
                     expect(keep).toEqual(items.filter((x) => keep.includes(x)));
-                    const buckets = (policy.hourly ?? 0) + (policy.daily ?? 0) + (policy.weekly ?? 0) + (policy.monthly ?? 0);
+                    const buckets =
+                        (policy.hourly ?? 0) + (policy.daily ?? 0) + (policy.weekly ?? 0) + (policy.monthly ?? 0);
                     const counted = policy.newest ?? (policy.maxAgeSeconds !== undefined ? items.length : 0);
                     expect(keep.length).toBeLessThanOrEqual(1 + counted + buckets);
                 },

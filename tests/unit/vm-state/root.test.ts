@@ -22,18 +22,21 @@ describe("Root.path", () => {
         expect(root.path([])).toBe(join(dir, "root"));
     });
 
-    test.each([["states"], ["states", "web"], ["states", "web", ".snapshots"]])("a link at %j is refused, naming it and where it points", (...segments) => {
-        const at = join(dir, "root", ...segments);
-        rmSync(at, { recursive: true });
-        symlinkSync(join(dir, "outside"), at);
-        expect(() => root.path(["states", "web", ".snapshots", "v1.img"])).toThrow(
-            expect.objectContaining({
-                code: 4,
-                message: `refusing to run: ${at} is a symbolic link (to ${join(dir, "outside")}); vm-state never follows links out of ${join(dir, "root")}: remove the link or put the real directory or file there`,
-            }),
-        );
-        expect(root.tryPath(["states", "web", ".snapshots", "v1.img"])).toBeUndefined();
-    });
+    test.each([["states"], ["states", "web"], ["states", "web", ".snapshots"]])(
+        "a link at %j is refused, naming it and where it points",
+        (...segments) => {
+            const at = join(dir, "root", ...segments);
+            rmSync(at, { recursive: true });
+            symlinkSync(join(dir, "outside"), at);
+            expect(() => root.path(["states", "web", ".snapshots", "v1.img"])).toThrow(
+                expect.objectContaining({
+                    code: 4,
+                    message: `refusing to run: ${at} is a symbolic link (to ${join(dir, "outside")}); vm-state never follows links out of ${join(dir, "root")}: remove the link or put the real directory or file there`,
+                }),
+            );
+            expect(root.tryPath(["states", "web", ".snapshots", "v1.img"])).toBeUndefined();
+        },
+    );
 
     test("the last component may be a link only where vm-state owns one (a slot's data.img)", () => {
         const layout = new Layout(root);
@@ -53,6 +56,8 @@ describe("Root.path", () => {
         writeFileSync(join(dir, "lock"), "");
         expect(() => refuseLink(join(dir, "lock"), root.dir)).not.toThrow();
         symlinkSync(join(dir, "outside/x"), join(dir, "link"));
-        expect(() => refuseLink(join(dir, "link"), root.dir)).toThrow(`refusing to run: ${join(dir, "link")} is a symbolic link`);
+        expect(() => refuseLink(join(dir, "link"), root.dir)).toThrow(
+            `refusing to run: ${join(dir, "link")} is a symbolic link`,
+        );
     });
 });

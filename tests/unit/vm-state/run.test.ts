@@ -7,7 +7,13 @@ import { Interrupted } from "../../../vm-state/src/errors";
 import { Proc, which } from "../../../vm-state/src/proc";
 import { Run } from "../../../vm-state/src/run";
 
-const quiet = (env: Record<string, string> = {}) => new Run(readEnv(env), () => undefined, () => undefined, false);
+const quiet = (env: Record<string, string> = {}) =>
+    new Run(
+        readEnv(env),
+        () => undefined,
+        () => undefined,
+        false,
+    );
 
 describe("Run", () => {
     test("failure actions run newest first, dismissed ones not, each failure logged and the rest still run", async () => {
@@ -43,7 +49,11 @@ describe("Run", () => {
     test("the test phase hook writes its file and waits for the resume file", async () => {
         const dir = mkdtempSync(join(tmpdir(), "vm-state-run-"));
         try {
-            const run = quiet({ VM_STATE_TEST_PHASE: "stopped", VM_STATE_TEST_PHASE_FILE: join(dir, "at"), VM_STATE_TEST_PHASE_RESUME: join(dir, "go") });
+            const run = quiet({
+                VM_STATE_TEST_PHASE: "stopped",
+                VM_STATE_TEST_PHASE_FILE: join(dir, "at"),
+                VM_STATE_TEST_PHASE_RESUME: join(dir, "go"),
+            });
             await run.phase("linked"); // another phase: no wait
             expect(existsSync(join(dir, "at"))).toBe(false);
             let done = false;
@@ -64,17 +74,31 @@ describe("Proc", () => {
     const proc = new Proc(quiet());
 
     test("exit status, stdout, stderr; a command that is not there is 127, not an exception", async () => {
-        expect(await proc.exec("sh", ["-c", 'echo out; echo err >&2; exit 3'])).toEqual({ code: 3, stdout: "out\n", stderr: "err\n" });
-        expect(await proc.exec("/nonexistent/cmd", [])).toMatchObject({ code: 127, stderr: expect.stringContaining("cannot run /nonexistent/cmd") });
+        expect(await proc.exec("sh", ["-c", "echo out; echo err >&2; exit 3"])).toEqual({
+            code: 3,
+            stdout: "out\n",
+            stderr: "err\n",
+        });
+        expect(await proc.exec("/nonexistent/cmd", [])).toMatchObject({
+            code: 127,
+            stderr: expect.stringContaining("cannot run /nonexistent/cmd"),
+        });
         expect(await proc.exec("cat", [], { input: "in" })).toMatchObject({ code: 0, stdout: "in" });
     });
 
     test("arguments are never a shell's: metacharacters reach the command as they are", async () => {
-        expect((await proc.exec("printf", ["%s|", "a b", "$(id)", ";rm -rf x", "'"])).stdout).toBe("a b|$(id)|;rm -rf x|'|");
+        expect((await proc.exec("printf", ["%s|", "a b", "$(id)", ";rm -rf x", "'"])).stdout).toBe(
+            "a b|$(id)|;rm -rf x|'|",
+        );
     });
 
     test("attempt fails with WHAT and the last line the command said, sanitised", async () => {
-        await expect(proc.attempt("copying state web", "sh", ["-c", 'echo noise >&2; printf "cp: x\\033[2J: No space left on device\\n" >&2; exit 1'])).rejects.toMatchObject({
+        await expect(
+            proc.attempt("copying state web", "sh", [
+                "-c",
+                'echo noise >&2; printf "cp: x\\033[2J: No space left on device\\n" >&2; exit 1',
+            ]),
+        ).rejects.toMatchObject({
             code: 1,
             message: "copying state web failed: cp: x: No space left on device",
         });
@@ -82,9 +106,13 @@ describe("Proc", () => {
     });
 
     test("a | b: when b fails, a ends (SIGPIPE) and the failure is reported", async () => {
-        await expect(proc.pipe("streaming", ["yes", []], ["sh", ["-c", "head -c 10 >/dev/null; echo 'receive: refused' >&2; exit 1"]])).rejects.toThrow(
-            "streaming failed: receive: refused",
-        );
+        await expect(
+            proc.pipe(
+                "streaming",
+                ["yes", []],
+                ["sh", ["-c", "head -c 10 >/dev/null; echo 'receive: refused' >&2; exit 1"]],
+            ),
+        ).rejects.toThrow("streaming failed: receive: refused");
         await expect(proc.pipe("ok", ["printf", ["abc"]], ["grep", ["-q", "b"]])).resolves.toBeUndefined();
     });
 

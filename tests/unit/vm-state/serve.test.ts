@@ -44,7 +44,15 @@ describe("fleet-serve", () => {
         await vm(host, "create", "web", "--size-gib", "1");
         const r = await serve("status web");
         expect(r.code).toBe(0);
-        expect(JSON.parse(r.stdout)).toMatchObject({ state: "web", exists: true, slot: null, running: false, moving: null, movedTo: null, replica: null });
+        expect(JSON.parse(r.stdout)).toMatchObject({
+            state: "web",
+            exists: true,
+            slot: null,
+            running: false,
+            moving: null,
+            movedTo: null,
+            replica: null,
+        });
         expect(log()).toMatch(/^\S+Z 10\.0\.0\.2 request: status web$/m);
     });
 
@@ -70,31 +78,46 @@ describe("fleet-serve", () => {
     test("not over SSH (no SSH_CLIENT), or no request: refused and logged with '-'", async () => {
         const r = await serve("status", null);
         expect(r.code).toBe(2);
-        expect(r.stderr).toContain("vm-state: fleet-serve refused 'status': the request did not come over SSH (no $SSH_CLIENT)");
-        expect((await serve(undefined)).stderr).toContain("fleet-serve refused no request (this key runs vm-state fleet operations only, no shell)");
+        expect(r.stderr).toContain(
+            "vm-state: fleet-serve refused 'status': the request did not come over SSH (no $SSH_CLIENT)",
+        );
+        expect((await serve(undefined)).stderr).toContain(
+            "fleet-serve refused no request (this key runs vm-state fleet operations only, no shell)",
+        );
         expect(log()).toMatch(/Z - refused: 'status': the request did not come over SSH/);
     });
 
     test("a host of the other backend family is refused (exit 4): states move between zfs hosts, or between files and xfs", async () => {
         const r = await serve("send-snapshot web zed", "10.0.0.3 1 22");
         expect(r.code).toBe(4);
-        expect(r.stderr).toContain("zed uses the zfs backend and main files: states move between zfs hosts, or between files and xfs hosts");
+        expect(r.stderr).toContain(
+            "zed uses the zfs backend and main files: states move between zfs hosts, or between files and xfs hosts",
+        );
     });
 
     test("stop-and-release and finish-move need the move's record; a move to another host is named", async () => {
         await vm(host, "create", "web", "--size-gib", "1");
-        expect((await serve("stop-and-release web big")).stderr).toContain("no move of state web is in progress here (it starts with send-snapshot)");
+        expect((await serve("stop-and-release web big")).stderr).toContain(
+            "no move of state web is in progress here (it starts with send-snapshot)",
+        );
         writeFileSync(`${host.root}/.vm-state-fleet/out/web.json`, JSON.stringify({ to: "zed", phase: "copying" }));
         const r = await serve("finish-move web big");
         expect(r.code).toBe(4);
-        expect(r.stderr).toContain("state web is being moved to zed; a state moves to one host at a time (cancel that move first: vm-state fleet-cancel web on main)");
+        expect(r.stderr).toContain(
+            "state web is being moved to zed; a state moves to one host at a time (cancel that move first: vm-state fleet-cancel web on main)",
+        );
     });
 });
 
 describe("zfs resume tokens", () => {
     test("toname, toguid and fromguid as zfs send -nv -t prints them", () => {
-        const text = "resume token contents:\nnvlist version: 0\n\tfromguid = 0x10\n\tobject = 0x1\n\ttoguid = 0xff\n\ttoname = tank/states/web@_fleet-move-2\n";
-        expect(tokenContents(text)).toEqual({ toname: "tank/states/web@_fleet-move-2", toguid: "0xff", fromguid: "0x10" });
+        const text =
+            "resume token contents:\nnvlist version: 0\n\tfromguid = 0x10\n\tobject = 0x1\n\ttoguid = 0xff\n\ttoname = tank/states/web@_fleet-move-2\n";
+        expect(tokenContents(text)).toEqual({
+            toname: "tank/states/web@_fleet-move-2",
+            toguid: "0xff",
+            fromguid: "0x10",
+        });
         expect(tokenContents("\ttoguid = 12\n\ttoname = a@b\n").fromguid).toBeUndefined();
         expect(guidValue("0xffffffffffffffff")).toBe("18446744073709551615");
         expect(guidValue("42")).toBe("42");

@@ -12,7 +12,13 @@ describe("slots", () => {
     let h: Host;
     let log: string[];
     const view = () => {
-        const run = new Run(readEnv(h.env), (t) => log.push(t.trim()), () => undefined, false, { ...process.env, ...h.env });
+        const run = new Run(
+            readEnv(h.env),
+            (t) => log.push(t.trim()),
+            () => undefined,
+            false,
+            { ...process.env, ...h.env },
+        );
         return openView(run, loadConfig(run.env));
     };
     beforeEach(() => {
@@ -34,7 +40,9 @@ describe("slots", () => {
         expect(v.slots.stateOf("slot2")).toBeUndefined();
         expect(v.slots.stateOf("slot2")).toBeUndefined();
         expect(v.slots.stateOf("slot3")).toBeUndefined();
-        expect(log).toEqual([`vm-state: warning: ${join(h.root, "slot2/data.img")} points at /elsewhere/data.img, not at a state`]);
+        expect(log).toEqual([
+            `vm-state: warning: ${join(h.root, "slot2/data.img")} points at /elsewhere/data.img, not at a state`,
+        ]);
     });
 
     test("what is at a slot's data.img; a new link is made beside it and renamed over it", () => {
@@ -59,9 +67,17 @@ describe("slots", () => {
         };
         mkdirSync(join(h.root, "slot1"));
         symlinkSync(runner("new", "9f8e7d6"), join(h.root, "slot1/current"));
-        expect(systemOf(view(), "slot1")).toEqual({ declared: "/nix/store/9f8e7d6-nixos-system-slot", booted: null, upToDate: null });
+        expect(systemOf(view(), "slot1")).toEqual({
+            declared: "/nix/store/9f8e7d6-nixos-system-slot",
+            booted: null,
+            upToDate: null,
+        });
         symlinkSync(runner("old", "1a2b3c4"), join(h.root, "slot1/booted"));
-        expect(systemOf(view(), "slot1")).toEqual({ declared: "/nix/store/9f8e7d6-nixos-system-slot", booted: "/nix/store/1a2b3c4-nixos-system-slot", upToDate: false });
+        expect(systemOf(view(), "slot1")).toEqual({
+            declared: "/nix/store/9f8e7d6-nixos-system-slot",
+            booted: "/nix/store/1a2b3c4-nixos-system-slot",
+            upToDate: false,
+        });
         expect(systemOf(view(), "slot2")).toBeNull();
     });
 });

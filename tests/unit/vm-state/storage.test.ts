@@ -12,8 +12,12 @@ import { Host, makeHost, removeHost, vm } from "./harness";
 const gate = requireTools(["mkfs.ext4", "flock", "e2label"], "apt-get install e2fsprogs util-linux");
 const MiB = 1024 * 1024;
 const img = (h: Host, state: string) => join(h.root, "states", state, "data.img");
-const put = (path: string, offset: number, text: string) => execFileSync("dd", [`of=${path}`, "bs=1", `seek=${offset}`, "conv=notrunc", "status=none"], { input: text });
-const get = (path: string, offset: number, n: number) => readFileSync(path).subarray(offset, offset + n).toString();
+const put = (path: string, offset: number, text: string) =>
+    execFileSync("dd", [`of=${path}`, "bs=1", `seek=${offset}`, "conv=notrunc", "status=none"], { input: text });
+const get = (path: string, offset: number, n: number) =>
+    readFileSync(path)
+        .subarray(offset, offset + n)
+        .toString();
 
 gate.describe("files backend", () => {
     let h: Host;
@@ -23,11 +27,18 @@ gate.describe("files backend", () => {
     afterEach(() => removeHost(h));
 
     test("create: a sparse image of the asked size, formatted ext4 with the data label", async () => {
-        expect(await vm(h, "create", "web", "--size-gib", "2")).toMatchObject({ code: 0, stderr: "vm-state: created state web (2 GiB, label vmstate)\n" });
+        expect(await vm(h, "create", "web", "--size-gib", "2")).toMatchObject({
+            code: 0,
+            stderr: "vm-state: created state web (2 GiB, label vmstate)\n",
+        });
         const st = statSync(img(h, "web"));
         expect(st.size).toBe(2048 * MiB);
         expect(st.blocks * 512).toBeLessThan(200 * MiB);
-        expect(execFileSync("e2label", [img(h, "web")]).toString().trim()).toBe("vmstate");
+        expect(
+            execFileSync("e2label", [img(h, "web")])
+                .toString()
+                .trim(),
+        ).toBe("vmstate");
     });
 
     test("clone, snapshot, restore: byte for byte, sparse, independent; delete leaves the others", async () => {
@@ -80,7 +91,9 @@ gate.describe("files backend", () => {
                 return; // this machine's temporary directory has reflinks; the bats suite checks a real XFS without
             }
             expect(r.code).toBe(1);
-            expect(r.stderr).toContain(`backend xfs needs reflinks, and the filesystem of ${join(x.root, "states")} has none (`);
+            expect(r.stderr).toContain(
+                `backend xfs needs reflinks, and the filesystem of ${join(x.root, "states")} has none (`,
+            );
             expect(readdirSync(join(x.root, "states"))).toEqual([]);
         } finally {
             removeHost(x);
@@ -110,12 +123,21 @@ gate.describe("zfs backend, against the recording fake zfs", () => {
         writeFileSync(h.env.FAKE_ZFS_LOG, "");
         const del = await vm(h, "delete", "base", "--yes");
         expect(del.code).toBe(0);
-        expect(changes()).toEqual(["zfs create -o mountpoint=none tank/deleted", "zfs rename tank/states/base tank/deleted/base.TIME"]);
+        expect(changes()).toEqual([
+            "zfs create -o mountpoint=none tank/deleted",
+            "zfs rename tank/states/base tank/deleted/base.TIME",
+        ]);
         const all = JSON.parse((await vm(h, "list", "--all", "--json")).stdout);
-        expect(all.hidden.map((e: { was: string; heldBy: string[] }) => [e.was, e.heldBy])).toEqual([["base", ["copy"]]]);
+        expect(all.hidden.map((e: { was: string; heldBy: string[] }) => [e.was, e.heldBy])).toEqual([
+            ["base", ["copy"]],
+        ]);
         writeFileSync(h.env.FAKE_ZFS_LOG, "");
         await vm(h, "delete", "copy", "--yes");
-        expect(changes()).toEqual(["zfs destroy -r tank/states/copy", "zfs destroy tank/deleted/base.TIME@_clone-copy-TIME", "zfs destroy tank/deleted/base.TIME"]);
+        expect(changes()).toEqual([
+            "zfs destroy -r tank/states/copy",
+            "zfs destroy tank/deleted/base.TIME@_clone-copy-TIME",
+            "zfs destroy tank/deleted/base.TIME",
+        ]);
     });
 
     test("a failed receive leaves no state and no helper snapshot, and says what zfs said", async () => {
@@ -125,9 +147,15 @@ gate.describe("zfs backend, against the recording fake zfs", () => {
         const r = await vm(h, "clone", "--independent", "src", "copy");
         (h.env as Record<string, string | undefined>).FAKE_ZFS_FAIL = saved;
         expect(r.code).toBe(1);
-        expect(r.stderr).toContain("copying state src (zfs send | zfs receive) failed: fake zfs: receive failed (FAKE_ZFS_FAIL)");
-        expect(execFileSync(h.env.VM_STATE_ZFS, ["list", "-H", "-o", "name", "-t", "filesystem,snapshot", "-r", "tank/states"], { env: { ...process.env, ...h.env } }).toString()).toBe(
-            "tank/states\ntank/states/src\n",
+        expect(r.stderr).toContain(
+            "copying state src (zfs send | zfs receive) failed: fake zfs: receive failed (FAKE_ZFS_FAIL)",
         );
+        expect(
+            execFileSync(
+                h.env.VM_STATE_ZFS,
+                ["list", "-H", "-o", "name", "-t", "filesystem,snapshot", "-r", "tank/states"],
+                { env: { ...process.env, ...h.env } },
+            ).toString(),
+        ).toBe("tank/states\ntank/states/src\n");
     });
 });

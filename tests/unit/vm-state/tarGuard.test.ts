@@ -15,7 +15,10 @@ gate.describe("checkTarHead", () => {
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    const head = (member = "data.img"): Buffer => execFileSync("tar", ["--sparse", "--format=gnu", "-c", "-f", "-", "-C", dir, "--", member], { maxBuffer: 1 << 26 }).subarray(0, 512);
+    const head = (member = "data.img"): Buffer =>
+        execFileSync("tar", ["--sparse", "--format=gnu", "-c", "-f", "-", "-C", dir, "--", member], {
+            maxBuffer: 1 << 26,
+        }).subarray(0, 512);
 
     test("data.img as a regular file, plain or sparse, passes", () => {
         writeFileSync(join(dir, "data.img"), "data");
@@ -33,7 +36,9 @@ gate.describe("checkTarHead", () => {
         expect(() => checkTarHead(head(), "main")).toThrow("as something other than a regular file");
         writeFileSync(join(dir, "other"), "x");
         expect(() => checkTarHead(head("other"), "main")).toThrow("does not start with data.img");
-        expect(() => checkTarHead(Buffer.from('{"json": true}'), "main")).toThrow("main sent no tar stream of data.img");
+        expect(() => checkTarHead(Buffer.from('{"json": true}'), "main")).toThrow(
+            "main sent no tar stream of data.img",
+        );
     });
 
     test("a sparse image larger than the largest state is refused (its real size as GNU tar writes a 4 EiB one: base-256)", () => {

@@ -12,7 +12,9 @@ describe("text for the terminal", () => {
     });
 
     test("lastLine is the last non-empty line, sanitised", () => {
-        expect(lastLine("cp: a\ncp: error writing 'x': No space left on device\n\n")).toBe("cp: error writing 'x': No space left on device");
+        expect(lastLine("cp: a\ncp: error writing 'x': No space left on device\n\n")).toBe(
+            "cp: error writing 'x': No space left on device",
+        );
         expect(lastLine("")).toBe("");
         expect(lastLine("\u001b[1mbold\u001b[0m\n")).toBe("bold");
     });
@@ -20,7 +22,9 @@ describe("text for the terminal", () => {
     test("systemMessage reads as strerror", () => {
         const err = Object.assign(new Error("ENOSPC: no space left on device, open '/x'"), { code: "ENOSPC" });
         expect(systemMessage(err)).toBe("No space left on device");
-        expect(systemMessage(Object.assign(new Error("EROFS: read-only file system, mkdir '/r'"), { code: "EROFS" }))).toBe("Read-only file system");
+        expect(
+            systemMessage(Object.assign(new Error("EROFS: read-only file system, mkdir '/r'"), { code: "EROFS" })),
+        ).toBe("Read-only file system");
     });
 
     test.each([

@@ -42,7 +42,9 @@ export async function apply(run: Run, argv: readonly string[]): Promise<void> {
     const args = parseArgs({}, argv);
     expectCount(args, 1);
     const file = args.positional[0];
-    const pairs = parseApplyInput(file === "-" ? await readLimited(process.stdin, run.signal, applyInputLimit) : readFile(file));
+    const pairs = parseApplyInput(
+        file === "-" ? await readLimited(process.stdin, run.signal, applyInputLimit) : readFile(file),
+    );
     const statesDir = `${run.env.root}/states`;
     for (const [slot, state] of pairs) {
         checkName("slot", slot, statesDir);
@@ -57,7 +59,9 @@ export async function apply(run: Run, argv: readonly string[]): Promise<void> {
             for (const slot of changed) {
                 const ran = current.get(slot);
                 if (ran !== undefined && before[slot] === want.get(slot)) {
-                    run.log(`apply: ${slot} ran ${ran}, set by hand; the map says ${want.get(slot)}: switching it back`);
+                    run.log(
+                        `apply: ${slot} ran ${ran}, set by hand; the map says ${want.get(slot)}: switching it back`,
+                    );
                 }
             }
         },

@@ -19,7 +19,9 @@ async function assignSlot(run: Run, slot: string, state: string): Promise<void> 
     await needState(ch, state);
     const other = ch.slots.slotOf(state);
     if (other !== undefined && other !== slot) {
-        throw conflict(`state ${state} is attached to ${other}; a state runs on one slot at most (assign ${other} another state first)`);
+        throw conflict(
+            `state ${state} is attached to ${other}; a state runs on one slot at most (assign ${other} another state first)`,
+        );
     }
     await switchSlots(ch, [[slot, state]], { why: "assign" });
 }

@@ -11,7 +11,9 @@ import { shown } from "../text";
 export function parseSize(raw: string | undefined): number {
     const size = raw ?? String(stateSizeGiB.default);
     if (!/^[1-9][0-9]{0,5}$/.test(size) || Number(size) < stateSizeGiB.min || Number(size) > stateSizeGiB.max) {
-        throw usage(`invalid --size-gib ${shown(size)}: use a whole number of GiB from ${stateSizeGiB.min} to ${stateSizeGiB.max}`);
+        throw usage(
+            `invalid --size-gib ${shown(size)}: use a whole number of GiB from ${stateSizeGiB.min} to ${stateSizeGiB.max}`,
+        );
     }
     return Number(size);
 }

@@ -10,9 +10,17 @@ export async function list(run: Run, argv: readonly string[]): Promise<void> {
     expectCount(args, 0);
     const view = openView(run);
     const states = await stateRecords(view);
-    const hidden = args.flags.has("--all") ? [...(await view.driver.hidden()), ...(await view.records.hidden(view.driver))] : undefined;
+    const hidden = args.flags.has("--all")
+        ? [...(await view.driver.hidden()), ...(await view.records.hidden(view.driver))]
+        : undefined;
     if (args.flags.has("--json")) {
-        run.out(renderJson(hidden === undefined ? { backend: view.config.backend, states } : { backend: view.config.backend, states, hidden }));
+        run.out(
+            renderJson(
+                hidden === undefined
+                    ? { backend: view.config.backend, states }
+                    : { backend: view.config.backend, states, hidden },
+            ),
+        );
         return;
     }
     const tables = hidden === undefined ? [statesTable(states)] : [statesTable(states), hiddenTable(hidden)];

@@ -21,14 +21,18 @@ export async function whilePaused(ch: Change, slot: string, action: () => Promis
     const failed = await slots.hypervisor(slot, "pause");
     if (failed !== undefined) {
         journal.resumed([slot]);
-        throw fail(`could not pause ${slot} through ${socket}: ${failed}; no snapshot taken (--stop takes one with the VM stopped)`);
+        throw fail(
+            `could not pause ${slot} through ${socket}: ${failed}; no snapshot taken (--stop takes one with the VM stopped)`,
+        );
     }
     const undo = run.onFailure(async () => {
         if ((await slots.hypervisor(slot, "resume")) === undefined) {
             run.log(`resumed ${slot} after the failure`);
             journal.resumed([slot]);
         } else {
-            run.log(`could not resume ${slot}; the next vm-state change retries (or: ${run.env.commands.chRemote} --api-socket ${socket} resume)`);
+            run.log(
+                `could not resume ${slot}; the next vm-state change retries (or: ${run.env.commands.chRemote} --api-socket ${socket} resume)`,
+            );
         }
     });
     await run.phase("paused");

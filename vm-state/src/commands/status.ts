@@ -24,7 +24,9 @@ export function warnJournal(view: View): void {
 export function warnLeaving(view: View): void {
     for (const { state, to, slot, phase } of view.records.leaving()) {
         if (phase === "copying") {
-            view.run.log(`warning: state ${state} is being copied to ${to} while it runs (a move: vm-state fleet-cancel ${state} keeps it here)`);
+            view.run.log(
+                `warning: state ${state} is being copied to ${to} while it runs (a move: vm-state fleet-cancel ${state} keeps it here)`,
+            );
         } else {
             const held = slot ? `${slot} is stopped and has no disk` : "it runs nowhere";
             view.run.log(

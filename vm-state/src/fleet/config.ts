@@ -52,7 +52,7 @@ const families: Readonly<Record<StorageBackend, "files" | "zfs">> = { files: "fi
 
 type Raw<T> = { readonly [K in keyof T]?: unknown };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const asText = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v) ?? "undefined");
+const asText = (v: unknown): string => (typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined"));
 
 /** Files and xfs exchange states with each other (a file either way), zfs only with zfs. */
 export function backendFamily(backend: StorageBackend): "files" | "zfs" {
@@ -89,7 +89,9 @@ export function readFleet(config: HostConfig, backendOverride?: string): FleetCo
         }
         const address = asText(h.address ?? "");
         if (!addressPattern.test(address) || address.length > maxAddressLength) {
-            throw fail(`${key}.address: host ${name} has an invalid address ${shown(address)} (a DNS name or an IP address)`);
+            throw fail(
+                `${key}.address: host ${name} has an invalid address ${shown(address)} (a DNS name or an IP address)`,
+            );
         }
         const backend = asText(h.backend ?? "");
         if (!(backend in families)) {
@@ -107,10 +109,14 @@ export function readFleet(config: HostConfig, backendOverride?: string): FleetCo
     const selfName = asText(f.self ?? "");
     const self = hosts.find((h) => h.name === selfName);
     if (self === undefined) {
-        throw fail(`${path}: .fleet.self ${shown(selfName)} is not one of .fleet.hosts (${hosts.map((h) => h.name).join(" ")})`);
+        throw fail(
+            `${path}: .fleet.self ${shown(selfName)} is not one of .fleet.hosts (${hosts.map((h) => h.name).join(" ")})`,
+        );
     }
     if (self.backend !== config.backend && backendOverride === undefined) {
-        throw fail(`${path}: .fleet.hosts says ${self.name} uses ${self.backend}, .storage.backend says ${config.backend}`);
+        throw fail(
+            `${path}: .fleet.hosts says ${self.name} uses ${self.backend}, .storage.backend says ${config.backend}`,
+        );
     }
     const transferKeyFile = typeof f.transferKeyFile === "string" ? f.transferKeyFile : "";
     if (transferKeyFile === "") {
@@ -130,7 +136,9 @@ export function readFleet(config: HostConfig, backendOverride?: string): FleetCo
             keepKinds.map((kind) => {
                 const n = keepRaw[kind] ?? 0;
                 if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > maxKeep) {
-                    throw fail(`${key}.keep.${kind} must be a whole number from 0 to ${maxKeep}, got ${shown(asText(n))}`);
+                    throw fail(
+                        `${key}.keep.${kind} must be a whole number from 0 to ${maxKeep}, got ${shown(asText(n))}`,
+                    );
                 }
                 return [kind, n];
             }),

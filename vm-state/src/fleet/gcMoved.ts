@@ -29,6 +29,8 @@ export async function gcMoved(ch: Change, only: readonly string[]): Promise<void
         }
         await ch.driver.purgeMoved(name);
         ch.records.put("moved", state, { hidden: null, purged: nowSeconds() });
-        ch.run.log(`gc: removed ${hidden}, the copy of ${state} kept after its move to ${typeof record.to === "string" ? record.to : "another host"}`);
+        ch.run.log(
+            `gc: removed ${hidden}, the copy of ${state} kept after its move to ${typeof record.to === "string" ? record.to : "another host"}`,
+        );
     }
 }

@@ -33,7 +33,9 @@ export async function fleetCancel(run: Run, argv: readonly string[]): Promise<vo
     if (record === undefined) {
         throw conflict(`no move of state ${state} out of ${self} is in progress`);
     }
-    run.log(`cancelling the move of ${state} to ${String(record.to)} (run 'vm-state fleet-pull ${state} --from ${self} --abort' there)`);
+    run.log(
+        `cancelling the move of ${state} to ${String(record.to)} (run 'vm-state fleet-pull ${state} --from ${self} --abort' there)`,
+    );
     await cancelMove(locked, await openFleetStorage(locked, locked.driver), state, self);
 }
 
@@ -48,7 +50,14 @@ export async function replicaPromote(run: Run, argv: readonly string[]): Promise
     const config = loadConfig(run.env);
     const fleet = readFleet(config, run.env.backend);
     const view = openView(run, config);
-    await fleetLock(run, view.proc, view.layout, "replica", state, `a replication of state ${state} into ${fleet.self.name}`);
+    await fleetLock(
+        run,
+        view.proc,
+        view.layout,
+        "replica",
+        state,
+        `a replication of state ${state} into ${fleet.self.name}`,
+    );
     const locked = await openChange(run);
     const storage = await openFleetStorage(locked, locked.driver);
     if (!(await storage.replicaExists(state))) {

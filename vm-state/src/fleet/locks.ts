@@ -14,7 +14,15 @@ import { FleetRecords } from "./records";
 
 export type TransferKind = "in" | "out" | "replicate" | "replica";
 
-export async function fleetLock(run: Run, proc: Proc, layout: Layout, kind: TransferKind, state: string, what: string, now = false): Promise<Lock> {
+export async function fleetLock(
+    run: Run,
+    proc: Proc,
+    layout: Layout,
+    kind: TransferKind,
+    state: string,
+    what: string,
+    now = false,
+): Promise<Lock> {
     new FleetRecords(layout).ready();
     const path = layout.root.path([fleetDirName, "locks", `${kind}-${state}.lock`]);
     const wait = now ? 0 : run.env.lockWait;

@@ -65,7 +65,10 @@ class Pull {
     /** One stream of the move: initial (while it runs) or final (what changed, once stopped); a zfs receive cut short resumes from its token. */
     private async copy(which: Which): Promise<void> {
         const { state, from } = this;
-        const [name, op, field] = which === "initial" ? ["copying", "send-snapshot", "bytesWhileRunning"] : ["catching-up", "send-incremental", "bytesWhileStopped"];
+        const [name, op, field] =
+            which === "initial"
+                ? ["copying", "send-snapshot", "bytesWhileRunning"]
+                : ["catching-up", "send-incremental", "bytesWhileStopped"];
         const token = await this.storage.inToken(state);
         let how: Which | "resume" = which;
         let request = `${op} ${state} ${this.self}`;
@@ -121,20 +124,31 @@ class Pull {
         }
         await this.storage.inAbort(state);
         this.records.remove("in", state);
-        this.run.log(`the move of ${state} from ${from} is undone: it runs on ${from} again; run the same fleet-pull to try again`);
+        this.run.log(
+            `the move of ${state} from ${from} is undone: it runs on ${from} again; run the same fleet-pull to try again`,
+        );
     }
 
     /** Whether the state was renamed into place by a run killed before it recorded that. */
     private async placedUnrecorded(): Promise<boolean> {
-        return (await this.view.driver.exists(this.state)) && !(await this.storage.inComplete(this.state, "final")) && (await this.storage.inToken(this.state)) === "";
+        return (
+            (await this.view.driver.exists(this.state)) &&
+            !(await this.storage.inComplete(this.state, "final")) &&
+            (await this.storage.inToken(this.state)) === ""
+        );
     }
 
     async abort(): Promise<void> {
         const { state, from } = this;
         const record = this.records.get("in", state);
         const phase = text(record?.phase);
-        if (phase === "placed" || (record !== undefined && (phase === "caught-up" || phase === "released") && (await this.placedUnrecorded()))) {
-            throw conflict(`the move of ${state} from ${from} is complete here already; finish it: vm-state fleet-pull ${state} --from ${from}`);
+        if (
+            phase === "placed" ||
+            (record !== undefined && (phase === "caught-up" || phase === "released") && (await this.placedUnrecorded()))
+        ) {
+            throw conflict(
+                `the move of ${state} from ${from} is complete here already; finish it: vm-state fleet-pull ${state} --from ${from}`,
+            );
         }
         if (record !== undefined && text(record.from) !== from) {
             throw conflict(`the move recorded here for ${state} is from ${text(record.from)}, not ${from}`);
@@ -146,14 +160,18 @@ class Pull {
         }
         await this.storage.inAbort(state);
         this.records.remove("in", state);
-        this.run.log(`the move of ${state} from ${from} is rolled back: nothing of it is here, and it stays on ${from}`);
+        this.run.log(
+            `the move of ${state} from ${from} is rolled back: nothing of it is here, and it stays on ${from}`,
+        );
     }
 
     async pull(slot: string | undefined, json: boolean): Promise<void> {
         const { state, from } = this;
         const recorded = text(this.records.get("in", state)?.from);
         if (recorded !== "" && recorded !== from) {
-            throw conflict(`an interrupted move of ${state} from ${recorded} is recorded here; finish it (vm-state fleet-pull ${state} --from ${recorded}) or abort it (--abort)`);
+            throw conflict(
+                `an interrupted move of ${state} from ${recorded} is recorded here; finish it (vm-state fleet-pull ${state} --from ${recorded}) or abort it (--abort)`,
+            );
         }
         const status = await this.transport.callJson(from, `status ${state}`);
         let resumed = false;
@@ -180,7 +198,9 @@ class Pull {
             }
             const moving = text((status.moving as Record<string, unknown> | null | undefined)?.to);
             if (moving !== "" && moving !== this.self) {
-                throw conflict(`state ${state} is being moved from ${from} to ${moving}; a state moves to one host at a time`);
+                throw conflict(
+                    `state ${state} is being moved from ${from} to ${moving}; a state moves to one host at a time`,
+                );
             }
             this.put({ from, phase: "copying", since: nowSeconds(), bytesWhileRunning: 0, bytesWhileStopped: 0 });
         } else {
@@ -198,7 +218,13 @@ class Pull {
             await this.checkRoom();
             this.put({ stoppedAt: Date.now() });
             const released = await this.transport.callJson(from, `stop-and-release ${state} ${this.self}`);
-            phase = text(this.put({ phase: "released", sourceSlot: released.slot ?? null, sourceRan: released.wasRunning === true }).phase);
+            phase = text(
+                this.put({
+                    phase: "released",
+                    sourceSlot: released.slot ?? null,
+                    sourceRan: released.wasRunning === true,
+                }).phase,
+            );
         }
         await this.run.phase("released");
         if (phase === "released") {
@@ -246,11 +272,20 @@ class Pull {
     }
 
     private summary(slot: string | undefined, result: Record<string, unknown>, json: boolean): void {
-        const r: Record<string, unknown> = { state: this.state, from: this.from, to: this.self, slot: slot ?? null, ...result };
+        const r: Record<string, unknown> = {
+            state: this.state,
+            from: this.from,
+            to: this.self,
+            slot: slot ?? null,
+            ...result,
+        };
         if (r.already === true) {
             this.run.log(`state ${this.state} is already on ${this.self} (moved from ${this.from})`);
         } else {
-            const stopped = r.stoppedMs === null ? "it ran nowhere during the move" : `${text(r.sourceSlot)} on ${this.from} was stopped for ${num(r.stoppedMs) / 1000} s`;
+            const stopped =
+                r.stoppedMs === null
+                    ? "it ran nowhere during the move"
+                    : `${text(r.sourceSlot)} on ${this.from} was stopped for ${num(r.stoppedMs) / 1000} s`;
             this.run.log(
                 `moved state ${this.state} from ${this.from} to ${this.self}: ${humanSize(num(r.bytesWhileRunning))} sent while it ran, ${humanSize(num(r.bytesWhileStopped))} after it stopped; ${stopped}` +
                     `${slot ? `; ${slot} runs it now` : ""}${r.resumed === true ? " (resumed an interrupted move)" : ""}`,
@@ -263,7 +298,12 @@ class Pull {
 }
 
 /** The other host that holds STATE for --from-any: the one an interrupted pull recorded, else the only one that has it; undefined when none (or it is here). */
-async function locate(view: View, fleet: FleetConfig, transport: Transport, state: string): Promise<string | undefined> {
+async function locate(
+    view: View,
+    fleet: FleetConfig,
+    transport: Transport,
+    state: string,
+): Promise<string | undefined> {
     const recorded = text(view.records.get("in", state)?.from);
     if (recorded !== "") {
         return recorded;
@@ -278,7 +318,9 @@ async function locate(view: View, fleet: FleetConfig, transport: Transport, stat
         }
     }
     if (found.length > 1) {
-        throw conflict(`state ${state} is on several hosts (${found.join(" ")}); pull it from one explicitly (vm-state fleet-pull ${state} --from HOST)`);
+        throw conflict(
+            `state ${state} is on several hosts (${found.join(" ")}); pull it from one explicitly (vm-state fleet-pull ${state} --from HOST)`,
+        );
     }
     return found[0];
 }
@@ -318,7 +360,11 @@ export async function fleetPull(run: Run, argv: readonly string[]): Promise<void
     if (from === undefined) {
         from = await locate(view, fleet, transport, state);
         if (from === undefined) {
-            run.log((await view.driver.exists(state)) ? `state ${state} is here already; nothing to move` : `state ${state} is on no host of the fleet yet; nothing to move`);
+            run.log(
+                (await view.driver.exists(state))
+                    ? `state ${state} is here already; nothing to move`
+                    : `state ${state} is on no host of the fleet yet; nothing to move`,
+            );
             return;
         }
         run.log(`state ${state} is on ${from}; pulling it here`);
@@ -329,7 +375,9 @@ export async function fleetPull(run: Run, argv: readonly string[]): Promise<void
         throw new UsageError(`${from} is this host`);
     }
     if (backendFamily(peer.backend) !== backendFamily(config.backend)) {
-        throw conflict(`${from} uses the ${peer.backend} backend and ${fleet.self.name} ${config.backend}: states move between zfs hosts, or between files and xfs hosts`);
+        throw conflict(
+            `${from} uses the ${peer.backend} backend and ${fleet.self.name} ${config.backend}: states move between zfs hosts, or between files and xfs hosts`,
+        );
     }
     if (slot !== undefined) {
         view.slots.need(slot);

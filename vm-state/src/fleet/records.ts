@@ -29,7 +29,8 @@ export const recordKinds: readonly RecordKind[] = ["in", "out", "moved", "replic
 const tempPrefix = ".tmp-";
 export type FleetRecord = Readonly<Record<string, unknown>>;
 
-const text = (v: unknown): string => (typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v));
+const text = (v: unknown): string =>
+    typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
 
 export class FleetRecords {
     constructor(private readonly layout: Layout) {}
@@ -83,7 +84,12 @@ export class FleetRecords {
         const path = this.layout.fleetRecord(kind, file);
         const record = { ...(this.read(kind, file) ?? {}), ...fields };
         try {
-            writeAtomic(this.layout.root.path([fleetDirName, kind]), path, `${tempPrefix}${file}`, `${JSON.stringify(record)}\n`);
+            writeAtomic(
+                this.layout.root.path([fleetDirName, kind]),
+                path,
+                `${tempPrefix}${file}`,
+                `${JSON.stringify(record)}\n`,
+            );
         } catch (err) {
             throw fail(`cannot write the record ${path}: ${systemMessage(err)}`);
         }
@@ -111,7 +117,9 @@ export class FleetRecords {
             if (dir === undefined || lstatOrNull(dir)?.isDirectory() !== true) {
                 continue;
             }
-            for (const name of readdirSync(dir).filter((n) => n.startsWith(tempPrefix)).sort()) {
+            for (const name of readdirSync(dir)
+                .filter((n) => n.startsWith(tempPrefix))
+                .sort()) {
                 rmSync(`${dir}/${name}`, { force: true });
                 removed.push(`${dir}/${name}`);
             }
@@ -124,7 +132,10 @@ export class FleetRecords {
      * printable as `?`; a log that cannot be written never stops a request.
      */
     log(client: string, line: string, now = new Date()): void {
-        const text = `${isoSeconds(Math.floor(now.getTime() / 1000))} ${client || "-"} ${line}`.replace(/[^\x20-\x7e]/g, "?");
+        const text = `${isoSeconds(Math.floor(now.getTime() / 1000))} ${client || "-"} ${line}`.replace(
+            /[^\x20-\x7e]/g,
+            "?",
+        );
         const path = this.layout.root.tryPath([fleetDirName, "fleet.log"]);
         if (path === undefined || lstatOrNull(this.layout.rootEntry(fleetDirName))?.isDirectory() !== true) {
             return;
@@ -140,7 +151,9 @@ export class FleetRecords {
     needNotArriving(state: string, placing?: string): void {
         const record = this.get("in", state);
         if (record !== undefined && state !== placing) {
-            throw conflict(`state ${state} is arriving from ${text(record.from) || "another host"} (vm-state fleet-pull; --abort rolls it back)`);
+            throw conflict(
+                `state ${state} is arriving from ${text(record.from) || "another host"} (vm-state fleet-pull; --abort rolls it back)`,
+            );
         }
     }
 
@@ -148,7 +161,9 @@ export class FleetRecords {
     needNotLeaving(state: string): void {
         const record = this.get("out", state);
         if (record !== undefined) {
-            throw conflict(`state ${state} is being moved to ${text(record.to) || "another host"} (vm-state fleet-cancel ${state} keeps it here)`);
+            throw conflict(
+                `state ${state} is being moved to ${text(record.to) || "another host"} (vm-state fleet-cancel ${state} keeps it here)`,
+            );
         }
     }
 
@@ -166,12 +181,20 @@ export class FleetRecords {
         for (const state of this.list("moved")) {
             const r = this.get("moved", state) ?? {};
             if (r.hidden !== undefined && r.hidden !== null) {
-                entries.push({ name: text(r.hidden), was: `${state} (moved to ${text(r.to)}; vm-state gc --fleet-moved removes it)`, heldBy: [] });
+                entries.push({
+                    name: text(r.hidden),
+                    was: `${state} (moved to ${text(r.to)}; vm-state gc --fleet-moved removes it)`,
+                    heldBy: [],
+                });
             }
         }
         for (const state of this.list("in")) {
             const r = this.get("in", state) ?? {};
-            entries.push({ name: driver.fleetNames.arriving(state), was: `${state} (arriving from ${text(r.from)}: ${text(r.phase)})`, heldBy: [] });
+            entries.push({
+                name: driver.fleetNames.arriving(state),
+                was: `${state} (arriving from ${text(r.from)}: ${text(r.phase)})`,
+                heldBy: [],
+            });
         }
         for (const state of this.list("replicas")) {
             const r = this.get("replicas", state) ?? {};

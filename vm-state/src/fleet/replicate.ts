@@ -58,9 +58,12 @@ export async function replicate(run: Run, argv: readonly string[]): Promise<void
         throw new UsageError(`${to} is this host`);
     }
     if (backendFamily(peer.backend) !== backendFamily(config.backend)) {
-        throw conflict(`${to} uses the ${peer.backend} backend and ${self} ${config.backend}: states move between zfs hosts, or between files and xfs hosts`);
+        throw conflict(
+            `${to} uses the ${peer.backend} backend and ${self} ${config.backend}: states move between zfs hosts, or between files and xfs hosts`,
+        );
     }
-    const keep: Record<string, number> = Object.keys(given).length > 0 ? given : { ...(configuredKeep(fleet, state, to) ?? {}) };
+    const keep: Record<string, number> =
+        Object.keys(given).length > 0 ? given : { ...(configuredKeep(fleet, state, to) ?? {}) };
     await fleetLock(run, view.proc, view.layout, "replicate", state, `a replication of state ${state}`, true);
     const storage = await openFleetStorage(view, view.driver);
     {
@@ -80,7 +83,14 @@ export async function replicate(run: Run, argv: readonly string[]): Promise<void
     const token = text(replica?.resumeToken);
     if (token !== "") {
         run.log(`resuming the interrupted replication of ${state} to ${to}`);
-        await streamTo(transport, run, to, `receive-replica ${state} ${self} resume`, "replicating", await storage.resumeSender(state, token, `_replica-${to}-`));
+        await streamTo(
+            transport,
+            run,
+            to,
+            `receive-replica ${state} ${self} resume`,
+            "replicating",
+            await storage.resumeSender(state, token, `_replica-${to}-`),
+        );
         status = await transport.callJson(to, `status ${state}`);
         replica = (status.replica ?? null) as Record<string, unknown> | null;
     }
@@ -111,7 +121,14 @@ export async function replicate(run: Run, argv: readonly string[]): Promise<void
     });
     ch.lock.release();
     run.log(`replicating ${state} to ${to} as ${snap}${base !== "" ? ` (incremental from ${base})` : ""}`);
-    const bytes = await streamTo(transport, run, to, `receive-replica ${state} ${self} ${snap}`, "replicating", storage.replSender(state, snap, base));
+    const bytes = await streamTo(
+        transport,
+        run,
+        to,
+        `receive-replica ${state} ${self} ${snap}`,
+        "replicating",
+        storage.replSender(state, snap, base),
+    );
     const done = await openChange(run);
     await storage.replDone(state, snap, to);
     undo.dismiss();

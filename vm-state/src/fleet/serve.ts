@@ -91,7 +91,9 @@ class Server {
             this.refuse(`${shown(this.request)}: ${host} is not another host of the fleet`);
         }
         if (this.client !== h.address) {
-            this.refuse(`${shown(this.request)}: ${host}'s address is ${h.address}, this connection comes from ${this.client}`);
+            this.refuse(
+                `${shown(this.request)}: ${host}'s address is ${h.address}, this connection comes from ${this.client}`,
+            );
         }
         if (backendFamily(h.backend) !== backendFamily(this.view.config.backend)) {
             throw conflict(
@@ -101,11 +103,25 @@ class Server {
     }
 
     private outLock(state: string) {
-        return fleetLock(this.run, this.view.proc, this.view.layout, "out", state, `a move of state ${state} out of ${this.self}`);
+        return fleetLock(
+            this.run,
+            this.view.proc,
+            this.view.layout,
+            "out",
+            state,
+            `a move of state ${state} out of ${this.self}`,
+        );
     }
 
     private replicaLock(state: string) {
-        return fleetLock(this.run, this.view.proc, this.view.layout, "replica", state, `a replication of state ${state} into ${this.self}`);
+        return fleetLock(
+            this.run,
+            this.view.proc,
+            this.view.layout,
+            "replica",
+            state,
+            `a replication of state ${state} into ${this.self}`,
+        );
     }
 
     /** The main lock, as a change takes it (recovery first); released before data streams. */
@@ -188,7 +204,9 @@ class Server {
         const running = slot !== undefined && (await slots.isRunning(slot));
         const out = records.get("out", state);
         const moved = records.get("moved", state);
-        const replica = (await this.storage.replicaExists(state)) ? await this.storage.replicaInfo(state, text(records.get("replicas", state)?.from) || null) : null;
+        const replica = (await this.storage.replicaExists(state))
+            ? await this.storage.replicaInfo(state, text(records.get("replicas", state)?.from) || null)
+            : null;
         this.answer({
             ...base,
             state,
@@ -242,7 +260,8 @@ class Server {
         if (record.phase !== "released") {
             const releasing = record.phase === "releasing";
             const slot = releasing ? text(record.slot) || undefined : ch.slots.slotOf(state);
-            const running = (slot !== undefined && (await ch.slots.isRunning(slot))) || (releasing && record.wasRunning === true);
+            const running =
+                (slot !== undefined && (await ch.slots.isRunning(slot))) || (releasing && record.wasRunning === true);
             ch.records.put("out", state, { phase: "releasing", slot: slot ?? null, wasRunning: running });
             if (slot !== undefined) {
                 if (await ch.slots.isRunning(slot)) {
@@ -281,13 +300,17 @@ class Server {
         }
         this.outCheck(state, to, "released");
         // A finish-move killed after it hid the state, before it recorded where: that copy is the one.
-        const hidden = (await ch.driver.exists(state)) ? await this.storage.outHide(state) : await this.storage.outFindHidden(state);
+        const hidden = (await ch.driver.exists(state))
+            ? await this.storage.outHide(state)
+            : await this.storage.outFindHidden(state);
         if (hidden === undefined) {
             throw conflict(`state ${state} is neither here nor hidden after its move to ${to}; nothing to finish here`);
         }
         ch.records.put("moved", state, { to, at: nowSeconds(), hidden });
         ch.records.remove("out", state);
-        this.run.log(`state ${state} moved to ${to}; the copy here is kept hidden as ${hidden} until 'vm-state gc --fleet-moved'`);
+        this.run.log(
+            `state ${state} moved to ${to}; the copy here is kept hidden as ${hidden} until 'vm-state gc --fleet-moved'`,
+        );
     }
 
     private async cancelMove(state: string, to: string): Promise<void> {
@@ -391,7 +414,9 @@ export async function cancelMove(ch: Change, storage: FleetStorage, state: strin
     const record = ch.records.get("out", state) ?? {};
     const to = text(record.to);
     if (!(await ch.driver.exists(state))) {
-        throw conflict(`the move of ${state} to ${to} is complete there: ${state} is no longer here; finish it on ${to}: vm-state fleet-pull ${state} --from ${self}`);
+        throw conflict(
+            `the move of ${state} to ${to} is complete there: ${state} is no longer here; finish it on ${to}: vm-state fleet-pull ${state} --from ${self}`,
+        );
     }
     const slot = text(record.slot) || undefined;
     await storage.outCleanup(state);
@@ -423,7 +448,9 @@ export async function fleetServe(run: Run, argv: readonly string[]): Promise<voi
     // (a shell or a unit ran it), and no peer's address could be checked.
     if (sshClientAddress(vars) === "") {
         const what = vars.SSH_ORIGINAL_COMMAND === undefined ? "(no request)" : shown(request);
-        server.refuse(`${what}: the request did not come over SSH (no $SSH_CLIENT); fleet-serve is the forced command of the fleet's key, not for running by hand`);
+        server.refuse(
+            `${what}: the request did not come over SSH (no $SSH_CLIENT); fleet-serve is the forced command of the fleet's key, not for running by hand`,
+        );
     }
     if (vars.SSH_ORIGINAL_COMMAND === undefined) {
         server.refuse("no request (this key runs vm-state fleet operations only, no shell)");

@@ -23,7 +23,14 @@ export const fleetKnownHostsDefault = "/etc/microvm-infra/fleet/known_hosts";
 /** ssh's own exit status when it failed (could not connect, host key refused...). */
 const sshFailed = 255;
 /** What ssh says when the host answered with a key other than the pinned one. */
-const hostKeyRefusals = ["Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED", "host key for", "No ED25519 host key is known", "No RSA host key is known", "No ECDSA host key is known"];
+const hostKeyRefusals = [
+    "Host key verification failed",
+    "REMOTE HOST IDENTIFICATION HAS CHANGED",
+    "host key for",
+    "No ED25519 host key is known",
+    "No RSA host key is known",
+    "No ECDSA host key is known",
+];
 
 function childProcess(): typeof import("child_process") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -55,7 +62,10 @@ export class Transport {
     host(name: string): FleetHost {
         const h = this.fleet.hosts.find((x) => x.name === name);
         if (h === undefined) {
-            throw new VmStateError(exitCodes.conflict, `unknown host ${shown(name)}: the fleet's hosts are ${this.fleet.hosts.map((x) => x.name).join(" ")}`);
+            throw new VmStateError(
+                exitCodes.conflict,
+                `unknown host ${shown(name)}: the fleet's hosts are ${this.fleet.hosts.map((x) => x.name).join(" ")}`,
+            );
         }
         return h;
     }
@@ -102,7 +112,9 @@ export class Transport {
         const h = this.host(name);
         if (code === sshFailed) {
             if (hostKeyRefusals.some((r) => (last ?? "").includes(r) || lines.some((l) => l.includes(r)))) {
-                throw fail(`${name} (${h.address}) answered, but its SSH host key is not the one pinned in ${this.knownHosts}: ${last ?? "ssh refused it"}`);
+                throw fail(
+                    `${name} (${h.address}) answered, but its SSH host key is not the one pinned in ${this.knownHosts}: ${last ?? "ssh refused it"}`,
+                );
             }
             throw fail(`cannot reach ${name} (${h.address}) over SSH: ${last ?? "ssh failed"}`);
         }
@@ -122,7 +134,11 @@ export class Transport {
     /** One request to HOST's fleet-serve; its stdout. */
     async call(name: string, request: string): Promise<string> {
         const { spawn } = childProcess();
-        const child = spawn("ssh", [...this.sshArgs(name), request], { stdio: ["ignore", "pipe", "pipe"], env: this.run.childEnv, signal: this.run.signal });
+        const child = spawn("ssh", [...this.sshArgs(name), request], {
+            stdio: ["ignore", "pipe", "pipe"],
+            env: this.run.childEnv,
+            signal: this.run.signal,
+        });
         const { code, out, err } = await collect(child);
         this.relay(name, err, code);
         return out;
@@ -139,7 +155,9 @@ export class Transport {
         } catch {
             // said below
         }
-        throw fail(`${name} answered ${shown(request)} with something that is not vm-state's JSON (is the same vm-state installed there?)`);
+        throw fail(
+            `${name} answered ${shown(request)} with something that is not vm-state's JSON (is the same vm-state installed there?)`,
+        );
     }
 
     /**
@@ -217,7 +235,11 @@ export class Transport {
         }
         this.relay(name, s.err, s.code);
         if (r.code !== 0) {
-            const why = sanitise(r.err).split("\n").map((l) => l.trim()).filter((l) => l !== "").pop();
+            const why = sanitise(r.err)
+                .split("\n")
+                .map((l) => l.trim())
+                .filter((l) => l !== "")
+                .pop();
             throw fail(`receiving the stream from ${name} failed${why ? `: ${why}` : ""}`);
         }
         return bytes;
@@ -230,10 +252,25 @@ export interface Sender {
 }
 
 /** A local stream into HOST's operation (REQUEST); the bytes sent. HOST's failure is reported first. */
-export async function streamTo(transport: Transport, run: Run, name: string, request: string, phase: string, sender: Sender): Promise<number> {
+export async function streamTo(
+    transport: Transport,
+    run: Run,
+    name: string,
+    request: string,
+    phase: string,
+    sender: Sender,
+): Promise<number> {
     const { spawn } = childProcess();
-    const send = spawn(sender.cmd, [...sender.args], { stdio: ["ignore", "pipe", "pipe"], env: run.childEnv, signal: run.signal });
-    const ssh = spawn("ssh", [...transport.sshArgs(name), request], { stdio: ["pipe", "ignore", "pipe"], env: run.childEnv, signal: run.signal });
+    const send = spawn(sender.cmd, [...sender.args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: run.childEnv,
+        signal: run.signal,
+    });
+    const ssh = spawn("ssh", [...transport.sshArgs(name), request], {
+        stdio: ["pipe", "ignore", "pipe"],
+        env: run.childEnv,
+        signal: run.signal,
+    });
     const sendDone = collect(send, false);
     const sshDone = collect(ssh, false);
     ssh.stdin?.on("error", () => undefined);
@@ -262,7 +299,11 @@ export async function streamTo(transport: Transport, run: Run, name: string, req
     const [s, r] = await Promise.all([sshDone, sendDone]);
     transport.relay(name, s.err, s.code);
     if (r.code !== 0) {
-        const why = sanitise(r.err).split("\n").map((l) => l.trim()).filter((l) => l !== "").pop();
+        const why = sanitise(r.err)
+            .split("\n")
+            .map((l) => l.trim())
+            .filter((l) => l !== "")
+            .pop();
         throw fail(`sending the stream to ${name} failed${why ? `: ${why}` : ""}`);
     }
     return bytes;
@@ -279,7 +320,11 @@ function collect(child: ChildProcess, stdout = true): Promise<{ code: number; ou
         child.stderr?.on("data", (b: Buffer) => err.push(b));
         child.on("error", (e) => err.push(Buffer.from(`${e.message}\n`)));
         child.on("close", (code, sig) => {
-            resolve({ code: code ?? (sig ? 128 + 15 : 1), out: Buffer.concat(out).toString("utf8"), err: Buffer.concat(err).toString("utf8") });
+            resolve({
+                code: code ?? (sig ? 128 + 15 : 1),
+                out: Buffer.concat(out).toString("utf8"),
+                err: Buffer.concat(err).toString("utf8"),
+            });
         });
     });
 }

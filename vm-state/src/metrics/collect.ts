@@ -48,19 +48,29 @@ export async function collect(view: View): Promise<Samples> {
         const snapshots = await view.driver.snapshots(state);
         add(samples, "vm_state_state_snapshots", snapshots.length, { state });
         if (snapshots.length > 0) {
-            add(samples, "vm_state_state_newest_snapshot_timestamp_seconds", Math.max(...snapshots.map((s) => s.created)), { state });
+            add(
+                samples,
+                "vm_state_state_newest_snapshot_timestamp_seconds",
+                Math.max(...snapshots.map((s) => s.created)),
+                { state },
+            );
         }
     }
     for (const file of view.records.list("replicated")) {
         const dot = file.indexOf(".");
         const at = view.records.read("replicated", `${file}.json`)?.at;
         if (dot > 0 && typeof at === "number") {
-            add(samples, "vm_state_replica_last_success_timestamp_seconds", at, { state: file.slice(0, dot), to: file.slice(dot + 1) });
+            add(samples, "vm_state_replica_last_success_timestamp_seconds", at, {
+                state: file.slice(0, dot),
+                to: file.slice(dot + 1),
+            });
         }
     }
     for (const state of view.records.list("replicas")) {
         const from = view.records.get("replicas", state)?.from;
-        const times = (await view.driver.replicaSnapshots(state)).map(replicaTime).filter((t): t is number => t !== undefined);
+        const times = (await view.driver.replicaSnapshots(state))
+            .map(replicaTime)
+            .filter((t): t is number => t !== undefined);
         if (typeof from === "string" && times.length > 0) {
             add(samples, "vm_state_replica_newest_timestamp_seconds", Math.max(...times), { state, from });
         }
@@ -70,7 +80,10 @@ export async function collect(view: View): Promise<Samples> {
         return path === undefined || lstatOrNull(path) !== null;
     });
     add(samples, "vm_state_journal_pending", journalPending ? 1 : 0);
-    for (const [direction, kind] of [["in", "in"], ["out", "out"]] as const) {
+    for (const [direction, kind] of [
+        ["in", "in"],
+        ["out", "out"],
+    ] as const) {
         for (const state of view.records.list(kind)) {
             add(samples, "vm_state_move_in_progress", 1, { state, direction });
         }

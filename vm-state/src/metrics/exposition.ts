@@ -51,7 +51,9 @@ export function renderMetrics(samples: ReadonlyMap<string, readonly Sample[]>): 
         for (const sample of samples.get(def.name) ?? []) {
             const names = Object.keys(sample.labels ?? {});
             if (names.length !== def.labels.length || !def.labels.every((l) => names.includes(l))) {
-                throw new Error(`metric ${def.name} takes the labels ${def.labels.join(",") || "none"}, got ${names.join(",") || "none"}`);
+                throw new Error(
+                    `metric ${def.name} takes the labels ${def.labels.join(",") || "none"}, got ${names.join(",") || "none"}`,
+                );
             }
             const labels = def.labels.map((l) => `${l}="${escapeLabel(sample.labels![l])}"`).join(",");
             out.push(`${def.name}${labels ? `{${labels}}` : ""} ${formatValue(sample.value)}`);

@@ -25,12 +25,24 @@ export function recordOperation(run: Run, command: string, exitCode: number): vo
         return;
     }
     const now = Date.now();
-    const record: OperationRecord = { command, endedAt: now / 1000, durationSeconds: (now - run.startedAt) / 1000, exitCode };
+    const record: OperationRecord = {
+        command,
+        endedAt: now / 1000,
+        durationSeconds: (now - run.startedAt) / 1000,
+        exitCode,
+    };
     try {
         const dir = layout.metricsDir();
         makeDirs(dir);
         // A crash leaves the previous record (the metrics contract): the directory need not be synced.
-        writeAtomic(dir, layout.metricsRecord(command), `.tmp-last-${command}.json`, `${JSON.stringify(record)}\n`, 0o644, false);
+        writeAtomic(
+            dir,
+            layout.metricsRecord(command),
+            `.tmp-last-${command}.json`,
+            `${JSON.stringify(record)}\n`,
+            0o644,
+            false,
+        );
     } catch (err) {
         const why = err instanceof VmStateError ? err.message : systemMessage(err);
         run.log(`warning: could not record this run for vm-state metrics: ${why}`);
@@ -51,7 +63,12 @@ export function readOperations(layout: Layout): OperationRecord[] {
         }
         try {
             const r = JSON.parse(readFileSync(`${dir}/${file}`, "utf8")) as Partial<OperationRecord>;
-            if (r.command === m[1] && typeof r.endedAt === "number" && typeof r.durationSeconds === "number" && typeof r.exitCode === "number") {
+            if (
+                r.command === m[1] &&
+                typeof r.endedAt === "number" &&
+                typeof r.durationSeconds === "number" &&
+                typeof r.exitCode === "number"
+            ) {
                 records.push(r as OperationRecord);
             }
         } catch {

@@ -54,8 +54,17 @@ export async function stateRecords(view: View, names?: readonly string[]): Promi
     const records: StateRecord[] = [];
     for (const name of states) {
         const usage = view.driver.usage(name);
-        const snapshots = (await view.driver.snapshots(name)).map((s) => ({ name: s.name, created: isoSeconds(s.created) }));
-        records.push({ name, slot: slotOf.get(name) ?? null, sizeBytes: usage.sizeBytes, allocatedBytes: usage.allocatedBytes, snapshots });
+        const snapshots = (await view.driver.snapshots(name)).map((s) => ({
+            name: s.name,
+            created: isoSeconds(s.created),
+        }));
+        records.push({
+            name,
+            slot: slotOf.get(name) ?? null,
+            sizeBytes: usage.sizeBytes,
+            allocatedBytes: usage.allocatedBytes,
+            snapshots,
+        });
     }
     return records;
 }
@@ -67,7 +76,11 @@ export async function stateRecords(view: View, names?: readonly string[]): Promi
  * `share/microvm/system` links to its guest's system. `microvm -l` compares the same links.
  * The runners live in the Nix store: only links are read there, nothing is written.
  */
-function runnerOf(view: View, slot: string, kind: "current" | "booted"): { runner: string; system: string } | undefined {
+function runnerOf(
+    view: View,
+    slot: string,
+    kind: "current" | "booted",
+): { runner: string; system: string } | undefined {
     const link = view.layout.root.tryPath([slot, kind], { lastMayBeLink: true });
     if (link === undefined) {
         return undefined;
@@ -106,7 +119,9 @@ export async function slotRecords(view: View): Promise<SlotRecord[]> {
     for (const slot of view.slots.names) {
         const disk = view.layout.root.tryPath([slot]) === undefined ? "none" : view.slots.diskKind(slot);
         if (disk !== "none" && disk !== "link") {
-            view.run.log(`warning: ${view.layout.rootDir}/${slot}/data.img is not a link to a state (adopt it: vm-state adopt ${slot} NAME)`);
+            view.run.log(
+                `warning: ${view.layout.rootDir}/${slot}/data.img is not a link to a state (adopt it: vm-state adopt ${slot} NAME)`,
+            );
         }
         records.push({
             name: slot,

@@ -140,7 +140,9 @@ export class FilesDriver implements StorageDriver {
     }
 
     async restore(state: string, snapshot: string, target: string): Promise<void> {
-        await this.newState(target, (image) => this.copy(this.layout.snapshotImage(state, snapshot), image, `snapshot ${state}@${snapshot}`));
+        await this.newState(target, (image) =>
+            this.copy(this.layout.snapshotImage(state, snapshot), image, `snapshot ${state}@${snapshot}`),
+        );
     }
 
     async snapshot(state: string, snapshot: string): Promise<void> {
@@ -224,7 +226,9 @@ export class FilesDriver implements StorageDriver {
             } catch {
                 // no snapshots directory: no leftovers in it
             }
-            found.push(...inside.filter((e) => e.startsWith(tempPrefix)).map((e) => this.layout.snapshotsEntry(entry, e)));
+            found.push(
+                ...inside.filter((e) => e.startsWith(tempPrefix)).map((e) => this.layout.snapshotsEntry(entry, e)),
+            );
         }
         for (const path of found) {
             this.ctx.run.log(`removing ${path} left by an interrupted run`);
@@ -265,7 +269,12 @@ export class FilesDriver implements StorageDriver {
     async replicaSnapshots(state: string): Promise<string[]> {
         const dir = this.layout.root.tryPath(["states", ".replicas", state]);
         try {
-            return dir === undefined ? [] : readdirSync(dir).filter((f) => f.endsWith(".img") && !f.startsWith(".")).map((f) => f.slice(0, -4)).sort();
+            return dir === undefined
+                ? []
+                : readdirSync(dir)
+                      .filter((f) => f.endsWith(".img") && !f.startsWith("."))
+                      .map((f) => f.slice(0, -4))
+                      .sort();
         } catch {
             return [];
         }
@@ -274,7 +283,9 @@ export class FilesDriver implements StorageDriver {
     usage(state: string): Usage {
         const path = this.layout.root.tryPath(["states", state, "data.img"]);
         const stat = path === undefined ? null : lstatOrNull(path);
-        return stat?.isFile() ? { sizeBytes: stat.size, allocatedBytes: stat.blocks * 512 } : { sizeBytes: null, allocatedBytes: null };
+        return stat?.isFile()
+            ? { sizeBytes: stat.size, allocatedBytes: stat.blocks * 512 }
+            : { sizeBytes: null, allocatedBytes: null };
     }
 
     async usedBytes(state: string): Promise<number | null> {

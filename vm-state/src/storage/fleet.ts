@@ -88,7 +88,10 @@ export interface FleetStorage {
 }
 
 /** The serving side for the driver's backend (loaded only by the fleet commands). */
-export async function openFleetStorage(ctx: import("./driver").StorageContext, driver: import("./driver").StorageDriver): Promise<FleetStorage> {
+export async function openFleetStorage(
+    ctx: import("./driver").StorageContext,
+    driver: import("./driver").StorageDriver,
+): Promise<FleetStorage> {
     if (driver.backend === "zfs") {
         const { ZfsFleet } = await import("./fleetZfs");
         const { ZfsDriver } = await import("./zfs");

@@ -36,7 +36,11 @@ export class FilesFleet implements FleetStorage {
     async outSend(state: string, which: Which): Promise<void> {
         const dir = this.root.path(["states", state]);
         this.root.path(["states", state, "data.img"]);
-        const r = await this.ctx.proc.exec("tar", [...tarFlags, "--warning=no-file-changed", "-c", "-f", "-", "-C", dir, "--", "data.img"], { stdout: 1 });
+        const r = await this.ctx.proc.exec(
+            "tar",
+            [...tarFlags, "--warning=no-file-changed", "-c", "-f", "-", "-C", dir, "--", "data.img"],
+            { stdout: 1 },
+        );
         // 1: the image changed while tar read it (a running VM): only the first copy is sent that
         // way, and the catch-up sends the stopped image again.
         if (r.code !== 0 && !(r.code === 1 && which === "initial")) {
@@ -80,7 +84,11 @@ export class FilesFleet implements FleetStorage {
         }
         const prefix = `${moved}/`;
         const names = readdirSync(moved)
-            .filter((n) => movedCopyName(`${prefix}${n}`, prefix)?.startsWith(`${state}.`) === true && /^[0-9]/.test(n.slice(state.length + 1)))
+            .filter(
+                (n) =>
+                    movedCopyName(`${prefix}${n}`, prefix)?.startsWith(`${state}.`) === true &&
+                    /^[0-9]/.test(n.slice(state.length + 1)),
+            )
             .sort();
         return names.length > 0 ? this.root.path(["states", ".moved", names[names.length - 1]]) : undefined;
     }
@@ -92,7 +100,13 @@ export class FilesFleet implements FleetStorage {
 
     async replicaInfo(state: string, from: string | null): Promise<ReplicaInfo> {
         const snapshots = await this.driver.replicaSnapshots(state);
-        return { from, snapshots, latest: snapshots[snapshots.length - 1] ?? null, latestGuid: null, resumeToken: null };
+        return {
+            from,
+            snapshots,
+            latest: snapshots[snapshots.length - 1] ?? null,
+            latestGuid: null,
+            resumeToken: null,
+        };
     }
 
     /**
@@ -116,13 +130,26 @@ export class FilesFleet implements FleetStorage {
         makeDirs(tmp);
         const r = await this.ctx.proc.exec(
             "tar",
-            ["-x", "-f", "-", "-C", tmp, "--no-same-owner", "--no-same-permissions", "--no-overwrite-dir", "--", "data.img"],
+            [
+                "-x",
+                "-f",
+                "-",
+                "-C",
+                tmp,
+                "--no-same-owner",
+                "--no-same-permissions",
+                "--no-overwrite-dir",
+                "--",
+                "data.img",
+            ],
             { stdin: 0 },
         );
         const image = `${tmp}/data.img`;
         const stat = lstatOrNull(image);
         if (r.code !== 0 || stat === null) {
-            throw fail(`the stream did not hold a complete data.img${lastLine(r.stderr) ? ` (tar: ${lastLine(r.stderr)})` : ""}`);
+            throw fail(
+                `the stream did not hold a complete data.img${lastLine(r.stderr) ? ` (tar: ${lastLine(r.stderr)})` : ""}`,
+            );
         }
         if (!stat.isFile()) {
             throw fail("the stream's data.img is not a regular file");
@@ -162,13 +189,25 @@ export class FilesFleet implements FleetStorage {
                 throw conflict(`the replica of ${state} holds no complete copy`);
             }
             older = snaps.slice(0, -1);
-            move(this.root.path(["states", ".replicas", state, `${newest}.img`]), this.root.path([...work, "data.img"]), `making ${state}'s newest replica a state`);
+            move(
+                this.root.path(["states", ".replicas", state, `${newest}.img`]),
+                this.root.path([...work, "data.img"]),
+                `making ${state}'s newest replica a state`,
+            );
         }
         for (const snap of older) {
             const visible = replicaVisibleName(snap) as string;
-            move(this.root.path(["states", ".replicas", state, `${snap}.img`]), this.root.path([...work, ".snapshots", `${visible}.img`]), `keeping ${snap}`);
+            move(
+                this.root.path(["states", ".replicas", state, `${snap}.img`]),
+                this.root.path([...work, ".snapshots", `${visible}.img`]),
+                `keeping ${snap}`,
+            );
         }
-        move(this.root.path(work), this.root.path(["states", name]), `renaming the replica of ${state} to ${this.ctx.layout.statesDir}/${name}`);
+        move(
+            this.root.path(work),
+            this.root.path(["states", name]),
+            `renaming the replica of ${state} to ${this.ctx.layout.statesDir}/${name}`,
+        );
         rmSync(this.root.path(["states", ".replicas", state]), { recursive: true, force: true });
     }
 
@@ -207,8 +246,17 @@ export class FilesFleet implements FleetStorage {
         return {
             cmd: "tar",
             args: [
-                "-x", "-f", "-", "-C", into, "--no-same-owner", "--no-same-permissions", "--occurrence=1",
-                ...(which === "final" ? ["--overwrite"] : ["--no-overwrite-dir"]), "--", "data.img",
+                "-x",
+                "-f",
+                "-",
+                "-C",
+                into,
+                "--no-same-owner",
+                "--no-same-permissions",
+                "--occurrence=1",
+                ...(which === "final" ? ["--overwrite"] : ["--no-overwrite-dir"]),
+                "--",
+                "data.img",
             ],
             guard: checkTarHead,
             guardBytes: tarBlock,
@@ -233,7 +281,10 @@ export class FilesFleet implements FleetStorage {
     inRoom(state: string, sourceAllocated: number): { needed: number; free: number } {
         const have = lstatOrNull(this.inDir(state, "data.img"));
         const fs = statfsSync(this.root.path(["states"]));
-        return { needed: Math.max(0, sourceAllocated - (have?.isFile() ? have.blocks * 512 : 0)), free: fs.bavail * fs.bsize };
+        return {
+            needed: Math.max(0, sourceAllocated - (have?.isFile() ? have.blocks * 512 : 0)),
+            free: fs.bavail * fs.bsize,
+        };
     }
 
     async inComplete(state: string): Promise<boolean> {
@@ -257,7 +308,9 @@ export class FilesFleet implements FleetStorage {
             throw fail(`creating ${dir} failed: ${systemMessage(err)}`);
         }
         const image = this.root.path(["states", ".fleet-out", state, "data.img"]);
-        await pause(() => (this.driver as FilesDriver).copy(this.ctx.layout.stateImage(state), image, `state ${state}`));
+        await pause(() =>
+            (this.driver as FilesDriver).copy(this.ctx.layout.stateImage(state), image, `state ${state}`),
+        );
     }
 
     async resumeSender(): Promise<{ cmd: string; args: string[] }> {
@@ -265,7 +318,19 @@ export class FilesFleet implements FleetStorage {
     }
 
     replSender(state: string): { cmd: string; args: string[] } {
-        return { cmd: "tar", args: [...tarFlags, "-c", "-f", "-", "-C", this.root.path(["states", ".fleet-out", state]), "--", "data.img"] };
+        return {
+            cmd: "tar",
+            args: [
+                ...tarFlags,
+                "-c",
+                "-f",
+                "-",
+                "-C",
+                this.root.path(["states", ".fleet-out", state]),
+                "--",
+                "data.img",
+            ],
+        };
     }
 
     async replExists(): Promise<boolean> {
@@ -288,4 +353,3 @@ export class FilesFleet implements FleetStorage {
         return this.driver.usage(state);
     }
 }
-

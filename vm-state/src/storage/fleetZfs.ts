@@ -65,7 +65,12 @@ export class ZfsFleet implements FleetStorage {
 
     async outSend(state: string, which: Which): Promise<void> {
         const ds = this.driver.dataset(state);
-        await this.send(which === "initial" ? [`${ds}@${moveMarks.initial}`] : ["-i", `@${moveMarks.initial}`, `${ds}@${moveMarks.final}`], `zfs send of ${state}`);
+        await this.send(
+            which === "initial"
+                ? [`${ds}@${moveMarks.initial}`]
+                : ["-i", `@${moveMarks.initial}`, `${ds}@${moveMarks.final}`],
+            `zfs send of ${state}`,
+        );
     }
 
     /**
@@ -81,7 +86,9 @@ export class ZfsFleet implements FleetStorage {
         const { toname = "", toguid = "", fromguid } = tokenContents(`${r.stdout}\n${r.stderr}`);
         const ds = this.driver.dataset(state);
         if (!toname.startsWith(`${ds}@${prefix}`) || /\s/.test(toname)) {
-            throw usage(`the resume token is for ${shown(toname)}, not a snapshot of ${state} that this transfer sends`);
+            throw usage(
+                `the resume token is for ${shown(toname)}, not a snapshot of ${state} that this transfer sends`,
+            );
         }
         const guid = await this.guid(toname);
         if (guid === undefined) {
@@ -102,7 +109,9 @@ export class ZfsFleet implements FleetStorage {
                 }
             }
             if (!found) {
-                throw conflict(`the resume token's incremental base (fromguid ${shown(fromguid)}) is not a snapshot of ${state} that this transfer sends from; start the transfer again`);
+                throw conflict(
+                    `the resume token's incremental base (fromguid ${shown(fromguid)}) is not a snapshot of ${state} that this transfer sends from; start the transfer again`,
+                );
             }
         }
         return toname;
@@ -125,7 +134,11 @@ export class ZfsFleet implements FleetStorage {
     async outHide(state: string): Promise<string> {
         await this.driver.parent(`${this.driver.pool}/moved`);
         const hidden = await this.driver.hiddenName("moved", state);
-        await this.driver.attempt(`hiding ${this.driver.dataset(state)}`, ["rename", this.driver.dataset(state), hidden]);
+        await this.driver.attempt(`hiding ${this.driver.dataset(state)}`, [
+            "rename",
+            this.driver.dataset(state),
+            hidden,
+        ]);
         return hidden;
     }
 
@@ -134,7 +147,9 @@ export class ZfsFleet implements FleetStorage {
         const r = await this.driver.zfs(["list", "-H", "-o", "name", "-t", "filesystem", "-d", "1", parent]);
         const names = r.stdout
             .split("\n")
-            .filter((n) => n.startsWith(`${parent}/${state}.`) && /^[0-9]/.test(n.slice(parent.length + state.length + 2)))
+            .filter(
+                (n) => n.startsWith(`${parent}/${state}.`) && /^[0-9]/.test(n.slice(parent.length + state.length + 2)),
+            )
             .sort();
         return names[names.length - 1];
     }
@@ -184,12 +199,28 @@ export class ZfsFleet implements FleetStorage {
             throw conflict(`the replica of ${state} holds no complete snapshot`);
         }
         await this.driver.attempt(`renaming ${ds}`, ["rename", ds, target]);
-        const list = await this.driver.attempt(`listing ${target}`, ["list", "-H", "-o", "name", "-t", "snapshot", "-s", "creation", "-d", "1", target]);
+        const list = await this.driver.attempt(`listing ${target}`, [
+            "list",
+            "-H",
+            "-o",
+            "name",
+            "-t",
+            "snapshot",
+            "-s",
+            "creation",
+            "-d",
+            "1",
+            target,
+        ]);
         for (const full of list.split("\n").filter((l) => l !== "")) {
             const snap = full.slice(full.indexOf("@") + 1);
             const visible = replicaVisibleName(snap);
             if (visible !== undefined) {
-                await this.driver.attempt(`renaming ${target}@${snap}`, ["rename", `${target}@${snap}`, `${target}@${visible}`]);
+                await this.driver.attempt(`renaming ${target}@${snap}`, [
+                    "rename",
+                    `${target}@${snap}`,
+                    `${target}@${visible}`,
+                ]);
             }
         }
         await this.driver.attempt(`mounting ${target}`, ["mount", target]);
@@ -214,7 +245,10 @@ export class ZfsFleet implements FleetStorage {
     }
 
     async inReceiver(state: string, which: Which | "resume"): Promise<Receiver> {
-        return { cmd: this.run.env.commands.zfs, args: ["receive", "-s", "-u", ...(which === "final" ? ["-F"] : []), this.inName(state)] };
+        return {
+            cmd: this.run.env.commands.zfs,
+            args: ["receive", "-s", "-u", ...(which === "final" ? ["-F"] : []), this.inName(state)],
+        };
     }
 
     async inAfter(): Promise<void> {
@@ -249,7 +283,10 @@ export class ZfsFleet implements FleetStorage {
 
     replSender(state: string, snap: string, base: string): { cmd: string; args: string[] } {
         const ds = this.driver.dataset(state);
-        return { cmd: this.run.env.commands.zfs, args: ["send", ...(base !== "" ? ["-I", `@${base}`] : []), `${ds}@${snap}`] };
+        return {
+            cmd: this.run.env.commands.zfs,
+            args: ["send", ...(base !== "" ? ["-I", `@${base}`] : []), `${ds}@${snap}`],
+        };
     }
 
     async replExists(state: string, snap: string): Promise<boolean> {
@@ -267,11 +304,28 @@ export class ZfsFleet implements FleetStorage {
             return;
         }
         const ds = this.driver.dataset(state);
-        const out = await this.driver.attempt(`listing ${ds}`, ["list", "-H", "-p", "-o", "name,creation", "-t", "snapshot", "-s", "creation", "-d", "1", ds]);
+        const out = await this.driver.attempt(`listing ${ds}`, [
+            "list",
+            "-H",
+            "-p",
+            "-o",
+            "name,creation",
+            "-t",
+            "snapshot",
+            "-s",
+            "creation",
+            "-d",
+            "1",
+            ds,
+        ]);
         for (const line of out.split("\n").filter((l) => l !== "")) {
             const full = line.split("\t")[0];
             const name = full.slice(full.indexOf("@") + 1);
-            if (name.startsWith(`_replica-${to}-`) && name !== snap && (await this.driver.dependents(full)).length === 0) {
+            if (
+                name.startsWith(`_replica-${to}-`) &&
+                name !== snap &&
+                (await this.driver.dependents(full)).length === 0
+            ) {
                 await this.driver.attempt(`zfs destroy ${full}`, ["destroy", full]);
             }
         }

@@ -23,7 +23,11 @@ const GiB = 1024 ** 3;
 /** A new sparse image of SIZE GiB at PATH (which must not exist), formatted ext4 with LABEL. */
 export async function makeImage(ctx: StorageContext, path: string, sizeGiB: number): Promise<void> {
     try {
-        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+        const fd = openSync(
+            path,
+            constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+            0o644,
+        );
         try {
             ftruncateSync(fd, sizeGiB * GiB);
         } finally {
@@ -32,14 +36,27 @@ export async function makeImage(ctx: StorageContext, path: string, sizeGiB: numb
     } catch (err) {
         throw fail(`creating a ${sizeGiB} GiB image failed: ${systemMessage(err)}`);
     }
-    await ctx.proc.attempt("formatting the new image (mkfs.ext4)", "mkfs.ext4", ["-q", "-F", "-L", ctx.config.dataLabel, "--", path]);
+    await ctx.proc.attempt("formatting the new image (mkfs.ext4)", "mkfs.ext4", [
+        "-q",
+        "-F",
+        "-L",
+        ctx.config.dataLabel,
+        "--",
+        path,
+    ]);
 }
 
 /** Reflink only (xfs) or a reflink where the filesystem has them, else a sparse copy (files). */
 export type CopyMode = "reflink" | "reflink-or-sparse";
 
 /** Copies SRC to DST (which must not exist); WHAT names the source in the error ("state web"). */
-export async function copyImage(ctx: StorageContext, src: string, dst: string, what: string, mode: CopyMode): Promise<void> {
+export async function copyImage(
+    ctx: StorageContext,
+    src: string,
+    dst: string,
+    what: string,
+    mode: CopyMode,
+): Promise<void> {
     try {
         copyFileSync(src, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
         return;

@@ -37,10 +37,14 @@ export function checkTarHead(head: Buffer, from: string): void {
         throw fail(`${from} sent a stream that does not start with data.img: refused, nothing of it kept`);
     }
     if (!["0", "\0", "S"].includes(type)) {
-        throw fail(`${from} sent data.img as something other than a regular file (tar type ${JSON.stringify(type)}: a link, a device node, a FIFO or a directory): refused, nothing of it kept`);
+        throw fail(
+            `${from} sent data.img as something other than a regular file (tar type ${JSON.stringify(type)}: a link, a device node, a FIFO or a directory): refused, nothing of it kept`,
+        );
     }
     const size = type === "S" ? tarNumber(head.subarray(483, 495)) : tarNumber(head.subarray(124, 136));
     if (!Number.isFinite(size) || size > largestImage) {
-        throw fail(`${from} sent an image larger than the largest state (${stateSizeGiB.max} GiB): refused, nothing of it kept`);
+        throw fail(
+            `${from} sent an image larger than the largest state (${stateSizeGiB.max} GiB): refused, nothing of it kept`,
+        );
     }
 }

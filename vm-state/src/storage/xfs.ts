@@ -49,7 +49,9 @@ export class XfsDriver extends FilesDriver {
             }
         }
         try {
-            closeSync(openSync(mark, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644));
+            closeSync(
+                openSync(mark, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644),
+            );
         } catch (err) {
             throw fail(`writing ${mark} failed: ${systemMessage(err)}`);
         }

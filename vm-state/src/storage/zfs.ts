@@ -65,7 +65,17 @@ export class ZfsDriver implements StorageDriver {
     }
 
     async list(): Promise<string[]> {
-        const out = await this.attempt(`listing ${this.pool}/states`, ["list", "-H", "-o", "name", "-t", "filesystem", "-d", "1", `${this.pool}/states`]);
+        const out = await this.attempt(`listing ${this.pool}/states`, [
+            "list",
+            "-H",
+            "-o",
+            "name",
+            "-t",
+            "filesystem",
+            "-d",
+            "1",
+            `${this.pool}/states`,
+        ]);
         const prefix = `${this.pool}/states/`;
         return lines(out)
             .filter((n) => n.startsWith(prefix))
@@ -74,7 +84,10 @@ export class ZfsDriver implements StorageDriver {
     }
 
     async snapshotExists(state: string, snapshot: string): Promise<boolean> {
-        return (await this.zfs(["list", "-H", "-o", "name", "-t", "snapshot", `${this.dataset(state)}@${snapshot}`])).code === 0;
+        return (
+            (await this.zfs(["list", "-H", "-o", "name", "-t", "snapshot", `${this.dataset(state)}@${snapshot}`]))
+                .code === 0
+        );
     }
 
     async snapshotObstacle(): Promise<string | undefined> {
@@ -83,7 +96,18 @@ export class ZfsDriver implements StorageDriver {
 
     async snapshots(state: string): Promise<SnapshotInfo[]> {
         const out = await this.attempt(`listing the snapshots of ${state}`, [
-            "list", "-H", "-p", "-o", "name,creation", "-t", "snapshot", "-s", "creation", "-d", "1", this.dataset(state),
+            "list",
+            "-H",
+            "-p",
+            "-o",
+            "name,creation",
+            "-t",
+            "snapshot",
+            "-s",
+            "creation",
+            "-d",
+            "1",
+            this.dataset(state),
         ]);
         return lines(out)
             .map((l) => l.split("\t"))
@@ -93,7 +117,16 @@ export class ZfsDriver implements StorageDriver {
 
     /** Every clone in the pool and the snapshot it depends on (one zfs call). */
     private async origins(): Promise<{ clone: string; origin: string }[]> {
-        const out = await this.attempt(`listing ${this.pool}`, ["list", "-H", "-o", "name,origin", "-t", "filesystem", "-r", this.pool]);
+        const out = await this.attempt(`listing ${this.pool}`, [
+            "list",
+            "-H",
+            "-o",
+            "name,origin",
+            "-t",
+            "filesystem",
+            "-r",
+            this.pool,
+        ]);
         return lines(out)
             .map((l) => l.split("\t"))
             .filter(([, origin]) => origin !== undefined && origin !== "" && origin !== "-")
@@ -138,7 +171,16 @@ export class ZfsDriver implements StorageDriver {
 
     /** Where a new dataset is mounted: it must be its directory under states/ (the pool's layout). */
     private async mountedImage(dataset: string, entry: string): Promise<string> {
-        const mountpoint = (await this.attempt(`reading the mountpoint of ${dataset}`, ["get", "-H", "-o", "value", "mountpoint", dataset])).trim();
+        const mountpoint = (
+            await this.attempt(`reading the mountpoint of ${dataset}`, [
+                "get",
+                "-H",
+                "-o",
+                "value",
+                "mountpoint",
+                dataset,
+            ])
+        ).trim();
         const expected = this.ctx.layout.statesEntry(entry);
         let same = false;
         try {
@@ -147,7 +189,9 @@ export class ZfsDriver implements StorageDriver {
             // either path missing: not the same place
         }
         if (!same) {
-            throw fail(`${dataset} is mounted at ${mountpoint}, not at ${expected}: ${this.pool}/states must have ${this.ctx.layout.statesDir} as its mountpoint`);
+            throw fail(
+                `${dataset} is mounted at ${mountpoint}, not at ${expected}: ${this.pool}/states must have ${this.ctx.layout.statesDir} as its mountpoint`,
+            );
         }
         return this.ctx.layout.root.path(["states", entry, "data.img"]);
     }
@@ -173,7 +217,10 @@ export class ZfsDriver implements StorageDriver {
             const { tmp, undo } = this.temporary(target);
             await this.attempt(`zfs snapshot ${snap}`, ["snapshot", snap]);
             await this.sendReceive(`copying state ${source} (zfs send | zfs receive)`, snap, tmp);
-            await this.attempt(`zfs destroy ${tmp}@_vmstate-copy-${process.pid}`, ["destroy", `${tmp}@_vmstate-copy-${process.pid}`]);
+            await this.attempt(`zfs destroy ${tmp}@_vmstate-copy-${process.pid}`, [
+                "destroy",
+                `${tmp}@_vmstate-copy-${process.pid}`,
+            ]);
             await this.attempt(`zfs destroy ${snap}`, ["destroy", snap]);
             undoSnap.dismiss();
             await this.finish(target, undo, true);
@@ -205,7 +252,10 @@ export class ZfsDriver implements StorageDriver {
     }
 
     async snapshot(state: string, snapshot: string): Promise<void> {
-        await this.attempt(`zfs snapshot ${this.dataset(state)}@${snapshot}`, ["snapshot", `${this.dataset(state)}@${snapshot}`]);
+        await this.attempt(`zfs snapshot ${this.dataset(state)}@${snapshot}`, [
+            "snapshot",
+            `${this.dataset(state)}@${snapshot}`,
+        ]);
     }
 
     /** A dataset that only holds others (`<pool>/deleted`, moved, replicas), made when first needed. */
@@ -241,7 +291,9 @@ export class ZfsDriver implements StorageDriver {
     async delete(state: string): Promise<void> {
         const hidden = await this.destroyOrHide(this.dataset(state), state);
         if (hidden.as) {
-            this.ctx.run.log(`state ${state} is hidden as ${hidden.as} until what depends on it is deleted: ${hidden.heldBy.map((d) => this.shownDataset(d)).join(" ")}`);
+            this.ctx.run.log(
+                `state ${state} is hidden as ${hidden.as} until what depends on it is deleted: ${hidden.heldBy.map((d) => this.shownDataset(d)).join(" ")}`,
+            );
         }
     }
 
@@ -254,7 +306,9 @@ export class ZfsDriver implements StorageDriver {
         }
         const hidden = `${this.dataset(state)}@_deleted-${snapshot}-${utcStamp(new Date(), "")}`;
         await this.attempt(`hiding ${snap}`, ["rename", snap, hidden]);
-        this.ctx.run.log(`snapshot ${state}@${snapshot} is hidden as ${hidden} until what depends on it is deleted: ${deps.map((d) => this.shownDataset(d)).join(" ")}`);
+        this.ctx.run.log(
+            `snapshot ${state}@${snapshot} is hidden as ${hidden} until what depends on it is deleted: ${deps.map((d) => this.shownDataset(d)).join(" ")}`,
+        );
     }
 
     async adopt(file: string, state: string): Promise<void> {
@@ -265,7 +319,17 @@ export class ZfsDriver implements StorageDriver {
     }
 
     async leftovers(): Promise<void> {
-        const out = await this.attempt(`listing ${this.pool}/states`, ["list", "-H", "-o", "name", "-t", "filesystem", "-d", "1", `${this.pool}/states`]);
+        const out = await this.attempt(`listing ${this.pool}/states`, [
+            "list",
+            "-H",
+            "-o",
+            "name",
+            "-t",
+            "filesystem",
+            "-d",
+            "1",
+            `${this.pool}/states`,
+        ]);
         for (const name of lines(out)) {
             if (name.startsWith(`${this.pool}/states/_tmp-`)) {
                 this.ctx.run.log(`destroying ${name} left by an interrupted run`);
@@ -288,11 +352,22 @@ export class ZfsDriver implements StorageDriver {
     async gc(): Promise<void> {
         const deleted = `${this.pool}/deleted/`;
         const states = `${this.pool}/states/`;
-        for (let acted = true; acted; ) {
+        for (let acted = true; acted;) {
             acted = false;
-            const out = await this.attempt(`listing ${this.pool}`, ["list", "-H", "-o", "name,origin", "-t", "filesystem,snapshot", "-r", this.pool]);
+            const out = await this.attempt(`listing ${this.pool}`, [
+                "list",
+                "-H",
+                "-o",
+                "name,origin",
+                "-t",
+                "filesystem,snapshot",
+                "-r",
+                this.pool,
+            ]);
             const rows = lines(out).map((l) => l.split("\t"));
-            const held = new Set(rows.map(([, origin]) => origin).filter((o) => o !== undefined && o !== "" && o !== "-"));
+            const held = new Set(
+                rows.map(([, origin]) => origin).filter((o) => o !== undefined && o !== "" && o !== "-"),
+            );
             const snapshotCount = new Map<string, number>();
             for (const [name] of rows) {
                 if (name.includes("@")) {
@@ -303,8 +378,13 @@ export class ZfsDriver implements StorageDriver {
             for (const [name] of rows) {
                 const isSnap = name.includes("@");
                 const collect =
-                    (isSnap && !held.has(name) && (name.startsWith(deleted) || (name.startsWith(states) && this.isOwnHidden(name)))) ||
-                    (!isSnap && name.startsWith(deleted) && !name.slice(deleted.length).includes("/") && !snapshotCount.has(name));
+                    (isSnap &&
+                        !held.has(name) &&
+                        (name.startsWith(deleted) || (name.startsWith(states) && this.isOwnHidden(name)))) ||
+                    (!isSnap &&
+                        name.startsWith(deleted) &&
+                        !name.slice(deleted.length).includes("/") &&
+                        !snapshotCount.has(name));
                 if (collect) {
                     this.ctx.run.log(`gc: destroying ${name} (nothing depends on it)`);
                     await this.attempt(`zfs destroy ${name}`, ["destroy", name]);
@@ -328,7 +408,16 @@ export class ZfsDriver implements StorageDriver {
     }
 
     async hidden(): Promise<HiddenEntry[]> {
-        const out = await this.attempt(`listing ${this.pool}`, ["list", "-H", "-o", "name,origin", "-t", "filesystem,snapshot", "-r", this.pool]);
+        const out = await this.attempt(`listing ${this.pool}`, [
+            "list",
+            "-H",
+            "-o",
+            "name,origin",
+            "-t",
+            "filesystem,snapshot",
+            "-r",
+            this.pool,
+        ]);
         const rows = lines(out).map((l) => l.split("\t"));
         const holders = new Map<string, Set<string>>();
         const hold = (key: string, by: string): void => {
@@ -345,7 +434,11 @@ export class ZfsDriver implements StorageDriver {
         for (const [name] of rows) {
             if (name.startsWith(`${this.pool}/deleted/`) && !name.includes("@")) {
                 const base = name.slice(name.lastIndexOf("/") + 1);
-                entries.push({ name, was: base.slice(0, base.indexOf(".") < 0 ? undefined : base.indexOf(".")), heldBy: heldBy(name) });
+                entries.push({
+                    name,
+                    was: base.slice(0, base.indexOf(".") < 0 ? undefined : base.indexOf(".")),
+                    heldBy: heldBy(name),
+                });
             } else if (name.startsWith(`${this.pool}/states/`) && name.includes("@") && this.isOwnHidden(name)) {
                 entries.push({ name, was: this.hiddenWas(name), heldBy: heldBy(name) });
             }
@@ -378,7 +471,19 @@ export class ZfsDriver implements StorageDriver {
     };
 
     async replicaSnapshots(state: string): Promise<string[]> {
-        const r = await this.zfs(["list", "-H", "-o", "name", "-t", "snapshot", "-s", "creation", "-d", "1", this.fleetNames.replica(state)]);
+        const r = await this.zfs([
+            "list",
+            "-H",
+            "-o",
+            "name",
+            "-t",
+            "snapshot",
+            "-s",
+            "creation",
+            "-d",
+            "1",
+            this.fleetNames.replica(state),
+        ]);
         return r.code === 0 ? lines(r.stdout).map((n) => n.slice(n.indexOf("@") + 1)) : [];
     }
 
