@@ -82,7 +82,7 @@ export const observabilityServices = {
     exporters: {
         collectorOnly: false,
         port: undefined,
-        memoryMiB: 64,
+        memoryMiB: 128,
         what: "timers writing the slots', the deployment's and vm-state's metrics",
     },
 } as const;

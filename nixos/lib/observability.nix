@@ -10,6 +10,9 @@
 #                          textfile exporters as timers; argv[0] is one of the programs the module
 #                          packages (slot-metrics, deploy-metrics, tailnet-targets) or vm-state's path
 #   memoryMax              { <systemd unit> = "<N>M"; }: each service's limit, from memoryMiB
+#   exportersSlice         { name; memoryMax; }: the slice all the exporters' units run in, its
+#                          limit their one share (memoryMiB.exporters, what the capacity check
+#                          counts): timers that fire together share it, they do not add up
 #   journald               text for journald.conf: the logs' retention and size
 #   prometheus             { config; flags; }: the whole configuration but `rule_files` (the module
 #                          adds the rules file), and the retention flags
@@ -113,8 +116,8 @@ let
     alertmanager = [ "alertmanager" ];
     grafana = [ "grafana" ];
     nodeExporter = [ "prometheus-node-exporter" ];
-    exporters = attrNames exporters;
   };
+  exportersSlice = { name = "microvm-exporters"; memoryMax = "${toString checked.memoryMiB.exporters}M"; };
   memoryMax = listToAttrs (concatLists (map (service:
     map (unit: { name = unit; value = "${toString checked.memoryMiB.${service}}M"; }) (memoryUnits.${service} or [ ])
   ) (attrNames checked.memoryMiB)));
@@ -245,6 +248,7 @@ if !enabled then
     nodeExporter = { collectors = [ ]; flags = [ ]; };
     exporters = { };
     memoryMax = { };
+    exportersSlice = null;
     journald = "";
     prometheus = null;
     rules = null;
@@ -254,7 +258,7 @@ if !enabled then
   }
 else
   {
-    inherit enabled collector ports textfileDir tailnetPorts exporters memoryMax journald nftables;
+    inherit enabled collector ports textfileDir tailnetPorts exporters memoryMax exportersSlice journald nftables;
     nodeExporter = {
       collectors = [ "textfile" ];
       flags = [ "--collector.textfile.directory=${textfileDir}" ];

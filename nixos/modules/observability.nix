@@ -40,6 +40,7 @@ let
     serviceConfig = {
       Type = "oneshot";
       ExecStart = command e.argv;
+      Slice = "${obs.exportersSlice.name}.slice";
       NoNewPrivileges = true;
       PrivateTmp = true;
     };
@@ -82,6 +83,8 @@ lib.mkIf obs.enabled (lib.mkMerge [
       (lib.mapAttrs (_: max: { serviceConfig.MemoryMax = max; }) obs.memoryMax)
     ];
     systemd.timers = lib.mapAttrs exporterTimer obs.exporters;
+    # One limit for all the exporters together: the share the capacity check counts.
+    systemd.slices.${obs.exportersSlice.name}.sliceConfig.MemoryMax = obs.exportersSlice.memoryMax;
 
     # Logs stay in each host's journal: the host, every slot's console and unit
     # (journalctl -u microvm@<slot>), the egress proxy's decisions (journalctl -t egress_<slot>).

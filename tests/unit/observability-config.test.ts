@@ -52,11 +52,11 @@ describe("observability: the config key", () => {
             alertmanager: 128,
             grafana: 512,
             nodeExporter: 128,
-            exporters: 64,
+            exporters: 128,
         });
-        expect(observabilityMemoryFor(cfg.observability, "main")).toEqual({ nodeExporter: 128, exporters: 64 });
-        expect(observabilityReserveMiB(cfg.observability, "big")).toBe(1856);
-        expect(observabilityReserveMiB(cfg.observability, "main")).toBe(192);
+        expect(observabilityMemoryFor(cfg.observability, "main")).toEqual({ nodeExporter: 128, exporters: 128 });
+        expect(observabilityReserveMiB(cfg.observability, "big")).toBe(1920);
+        expect(observabilityReserveMiB(cfg.observability, "main")).toBe(256);
         expect(observabilityDiskGiB(cfg.observability, "big")).toBe(12);
         expect(observabilityDiskGiB(cfg.observability, "main")).toBe(4);
     });
@@ -133,7 +133,7 @@ describe("observability: the config key", () => {
                 r.observability = { enabled: true };
             },
             [
-                "slots: the slots' memory adds up to 27648 MiB, but a1.metal has 32 GiB and leaves 26816 MiB for slots after the host's share and 1856 MiB for observability (observability.enabled); lower slots.<name>.memMiB or choose a larger host.instanceType (c6g.metal, c6gd.metal, m6g.metal)",
+                "slots: the slots' memory adds up to 27648 MiB, but a1.metal has 32 GiB and leaves 26752 MiB for slots after the host's share and 1920 MiB for observability (observability.enabled); lower slots.<name>.memMiB or choose a larger host.instanceType (c6g.metal, c6gd.metal, m6g.metal)",
             ],
         ],
         [
@@ -177,7 +177,7 @@ describe("observability: the config key", () => {
             r.observability = { enabled: true, collector: "big" };
         }, fleet);
         expect(found).toEqual([
-            "hosts.main: the slots' (on main) memory adds up to 28572 MiB, but a1.metal has 32 GiB and leaves 28480 MiB for slots after the host's share and 192 MiB for observability (observability.enabled); lower slots.<name>.memMiB or choose a larger hosts.main.instanceType (c6g.metal, c6gd.metal, m6g.metal)",
+            "hosts.main: the slots' (on main) memory adds up to 28572 MiB, but a1.metal has 32 GiB and leaves 28416 MiB for slots after the host's share and 256 MiB for observability (observability.enabled); lower slots.<name>.memMiB or choose a larger hosts.main.instanceType (c6g.metal, c6gd.metal, m6g.metal)",
         ]);
     });
 });

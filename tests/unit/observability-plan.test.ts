@@ -34,7 +34,7 @@ describe("npm run plan", () => {
         expect(text).toContain(
             [
                 "Observability: on, reachable on the tailnet only; alerts are only shown, in Alertmanager and Grafana (no alertWebhookUrl)",
-                "  main (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1856 MiB of memory, 12 GiB of the root disk",
+                "  main (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1920 MiB of memory, 12 GiB of the root disk",
                 "  metrics kept 15 days (at most 8 GiB); logs 14 days (at most 4 GiB per host)",
             ].join("\n"),
         );
@@ -48,8 +48,8 @@ describe("npm run plan", () => {
         const plan = await planStack(repoPath("tests/fixtures/stacks/observability.yaml"), "dev");
         expect(observabilityPlanLines(plan.config, Object.keys(plan.stackFile.config))).toEqual([
             "Observability: on, reachable on the tailnet only; alerts are delivered to the webhook (alertWebhookUrl) and shown in Alertmanager and Grafana",
-            "  big (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1856 MiB of memory, 18 GiB of the root disk",
-            "  main (agent): node exporter :9100, metric timers; 192 MiB of memory, 2 GiB of the root disk",
+            "  big (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1920 MiB of memory, 18 GiB of the root disk",
+            "  main (agent): node exporter :9100, metric timers; 256 MiB of memory, 2 GiB of the root disk",
             "  metrics kept 30 days (at most 16 GiB); logs 7 days (at most 2 GiB per host)",
         ]);
     });
@@ -60,7 +60,7 @@ describe("the review", () => {
         const r = review(await planOff(), await examplePlan());
         expect(r.observability).toEqual([
             "Turned on. Each host runs:",
-            "main (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1856 MiB of memory, 12 GiB of the root disk",
+            "main (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1920 MiB of memory, 12 GiB of the root disk",
             "Alerts are only shown, in Alertmanager and Grafana (no alertWebhookUrl).",
         ]);
         expect(r.security).toEqual([
@@ -84,7 +84,7 @@ describe("the review", () => {
     test("turning it off: what stops and the memory freed, the ports closed, and that the data stays", async () => {
         const r = review(await examplePlan(), await planOff());
         expect(r.observability).toEqual([
-            "Turned off: main stops Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers and frees 1856 MiB. Prometheus' data and the journal stay on the root disk until removed by hand.",
+            "Turned off: main stops Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers and frees 1920 MiB. Prometheus' data and the journal stay on the root disk until removed by hand.",
         ]);
         expect(r.security).toEqual([
             "tailnet: closes TCP 3000 (Grafana) on main",
@@ -132,8 +132,8 @@ describe("the review", () => {
         doc.config["microvm-infra:observability"].collector = "main";
         const r = review(before, await planDoc(doc));
         expect(r.observability).toEqual([
-            "main (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1856 MiB of memory, 18 GiB of the root disk (was: node exporter :9100, metric timers; 192 MiB of memory, 2 GiB of the root disk)",
-            "big (agent): node exporter :9100, metric timers; 192 MiB of memory, 2 GiB of the root disk (was: Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1856 MiB of memory, 18 GiB of the root disk)",
+            "main (collector): Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1920 MiB of memory, 18 GiB of the root disk (was: node exporter :9100, metric timers; 256 MiB of memory, 2 GiB of the root disk)",
+            "big (agent): node exporter :9100, metric timers; 256 MiB of memory, 2 GiB of the root disk (was: Prometheus :9090, Alertmanager :9093, Grafana :3000, node exporter :9100, metric timers; 1920 MiB of memory, 18 GiB of the root disk)",
         ]);
         expect(r.security).toEqual([
             "tailnet: closes TCP 3000 (Grafana) on big",

@@ -176,7 +176,8 @@ EOF
 
 @test "each service is limited to the memory the capacity check counted, and the journal to the logs' retention" {
   render "$BIG"
-  [ "$(jq -c '.memoryMax' "$OUT/obs.json")" = '{"alertmanager":"128M","grafana":"512M","microvm-deploy-metrics":"64M","microvm-slot-metrics":"64M","microvm-tailnet-targets":"64M","microvm-vm-state-metrics":"64M","prometheus":"1024M","prometheus-node-exporter":"128M"}' ]
+  [ "$(jq -c '.memoryMax' "$OUT/obs.json")" = '{"alertmanager":"128M","grafana":"512M","prometheus":"1024M","prometheus-node-exporter":"128M"}' ]
+  [ "$(jq -c '.exportersSlice' "$OUT/obs.json")" = '{"memoryMax":"128M","name":"microvm-exporters"}' ]
   [ "$(jq -r '.journald' "$OUT/obs.json")" = "$(printf 'SystemMaxUse=2G\nMaxRetentionSec=7day')" ]
   [ "$(jq -c '.prometheus.flags' "$OUT/obs.json")" = '["--storage.tsdb.retention.time=30d","--storage.tsdb.retention.size=16GB"]' ]
 }

@@ -87,7 +87,11 @@ module() {
   [ "$(jq -c '.systemd.timers["microvm-slot-metrics"]' "$BATS_TEST_TMPDIR/set.json")" = \
     '{"timerConfig":{"AccuracySec":"1s","OnBootSec":"15s","OnUnitActiveSec":"15s"},"wantedBy":["timers.target"]}' ]
   [ "$(jq -c '[.systemd.services | to_entries[] | select(.value.serviceConfig.MemoryMax) | [.key, .value.serviceConfig.MemoryMax]]' "$BATS_TEST_TMPDIR/set.json")" = \
-    '[["alertmanager","128M"],["grafana","512M"],["microvm-deploy-metrics","64M"],["microvm-slot-metrics","64M"],["microvm-vm-state-metrics","64M"],["prometheus","1024M"],["prometheus-node-exporter","128M"]]' ]
+    '[["alertmanager","128M"],["grafana","512M"],["prometheus","1024M"],["prometheus-node-exporter","128M"]]' ]
+  # The exporters share one limit, the share the capacity check counts: their slice's.
+  [ "$(jq -c '.systemd.slices' "$BATS_TEST_TMPDIR/set.json")" = '{"microvm-exporters":{"sliceConfig":{"MemoryMax":"128M"}}}' ]
+  [ "$(jq -c '[.systemd.services | to_entries[] | select(.value.serviceConfig.Slice) | [.key, .value.serviceConfig.Slice]]' "$BATS_TEST_TMPDIR/set.json")" = \
+    '[["microvm-deploy-metrics","microvm-exporters.slice"],["microvm-slot-metrics","microvm-exporters.slice"],["microvm-vm-state-metrics","microvm-exporters.slice"]]' ]
   [ "$(jq -r '.services.journald.extraConfig' "$BATS_TEST_TMPDIR/set.json")" = "$(printf 'SystemMaxUse=4G\nMaxRetentionSec=14day')" ]
   [ "$(jq -c '.networking.firewall.interfaces' "$BATS_TEST_TMPDIR/set.json")" = '{"tailscale0":{"allowedTCPPorts":[9100,9090,9093,3000]}}' ]
   [[ "$(jq -r '.networking.nftables.ruleset' "$BATS_TEST_TMPDIR/set.json")" == *'table inet microvm_observability {'* ]]

@@ -137,6 +137,28 @@ value() { awk -v p="$1 " 'index($0, p) == 1 {print $NF}' <<<"$output"; }
   [ "$(value 'vm_state_state_info{state="web",slot=""}')" = 1 ]
 }
 
+@test "metrics: 200 states with 600 snapshots fit the exporters' MemoryMax with a quarter to spare" {
+  # The host runs `vm-state metrics` from a timer whose unit has MemoryMax= set to the exporters'
+  # share (infra/config/observability.ts observabilityServices.exporters, rendered into
+  # infra.json); an OOM kill there loses every vm-state metric. GNU time's %M is the largest
+  # resident set of the run (the launcher's node included).
+  require_tools /usr/bin/time
+  local budget_mib
+  budget_mib=$(jq -e '.observability.memoryMiB.exporters' "$REPO/nixos/infra.json")
+  make_state s0
+  local snap
+  for snap in a b c; do vm snapshot s0 "$snap" 2>/dev/null; done
+  local i
+  for ((i = 1; i < 200; i++)); do cp -a --sparse=always "$VM_STATE_ROOT/states/s0" "$VM_STATE_ROOT/states/s$i"; done
+  run --separate-stderr /usr/bin/time -f 'maxrss-kib %M' "$VM_STATE" metrics
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^vm_state_state_info{' <<<"$output")" -eq 200 ]
+  local rss_kib
+  rss_kib=$(awk '$1 == "maxrss-kib" {print $2}' <<<"$stderr")
+  echo "vm-state metrics: ${rss_kib} KiB at most, budget ${budget_mib} MiB" >&2
+  ((rss_kib * 4 <= budget_mib * 1024 * 3))
+}
+
 @test "metrics on zfs: a state's used bytes and the pool's space come from zfs" {
   write_config zfs slot1
   mkdir -p "$FAKE_ZFS_DIR" "$VM_STATE_ROOT/states"
