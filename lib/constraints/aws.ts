@@ -172,6 +172,17 @@ const encryptedOnRead = (read: CodeSource): Rule => ({
         "so only true is read back as sent everywhere",
 });
 
+/**
+ * A property a refresh reads back from what the resource really is (a fact of the world), so a
+ * value set here can differ from it: leave it unset.
+ */
+const readsBackAsFound = (says: string, ...sources: Source[]): Rule => ({
+    kind: "readsBack",
+    mustBeUnset: true,
+    sources,
+    says,
+});
+
 /** The volume attachment's Read looks the attachment up by the three values in the state and writes none back. */
 const attachmentFromState = sent(
     "kept from the state: the Read takes device_name, instance_id and volume_id from the state (d.Get) to find the attachment and sets none of them",
@@ -476,19 +487,15 @@ export const awsConstraints: Constraint[] = [
             property: "associatePublicIpAddress",
             rules: [
                 replace,
-                {
-                    kind: "readsBack",
-                    mustBeUnset: true,
-                    sources: [
-                        tf(
-                            "ec2/ec2_instance.go",
-                            1233,
-                            'ec2/ec2_instance.go resourceInstanceFlatten: rd.Set("associate_public_ip_address", primaryNetworkInterface.Association != nil)',
-                        ),
-                        tf("ec2/ec2_instance.go", 1246),
-                    ],
-                    says: "read back as whether the primary interface has any public address association, so true once the Elastic IP is associated: a value of false here replaces the host after a refresh",
-                },
+                readsBackAsFound(
+                    "read back as whether the primary interface has any public address association, so true once the Elastic IP is associated: a value of false here replaces the host after a refresh",
+                    tf(
+                        "ec2/ec2_instance.go",
+                        1233,
+                        'ec2/ec2_instance.go resourceInstanceFlatten: rd.Set("associate_public_ip_address", primaryNetworkInterface.Association != nil)',
+                    ),
+                    tf("ec2/ec2_instance.go", 1246),
+                ),
             ],
             sources: [
                 tf(
@@ -508,18 +515,14 @@ export const awsConstraints: Constraint[] = [
             property: "availabilityZone",
             rules: [
                 replace,
-                {
-                    kind: "readsBack",
-                    mustBeUnset: true,
-                    sources: [
-                        tf(
-                            "ec2/ec2_instance.go",
-                            1089,
-                            "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(names.AttrAvailabilityZone, v.AvailabilityZone)",
-                        ),
-                    ],
-                    says: "read back as the instance's placement, which the subnet decides; setting it too only adds a property that forces replacement",
-                },
+                readsBackAsFound(
+                    "read back as the instance's placement, which the subnet decides; setting it too only adds a property that forces replacement",
+                    tf(
+                        "ec2/ec2_instance.go",
+                        1089,
+                        "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(names.AttrAvailabilityZone, v.AvailabilityZone)",
+                    ),
+                ),
             ],
             sources: [tf("ec2/ec2_instance.go", 81, 'ec2/ec2_instance.go schema "availability_zone" (ForceNew)')],
         },
