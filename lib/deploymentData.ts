@@ -117,13 +117,16 @@ export interface FleetData {
         readonly from: string;
         readonly to: string;
         readonly every: string;
-        readonly keep: {
-            readonly hourly: number;
-            readonly daily: number;
-            readonly weekly: number;
-            readonly monthly: number;
-        };
+        readonly keep: ReplicaKeep;
     }[];
+}
+
+/** How many copies of each age a replica keeps (the stack's `keep`, infra/config/fleet.ts). */
+export interface ReplicaKeep {
+    readonly hourly: number;
+    readonly daily: number;
+    readonly weekly: number;
+    readonly monthly: number;
 }
 
 /** The file's text: stable key order, two-space indent, trailing newline (the bundle hash depends on it). */

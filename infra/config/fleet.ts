@@ -5,6 +5,7 @@
  * existing stack can list its host under `hosts.main` without any resource being replaced.
  */
 import { cidrProblem, ipv4CidrContains, ipv4CidrsOverlap, parseIpv4Cidr } from "../../lib/cidr";
+import { ReplicaKeep } from "../../lib/deploymentData";
 import { dnsLabelProblem, hostScopedName, nameProblem } from "../../lib/names";
 import { snapshotIdProblem } from "../../lib/rules";
 import { shown } from "../../lib/redact";
@@ -36,12 +37,7 @@ export interface Replication {
     readonly to: string;
     /** How often: `15m`, `1h`, `1d`. */
     readonly every: string;
-    readonly keep: {
-        readonly hourly: number;
-        readonly daily: number;
-        readonly weekly: number;
-        readonly monthly: number;
-    };
+    readonly keep: ReplicaKeep;
 }
 
 const hostKeys = [...machineKeys, "storage", "tailscaleHostname", "subnetCidr", "connectVia"];

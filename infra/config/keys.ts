@@ -4,18 +4,6 @@
  */
 export const configNamespace = "microvm-infra";
 
-export const topLevelKeys = [
-    "host",
-    "hosts",
-    "network",
-    "storage",
-    "tailscale",
-    "slots",
-    "states",
-    "observability",
-    "sshPrivateKey",
-    "alertWebhookUrl",
-] as const;
 /** The keys holding objects or maps (JSON text in the engine's flat config). */
 export const structuredKeys = [
     "host",
@@ -27,6 +15,9 @@ export const structuredKeys = [
     "states",
     "observability",
 ] as const;
+
+/** Every top-level key: the structured ones, then the two that hold one string each. */
+export const topLevelKeys = [...structuredKeys, "sshPrivateKey", "alertWebhookUrl"] as const;
 
 /** Namespaces of the providers this program uses, and the engine's own. */
 export const providerNamespaces = ["aws", "tailscale", "tls", "command", "pulumi"] as const;

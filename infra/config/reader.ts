@@ -48,53 +48,61 @@ function join(path: string, key: string): string {
     return path === "" ? key : `${path}.${key}`;
 }
 
+/**
+ * What every reader does: an absent value (undefined or null) is FALLBACK; a value ACCEPT turns
+ * into a result (undefined: refused) is that result; anything else is a problem at PATH,
+ * "must be WANTED, got <the value>", and FALLBACK.
+ */
+function readValue<T, F>(
+    p: Problems,
+    path: string,
+    value: unknown,
+    wanted: string,
+    fallback: F,
+    accept: (value: unknown) => T | undefined,
+): T | F {
+    if (value === undefined || value === null) {
+        return fallback;
+    }
+    const result = accept(value);
+    if (result === undefined) {
+        p.add(path, `must be ${wanted}, got ${shown(value)}`);
+        return fallback;
+    }
+    return result;
+}
+
 /** Reads an object (absent = empty) and reports every key that is not in `known`. */
 export function readObject(p: Problems, path: string, value: unknown, known: readonly string[]): RawObject {
-    if (value === undefined || value === null) {
-        return {};
-    }
-    if (!isPlainObject(value)) {
-        p.add(path, `must be an object, got ${shown(value)}`);
-        return {};
-    }
-    for (const key of Object.keys(value)) {
+    const obj = readValue(p, path, value, "an object", {}, (v) => (isPlainObject(v) ? v : undefined));
+    for (const key of Object.keys(obj)) {
         if (!known.includes(key)) {
             p.add(join(path, key), `unknown key; valid keys of ${path} are ${known.join(", ")}`);
         }
     }
-    return value;
+    return obj;
 }
 
 /** Reads a map whose keys are names the caller validates (slots, states). */
 export function readMap(p: Problems, path: string, value: unknown): Map<string, unknown> {
-    if (value === undefined || value === null) {
-        return new Map();
-    }
-    if (!isPlainObject(value)) {
-        p.add(path, `must be a map of name to settings, got ${shown(value)}`);
-        return new Map();
-    }
-    return new Map(Object.entries(value));
+    return new Map(
+        Object.entries(
+            readValue(p, path, value, "a map of name to settings", {}, (v) => (isPlainObject(v) ? v : undefined)),
+        ),
+    );
 }
 
-export function readString(p: Problems, obj: RawObject, path: string, key: string): string | undefined;
-export function readString(p: Problems, obj: RawObject, path: string, key: string, fallback: string): string;
-export function readString(
+/** Reads a non-empty string; absent is FALLBACK (undefined unless given). */
+export function readString<F extends string | undefined = undefined>(
     p: Problems,
     obj: RawObject,
     path: string,
     key: string,
-    fallback?: string,
-): string | undefined {
-    const value = obj[key];
-    if (value === undefined || value === null) {
-        return fallback;
-    }
-    if (typeof value !== "string" || value === "") {
-        p.add(join(path, key), `must be a non-empty string, got ${shown(value)}`);
-        return fallback;
-    }
-    return value;
+    fallback?: F,
+): string | F {
+    return readValue(p, join(path, key), obj[key], "a non-empty string", fallback as F, (v) =>
+        typeof v === "string" && v !== "" ? v : undefined,
+    );
 }
 
 export function readChoice<T extends string>(
@@ -105,82 +113,38 @@ export function readChoice<T extends string>(
     choices: readonly T[],
     fallback: T,
 ): T {
-    const value = obj[key];
-    if (value === undefined || value === null) {
-        return fallback;
-    }
-    if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
-        p.add(join(path, key), `must be one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${shown(value)}`);
-        return fallback;
-    }
-    return value as T;
+    return readValue(p, join(path, key), obj[key], `one of ${choices.map((c) => `"${c}"`).join(", ")}`, fallback, (v) =>
+        choices.find((c) => c === v),
+    );
 }
 
 export function readBool(p: Problems, obj: RawObject, path: string, key: string, fallback: boolean): boolean {
-    const value = obj[key];
-    if (value === undefined || value === null) {
-        return fallback;
-    }
-    if (value === true || value === "true") {
-        return true;
-    }
-    if (value === false || value === "false") {
-        return false;
-    }
-    p.add(join(path, key), `must be true or false, got ${shown(value)}`);
-    return fallback;
+    return readValue(p, join(path, key), obj[key], "true or false", fallback, (v) =>
+        v === true || v === "true" ? true : v === false || v === "false" ? false : undefined,
+    );
 }
 
 /**
- * Reads an integer in [min, max]. `pulumi config set --path` may store numbers as strings, so a
- * string of digits is accepted too.
+ * Reads an integer in [min, max]; absent is FALLBACK (undefined unless given). `pulumi config set
+ * --path` may store numbers as strings, so a string of digits is accepted too.
  */
-export function readInt(
+export function readInt<F extends number | undefined = undefined>(
     p: Problems,
     obj: RawObject,
     path: string,
     key: string,
     min: number,
     max: number,
-): number | undefined;
-export function readInt(
-    p: Problems,
-    obj: RawObject,
-    path: string,
-    key: string,
-    min: number,
-    max: number,
-    fallback: number,
-): number;
-export function readInt(
-    p: Problems,
-    obj: RawObject,
-    path: string,
-    key: string,
-    min: number,
-    max: number,
-    fallback?: number,
-): number | undefined {
-    const value = obj[key];
-    if (value === undefined || value === null) {
-        return fallback;
-    }
-    const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-        p.add(join(path, key), `must be an integer from ${min} to ${max}, got ${shown(value)}`);
-        return fallback;
-    }
-    return n;
+    fallback?: F,
+): number | F {
+    return readValue(p, join(path, key), obj[key], `an integer from ${min} to ${max}`, fallback as F, (v) => {
+        const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+        return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+    });
 }
 
 export function readStringList(p: Problems, obj: RawObject, path: string, key: string): string[] {
-    const value = obj[key];
-    if (value === undefined || value === null) {
-        return [];
-    }
-    if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-        p.add(join(path, key), `must be a list of strings, got ${shown(value)}`);
-        return [];
-    }
-    return value as string[];
+    return readValue(p, join(path, key), obj[key], "a list of strings", [], (v) =>
+        Array.isArray(v) && v.every((item) => typeof item === "string") ? (v as string[]) : undefined,
+    );
 }

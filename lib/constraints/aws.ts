@@ -6,7 +6,17 @@
  * See revisions.ts for how those relate to the pinned @pulumi/aws 7.48.0.
  */
 import { networkOf, parseCidr } from "../cidr";
-import { Canonical, CodeSource, Constraint, DocSource, entries, readsBackAsSent as sent, Rule, Source } from "./types";
+import {
+    Canonical,
+    CodeSource,
+    Constraint,
+    DocSource,
+    entries,
+    ReadsBack,
+    readsBackAsSent as sent,
+    Rule,
+    Source,
+} from "./types";
 
 /** One ModifyVolume changes size, type, IOPS and throughput together; each call counts against this. */
 const modifyVolumeRate: Rule = {
@@ -51,6 +61,34 @@ const id = (what: string): Rule => ({
     says: `${what}: an id another resource outputs (known only to AWS)`,
 });
 
+type Entry = Omit<Constraint, "type">;
+
+/**
+ * Properties whose one rule is RULE (a replacement, a boolean), each at its schema line in the
+ * provider's FILE, or `[line, note]` where a note is due: `{ name: [56, "autonamed"], path: 72 }`.
+ */
+function each(rule: Rule, file: string, lines: Readonly<Record<string, number | readonly [number, string]>>): Entry[] {
+    return Object.entries(lines).map(([property, at]) => {
+        const [line, note] = typeof at === "number" ? [at] : at;
+        return { property, rules: [rule], sources: [tf(file, line)], ...(note === undefined ? {} : { note }) };
+    });
+}
+
+/** Another resource's id that the resource is created with: a change replaces it, and a refresh reads it back as READ says. */
+const createdWith = (property: string, what: string, schema: CodeSource, read: ReadsBack): Entry => ({
+    property,
+    rules: [id(what), replace, read],
+    sources: [schema],
+});
+
+/** Another resource's id that changes in place. */
+const linkedId = (property: string, what: string, sources: Source[], note?: string): Entry => ({
+    property,
+    rules: [id(what)],
+    sources,
+    ...(note === undefined ? {} : { note }),
+});
+
 /** Characters EC2 accepts in a security group's or a rule's description (EC2 API: IpRange, Ipv6Range, CreateSecurityGroup). */
 export const ec2DescriptionCharacters = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/;
 const ec2Description: Rule[] = [
@@ -62,7 +100,7 @@ const ec2Description: Rule[] = [
 export const dlmNameCharacters = /^[0-9A-Za-z _-]+$/;
 
 /** Tags on an EC2 resource (EC2 API `Tag`: key up to 127 characters, not starting with `aws:`; value up to 256). */
-function ec2Tags(prefix = "tags"): Omit<Constraint, "type">[] {
+function ec2Tags(prefix = "tags"): Entry[] {
     return [
         {
             property: `${prefix}{key}`,
@@ -77,7 +115,7 @@ function ec2Tags(prefix = "tags"): Omit<Constraint, "type">[] {
 }
 
 /** Tags on an IAM resource (IAM API `tagKeyType`, `tagValueType`). */
-const iamTags: Omit<Constraint, "type">[] = [
+const iamTags: Entry[] = [
     {
         property: "tags{key}",
         rules: [
@@ -134,6 +172,17 @@ const encryptedOnRead = (read: CodeSource): Rule => ({
         "so only true is read back as sent everywhere",
 });
 
+/**
+ * A property a refresh reads back from what the resource really is (a fact of the world), so a
+ * value set here can differ from it: leave it unset.
+ */
+const readsBackAsFound = (says: string, ...sources: Source[]): Rule => ({
+    kind: "readsBack",
+    mustBeUnset: true,
+    sources,
+    says,
+});
+
 /** The volume attachment's Read looks the attachment up by the three values in the state and writes none back. */
 const attachmentFromState = sent(
     "kept from the state: the Read takes device_name, instance_id and volume_id from the state (d.Get) to find the attachment and sets none of them",
@@ -148,23 +197,21 @@ export const awsConstraints: Constraint[] = [
             sources: [tf("ec2/vpc_.go", 74), tf("ec2/vpc_.go", 35), ec2Api(21932)],
             note: "VPCCIDRMinIPv4 = 16, VPCCIDRMaxIPv4 = 28",
         },
-        { property: "enableDnsSupport", rules: [bool], sources: [tf("ec2/vpc_.go", 103)] },
-        { property: "enableDnsHostnames", rules: [bool], sources: [tf("ec2/vpc_.go", 98)] },
-        { property: "instanceTenancy", rules: [replace], sources: [tf("ec2/vpc_.go", 113)], note: "not set: default" },
-        { property: "ipv4IpamPoolId", rules: [replace], sources: [tf("ec2/vpc_.go", 119)] },
-        { property: "ipv4NetmaskLength", rules: [replace], sources: [tf("ec2/vpc_.go", 124)] },
+        ...each(bool, "ec2/vpc_.go", { enableDnsSupport: 103, enableDnsHostnames: 98 }),
+        ...each(replace, "ec2/vpc_.go", {
+            instanceTenancy: [113, "not set: default"],
+            ipv4IpamPoolId: 119,
+            ipv4NetmaskLength: 124,
+        }),
         ...ec2Tags(),
     ]),
     ...entries("aws:ec2/subnet:Subnet", [
-        {
-            property: "vpcId",
-            rules: [
-                id("the VPC"),
-                replace,
-                sent("DescribeSubnets VpcId: the VPC the subnet was created in", tf("ec2/vpc_subnet.go", 260)),
-            ],
-            sources: [tf("ec2/vpc_subnet.go", 149)],
-        },
+        createdWith(
+            "vpcId",
+            "the VPC",
+            tf("ec2/vpc_subnet.go", 149),
+            sent("DescribeSubnets VpcId: the VPC the subnet was created in", tf("ec2/vpc_subnet.go", 260)),
+        ),
         {
             property: "cidrBlock",
             rules: [cidr4([16, 28]), replace, canonicalOnRead(tf("ec2/vpc_subnet.go", 251), ec2Api(20100))],
@@ -191,84 +238,59 @@ export const awsConstraints: Constraint[] = [
             sources: [tf("ec2/vpc_subnet.go", 61)],
             note: "ignored once created (components/aws/network.ts): a zone AWS offers later never moves the host",
         },
-        { property: "availabilityZoneId", rules: [replace], sources: [tf("ec2/vpc_subnet.go", 68)] },
-        { property: "outpostArn", rules: [replace], sources: [tf("ec2/vpc_subnet.go", 131)] },
-        { property: "mapPublicIpOnLaunch", rules: [bool], sources: [tf("ec2/vpc_subnet.go", 126)] },
+        ...each(replace, "ec2/vpc_subnet.go", { availabilityZoneId: 68, outpostArn: 131 }),
+        ...each(bool, "ec2/vpc_subnet.go", { mapPublicIpOnLaunch: 126 }),
         ...ec2Tags(),
     ]),
     ...entries("aws:ec2/internetGateway:InternetGateway", [
-        {
-            property: "vpcId",
-            rules: [id("the VPC")],
-            sources: [tf("ec2/vpc_internet_gateway.go", 56)],
-            note: "attached and detached in place",
-        },
+        linkedId("vpcId", "the VPC", [tf("ec2/vpc_internet_gateway.go", 56)], "attached and detached in place"),
         ...ec2Tags(),
     ]),
     ...entries("aws:ec2/routeTable:RouteTable", [
-        {
-            property: "vpcId",
-            rules: [
-                id("the VPC"),
-                replace,
-                sent("DescribeRouteTables VpcId: the VPC it was created in", tf("ec2/vpc_route_table.go", 249)),
-            ],
-            sources: [tf("ec2/vpc_route_table.go", 155)],
-        },
+        createdWith(
+            "vpcId",
+            "the VPC",
+            tf("ec2/vpc_route_table.go", 155),
+            sent("DescribeRouteTables VpcId: the VPC it was created in", tf("ec2/vpc_route_table.go", 249)),
+        ),
         ...ec2Tags(),
     ]),
     ...entries("aws:ec2/route:Route", [
-        {
-            property: "routeTableId",
-            rules: [
-                id("the route table"),
-                replace,
-                sent(
-                    "the Read takes it from the state (d.Get) to find the route and never sets it",
-                    tf("ec2/vpc_route.go", 292),
-                ),
-            ],
-            sources: [tf("ec2/vpc_route.go", 68)],
-        },
+        createdWith(
+            "routeTableId",
+            "the route table",
+            tf("ec2/vpc_route.go", 68),
+            sent(
+                "the Read takes it from the state (d.Get) to find the route and never sets it",
+                tf("ec2/vpc_route.go", 292),
+            ),
+        ),
         {
             property: "destinationCidrBlock",
             rules: [cidr4(), replace, canonicalOnRead(tf("ec2/vpc_route.go", 310), tf("ec2/find.go", 2021))],
             sources: [tf("ec2/vpc_route.go", 77), ec2Api(19519)],
             note: "the Read finds the route by an equal CIDR (types.CIDRBlocksEqual), then sets the destination EC2 reports",
         },
-        { property: "destinationIpv6CidrBlock", rules: [replace], sources: [tf("ec2/vpc_route.go", 84)] },
-        { property: "destinationPrefixListId", rules: [replace], sources: [tf("ec2/vpc_route.go", 91)] },
-        {
-            property: "gatewayId",
-            rules: [id("the internet gateway")],
-            sources: [tf("ec2/vpc_route.go", 119)],
-            note: "changed in place (ReplaceRoute)",
-        },
+        ...each(replace, "ec2/vpc_route.go", { destinationIpv6CidrBlock: 84, destinationPrefixListId: 91 }),
+        linkedId("gatewayId", "the internet gateway", [tf("ec2/vpc_route.go", 119)], "changed in place (ReplaceRoute)"),
     ]),
     ...entries("aws:ec2/routeTableAssociation:RouteTableAssociation", [
-        {
-            property: "subnetId",
-            rules: [
-                id("the subnet"),
-                replace,
-                sent("the association's SubnetId as EC2 describes it", tf("ec2/vpc_route_table_association.go", 120)),
-            ],
-            sources: [tf("ec2/vpc_route_table_association.go", 51)],
-        },
-        { property: "gatewayId", rules: [replace], sources: [tf("ec2/vpc_route_table_association.go", 41)] },
-        {
-            property: "routeTableId",
-            rules: [id("the route table")],
-            sources: [tf("ec2/vpc_route_table_association.go", 47)],
-            note: "changed in place",
-        },
+        createdWith(
+            "subnetId",
+            "the subnet",
+            tf("ec2/vpc_route_table_association.go", 51),
+            sent("the association's SubnetId as EC2 describes it", tf("ec2/vpc_route_table_association.go", 120)),
+        ),
+        ...each(replace, "ec2/vpc_route_table_association.go", { gatewayId: 41 }),
+        linkedId("routeTableId", "the route table", [tf("ec2/vpc_route_table_association.go", 47)], "changed in place"),
     ]),
     ...entries("aws:ec2/securityGroup:SecurityGroup", [
-        {
-            property: "vpcId",
-            rules: [id("the VPC"), replace, sent("DescribeSecurityGroups VpcId", tf("ec2/vpc_security_group.go", 301))],
-            sources: [tf("ec2/vpc_security_group.go", 104)],
-        },
+        createdWith(
+            "vpcId",
+            "the VPC",
+            tf("ec2/vpc_security_group.go", 104),
+            sent("DescribeSecurityGroups VpcId", tf("ec2/vpc_security_group.go", 301)),
+        ),
         {
             property: "description",
             rules: [
@@ -281,13 +303,7 @@ export const awsConstraints: Constraint[] = [
             ],
             sources: [tf("ec2/vpc_security_group.go", 62), ec2Api(19847)],
         },
-        {
-            property: "name",
-            rules: [replace],
-            sources: [tf("ec2/vpc_security_group.go", 71)],
-            note: "autonamed by Pulumi",
-        },
-        { property: "namePrefix", rules: [replace], sources: [tf("ec2/vpc_security_group.go", 82)] },
+        ...each(replace, "ec2/vpc_security_group.go", { name: [71, "autonamed by Pulumi"], namePrefix: 82 }),
         ...ec2Tags(),
     ]),
     ...(
@@ -299,11 +315,12 @@ export const awsConstraints: Constraint[] = [
         // The egress rule embeds the ingress rule's resource (vpc_security_group_egress_rule.go:27): one schema.
         const file = "ec2/vpc_security_group_ingress_rule.go";
         return entries(type, [
-            {
-                property: "securityGroupId",
-                rules: [id("the security group"), replace, sent("DescribeSecurityGroupRules GroupId", tf(file, 229))],
-                sources: [tf(file, 139)],
-            },
+            createdWith(
+                "securityGroupId",
+                "the security group",
+                tf(file, 139),
+                sent("DescribeSecurityGroupRules GroupId", tf(file, 229)),
+            ),
             {
                 property: "description",
                 rules: ec2Description,
@@ -361,9 +378,7 @@ export const awsConstraints: Constraint[] = [
         ]);
     }),
     ...entries("aws:iam/role:Role", [
-        { property: "name", rules: [replace], sources: [tf("iam/role.go", 139)], note: "autonamed by Pulumi" },
-        { property: "namePrefix", rules: [replace], sources: [tf("iam/role.go", 147)] },
-        { property: "path", rules: [replace], sources: [tf("iam/role.go", 155)] },
+        ...each(replace, "iam/role.go", { name: [139, "autonamed by Pulumi"], namePrefix: 147, path: 155 }),
         {
             property: "description",
             rules: [
@@ -391,21 +406,17 @@ export const awsConstraints: Constraint[] = [
         ...iamTags,
     ]),
     ...entries("aws:iam/rolePolicy:RolePolicy", [
-        { property: "name", rules: [replace], sources: [tf("iam/role_policy.go", 56)], note: "autonamed" },
-        { property: "namePrefix", rules: [replace], sources: [tf("iam/role_policy.go", 64)] },
-        {
-            property: "role",
-            rules: [
-                id("the role"),
-                replace,
-                sent(
-                    "parsed back from the resource id, which Create makes of the role name sent (role:policy)",
-                    tf("iam/role_policy.go", 176),
-                    tf("iam/role_policy.go", 109),
-                ),
-            ],
-            sources: [tf("iam/role_policy.go", 71)],
-        },
+        ...each(replace, "iam/role_policy.go", { name: [56, "autonamed"], namePrefix: 64 }),
+        createdWith(
+            "role",
+            "the role",
+            tf("iam/role_policy.go", 71),
+            sent(
+                "parsed back from the resource id, which Create makes of the role name sent (role:policy)",
+                tf("iam/role_policy.go", 176),
+                tf("iam/role_policy.go", 109),
+            ),
+        ),
         {
             property: "policy",
             rules: [
@@ -425,10 +436,8 @@ export const awsConstraints: Constraint[] = [
         },
     ]),
     ...entries("aws:iam/instanceProfile:InstanceProfile", [
-        { property: "name", rules: [replace], sources: [tf("iam/instance_profile.go", 56)], note: "autonamed" },
-        { property: "namePrefix", rules: [replace], sources: [tf("iam/instance_profile.go", 64)] },
-        { property: "path", rules: [replace], sources: [tf("iam/instance_profile.go", 72)] },
-        { property: "role", rules: [id("the role")], sources: [tf("iam/instance_profile.go", 78)] },
+        ...each(replace, "iam/instance_profile.go", { name: [56, "autonamed"], namePrefix: 64, path: 72 }),
+        linkedId("role", "the role", [tf("iam/instance_profile.go", 78)]),
         ...iamTags,
     ]),
     ...entries("aws:ec2/keyPair:KeyPair", [
@@ -438,7 +447,7 @@ export const awsConstraints: Constraint[] = [
             sources: [tf("ec2/ec2_key_pair.go", 57), ec2Api(45742)],
             note: "autonamed",
         },
-        { property: "keyNamePrefix", rules: [replace], sources: [tf("ec2/ec2_key_pair.go", 65)] },
+        ...each(replace, "ec2/ec2_key_pair.go", { keyNamePrefix: 65 }),
         {
             property: "publicKey",
             rules: [
@@ -478,19 +487,15 @@ export const awsConstraints: Constraint[] = [
             property: "associatePublicIpAddress",
             rules: [
                 replace,
-                {
-                    kind: "readsBack",
-                    mustBeUnset: true,
-                    sources: [
-                        tf(
-                            "ec2/ec2_instance.go",
-                            1233,
-                            'ec2/ec2_instance.go resourceInstanceFlatten: rd.Set("associate_public_ip_address", primaryNetworkInterface.Association != nil)',
-                        ),
-                        tf("ec2/ec2_instance.go", 1246),
-                    ],
-                    says: "read back as whether the primary interface has any public address association, so true once the Elastic IP is associated: a value of false here replaces the host after a refresh",
-                },
+                readsBackAsFound(
+                    "read back as whether the primary interface has any public address association, so true once the Elastic IP is associated: a value of false here replaces the host after a refresh",
+                    tf(
+                        "ec2/ec2_instance.go",
+                        1233,
+                        'ec2/ec2_instance.go resourceInstanceFlatten: rd.Set("associate_public_ip_address", primaryNetworkInterface.Association != nil)',
+                    ),
+                    tf("ec2/ec2_instance.go", 1246),
+                ),
             ],
             sources: [
                 tf(
@@ -510,18 +515,14 @@ export const awsConstraints: Constraint[] = [
             property: "availabilityZone",
             rules: [
                 replace,
-                {
-                    kind: "readsBack",
-                    mustBeUnset: true,
-                    sources: [
-                        tf(
-                            "ec2/ec2_instance.go",
-                            1089,
-                            "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(names.AttrAvailabilityZone, v.AvailabilityZone)",
-                        ),
-                    ],
-                    says: "read back as the instance's placement, which the subnet decides; setting it too only adds a property that forces replacement",
-                },
+                readsBackAsFound(
+                    "read back as the instance's placement, which the subnet decides; setting it too only adds a property that forces replacement",
+                    tf(
+                        "ec2/ec2_instance.go",
+                        1089,
+                        "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(names.AttrAvailabilityZone, v.AvailabilityZone)",
+                    ),
+                ),
             ],
             sources: [tf("ec2/ec2_instance.go", 81, 'ec2/ec2_instance.go schema "availability_zone" (ForceNew)')],
         },
@@ -556,43 +557,38 @@ export const awsConstraints: Constraint[] = [
             sources: [tf("ec2/ec2_instance.go", 481, 'ec2/ec2_instance.go schema "key_name" (ForceNew)')],
             note: "ignored after creation; see the engine entries (pulumi.ts): a replacement gets the old value",
         },
-        {
-            property: "subnetId",
-            rules: [
-                id("the subnet"),
-                replace,
-                sent(
-                    "the primary network interface's subnet (or the instance's): the one it was launched in",
-                    tf(
-                        "ec2/ec2_instance.go",
-                        1223,
-                        "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(names.AttrSubnetID, primaryNetworkInterface.SubnetId)",
-                    ),
-                    tf("ec2/ec2_instance.go", 1249),
+        createdWith(
+            "subnetId",
+            "the subnet",
+            tf("ec2/ec2_instance.go", 776),
+            sent(
+                "the primary network interface's subnet (or the instance's): the one it was launched in",
+                tf(
+                    "ec2/ec2_instance.go",
+                    1223,
+                    "ec2/ec2_instance.go resourceInstanceFlatten: rd.Set(names.AttrSubnetID, primaryNetworkInterface.SubnetId)",
                 ),
-            ],
-            sources: [tf("ec2/ec2_instance.go", 776)],
-        },
-        { property: "privateIp", rules: [replace], sources: [tf("ec2/ec2_instance.go", 669)] },
-        { property: "tenancy", rules: [replace], sources: [tf("ec2/ec2_instance.go", 784)] },
-        { property: "placementGroup", rules: [replace], sources: [tf("ec2/ec2_instance.go", 621)] },
-        { property: "hostId", rules: [replace], sources: [tf("ec2/ec2_instance.go", 365)] },
-        { property: "networkInterfaces", rules: [replace], sources: [tf("ec2/ec2_instance.go", 581)] },
-        { property: "ebsBlockDevices", rules: [replace], sources: [tf("ec2/ec2_instance.go", 224)] },
-        { property: "ephemeralBlockDevices", rules: [replace], sources: [tf("ec2/ec2_instance.go", 323)] },
-        { property: "launchTemplate", rules: [replace], sources: [tf("ec2/ec2_instance.go", 487)] },
-        { property: "cpuOptions", rules: [replace], sources: [tf("ec2/ec2_instance.go", 124)] },
-        {
-            property: "iamInstanceProfile",
-            rules: [id("the instance profile")],
-            sources: [tf("ec2/ec2_instance.go", 377)],
-            note: "re-associated in place",
-        },
-        {
-            property: "vpcSecurityGroupIds[]",
-            rules: [id("the security group")],
-            sources: [tf("ec2/ec2_instance.go", 836)],
-        },
+                tf("ec2/ec2_instance.go", 1249),
+            ),
+        ),
+        ...each(replace, "ec2/ec2_instance.go", {
+            privateIp: 669,
+            tenancy: 784,
+            placementGroup: 621,
+            hostId: 365,
+            networkInterfaces: 581,
+            ebsBlockDevices: 224,
+            ephemeralBlockDevices: 323,
+            launchTemplate: 487,
+            cpuOptions: 124,
+        }),
+        linkedId(
+            "iamInstanceProfile",
+            "the instance profile",
+            [tf("ec2/ec2_instance.go", 377)],
+            "re-associated in place",
+        ),
+        linkedId("vpcSecurityGroupIds[]", "the security group", [tf("ec2/ec2_instance.go", 836)]),
         {
             property: "metadataOptions.httpEndpoint",
             rules: [{ kind: "enum", values: ["enabled", "disabled"] }],
@@ -628,8 +624,8 @@ export const awsConstraints: Constraint[] = [
             ],
             sources: [tf("ec2/ec2_instance.go", 702)],
         },
-        { property: "rootBlockDevice.kmsKeyId", rules: [replace], sources: [tf("ec2/ec2_instance.go", 714)] },
-        { property: "rootBlockDevice.deleteOnTermination", rules: [bool], sources: [tf("ec2/ec2_instance.go", 693)] },
+        ...each(replace, "ec2/ec2_instance.go", { "rootBlockDevice.kmsKeyId": 714 }),
+        ...each(bool, "ec2/ec2_instance.go", { "rootBlockDevice.deleteOnTermination": 693 }),
         {
             property: "rootBlockDevice.volumeType",
             rules: [{ kind: "enum", values: ["standard", "io1", "io2", "gp2", "sc1", "st1", "gp3"] }],
@@ -677,40 +673,33 @@ export const awsConstraints: Constraint[] = [
             ],
             sources: [tf("ec2/ec2_eip.go", 78)],
         },
-        { property: "address", rules: [replace], sources: [tf("ec2/ec2_eip.go", 49)] },
-        {
-            property: "customerOwnedIpv4Pool",
-            rules: [replace],
-            sources: [tf("ec2/ec2_eip.go", 74)],
-            note: "Optional in v5.14; ForceNew in the API (a new address)",
-        },
-        { property: "networkBorderGroup", rules: [replace], sources: [tf("ec2/ec2_eip.go", 91)] },
-        { property: "publicIpv4Pool", rules: [replace], sources: [tf("ec2/ec2_eip.go", 118)] },
+        ...each(replace, "ec2/ec2_eip.go", {
+            address: 49,
+            customerOwnedIpv4Pool: [74, "Optional in v5.14; ForceNew in the API (a new address)"],
+            networkBorderGroup: 91,
+            publicIpv4Pool: 118,
+        }),
         ...ec2Tags(),
     ]),
     ...entries("aws:ec2/eipAssociation:EipAssociation", [
-        {
-            property: "allocationId",
-            rules: [
-                id("the Elastic IP allocation"),
-                replace,
-                sent("DescribeAddresses AllocationId of the association", tf("ec2/ec2_eip_association.go", 155)),
-            ],
-            sources: [tf("ec2/ec2_eip_association.go", 33)],
-        },
-        {
-            property: "instanceId",
-            rules: [
-                id("the instance"),
-                replace,
-                sent("DescribeAddresses InstanceId of the association", tf("ec2/ec2_eip_association.go", 156)),
-            ],
-            sources: [tf("ec2/ec2_eip_association.go", 44)],
-        },
-        { property: "networkInterfaceId", rules: [replace], sources: [tf("ec2/ec2_eip_association.go", 50)] },
-        { property: "privateIpAddress", rules: [replace], sources: [tf("ec2/ec2_eip_association.go", 56)] },
-        { property: "publicIp", rules: [replace], sources: [tf("ec2/ec2_eip_association.go", 62)] },
-        { property: "allowReassociation", rules: [replace], sources: [tf("ec2/ec2_eip_association.go", 39)] },
+        createdWith(
+            "allocationId",
+            "the Elastic IP allocation",
+            tf("ec2/ec2_eip_association.go", 33),
+            sent("DescribeAddresses AllocationId of the association", tf("ec2/ec2_eip_association.go", 155)),
+        ),
+        createdWith(
+            "instanceId",
+            "the instance",
+            tf("ec2/ec2_eip_association.go", 44),
+            sent("DescribeAddresses InstanceId of the association", tf("ec2/ec2_eip_association.go", 156)),
+        ),
+        ...each(replace, "ec2/ec2_eip_association.go", {
+            networkInterfaceId: 50,
+            privateIpAddress: 56,
+            publicIp: 62,
+            allowReassociation: 39,
+        }),
     ]),
     ...entries("aws:ebs/volume:Volume", [
         {
@@ -745,14 +734,13 @@ export const awsConstraints: Constraint[] = [
             ],
             sources: [tf("ec2/ebs_volume.go", 63)],
         },
-        { property: "kmsKeyId", rules: [replace], sources: [tf("ec2/ebs_volume.go", 79)] },
+        ...each(replace, "ec2/ebs_volume.go", { kmsKeyId: 79 }),
         {
             property: "snapshotId",
             rules: [{ kind: "pattern", regex: /^snap-[0-9a-f]{8}([0-9a-f]{9})?$/, says: "a snapshot id" }, replace],
             sources: [tf("ec2/ebs_volume.go", 103)],
         },
-        { property: "outpostArn", rules: [replace], sources: [tf("ec2/ebs_volume.go", 91)] },
-        { property: "multiAttachEnabled", rules: [replace], sources: [tf("ec2/ebs_volume.go", 86)] },
+        ...each(replace, "ec2/ebs_volume.go", { outpostArn: 91, multiAttachEnabled: 86 }),
         {
             property: "size",
             rules: [
@@ -790,7 +778,7 @@ export const awsConstraints: Constraint[] = [
             sources: [tf("ec2/ebs_volume.go", 112), ec2Api(21591), ec2Api(6997)],
             note: "v5.14 validates 125-1000; the API takes up to 2,000 MiB/s",
         },
-        { property: "finalSnapshot", rules: [bool], sources: [tf("ec2/ebs_volume.go", 69)] },
+        ...each(bool, "ec2/ebs_volume.go", { finalSnapshot: 69 }),
         ...ec2Tags(),
     ]),
     ...entries("aws:ec2/volumeAttachment:VolumeAttachment", [
@@ -807,17 +795,9 @@ export const awsConstraints: Constraint[] = [
             ],
             sources: [tf("ec2/ebs_volume_attachment.go", 58)],
         },
-        {
-            property: "instanceId",
-            rules: [id("the instance"), replace, attachmentFromState],
-            sources: [tf("ec2/ebs_volume_attachment.go", 67)],
-        },
-        {
-            property: "volumeId",
-            rules: [id("the volume"), replace, attachmentFromState],
-            sources: [tf("ec2/ebs_volume_attachment.go", 80)],
-        },
-        { property: "stopInstanceBeforeDetaching", rules: [bool], sources: [tf("ec2/ebs_volume_attachment.go", 76)] },
+        createdWith("instanceId", "the instance", tf("ec2/ebs_volume_attachment.go", 67), attachmentFromState),
+        createdWith("volumeId", "the volume", tf("ec2/ebs_volume_attachment.go", 80), attachmentFromState),
+        ...each(bool, "ec2/ebs_volume_attachment.go", { stopInstanceBeforeDetaching: 76 }),
     ]),
     ...entries("aws:dlm/lifecyclePolicy:LifecyclePolicy", [
         {
@@ -835,11 +815,7 @@ export const awsConstraints: Constraint[] = [
                 dlmApi(928),
             ],
         },
-        {
-            property: "executionRoleArn",
-            rules: [id("the DLM role")],
-            sources: [tf("dlm/lifecycle_policy.go", 52), dlmApi(249)],
-        },
+        linkedId("executionRoleArn", "the DLM role", [tf("dlm/lifecycle_policy.go", 52), dlmApi(249)]),
         {
             property: "state",
             rules: [{ kind: "enum", values: ["ENABLED", "DISABLED"] }],

@@ -250,8 +250,15 @@ describe("backups: their own tag, which the hosts can neither delete nor forge",
     const dlm = backupSnapshotPolicy(scope, "microvm-infra/dev");
     const snapshot = "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0";
     const volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0";
-    const state = { [`aws:ResourceTag/${stateVolumeTagKey}`]: "microvm-infra/dev" };
-    const backup = { [`aws:ResourceTag/${backupTagKey}`]: "microvm-infra/dev" };
+    /** The condition key of a tag the resource has (`ResourceTag`) or that the request sets (`RequestTag`), for a stack. */
+    const tag = (kind: "ResourceTag" | "RequestTag", key: string, stack = "dev") => ({
+        [`aws:${kind}/${key}`]: `microvm-infra/${stack}`,
+    });
+    const state = tag("ResourceTag", stateVolumeTagKey);
+    const backup = tag("ResourceTag", backupTagKey);
+    /** Whether POLICY allows ACTION on RESOURCE in a request with those condition keys. */
+    const may = (policy: PolicyDocument, action: string, resource: string, context: Record<string, string>) =>
+        allows(policy, { action, resource, context });
 
     test("the DLM schedule tags each backup with the backup tag and copies no tag of the volume", () => {
         const details = lifecyclePolicyArgs(24, 7, "microvm-infra/dev").policyDetails;
@@ -262,69 +269,29 @@ describe("backups: their own tag, which the hosts can neither delete nor forge",
     });
 
     test("the host may prune its own snapshots but never delete a backup, of its stack or another's", () => {
-        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: state })).toBe(true);
-        expect(
-            allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: { ...state, ...backup } }),
-        ).toBe(false);
-        expect(allows(host, { action: "ec2:DeleteSnapshot", resource: snapshot, context: backup })).toBe(false);
-        expect(
-            allows(host, {
-                action: "ec2:DeleteSnapshot",
-                resource: snapshot,
-                context: { [`aws:ResourceTag/${backupTagKey}`]: "microvm-infra/other" },
-            }),
-        ).toBe(false);
+        expect(may(host, "ec2:DeleteSnapshot", snapshot, state)).toBe(true);
+        expect(may(host, "ec2:DeleteSnapshot", snapshot, { ...state, ...backup })).toBe(false);
+        expect(may(host, "ec2:DeleteSnapshot", snapshot, backup)).toBe(false);
+        expect(may(host, "ec2:DeleteSnapshot", snapshot, tag("ResourceTag", backupTagKey, "other"))).toBe(false);
     });
 
     test("the host cannot make a snapshot that looks like a backup, nor tag one so later", () => {
-        const creating = {
-            [`aws:RequestTag/${stateVolumeTagKey}`]: "microvm-infra/dev",
-            "ec2:CreateAction": "CreateSnapshot",
-        };
-        expect(allows(host, { action: "ec2:CreateSnapshot", resource: snapshot, context: creating })).toBe(true);
-        expect(
-            allows(host, {
-                action: "ec2:CreateSnapshot",
-                resource: snapshot,
-                context: { ...creating, [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" },
-            }),
-        ).toBe(false);
-        expect(
-            allows(host, {
-                action: "ec2:CreateTags",
-                resource: snapshot,
-                context: { ...creating, [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" },
-            }),
-        ).toBe(false);
-        expect(
-            allows(host, {
-                action: "ec2:CreateTags",
-                resource: snapshot,
-                context: { [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" },
-            }),
-        ).toBe(false);
+        const creating = { ...tag("RequestTag", stateVolumeTagKey), "ec2:CreateAction": "CreateSnapshot" };
+        const asBackup = tag("RequestTag", backupTagKey);
+        expect(may(host, "ec2:CreateSnapshot", snapshot, creating)).toBe(true);
+        expect(may(host, "ec2:CreateSnapshot", snapshot, { ...creating, ...asBackup })).toBe(false);
+        expect(may(host, "ec2:CreateTags", snapshot, { ...creating, ...asBackup })).toBe(false);
+        expect(may(host, "ec2:CreateTags", snapshot, asBackup)).toBe(false);
     });
 
     test("DLM snapshots only this stack's state volumes, into snapshots carrying the backup tag, and prunes only those", () => {
-        const request = { [`aws:RequestTag/${backupTagKey}`]: "microvm-infra/dev" };
-        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: volume, context: state })).toBe(true);
-        expect(
-            allows(dlm, {
-                action: "ec2:CreateSnapshot",
-                resource: volume,
-                context: { [`aws:ResourceTag/${stateVolumeTagKey}`]: "microvm-infra/other" },
-            }),
-        ).toBe(false);
-        expect(allows(dlm, { action: "ec2:CreateSnapshot", resource: snapshot, context: request })).toBe(true);
-        expect(
-            allows(dlm, {
-                action: "ec2:CreateSnapshot",
-                resource: snapshot,
-                context: { [`aws:RequestTag/${stateVolumeTagKey}`]: "microvm-infra/dev" },
-            }),
-        ).toBe(false);
-        expect(allows(dlm, { action: "ec2:DeleteSnapshot", resource: snapshot, context: backup })).toBe(true);
-        expect(allows(dlm, { action: "ec2:DeleteSnapshot", resource: snapshot, context: state })).toBe(false);
+        const request = tag("RequestTag", backupTagKey);
+        expect(may(dlm, "ec2:CreateSnapshot", volume, state)).toBe(true);
+        expect(may(dlm, "ec2:CreateSnapshot", volume, tag("ResourceTag", stateVolumeTagKey, "other"))).toBe(false);
+        expect(may(dlm, "ec2:CreateSnapshot", snapshot, request)).toBe(true);
+        expect(may(dlm, "ec2:CreateSnapshot", snapshot, tag("RequestTag", stateVolumeTagKey))).toBe(false);
+        expect(may(dlm, "ec2:DeleteSnapshot", snapshot, backup)).toBe(true);
+        expect(may(dlm, "ec2:DeleteSnapshot", snapshot, state)).toBe(false);
         expect(policyProblems(dlm)).toEqual([]);
     });
 

@@ -81,16 +81,27 @@ const boldIn = (line: string): string[] => line.split("**").filter((_, i) => i %
 const slotsOf = (d: StackDoc) => d.config["microvm-infra:slots"];
 const secondKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB ops@example";
 const statesOf = (d: StackDoc) => d.config["microvm-infra:states"];
+/** The example's state commands (states dev and slot1-5, dev's source slot1@golden), after `Command dev` when sorted. */
+const slotStateCommands = [
+    "Command slot1",
+    "Command slot1@golden",
+    "Command slot2",
+    "Command slot3",
+    "Command slot4",
+    "Command slot5",
+];
+/** What an edit to what the host runs replaces: the switch and the bundle it carries. */
+const switchReplaced = ["Command microvm-switch", "CopyToRemote microvm-bundle"];
+/** The example's five slots, each restarting. */
+const everySlotRestarts = {
+    slot1: "restarts",
+    slot2: "restarts",
+    slot3: "restarts",
+    slot4: "restarts",
+    slot5: "restarts",
+};
 const hostReplacement = {
-    update: [
-        "Command dev",
-        "Command slot1",
-        "Command slot1@golden",
-        "Command slot2",
-        "Command slot3",
-        "Command slot4",
-        "Command slot5",
-    ],
+    update: ["Command dev", ...slotStateCommands],
     replace: [
         "Command microvm-secrets",
         "Command microvm-slots",
@@ -135,7 +146,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                 },
                 create: ["Command slot6", "VmState slot6"],
                 update: ["Command microvm-slots", "DeviceSubnetRoutes microvm-routes"],
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 slots: { slot6: "created" },
                 states: { slot6: "created" },
                 check: (r) => expect(r.security).toEqual(["tailnet routes: +10.6.0.0/24"]),
@@ -148,7 +159,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     delete slotsOf(d).slot3;
                 },
                 update: ["Command microvm-slots", "DeviceSubnetRoutes microvm-routes"],
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 delete: ["Command slot3", "VmState slot3"],
                 slots: { slot3: "removed" },
                 states: { slot3: "forgotten" },
@@ -193,7 +204,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                 edit: (d) => {
                     slotsOf(d).slot2 = { memMiB: 2048 };
                 },
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 slots: { slot2: "restarts" },
                 check: (r) =>
                     expect(r.slots.find((s) => s.slot === "slot2")!.why).toEqual([
@@ -208,13 +219,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     d.config["microvm-infra:host"].instanceType = "m7g.metal";
                 },
                 update: ["Instance microvm-host"],
-                slots: {
-                    slot1: "restarts",
-                    slot2: "restarts",
-                    slot3: "restarts",
-                    slot4: "restarts",
-                    slot5: "restarts",
-                },
+                slots: everySlotRestarts,
                 check: (r, md) => {
                     expect(r.hosts).toEqual([{ host: "main", change: "kept", because: [], volume: "kept" }]);
                     expect(r.slots[0].why).toEqual(["the host stops and starts as a m7g.metal"]);
@@ -241,13 +246,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     d.config["microvm-infra:host"].ami = "ami-0123456789abcdef0";
                 },
                 ...hostReplacement,
-                slots: {
-                    slot1: "restarts",
-                    slot2: "restarts",
-                    slot3: "restarts",
-                    slot4: "restarts",
-                    slot5: "restarts",
-                },
+                slots: everySlotRestarts,
                 check: (r, md) => {
                     expect(r.hosts[0].because).toEqual(["ami"]);
                     // Replacements are changes, as in `pulumi preview` (`+-`), never green additions in a diff block.
@@ -281,13 +280,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     d.config["microvm-infra:host"].connectVia = "tailscale";
                 },
                 ...hostReplacement,
-                slots: {
-                    slot1: "restarts",
-                    slot2: "restarts",
-                    slot3: "restarts",
-                    slot4: "restarts",
-                    slot5: "restarts",
-                },
+                slots: everySlotRestarts,
                 check: (_r, md) =>
                     expect(md).toContain(
                         '**host.connectVia is "tailscale", but a new machine has not joined the tailnet: for this update set it to "public"',
@@ -302,7 +295,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                 },
                 // infra.json carries the size, so the switch runs again and the host grows into it; no VM restarts.
                 update: ["Volume microvm-state"],
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 check: (r, md) => {
                     expect(md).toContain("| state volume | `gp3 256 GiB` -> `gp3 512 GiB` | $20.48 | $40.96 |");
                     expect(r.cost.after.usdPerMonth - r.cost.before.usdPerMonth).toBeCloseTo(20.48, 2);
@@ -322,7 +315,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     d.config["microvm-infra:storage"].volumeGiB = 128;
                 },
                 update: ["Volume microvm-state"],
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 check: (_r, md) =>
                     expect(md).toContain(
                         "**storage.volumeGiB goes from 256 to 128 GiB: an EBS volume cannot shrink " +
@@ -368,7 +361,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                 edit: (d) => {
                     d.config["microvm-infra:host"].sshPublicKeys.push(secondKey);
                 },
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 check: (r) =>
                     expect(r.security).toEqual([
                         `root login: new key ssh-ed25519 SHA256:${createHash("sha256")
@@ -387,7 +380,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                 edit: (d) => {
                     slotsOf(d).slot5.egress = "internet";
                 },
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 slots: { slot5: "restarts" },
                 check: (r) =>
                     expect(r.security).toEqual([
@@ -402,7 +395,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     slotsOf(d).slot5.egress.allow.push("example.org");
                     slotsOf(d).slot5.publish = [{ port: 22 }];
                 },
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 slots: { slot5: "restarts" },
                 check: (r) =>
                     expect(r.security).toEqual([
@@ -417,7 +410,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                 edit: (d) => {
                     slotsOf(d).slot1.egress = "none";
                 },
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 slots: { slot1: "restarts" },
                 check: (r) =>
                     expect(r.security).toEqual([
@@ -432,7 +425,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     d.config["microvm-infra:tailscale"].enabled = false;
                     d.config["microvm-infra:observability"].enabled = false;
                 },
-                replace: ["Command microvm-switch", "CopyToRemote microvm-bundle"],
+                replace: switchReplaced,
                 delete: [
                     "Command microvm-secrets",
                     "Command microvm-tailscale-status",
@@ -463,12 +456,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     "Command microvm-secrets",
                     "Command microvm-slots",
                     "Command microvm-switch",
-                    "Command slot1",
-                    "Command slot1@golden",
-                    "Command slot2",
-                    "Command slot3",
-                    "Command slot4",
-                    "Command slot5",
+                    ...slotStateCommands,
                     "CopyToRemote microvm-bundle",
                 ],
                 check: (r) => {
@@ -489,12 +477,7 @@ describe("the review of a catalogue of real edits: the exact resources each may 
                     "Command microvm-slots",
                     "Command microvm-ssh-ready",
                     "Command microvm-switch",
-                    "Command slot1",
-                    "Command slot1@golden",
-                    "Command slot2",
-                    "Command slot3",
-                    "Command slot4",
-                    "Command slot5",
+                    ...slotStateCommands,
                     "CopyToRemote microvm-bundle",
                 ],
                 check: (r) => expect(r.diff.replace.filter((c) => c.type.startsWith("tailscale:"))).toEqual([]),

@@ -14,6 +14,17 @@ class Probe extends pulumi.CustomResource {
     }
 }
 
+/** The options the recorder keeps as they were given (no resource among them); a new object each call. */
+const plainOptions = () => ({
+    protect: true,
+    retainOnDelete: true,
+    deleteBeforeReplace: true,
+    ignoreChanges: ["plain"],
+    replaceOnChanges: ["hidden"],
+    additionalSecretOutputs: ["plain"],
+    customTimeouts: { create: "7m" },
+});
+
 describe("Pulumi SDK internals the offline plan relies on", () => {
     test("the secret marker and the RPC helpers exist", () => {
         expect(sigKey).toMatch(/^[0-9a-f]{32}$/);
@@ -34,18 +45,7 @@ describe("Pulumi SDK internals the offline plan relies on", () => {
         new Probe(
             "probe",
             { plain: "p", hidden: pulumi.secret("s"), fromDep: dep.id },
-            {
-                protect: true,
-                retainOnDelete: true,
-                deleteBeforeReplace: true,
-                ignoreChanges: ["plain"],
-                replaceOnChanges: ["hidden"],
-                additionalSecretOutputs: ["plain"],
-                customTimeouts: { create: "7m" },
-                dependsOn: [dep],
-                deletedWith: dep,
-                aliases: [{ name: "probe-before" }],
-            },
+            { ...plainOptions(), dependsOn: [dep], deletedWith: dep, aliases: [{ name: "probe-before" }] },
         );
         await settle();
         const probe = recorder.resources.find((r) => r.name === "probe")!;
@@ -58,17 +58,7 @@ describe("Pulumi SDK internals the offline plan relies on", () => {
             secretInputs: ["hidden"],
             aliases: ["urn:pulumi:test::canary::canary:index:Probe::probe-before"],
             propertyDependencies: { fromDep: [depUrn] },
-            options: {
-                protect: true,
-                retainOnDelete: true,
-                deleteBeforeReplace: true,
-                ignoreChanges: ["plain"],
-                replaceOnChanges: ["hidden"],
-                additionalSecretOutputs: ["plain"],
-                customTimeouts: { create: "7m" },
-                dependsOn: [depUrn],
-                deletedWith: depUrn,
-            },
+            options: { ...plainOptions(), dependsOn: [depUrn], deletedWith: depUrn },
         });
         expect(Object.keys(probe.secretDigests)).toEqual(["hidden"]);
     });

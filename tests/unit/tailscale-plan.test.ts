@@ -6,6 +6,7 @@ import { renderTailnetPolicy, tailnetPolicy } from "../../components/tailscale/p
 import { topology } from "../../infra/topology";
 import { placeholder } from "../../tools/plan/mockOutputs";
 import { Plan } from "../../tools/plan/run";
+import { defaultSlot } from "../helpers/slots";
 import { byType, examplePlan, exampleStack, one, planDoc, planEdit, StackDoc } from "../helpers/stacks";
 
 const T = {
@@ -216,41 +217,7 @@ test("the topology's routes are what the program approves for any slot list", as
     doc.config["microvm-infra:states"] = {};
     const plan = await planDoc(doc);
     expect(approved(plan)).toEqual(
-        topology([
-            {
-                name: "slot2",
-                index: 2,
-                state: "slot2",
-                vcpu: 1,
-                memMiB: 1024,
-                diskGiB: 64,
-                publish: [],
-                modules: [],
-                host: "main",
-            },
-            {
-                name: "slot9",
-                index: 9,
-                state: "slot9",
-                vcpu: 1,
-                memMiB: 1024,
-                diskGiB: 64,
-                publish: [],
-                modules: [],
-                host: "main",
-            },
-            {
-                name: "web",
-                index: 40,
-                state: "web",
-                vcpu: 1,
-                memMiB: 1024,
-                diskGiB: 64,
-                publish: [],
-                modules: [],
-                host: "main",
-            },
-        ]).routes,
+        topology([defaultSlot("slot2", 2), defaultSlot("slot9", 9), defaultSlot("web", 40)]).routes,
     );
     expect(infraJson(plan).tailscale.advertiseRoutes).toEqual(approved(plan));
 });

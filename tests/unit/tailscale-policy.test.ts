@@ -1,18 +1,8 @@
 import { renderTailnetPolicy, tailnetPolicy } from "../../components/tailscale/policy";
 import { topology } from "../../infra/topology";
+import { defaultSlot } from "../helpers/slots";
 
-const slot = (name: string, index: number) => ({
-    name,
-    index,
-    state: name,
-    vcpu: 1,
-    memMiB: 1024,
-    diskGiB: 64,
-    publish: [],
-    modules: [],
-    host: "main",
-});
-const slots = topology([slot("slot1", 1), slot("slot2", 2), slot("web", 17)]).slots;
+const slots = topology([defaultSlot("slot1", 1), defaultSlot("slot2", 2), defaultSlot("web", 17)]).slots;
 
 describe("tailnetPolicy", () => {
     const doc = tailnetPolicy({ tags: ["tag:microvm-host"], slots });
@@ -41,7 +31,7 @@ describe("tailnetPolicy", () => {
     test("routes and grants follow the slot list: a new slot adds one of each", () => {
         const more = tailnetPolicy({
             tags: ["tag:microvm-host"],
-            slots: topology([slot("slot1", 1), slot("slot6", 6)]).slots,
+            slots: topology([defaultSlot("slot1", 1), defaultSlot("slot6", 6)]).slots,
         });
         expect(Object.keys(more.autoApprovers.routes)).toEqual(["10.1.0.0/24", "10.6.0.0/24"]);
         expect(more.grants.map((g) => g.dst[0])).toEqual(["tag:microvm-host", "10.1.0.0/24", "10.6.0.0/24"]);

@@ -1,23 +1,13 @@
 import fc from "fast-check";
 import { slotIdentity, slotMac, topology } from "../../infra/topology";
+import { defaultSlot } from "../helpers/slots";
 
-const slot = (name: string, index: number) => ({
-    name,
-    index,
-    state: name,
-    vcpu: 1,
-    memMiB: 1024,
-    diskGiB: 64,
-    publish: [],
-    modules: [],
-    host: "main",
-});
 const allIndices = Array.from({ length: 254 }, (_, i) => i + 1);
 
 describe("topology", () => {
     test("slot N gets subnet 10.N.0.0/24, gateway .1, VM .2, its bridge and tap", () => {
-        expect(slotIdentity(slot("slot6", 6))).toEqual({
-            ...slot("slot6", 6),
+        expect(slotIdentity(defaultSlot("slot6", 6))).toEqual({
+            ...defaultSlot("slot6", 6),
             subnet: "10.6.0.0/24",
             prefixLength: 24,
             gateway: "10.6.0.1",
@@ -29,7 +19,7 @@ describe("topology", () => {
     });
 
     test("a custom-named slot takes its identity from its index, not its name", () => {
-        expect(slotIdentity(slot("build", 42))).toMatchObject({
+        expect(slotIdentity(defaultSlot("build", 42))).toMatchObject({
             subnet: "10.42.0.0/24",
             address: "10.42.0.2",
             bridge: "br-build",
@@ -38,23 +28,25 @@ describe("topology", () => {
     });
 
     test("slot10 does not collide with slot1 (the old system's substring bug)", () => {
-        const t = topology([slot("slot1", 1), slot("slot10", 10)]);
+        const t = topology([defaultSlot("slot1", 1), defaultSlot("slot10", 10)]);
         expect(t.slots.map((s) => s.subnet)).toEqual(["10.1.0.0/24", "10.10.0.0/24"]);
         expect(new Set(t.slots.map((s) => s.mac)).size).toBe(2);
     });
 
     test("routes are exactly the slots' subnets, in index order", () => {
-        const t = topology([slot("slot3", 3), slot("web", 200), slot("slot1", 1)]);
+        const t = topology([defaultSlot("slot3", 3), defaultSlot("web", 200), defaultSlot("slot1", 1)]);
         expect(t.routes).toEqual(["10.1.0.0/24", "10.3.0.0/24", "10.200.0.0/24"]);
         expect(t.slots.map((s) => s.name)).toEqual(["slot1", "slot3", "web"]);
     });
 
     test.each([0, 255, 1.5, -1])("index %p is refused", (index) => {
-        expect(() => slotIdentity(slot("x", index))).toThrow(`slot x: index must be from 1 to 254, got ${index}`);
+        expect(() => slotIdentity(defaultSlot("x", index))).toThrow(
+            `slot x: index must be from 1 to 254, got ${index}`,
+        );
     });
 
     test("over all indices 1..254: subnets, addresses, MACs, bridges and taps are unique", () => {
-        const t = topology(allIndices.map((i) => slot(`slot${i}`, i)));
+        const t = topology(allIndices.map((i) => defaultSlot(`slot${i}`, i)));
         for (const field of ["subnet", "address", "gateway", "mac", "bridge", "tap"] as const) {
             expect(new Set(t.slots.map((s) => s[field])).size).toBe(254);
         }
@@ -78,7 +70,7 @@ describe("topology", () => {
             fc.property(
                 fc.uniqueArray(fc.integer({ min: 1, max: 254 }), { minLength: 1, maxLength: 60 }),
                 (indices) => {
-                    const t = topology(indices.map((i) => slot(`s${"x".repeat(i % 11)}${i}`.slice(0, 12), i)));
+                    const t = topology(indices.map((i) => defaultSlot(`s${"x".repeat(i % 11)}${i}`.slice(0, 12), i)));
                     expect(new Set(t.slots.map((s) => s.subnet)).size).toBe(indices.length);
                     for (const s of t.slots) {
                         expect(s.bridge.length).toBeLessThanOrEqual(15);

@@ -199,21 +199,7 @@ export class ZfsFleet implements FleetStorage {
             throw conflict(`the replica of ${state} holds no complete snapshot`);
         }
         await this.driver.attempt(`renaming ${ds}`, ["rename", ds, target]);
-        const list = await this.driver.attempt(`listing ${target}`, [
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "snapshot",
-            "-s",
-            "creation",
-            "-d",
-            "1",
-            target,
-        ]);
-        for (const full of list.split("\n").filter((l) => l !== "")) {
-            const snap = full.slice(full.indexOf("@") + 1);
+        for (const { name: snap } of await this.driver.datasetSnapshots(target, `listing ${target}`)) {
             const visible = replicaVisibleName(snap);
             if (visible !== undefined) {
                 await this.driver.attempt(`renaming ${target}@${snap}`, [
@@ -304,23 +290,7 @@ export class ZfsFleet implements FleetStorage {
             return;
         }
         const ds = this.driver.dataset(state);
-        const out = await this.driver.attempt(`listing ${ds}`, [
-            "list",
-            "-H",
-            "-p",
-            "-o",
-            "name,creation",
-            "-t",
-            "snapshot",
-            "-s",
-            "creation",
-            "-d",
-            "1",
-            ds,
-        ]);
-        for (const line of out.split("\n").filter((l) => l !== "")) {
-            const full = line.split("\t")[0];
-            const name = full.slice(full.indexOf("@") + 1);
+        for (const { full, name } of await this.driver.datasetSnapshots(ds, `listing ${ds}`)) {
             if (
                 name.startsWith(`_replica-${to}-`) &&
                 name !== snap &&

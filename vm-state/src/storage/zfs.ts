@@ -23,6 +23,34 @@ export const ownHiddenPrefixes: readonly string[] = ["_clone-", "_deleted-", "_v
 
 const lines = (text: string): string[] => text.split("\n").filter((l) => l !== "");
 
+/** A snapshot as `zfs list` shows it: full name (`ds@snap`), name after the @, creation (seconds since the epoch). */
+interface ListedSnapshot {
+    readonly full: string;
+    readonly name: string;
+    readonly created: number;
+}
+
+/** `zfs list` of DATASET's own snapshots, oldest first: one `NAME<TAB>CREATION` line each. */
+const snapshotListing = (dataset: string): string[] => [
+    "list",
+    "-H",
+    "-p",
+    "-o",
+    "name,creation",
+    "-t",
+    "snapshot",
+    "-s",
+    "creation",
+    "-d",
+    "1",
+    dataset,
+];
+
+const listedSnapshots = (out: string): ListedSnapshot[] =>
+    lines(out)
+        .map((l) => l.split("\t"))
+        .map(([full, creation]) => ({ full, name: full.slice(full.indexOf("@") + 1), created: Number(creation) }));
+
 /** `destroyOrHide`'s result: where it was hidden (undefined: destroyed) and the clones that hold it. */
 interface Hidden {
     readonly as?: string;
@@ -64,7 +92,8 @@ export class ZfsDriver implements StorageDriver {
         return this.has(this.dataset(state));
     }
 
-    async list(): Promise<string[]> {
+    /** `<pool>/states` and the datasets right under it, by full name (one zfs call). */
+    private async statesChildren(): Promise<string[]> {
         const out = await this.attempt(`listing ${this.pool}/states`, [
             "list",
             "-H",
@@ -76,8 +105,12 @@ export class ZfsDriver implements StorageDriver {
             "1",
             `${this.pool}/states`,
         ]);
+        return lines(out);
+    }
+
+    async list(): Promise<string[]> {
         const prefix = `${this.pool}/states/`;
-        return lines(out)
+        return (await this.statesChildren())
             .filter((n) => n.startsWith(prefix))
             .map((n) => n.slice(prefix.length))
             .filter((n) => isName("state", n));
@@ -94,43 +127,42 @@ export class ZfsDriver implements StorageDriver {
         return undefined; // a snapshot name is either a snapshot or free
     }
 
+    /** The snapshots of DATASET, oldest first (one zfs call; WHAT names it in an error). */
+    async datasetSnapshots(dataset: string, what: string): Promise<ListedSnapshot[]> {
+        return listedSnapshots(await this.attempt(what, snapshotListing(dataset)));
+    }
+
     async snapshots(state: string): Promise<SnapshotInfo[]> {
-        const out = await this.attempt(`listing the snapshots of ${state}`, [
-            "list",
-            "-H",
-            "-p",
-            "-o",
-            "name,creation",
-            "-t",
-            "snapshot",
-            "-s",
-            "creation",
-            "-d",
-            "1",
-            this.dataset(state),
-        ]);
-        return lines(out)
-            .map((l) => l.split("\t"))
-            .map(([name, creation]) => ({ name: name.slice(name.indexOf("@") + 1), created: Number(creation) }))
+        return (await this.datasetSnapshots(this.dataset(state), `listing the snapshots of ${state}`))
+            .map(({ name, created }) => ({ name, created }))
             .filter((s) => isName("snapshot", s.name));
     }
 
-    /** Every clone in the pool and the snapshot it depends on (one zfs call). */
-    private async origins(): Promise<{ clone: string; origin: string }[]> {
+    /**
+     * Every filesystem in the pool (and every snapshot, with SNAPSHOTS) with the snapshot it is a
+     * clone of: its origin, "" when it is none (zfs prints `-`). One zfs call.
+     */
+    private async poolOrigins(snapshots: boolean): Promise<{ name: string; origin: string }[]> {
         const out = await this.attempt(`listing ${this.pool}`, [
             "list",
             "-H",
             "-o",
             "name,origin",
             "-t",
-            "filesystem",
+            snapshots ? "filesystem,snapshot" : "filesystem",
             "-r",
             this.pool,
         ]);
         return lines(out)
             .map((l) => l.split("\t"))
-            .filter(([, origin]) => origin !== undefined && origin !== "" && origin !== "-")
-            .map(([clone, origin]) => ({ clone, origin }));
+            .map(([name, origin]) => ({ name, origin: origin === undefined || origin === "-" ? "" : origin }));
+    }
+
+    /** Every clone in the pool and the snapshot it depends on (one zfs call). */
+    private async origins(): Promise<{ clone: string; origin: string }[]> {
+        return (await this.poolOrigins(false))
+            .filter(({ origin }) => origin !== "")
+            .map(({ name, origin }) => ({ clone: name, origin }));
     }
 
     /** The clones of a snapshot (`ds@snap`), or of any snapshot of a dataset (a name without @). */
@@ -319,18 +351,7 @@ export class ZfsDriver implements StorageDriver {
     }
 
     async leftovers(): Promise<void> {
-        const out = await this.attempt(`listing ${this.pool}/states`, [
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "filesystem",
-            "-d",
-            "1",
-            `${this.pool}/states`,
-        ]);
-        for (const name of lines(out)) {
+        for (const name of await this.statesChildren()) {
             if (name.startsWith(`${this.pool}/states/_tmp-`)) {
                 this.ctx.run.log(`destroying ${name} left by an interrupted run`);
                 await this.attempt(`zfs destroy -r ${name}`, ["destroy", "-r", name]);
@@ -354,28 +375,16 @@ export class ZfsDriver implements StorageDriver {
         const states = `${this.pool}/states/`;
         for (let acted = true; acted;) {
             acted = false;
-            const out = await this.attempt(`listing ${this.pool}`, [
-                "list",
-                "-H",
-                "-o",
-                "name,origin",
-                "-t",
-                "filesystem,snapshot",
-                "-r",
-                this.pool,
-            ]);
-            const rows = lines(out).map((l) => l.split("\t"));
-            const held = new Set(
-                rows.map(([, origin]) => origin).filter((o) => o !== undefined && o !== "" && o !== "-"),
-            );
+            const rows = await this.poolOrigins(true);
+            const held = new Set(rows.map(({ origin }) => origin).filter((o) => o !== ""));
             const snapshotCount = new Map<string, number>();
-            for (const [name] of rows) {
+            for (const { name } of rows) {
                 if (name.includes("@")) {
                     const ds = name.slice(0, name.indexOf("@"));
                     snapshotCount.set(ds, (snapshotCount.get(ds) ?? 0) + 1);
                 }
             }
-            for (const [name] of rows) {
+            for (const { name } of rows) {
                 const isSnap = name.includes("@");
                 const collect =
                     (isSnap &&
@@ -408,30 +417,20 @@ export class ZfsDriver implements StorageDriver {
     }
 
     async hidden(): Promise<HiddenEntry[]> {
-        const out = await this.attempt(`listing ${this.pool}`, [
-            "list",
-            "-H",
-            "-o",
-            "name,origin",
-            "-t",
-            "filesystem,snapshot",
-            "-r",
-            this.pool,
-        ]);
-        const rows = lines(out).map((l) => l.split("\t"));
+        const rows = await this.poolOrigins(true);
         const holders = new Map<string, Set<string>>();
         const hold = (key: string, by: string): void => {
             holders.set(key, (holders.get(key) ?? new Set()).add(by));
         };
-        for (const [name, origin] of rows) {
-            if (origin !== undefined && origin !== "" && origin !== "-") {
+        for (const { name, origin } of rows) {
+            if (origin !== "") {
                 hold(origin, this.shownDataset(name));
                 hold(origin.slice(0, origin.indexOf("@")), this.shownDataset(name));
             }
         }
         const heldBy = (name: string): string[] => [...(holders.get(name) ?? [])].sort();
         const entries: HiddenEntry[] = [];
-        for (const [name] of rows) {
+        for (const { name } of rows) {
             if (name.startsWith(`${this.pool}/deleted/`) && !name.includes("@")) {
                 const base = name.slice(name.lastIndexOf("/") + 1);
                 entries.push({
@@ -471,20 +470,8 @@ export class ZfsDriver implements StorageDriver {
     };
 
     async replicaSnapshots(state: string): Promise<string[]> {
-        const r = await this.zfs([
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "snapshot",
-            "-s",
-            "creation",
-            "-d",
-            "1",
-            this.fleetNames.replica(state),
-        ]);
-        return r.code === 0 ? lines(r.stdout).map((n) => n.slice(n.indexOf("@") + 1)) : [];
+        const r = await this.zfs(snapshotListing(this.fleetNames.replica(state)));
+        return r.code === 0 ? listedSnapshots(r.stdout).map((s) => s.name) : [];
     }
 
     usage(state: string): Usage {
