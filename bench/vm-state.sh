@@ -10,8 +10,9 @@
 # Needs root (loop mounts), mkfs.xfs (xfsprogs) and mkfs.ext4.
 #
 # Then issue 19's targets, each paired with `node -e 0` on the same machine (alternating runs,
-# medians): `list` on an empty root, clone and snapshot of a 1 GiB and an 8 GiB state on the XFS,
-# `list --json` of 100 states against an empty root.
+# medians): `list` on an empty root, clone and snapshot of a 1 GiB and an 8 GiB state on the XFS
+# (the two sizes in turn), `list --json` of 100 states against an empty root; each with the load
+# average when it was measured.
 #
 # Usage: bench/vm-state.sh [ROUNDS]   (default 5; the table shows the median of the rounds)
 #   VM_STATE_BIN: the vm-state to measure (default scripts/vm-state, the launcher of the TypeScript
@@ -149,7 +150,9 @@ us() {
   end=$(date +%s%N)
   echo $(((end - start) / 1000))
 }
-declare -A base=() cost=()
+declare -A base=() cost=() load=()
+# The 1-minute load average when a measurement ended (other work on the machine moves the figures).
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
 # paired NAME COMMAND...: the median of COMMAND (@i@: the round) and of `node -e 0`, run in turn.
 paired() {
   local name=$1 a=() b=() i
@@ -158,7 +161,7 @@ paired() {
     a+=("$(us node -e 0)")
     b+=("$(us "${@//@i@/$i}")")
   done
-  base[$name]=$(median "${a[@]}") cost[$name]=$(median "${b[@]}")
+  base[$name]=$(median "${a[@]}") cost[$name]=$(median "${b[@]}") load[$name]=$(loadavg)
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
@@ -173,21 +176,35 @@ for size in 1 8; do
   dd if=/dev/zero of="$VM_STATE_ROOT/states/gib$size/data.img" bs=64M count=$((size * 16)) conv=notrunc status=none
 done
 sync
-for size in 1 8; do
-  paired "xfs clone, ${size} GiB" vm clone "gib$size" "c$size-@i@"
-  paired "xfs snapshot, ${size} GiB" vm snapshot "gib$size" "s$size-@i@"
-done
+# VERB of the 1 GiB and of the 8 GiB state in turn, round by round, each after its own `node -e 0`:
+# both sizes see the same load and the same number of states (every clone adds one, and every
+# change checks each state for links), so their ratio compares the image sizes alone. (Run one
+# size after the other, the 8 GiB clones ran with 20 more states and at another moment's load.)
+paired_sizes() { # VERB NAME PREFIX
+  local verb=$1 name=$2 prefix=$3 a1=() b1=() a8=() b8=() i
+  for i in $(seq $((rounds * 4))); do
+    a1+=("$(us node -e 0)")
+    b1+=("$(us vm "$verb" gib1 "${prefix}1-$i")")
+    a8+=("$(us node -e 0)")
+    b8+=("$(us vm "$verb" gib8 "${prefix}8-$i")")
+  done
+  base["$name, 1 GiB"]=$(median "${a1[@]}") cost["$name, 1 GiB"]=$(median "${b1[@]}")
+  base["$name, 8 GiB"]=$(median "${a8[@]}") cost["$name, 8 GiB"]=$(median "${b8[@]}")
+  load["$name, 1 GiB"]=$(loadavg) load["$name, 8 GiB"]=$(loadavg)
+}
+paired_sizes clone "xfs clone" c
+paired_sizes snapshot "xfs snapshot" s
 use files ext4
 export VM_STATE_ROOT=$work/ext4/hundred
 for i in $(seq 100); do vm create "s$i" --size-gib 1; done
 paired "list --json, 100 states" vm list --json
 
 printf '\n%s against node -e 0 (%s), paired medians of %s runs\n\n' "$vm_state" "$(node --version)" $((rounds * 4))
-printf '| %-26s | %9s | %11s | %6s | %-28s |\n' operation "time (ms)" "node -e 0" ratio target
-printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..28})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..13})" "$(printf -- '-%.0s' {1..8})" "$(printf -- '-%.0s' {1..30})"
+printf '| %-26s | %9s | %11s | %6s | %-28s | %5s |\n' operation "time (ms)" "node -e 0" ratio target load
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..28})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..13})" "$(printf -- '-%.0s' {1..8})" "$(printf -- '-%.0s' {1..30})" "$(printf -- '-%.0s' {1..7})"
 row() { # NAME TARGET
-  printf '| %-26s | %9s | %11s | %6s | %-28s |\n' "$1" "$(awk -v u="${cost[$1]}" 'BEGIN {printf "%.1f", u / 1000}')" \
-    "$(awk -v u="${base[$1]}" 'BEGIN {printf "%.1f", u / 1000}')" "$(ratio "${cost[$1]}" "${base[$1]}")" "$2"
+  printf '| %-26s | %9s | %11s | %6s | %-28s | %5s |\n' "$1" "$(awk -v u="${cost[$1]}" 'BEGIN {printf "%.1f", u / 1000}')" \
+    "$(awk -v u="${base[$1]}" 'BEGIN {printf "%.1f", u / 1000}')" "$(ratio "${cost[$1]}" "${base[$1]}")" "$2" "${load[$1]}"
 }
 row "list, empty root" "at most 1.3 x node -e 0"
 row "list --json, empty root" "-"

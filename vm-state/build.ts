@@ -48,10 +48,20 @@ export function buildVmState(root: string = repoRoot): string {
     return result.outputFiles[0].text;
 }
 
+/**
+ * Node's compile cache for the build, beside it (scripts/vm-state points NODE_COMPILE_CACHE
+ * here): made with the build, mode 755 whatever the umask, so only the build's owner writes the
+ * code that runs.
+ */
+export const vmStateCompileCache = "vm-state/dist/.compile-cache";
+
 /** Writes the bundle to `vm-state/dist/vm-state.js` (mode 755, replaced atomically); returns its path. */
 export function writeVmState(root: string = repoRoot): string {
     const target = join(root, vmStateOutput);
     mkdirSync(dirname(target), { recursive: true });
+    const cache = join(root, vmStateCompileCache);
+    mkdirSync(cache, { recursive: true });
+    chmodSync(cache, 0o755);
     const tmp = `${target}.${process.pid}.tmp`;
     writeFileSync(tmp, buildVmState(root), { mode: 0o755 });
     chmodSync(tmp, 0o755);

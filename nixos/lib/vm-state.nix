@@ -14,6 +14,7 @@
 { pkgs, lib, zfs ? null, bundle }:
 let
   zfsInputs = lib.optional (zfs != null) zfs;
+  paths = import ./paths.nix;
 in
 {
   vm-state = pkgs.writeShellApplication {
@@ -23,7 +24,11 @@ in
     # (pauses a running VM for a consistent snapshot on files/xfs); openssh, gnutar: the fleet
     # commands (ssh to the other hosts; tar --sparse streams on files/xfs, docs/vm-state.md).
     runtimeInputs = with pkgs; [ util-linux coreutils e2fsprogs systemd cloud-hypervisor openssh gnutar ] ++ zfsInputs;
+    # NODE_COMPILE_CACHE (Node >= 22.1; the host's is 24): V8's compiled code for the bundle, in a
+    # directory only root can write (tmpfiles in modules/hypervisor.nix); Node skips it quietly where
+    # it cannot be written (a user's `vm-state help`), and a new bundle misses it (hash of the source).
     text = ''
+      export NODE_COMPILE_CACHE=${paths.vmStateCompileCache}
       exec ${pkgs.nodejs}/bin/node ${bundle} "$@"
     '';
   };

@@ -43,6 +43,8 @@ in
 
   # jq: the deploy's switch job reads infra.json with it.
   environment.systemPackages = [ vm-state pkgs.jq ];
+  # vm-state's Node compile cache (../lib/vm-state.nix): root's alone, since what is there runs as root.
+  systemd.tmpfiles.rules = [ "d ${paths.vmStateCompileCache} 0700 root root -" ];
   # vm-state and operators read the deployment data here: exactly what this system was built from.
   environment.etc.${lib.removePrefix "/etc/" paths.infraJson}.text = builtins.toJSON infra;
 

@@ -4,6 +4,12 @@
  * hands that open file to a short `flock(1)` child (its fd 3): the lock belongs to the shared open
  * file description, so it outlives the child and is held until vm-state closes the file or exits,
  * however it exits (a SIGKILL included). Tested in tests/unit/vm-state/lock.test.ts.
+ *
+ * That child is most of what a change costs beyond a read (docs/vm-state.md "Benchmark"): Node 22
+ * and 24 have no flock(2), and the lock must stay flock's (operators and the tests hold it with
+ * flock(1)), so it is kept as light as it can be: no pipe, stdout and stderr discarded. flock
+ * says what happened in its exit status: 0 locked, 1 not within the wait (util-linux flock(1),
+ * "--conflict-exit-code", default 1), anything else a failure, reported with that status.
  */
 import { makeDirs } from "./atomic";
 import { closeSync, constants, openSync, statSync } from "fs";
@@ -52,7 +58,7 @@ export class Lock {
         const lock = new Lock(path, fd);
         try {
             const wait = waitSeconds === 0 ? ["-n"] : ["-w", String(waitSeconds)];
-            const r = await proc.exec("flock", [...wait, "3"], { stdout: "ignore", extraFds: [fd] });
+            const r = await proc.exec("flock", [...wait, "3"], { stdout: "ignore", stderr: "ignore", extraFds: [fd] });
             if (r.code === 1) {
                 throw new VmStateError(
                     exitCodes.busy,

@@ -9,6 +9,7 @@ import { envDefaults, readEnv } from "./env";
 import { exitCodes, Interrupted, UsageError, VmStateError } from "./errors";
 import { helpText } from "./help";
 import { Run } from "./run";
+import { stdoutIsTerminal, writeFd } from "./stdio";
 import { shown, systemMessage } from "./text";
 
 const signals = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
@@ -23,12 +24,13 @@ export interface Io {
     readonly onSignal?: (signal: string, handler: () => void) => void;
 }
 
+/** The process's: its environment, descriptors 1 and 2 (stdio.ts), its signals. */
 export function processIo(): Io {
     return {
         env: process.env,
-        stdout: (text) => process.stdout.write(text),
-        stderr: (text) => process.stderr.write(text),
-        stdoutIsTTY: process.stdout.isTTY === true,
+        stdout: (text) => writeFd(1, text),
+        stderr: (text) => writeFd(2, text),
+        stdoutIsTTY: stdoutIsTerminal(),
         onSignal: (signal, handler) => process.on(signal, handler),
     };
 }
@@ -100,15 +102,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
 }
 
 if (require.main === module) {
-    // A reader that goes away (`vm-state list | head -1`): end quietly, as a shell command killed by
-    // SIGPIPE would (Node ignores SIGPIPE and reports EPIPE on the stream instead).
-    for (const stream of [process.stdout, process.stderr]) {
-        stream.on("error", (err: NodeJS.ErrnoException) => process.exit(err.code === "EPIPE" ? 141 : exitCodes.error));
-    }
+    // A reader that goes away (`vm-state list | head -1`) ends it quietly with 141 (stdio.ts).
     main(process.argv.slice(2)).then(
         (code) => process.exit(code),
         (err: unknown) => {
-            process.stderr.write(`vm-state: internal error: ${systemMessage(err)}\n`);
+            writeFd(2, `vm-state: internal error: ${systemMessage(err)}\n`);
             process.exit(exitCodes.error);
         },
     );

@@ -22,7 +22,8 @@ export interface ExecOptions {
     readonly input?: string | Buffer;
     readonly stdin?: "ignore" | "inherit" | number;
     readonly stdout?: "pipe" | "ignore" | "inherit" | number;
-    readonly stderr?: "pipe" | "inherit";
+    /** "ignore" only where the exit status says all (the lock's flock: a pipe costs milliseconds). */
+    readonly stderr?: "pipe" | "inherit" | "ignore";
     /** Extra file descriptors for the child from fd 3 on (the lock hands flock its file this way). */
     readonly extraFds?: readonly number[];
 }

@@ -7,6 +7,7 @@ import { writeFileSync, existsSync } from "fs";
 import { Env } from "./env";
 import type { Layout } from "./layout";
 import { Interrupted, VmStateError, fail } from "./errors";
+import { stdoutIsTerminal, writeFd } from "./stdio";
 
 /** What runs if the command fails (a signal included), newest first; dismissed once no longer needed. */
 export interface Undo {
@@ -32,10 +33,10 @@ export class Run {
 
     constructor(
         readonly env: Env,
-        private readonly write: (text: string) => void = (text) => process.stderr.write(text),
-        private readonly print: (text: string) => void = (text) => process.stdout.write(text),
+        private readonly write: (text: string) => void = (text) => writeFd(2, text),
+        private readonly print: (text: string) => void = (text) => writeFd(1, text),
         /** Whether stdout is a terminal (colour, prompts). */
-        readonly stdoutIsTTY: boolean = process.stdout.isTTY === true,
+        readonly stdoutIsTTY: boolean = stdoutIsTerminal(),
         /** The environment the commands vm-state runs get (the one it was started with). */
         readonly childEnv: NodeJS.ProcessEnv = process.env,
     ) {}

@@ -89,6 +89,28 @@ install_package() {
   grep -q 'vmStateOutput = "vm-state/dist/vm-state.js"' "$REPO/vm-state/build.ts"
 }
 
+@test "scripts/vm-state keeps Node's compile cache beside the build; a cache that cannot be written changes nothing" {
+  local checkout=$BATS_TEST_TMPDIR/checkout
+  mkdir -p "$checkout/scripts" "$checkout/vm-state/dist"
+  cp "$LAUNCHER" "$checkout/scripts/vm-state"
+  cp "$BUILD" "$checkout/vm-state/dist/vm-state.js"
+  run --separate-stderr "$checkout/scripts/vm-state" list --json
+  [ "$status" -eq 0 ]
+  [ "$(jq -c .states <<<"$output")" = "[]" ]
+  # Node wrote the build's compiled code there (one entry, under a directory named for Node's version).
+  [ "$(find "$checkout/vm-state/dist/.compile-cache" -type f | wc -l)" -eq 1 ]
+  run --separate-stderr "$checkout/scripts/vm-state" list --json
+  [ "$status" -eq 0 ]
+  [ "$(jq -c .states <<<"$output")" = "[]" ]
+  # A cache path that cannot be a directory: the same output, nothing on stderr.
+  rm -rf "$checkout/vm-state/dist/.compile-cache"
+  echo "not a directory" >"$checkout/vm-state/dist/.compile-cache"
+  run --separate-stderr "$checkout/scripts/vm-state" list --json
+  [ "$status" -eq 0 ]
+  [ "$(jq -c .states <<<"$output")" = "[]" ]
+  [ -z "$stderr" ]
+}
+
 @test "a stale build that runs scripts/vm-state again is stopped with a message, not started forever" {
   local checkout=$BATS_TEST_TMPDIR/checkout
   mkdir -p "$checkout/scripts" "$checkout/vm-state/dist"
@@ -112,6 +134,9 @@ install_package() {
   [[ "$(jq -r .text <<<"$output")" == *"exec $(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/bin/node $BUILD \"\$@\""* ]]
   [ "$(jq -c .runtimeInputs <<<"$output")" = '["pkg-util-linux","pkg-coreutils","pkg-e2fsprogs","pkg-systemd","pkg-cloud-hypervisor","pkg-openssh","pkg-gnutar"]' ]
   [[ "$(jq -r .text <<<"$output")" != *npm* ]]
+  # Node's compile cache in a directory only root can write (the module's tmpfiles rule makes it).
+  [[ "$(jq -r .text <<<"$output")" == *"export NODE_COMPILE_CACHE=/var/cache/vm-state"* ]]
+  grep -q '"d ${paths.vmStateCompileCache} 0700 root root -"' "$REPO/nixos/modules/hypervisor.nix"
   run --separate-stderr package_eval vm-state true
   [ "$(jq -r '.runtimeInputs[-1]' <<<"$output")" = pkg-zfs ]
   # The module gives it the bundle's build: the path the deploy bundle writes it to.
@@ -125,6 +150,8 @@ install_package() {
   install_package
   local bin=$BATS_TEST_TMPDIR/store/vm-state/bin/vm-state
   (cd "$(dirname "$bin")" && shellcheck vm-state)
+  # Its compile cache is the host's /var/cache/vm-state: not made on this machine.
+  export NODE_DISABLE_COMPILE_CACHE=1
   run "$bin" create web --size-gib 1
   [ "$status" -eq 0 ]
   [ "$(e2label "$(img web)")" = vmstate ]

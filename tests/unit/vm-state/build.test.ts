@@ -1,10 +1,17 @@
 /** The build: one deterministic JavaScript file, in the deployment bundle, that runs on its own. */
 import { execFileSync } from "child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { bundleHash, collectBundle, vmStateBundlePath } from "../../../components/deploy/bundle";
-import { buildVmState, esbuildTarget, nodeTargets, repoRoot } from "../../../vm-state/build";
+import {
+    buildVmState,
+    esbuildTarget,
+    nodeTargets,
+    repoRoot,
+    vmStateCompileCache,
+    writeVmState,
+} from "../../../vm-state/build";
 
 describe("the vm-state build", () => {
     const code = buildVmState();
@@ -39,6 +46,18 @@ describe("the vm-state build", () => {
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    test("is written with its compile cache directory beside it, mode 755 whatever the umask (root runs what is cached there)", () => {
+        const umask = process.umask(0o000);
+        try {
+            writeVmState();
+        } finally {
+            process.umask(umask);
+        }
+        const cache = statSync(join(repoRoot, vmStateCompileCache));
+        expect(cache.isDirectory()).toBe(true);
+        expect(cache.mode & 0o777).toBe(0o755);
     });
 
     test("is in the deployment bundle, and two bundles of the same source have the same hash", () => {

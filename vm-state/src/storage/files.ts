@@ -5,7 +5,7 @@
  * xfs.ts is this backend with reflinks required.
  */
 import { makeDirs } from "../atomic";
-import { mkdirSync, readdirSync, renameSync, rmSync, statfsSync, statSync, unlinkSync } from "fs";
+import { Dirent, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, statSync, unlinkSync } from "fs";
 import { StorageBackend } from "../config";
 import { fail } from "../errors";
 import { tempPrefix } from "../layout";
@@ -208,26 +208,34 @@ export class FilesDriver implements StorageDriver {
 
     async leftovers(): Promise<void> {
         const states = this.layout.states();
-        let entries: string[];
+        let entries: Dirent[];
         try {
-            entries = readdirSync(states).sort();
+            entries = readdirSync(states, { withFileTypes: true }).sort((a, b) =>
+                a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+            );
         } catch {
             return;
         }
-        const found: string[] = entries.filter((e) => e.startsWith(tempPrefix)).map((e) => this.layout.statesEntry(e));
+        const found: string[] = entries
+            .filter((e) => e.name.startsWith(tempPrefix))
+            .map((e) => this.layout.statesEntry(e.name));
         for (const entry of entries) {
-            if (entry.startsWith(".") || lstatOrNull(`${states}/${entry}`)?.isDirectory() !== true) {
+            // The entry's type comes with the directory (d_type): a link is not a directory here.
+            if (entry.name.startsWith(".") || !entry.isDirectory()) {
                 continue;
             }
-            const snaps = this.layout.root.tryPath(["states", entry, ".snapshots"]);
+            // One lstat to skip the common case (no snapshots); what is read goes through the root.
+            if (lstatOrNull(`${states}/${entry.name}/.snapshots`)?.isDirectory() !== true) {
+                continue;
+            }
             let inside: string[] = [];
             try {
-                inside = snaps ? readdirSync(snaps).sort() : [];
+                inside = readdirSync(this.layout.snapshotsDir(entry.name)).sort();
             } catch {
-                // no snapshots directory: no leftovers in it
+                // gone meanwhile: no leftovers in it
             }
             found.push(
-                ...inside.filter((e) => e.startsWith(tempPrefix)).map((e) => this.layout.snapshotsEntry(entry, e)),
+                ...inside.filter((e) => e.startsWith(tempPrefix)).map((e) => this.layout.snapshotsEntry(entry.name, e)),
             );
         }
         for (const path of found) {
