@@ -13,7 +13,7 @@
 # fleet_setup BACKEND: files (the suite's backend) or zfs (the recording fake zfs on every host).
 fleet_setup() {
   require_root
-  require_tools ssh ssh-keygen sshd tar setsid
+  require_tools ssh ssh-keygen sshd setsid rsync rrsync python3
   FLEET_SSHD=$(command -v sshd) # found where require_tools found it (sshd runs by its absolute path)
   FLEET_TEST_BACKEND=$1
   if [[ $1 == files ]]; then FLEET_TEST_BACKEND=$TEST_BACKEND; fi
