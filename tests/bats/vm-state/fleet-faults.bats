@@ -208,6 +208,31 @@ free_mib() { echo $(($(df --output=avail -B1M "$1" | tail -1))); }
   no_escapes "$output"
 }
 
+@test "a hostile replica source: a link or a device node pushed as the copy is never kept, and nothing of it stays" {
+  local snap=_replica-big-20250101-000000 big_root kind
+  big_root=$(host_root big)
+  for kind in link char; do
+    run fleet_ssh big receive-replica web main "$snap"
+    [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+    [ "$(jq -r .path <<<"$output")" = "web/$snap/data.img" ]
+    rm -f "$BATS_TEST_TMPDIR/data.img"
+    case $kind in
+      link) ln -s /etc/shadow "$BATS_TEST_TMPDIR/data.img" ;;
+      char) mknod "$BATS_TEST_TMPDIR/data.img" c 1 3 ;;
+    esac
+    # The source's own rsync with --links and --devices (vm-state never sends them): rrsync -wo
+    # munges links and drops devices; whatever arrived is never kept.
+    run rsync --links --devices --specials -e "$(fleet_rsh)" "$BATS_TEST_TMPDIR/data.img" "big:web/$snap/data.img"
+    [ -z "$(find "$big_root" -type b -o -type c -o -type p)" ] || { echo "$kind: $(find "$big_root" -type b -o -type c -o -type p)"; return 1; }
+    run fleet_ssh big keep-replica web main "$snap"
+    [ "$status" -ne 0 ]
+    [[ $output == *"the replica copy $snap is not kept: "* ]] || { echo "$kind: $output"; return 1; }
+    [ -z "$(specials_under "$big_root")" ]
+    [ ! -e "$big_root/states/.replicas/web/$snap.img" ]
+    [ ! -e "$big_root/states/.replicas/web/.tmp-$snap" ]
+  done
+}
+
 @test "a hostile source: an image larger than the largest state (4 EiB, sparse) is refused, nothing of it kept" {
   # big's states on a tmpfs, where a 4 EiB sparse file can exist (ext4 stops at 16 TiB).
   local big_states=$(host_root big)/states

@@ -189,6 +189,11 @@ fleet_ssh() {
     -o LogLevel=ERROR -o HostName=127.0.0.1 "$host" "$@"
 }
 
+# rsync's -e for the fleet's key, as vm-state builds it (fleet/rsync.ts), for tests that run rsync themselves.
+fleet_rsh() {
+  printf '%s' "ssh -F $FLEET/ssh_config -i $FLEET/transfer_key -l root -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$FLEET/known_hosts -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -o HostName=127.0.0.1"
+}
+
 # A running VM on HOST's SLOT with the state NAME holding TEXT at 512 MiB.
 fleet_state() { # HOST NAME SLOT TEXT
   on "$1" create "$2" --size-gib 1 2>/dev/null

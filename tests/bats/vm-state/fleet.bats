@@ -261,8 +261,7 @@ RSYNC_RECEIVE='rsync --server -ISze.LsfxCIvu --max-size=17592186044416 --inplace
   [ "$status" -eq 4 ]
   [[ $output == *"no copy _replica-big-20250101-000000 of web is announced here (it starts with receive-replica)"* ]]
   # A real rsync client gets nothing either.
-  run rsync -e "ssh -F $FLEET/ssh_config -i $FLEET/transfer_key -l root -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$FLEET/known_hosts -o HostName=127.0.0.1" \
-    main:web/data.img "$BATS_TEST_TMPDIR/got.img"
+  run rsync -e "$(fleet_rsh)" main:web/data.img "$BATS_TEST_TMPDIR/got.img"
   [ "$status" -ne 0 ]
   [ ! -e "$BATS_TEST_TMPDIR/got.img" ]
   # While web moves to big: paths other than the one image, and other states, are refused here.

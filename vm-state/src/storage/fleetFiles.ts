@@ -176,13 +176,12 @@ export class FilesFleet implements FleetStorage {
         if (tmp === undefined) {
             throw conflict(`no copy ${snap} of ${state} was announced here (receive-replica first)`);
         }
-        const why = refusedImage(this.root.path([...this.replicaTmp(state, snap), "data.img"]));
+        // Looked at, never followed: a link that arrived is refused (the resolver would stop at it).
+        const image = `${tmp}/data.img`;
+        const why = refusedImage(image);
         try {
             if (why === undefined) {
-                renameSync(
-                    this.root.path([...this.replicaTmp(state, snap), "data.img"]),
-                    this.root.path(["states", ".replicas", state, `${snap}.img`]),
-                );
+                renameSync(image, this.root.path(["states", ".replicas", state, `${snap}.img`]));
             }
         } catch (err) {
             throw fail(`keeping the replica ${snap} failed: ${systemMessage(err)}`);
@@ -284,7 +283,7 @@ export class FilesFleet implements FleetStorage {
      */
     async inAfter(state: string, which: Which | "resume", ok: boolean): Promise<void> {
         const into = this.inDir(state);
-        const image = this.inDir(state, "data.img");
+        const image = `${into}/data.img`; // looked at, never followed
         const why = refusedImage(image);
         if (!ok || why !== undefined) {
             if (which === "initial" || why !== undefined) {
