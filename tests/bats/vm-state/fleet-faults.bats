@@ -214,7 +214,7 @@ free_mib() { echo $(($(df --output=avail -B1M "$1" | tail -1))); }
   for kind in link char; do
     run fleet_ssh big receive-replica web main "$snap"
     [ "$status" -eq 0 ] || { echo "$output"; return 1; }
-    [ "$(jq -r .path <<<"$output")" = "web/$snap/data.img" ]
+    [ "$(jq -r .path <<<"$output")" = "web/$snap" ]
     rm -f "$BATS_TEST_TMPDIR/data.img"
     case $kind in
       link) ln -s /etc/shadow "$BATS_TEST_TMPDIR/data.img" ;;
@@ -222,7 +222,7 @@ free_mib() { echo $(($(df --output=avail -B1M "$1" | tail -1))); }
     esac
     # The source's own rsync with --links and --devices (vm-state never sends them): rrsync -wo
     # munges links and drops devices; whatever arrived is never kept.
-    run rsync --links --devices --specials -e "$(fleet_rsh)" "$BATS_TEST_TMPDIR/data.img" "big:web/$snap/data.img"
+    run rsync --links --devices --specials -e "$(fleet_rsh)" "$BATS_TEST_TMPDIR/data.img" "big:web/$snap"
     [ -z "$(find "$big_root" -type b -o -type c -o -type p)" ] || { echo "$kind: $(find "$big_root" -type b -o -type c -o -type p)"; return 1; }
     run fleet_ssh big keep-replica web main "$snap"
     [ "$status" -ne 0 ]

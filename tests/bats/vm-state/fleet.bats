@@ -257,7 +257,7 @@ RSYNC_RECEIVE='rsync --server -ISze.LsfxCIvu --max-size=17592186044416 --inplace
   run fleet_ssh main "$RSYNC_SEND web/data.img"
   [ "$status" -eq 4 ]
   [[ $output == *"no move of state web is in progress here (it starts with send-snapshot)"* ]]
-  run fleet_ssh big "$RSYNC_RECEIVE web/_replica-big-20250101-000000/data.img"
+  run fleet_ssh big "$RSYNC_RECEIVE web/_replica-big-20250101-000000"
   [ "$status" -eq 4 ]
   [[ $output == *"no copy _replica-big-20250101-000000 of web is announced here (it starts with receive-replica)"* ]]
   # A real rsync client gets nothing either.
@@ -307,7 +307,7 @@ RSYNC_RECEIVE='rsync --server -ISze.LsfxCIvu --max-size=17592186044416 --inplace
   local snap
   snap=$(jq -r '.receiving' "$(host_root big)/.vm-state-fleet/replicas/db.json")
   [[ $snap == _replica-big-* ]]
-  run fleet_ssh big "$RSYNC_SEND db/$snap/data.img" </dev/null
+  run fleet_ssh big "$RSYNC_SEND db/$snap" </dev/null
   [ "$status" -eq 1 ]
   [[ $output == *"rrsync error: reading from write-only server is not allowed"* ]]
   resume_run

@@ -54,8 +54,8 @@ describe("parseRsyncRequest: what fleet-serve hands to rrsync", () => {
     test.each([
         ["rsync --server --sender -ISze.LsfxCIvu --inplace . web/data.img", "web/data.img"],
         [
-            "rsync --server -ISze.LsfxCIvu --max-size=17592186044416 --inplace . web/_replica-big-20250101-000000/data.img",
-            "web/_replica-big-20250101-000000/data.img",
+            "rsync --server -ISze.LsfxCIvu --max-size=17592186044416 --inplace . web/_replica-big-20250101-000000",
+            "web/_replica-big-20250101-000000",
         ],
     ])("%s", (request, path) => {
         expect(parseRsyncRequest(request)?.path).toBe(path);

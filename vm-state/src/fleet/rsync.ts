@@ -166,8 +166,10 @@ export function parseRsyncRequest(request: string): RsyncRequest | undefined {
 }
 
 /**
- * Hands the request to rrsync confined to DIR: read-only for a move's send, write-only (no
- * deletes, links munged) for a replica's receive; the path rewritten to `data.img` in DIR. rrsync
+ * Hands the request to rrsync confined to DIR: read-only for a move's send (the path rewritten to
+ * `data.img` in DIR), write-only (no deletes, links munged) for a replica's receive (the path
+ * rewritten to DIR itself, `.`: rrsync pins an existing destination file to /proc/self/fd/N,
+ * where rsync cannot update the seeded copy in place, so the file is named by the sender). rrsync
  * and the rsync it runs talk to the client on this process's stdin and stdout; their stderr is
  * the client's to show. Resolves when rsync is done; a refusal or a failed transfer throws.
  */
@@ -175,7 +177,10 @@ export async function handOver(run: Run, mode: "send" | "receive", dir: string, 
     const args = mode === "send" ? ["-ro", dir] : ["-wo", "-no-del", "-munge", dir];
     const child = childProcess().spawn("rrsync", args, {
         stdio: "inherit",
-        env: { ...run.childEnv, SSH_ORIGINAL_COMMAND: [...request.words, "data.img"].join(" ") },
+        env: {
+            ...run.childEnv,
+            SSH_ORIGINAL_COMMAND: [...request.words, mode === "send" ? "data.img" : "."].join(" "),
+        },
         signal: run.signal,
     });
     const { code } = await collect(child, false);

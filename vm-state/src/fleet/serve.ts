@@ -385,8 +385,8 @@ class Server {
     /**
      * An rsync client's request (fleet/rsync.ts): `<state>/data.img` reads the image of a state
      * this host is moving to the connecting host (rrsync -ro on `states/<state>`);
-     * `<state>/<snap>/data.img` writes the replica copy the connecting host announced with
-     * receive-replica (rrsync -wo on its temporary directory). Anything else is refused here,
+     * `<state>/<snap>` writes the replica copy the connecting host announced with receive-replica
+     * into its temporary directory (rrsync -wo on that directory). Anything else is refused here,
      * before rrsync runs; rrsync then refuses what its options list does not allow.
      */
     async rsync(request: RsyncRequest): Promise<void> {
@@ -410,7 +410,7 @@ class Server {
             }
             return handOver(this.run, "send", dir, request);
         }
-        if (parts.length === 3 && parts[2] === "data.img") {
+        if (parts.length === 2 && parts[1].startsWith("_replica-")) {
             const [state, snap] = parts;
             this.name("state", state);
             this.snapName(snap, false);
@@ -424,7 +424,7 @@ class Server {
             this.peer(from);
             return handOver(this.run, "receive", dir, request);
         }
-        this.refuse(`${shown(this.request)}: rsync reads <state>/data.img or writes <state>/<snapshot>/data.img only`);
+        this.refuse(`${shown(this.request)}: rsync reads <state>/data.img or writes into <state>/<snapshot> only`);
     }
 
     private async pruneReplica(args: string[]): Promise<void> {

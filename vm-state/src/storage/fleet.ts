@@ -18,7 +18,7 @@ export const largestImage = stateSizeGiB.max * 1024 ** 3;
 /**
  * A file that rsync moves: LOCAL on this host, REMOTE the path the other host's fleet-serve maps
  * to the one directory rrsync restricts that transfer to (`<state>/data.img` for a move's send,
- * `<state>/<snap>/data.img` for a replica's receive).
+ * `<state>/<snap>` for a replica's receive: the directory the sender's data.img goes into).
  */
 export interface RsyncFile {
     readonly rsync: true;

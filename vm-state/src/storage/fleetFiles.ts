@@ -162,7 +162,7 @@ export class FilesFleet implements FleetStorage {
                 rmSync(this.root.path([...this.replicaTmp(state, snap), "data.img"]), { force: true });
             }
         }
-        return { transfer: "rsync", path: `${state}/${snap}/data.img`, seededFrom: seeded ? latest : null };
+        return { transfer: "rsync", path: `${state}/${snap}`, seededFrom: seeded ? latest : null };
     }
 
     replicaRsyncDir(state: string, snap: string): string | undefined {
@@ -338,7 +338,7 @@ export class FilesFleet implements FleetStorage {
         return {
             rsync: true,
             local: this.root.path(["states", ".fleet-out", state, "data.img"]),
-            remote: `${state}/${snap}/data.img`,
+            remote: `${state}/${snap}`,
         };
     }
 
