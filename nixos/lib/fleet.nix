@@ -4,7 +4,9 @@
 #   self, peers     this host's entry of fleet.hosts, and the others
 #   authorizedKeys  root's extra authorized_keys lines: the fleet's transfer key, which runs only
 #                   `vm-state fleet-serve` (whatever the client asks, it arrives in
-#                   $SSH_ORIGINAL_COMMAND), only from the peers' addresses, with nothing forwarded
+#                   $SSH_ORIGINAL_COMMAND), only from the peers' addresses, with nothing forwarded;
+#                   an rsync request is handed by fleet-serve to rrsync, confined to the one
+#                   directory of the transfer in progress (docs/vm-state.md), never to a shell
 #   etc             { "<path>" = text; }: the SSH client side for vm-state, `ssh -F <ssh_config>
 #                   <host>`: the transfer key, the peers' pinned host keys and nothing else
 #   replicas        the replications this host sends (`from` is self): { state; to; every;

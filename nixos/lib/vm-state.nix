@@ -21,9 +21,10 @@ in
     name = "vm-state";
     # util-linux: flock (the lock), mount; coreutils: cp --sparse (copies without reflinks);
     # e2fsprogs: mkfs.ext4, e2label; systemd: systemctl, journalctl; cloud-hypervisor: ch-remote
-    # (pauses a running VM for a consistent snapshot on files/xfs); openssh, gnutar: the fleet
-    # commands (ssh to the other hosts; tar --sparse streams on files/xfs, docs/vm-state.md).
-    runtimeInputs = with pkgs; [ util-linux coreutils e2fsprogs systemd cloud-hypervisor openssh gnutar ] ++ zfsInputs;
+    # (pauses a running VM for a consistent snapshot on files/xfs); openssh, rsync, rrsync: the
+    # fleet commands (ssh to the other hosts; files/xfs images move by rsync, and fleet-serve hands
+    # an rsync request to rrsync, which runs pkgs.rsync itself: ../rules/runtime.json rrsync).
+    runtimeInputs = with pkgs; [ util-linux coreutils e2fsprogs systemd cloud-hypervisor openssh rsync rrsync ] ++ zfsInputs;
     # NODE_COMPILE_CACHE (Node >= 22.1; the host's is 24): V8's compiled code for the bundle, in a
     # directory only root can write (tmpfiles in modules/hypervisor.nix); Node skips it quietly where
     # it cannot be written (a user's `vm-state help`), and a new bundle misses it (hash of the source).

@@ -54,7 +54,7 @@ unit_types() {
 }
 
 @test "runtime.json: every upstream fact cites a repository and a path" {
-  jq -e '[.microvmUnit, .notifySocket, .nixosModules, .tailscaleRoutingFeatures][] | .sources
+  jq -e '[.microvmUnit, .notifySocket, .nixosModules, .tailscaleRoutingFeatures, .rrsync][] | .sources
          | length > 0 and all(.repo and (.path or .issue) and .what)' "$RUNTIME"
   # The pins it was read at are the ones the flake locks.
   [ "$(jq -r .pins.microvm.rev "$RUNTIME")" = "$(jq -r .nodes.microvm.locked.rev "$NIXOS/flake.lock")" ]

@@ -13,7 +13,7 @@
 # fleet_setup BACKEND: files (the suite's backend) or zfs (the recording fake zfs on every host).
 fleet_setup() {
   require_root
-  require_tools ssh ssh-keygen sshd tar setsid
+  require_tools ssh ssh-keygen sshd setsid rsync rrsync python3
   FLEET_SSHD=$(command -v sshd) # found where require_tools found it (sshd runs by its absolute path)
   FLEET_TEST_BACKEND=$1
   if [[ $1 == files ]]; then FLEET_TEST_BACKEND=$TEST_BACKEND; fi
@@ -187,6 +187,11 @@ fleet_ssh() {
   ssh -F "$FLEET/ssh_config" -i "$FLEET/transfer_key" -l root -o IdentitiesOnly=yes -o BatchMode=yes \
     -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$FLEET/known_hosts" -o GlobalKnownHostsFile=/dev/null \
     -o LogLevel=ERROR -o HostName=127.0.0.1 "$host" "$@"
+}
+
+# rsync's -e for the fleet's key, as vm-state builds it (fleet/rsync.ts), for tests that run rsync themselves.
+fleet_rsh() {
+  printf '%s' "ssh -F $FLEET/ssh_config -i $FLEET/transfer_key -l root -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$FLEET/known_hosts -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -o HostName=127.0.0.1"
 }
 
 # A running VM on HOST's SLOT with the state NAME holding TEXT at 512 MiB.

@@ -19,6 +19,9 @@ teardown() {
 @test "a move: copied while it runs, the source stopped only for the catch-up, byte for byte, started on the target last" {
   web_on_main "first data"
   pause_at copied big fleet-pull web --from main --slot slot3 --json
+  # The catch-up writes into this first copy (rsync --inplace): the same file becomes the state.
+  local first_inode
+  first_inode=$(stat -c %i "$(host_root big)/states/.fleet-in-web/data.img")
   # The first copy is done and nothing stopped: the VM still runs on main, and big has no state.
   host_running main slot1
   [ ! -s "$FAKE_SYSTEMCTL_LOG" ]
@@ -37,6 +40,7 @@ teardown() {
   [ "$(checksum "$(host_img big web)")" = "$source_sum" ]
   [ "$(get_text "$(host_img big web)" $((512 * MiB)) 32)" = "written while the first copy ran" ]
   [ "$(allocated "$(host_img big web)")" -lt $((256 * MiB)) ] # still sparse (1 GiB apparent)
+  [ "$(stat -c %i "$(host_img big web)")" = "$first_inode" ]  # no second copy was made
   # main stopped slot1 once, then big started slot3, on the complete copy; nothing started on main.
   [ "$(grep -c 'microvm@slot1' "$FAKE_SYSTEMCTL_LOG")" -eq 1 ]
   [ "$(line_of 'stop microvm@slot1.service')" -lt "$(line_of 'start microvm@slot3.service')" ]
@@ -47,7 +51,8 @@ teardown() {
   local json
   json=$(cat "$BATS_TEST_TMPDIR/paused.out")
   [ "$(jq -r '[.state, .from, .to, .slot, .sourceSlot] | join(" ")' <<<"$json")" = "web main big slot3 slot1" ]
-  [ "$(jq -r '.bytesWhileRunning > 8388608 and .bytesWhileStopped > 8388608 and .stoppedMs > 0' <<<"$json")" = true ]
+  # The first copy carried the 8 MiB of data; the catch-up only the block written since (a delta).
+  [ "$(jq -r '.bytesWhileRunning > 8388608 and .bytesWhileStopped > 0 and .bytesWhileStopped < 1048576 and .stoppedMs > 0' <<<"$json")" = true ]
   grep -q "moved state web from main to big: .* sent while it ran, .* after it stopped; slot1 on main was stopped for [0-9.]* s; slot3 runs it now" "$BATS_TEST_TMPDIR/paused.err"
   # main: the state is gone from every listing, its name is free, the copy kept hidden.
   [ -z "$(states_on main)" ]
@@ -239,6 +244,77 @@ teardown() {
   grep -q "127.0.0.1 refused: 'rm -rf /'" "$(host_root main)/.vm-state-fleet/fleet.log"
 }
 
+# An rsync client's request as rsync 3.5.0 sends it for our flags (fleet/rsync.ts rsyncFlags).
+RSYNC_SEND='rsync --server --sender -ISze.LsfxCIvu --inplace .'
+RSYNC_RECEIVE='rsync --server -ISze.LsfxCIvu --max-size=17592186044416 --inplace .'
+
+@test "fleet-serve hands rsync only the transfer in progress with the connecting host; none, another path or another state is refused" {
+  web_on_main
+  fleet_state main db "" "data of db"
+  local sum
+  sum=$(checksum "$(host_img main web)")
+  # No move, no replica announced: nothing to read or write.
+  run fleet_ssh main "$RSYNC_SEND web/data.img"
+  [ "$status" -eq 4 ]
+  [[ $output == *"no move of state web is in progress here (it starts with send-snapshot)"* ]]
+  run fleet_ssh big "$RSYNC_RECEIVE web/_replica-big-20250101-000000"
+  [ "$status" -eq 4 ]
+  [[ $output == *"no copy _replica-big-20250101-000000 of web is announced here (it starts with receive-replica)"* ]]
+  # A real rsync client gets nothing either.
+  run rsync -e "$(fleet_rsh)" main:web/data.img "$BATS_TEST_TMPDIR/got.img"
+  [ "$status" -ne 0 ]
+  [ ! -e "$BATS_TEST_TMPDIR/got.img" ]
+  # While web moves to big: paths other than the one image, and other states, are refused here.
+  pause_at copied big fleet-pull web --from main
+  local request
+  for request in "$RSYNC_SEND /etc/shadow" "$RSYNC_SEND web/../db/data.img" "$RSYNC_SEND web" "$RSYNC_SEND web/data.img db/data.img" \
+    "$RSYNC_SEND 'web/data.img'" "$RSYNC_SEND web/data.img;id" "$RSYNC_SEND web/{data.img,x}"; do
+    run fleet_ssh main "$request"
+    [ "$status" -eq 2 ] || { echo "'$request' gave $status: $output"; return 1; }
+    [[ $output == *"vm-state: fleet-serve refused '"* ]]
+  done
+  run fleet_ssh main "$RSYNC_SEND db/data.img"
+  [ "$status" -eq 4 ]
+  [[ $output == *"no move of state db is in progress here"* ]]
+  resume_run
+  [ "$PAUSED_STATUS" -eq 0 ]
+  [ "$(checksum "$(host_img big web)")" = "$sum" ]
+  grep -q "127.0.0.1 request: $RSYNC_SEND web/data.img" "$(host_root main)/.vm-state-fleet/fleet.log"
+}
+
+@test "rrsync confines the transfer: no write to a move's send, no read of a replica's receive, no option it does not allow, no .. in an option" {
+  web_on_main
+  local sum
+  sum=$(checksum "$(host_img main web)")
+  pause_at copied big fleet-pull web --from main
+  # A write to the state being sent (rrsync -ro).
+  run fleet_ssh main "${RSYNC_RECEIVE/--max-size=17592186044416 /} web/data.img" </dev/null
+  [ "$status" -eq 1 ]
+  [[ $output == *"rrsync error: sending to read-only server is not allowed"* ]]
+  # Options rrsync refuses (its long_opts -1), and a path out of its directory in an option.
+  run fleet_ssh main "rsync --server --sender --copy-devices -ISze.LsfxCIvu . web/data.img" </dev/null
+  [ "$status" -eq 1 ]
+  [[ $output == *"rrsync error: option --copy-devices has been disabled on this server."* ]]
+  run fleet_ssh main "rsync --server --sender -ISze.LsfxCIvu --files-from=.. . web/data.img" </dev/null
+  [ "$status" -eq 1 ]
+  [[ $output == *"rrsync error: do not use .. in --files-from"* ]]
+  resume_run
+  [ "$PAUSED_STATUS" -eq 0 ]
+  [ "$(checksum "$(host_img big web)")" = "$sum" ]
+  # A replica's receive is write-only (rrsync -wo): its announced copy cannot be read back.
+  fleet_state main db slot2 "data of db"
+  pause_at replicating main replicate db --to big
+  local snap
+  snap=$(jq -r '.receiving' "$(host_root big)/.vm-state-fleet/replicas/db.json")
+  [[ $snap == _replica-big-* ]]
+  run fleet_ssh big "$RSYNC_SEND db/$snap" </dev/null
+  [ "$status" -eq 1 ]
+  [[ $output == *"rrsync error: reading from write-only server is not allowed"* ]]
+  resume_run
+  [ "$PAUSED_STATUS" -eq 0 ]
+  cmp "$(host_img main db)" "$(host_root big)/states/.replicas/db/$snap.img"
+}
+
 @test "fleet-serve not run by sshd (no SSH_CLIENT) refuses with exit 2, saying so, and logs it" {
   web_on_main
   unset SSH_CLIENT
@@ -302,6 +378,9 @@ resume slot1" ]
   [ "$second" != "$first" ]
   [ "$(jq -c .pruned <<<"$output")" = "[\"$first\"]" ]
   [ "$(ls "$(host_root big)/states/.replicas/web")" = "$second.img" ]
+  cmp "$(host_img main web)" "$(host_root big)/states/.replicas/web/$second.img"
+  # On xfs the target seeds the new copy with a reflink of the newest: rsync sends the delta.
+  if [[ $TEST_BACKEND == xfs ]]; then [ "$(jq -r '.bytes < 1048576' <<<"$output")" = true ]; fi
 
   # Retention by hours and days, as sanoid counts: the newest copy of each of the last N hours
   # (days) that have one; the newest copy always.

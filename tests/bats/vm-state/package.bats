@@ -29,7 +29,7 @@ package_eval() {
         writeShellApplication = a: a // { outPath = store + \"/\" + a.name; };
         inherit nodejs;
       } // builtins.listToAttrs (map (n: { name = n; value = \"pkg-\" + n; })
-        [ \"jq\" \"util-linux\" \"coreutils\" \"e2fsprogs\" \"systemd\" \"cloud-hypervisor\" \"openssh\" \"gnutar\" \"gnused\" \"gnugrep\" ]);
+        [ \"jq\" \"util-linux\" \"coreutils\" \"e2fsprogs\" \"systemd\" \"cloud-hypervisor\" \"openssh\" \"rsync\" \"rrsync\" \"gnused\" \"gnugrep\" ]);
       lib = {
         optional = c: x: if c then [ x ] else [ ];
         concatMapStrings = f: l: builtins.concatStringsSep \"\" (map f l);
@@ -132,7 +132,9 @@ install_package() {
   [ "$status" -eq 0 ]
   [ "$(jq -r .name <<<"$output")" = vm-state ]
   [[ "$(jq -r .text <<<"$output")" == *"exec $(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/bin/node $BUILD \"\$@\""* ]]
-  [ "$(jq -c .runtimeInputs <<<"$output")" = '["pkg-util-linux","pkg-coreutils","pkg-e2fsprogs","pkg-systemd","pkg-cloud-hypervisor","pkg-openssh","pkg-gnutar"]' ]
+  [ "$(jq -c .runtimeInputs <<<"$output")" = '["pkg-util-linux","pkg-coreutils","pkg-e2fsprogs","pkg-systemd","pkg-cloud-hypervisor","pkg-openssh","pkg-rsync","pkg-rrsync"]' ]
+  # rrsync is nixpkgs' package of that name (runtime.json cites where it installs bin/rrsync).
+  [ "$(jq -r '.rrsync.package + " " + .rrsync.bin' "$REPO/nixos/rules/runtime.json")" = "rrsync bin/rrsync" ]
   [[ "$(jq -r .text <<<"$output")" != *npm* ]]
   # Node's compile cache in a directory only root can write (the module's tmpfiles rule makes it).
   [[ "$(jq -r .text <<<"$output")" == *"export NODE_COMPILE_CACHE=/var/cache/vm-state"* ]]

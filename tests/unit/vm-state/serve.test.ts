@@ -67,6 +67,14 @@ describe("fleet-serve", () => {
         ["send-resume web big nottoken", "not a resume token"],
         ["receive-replica web big _replica-big-20250101-000000", "not a replica snapshot name for main"],
         ["prune-replica web big yearly=3", "'yearly=3' is not KIND=N"],
+        ["keep-replica web big _replica-big-20250101-000000", "not a replica snapshot name for main"],
+        ["rsync --server --sender -ISz . /etc/shadow", "not an rsync server request for one plain path"],
+        ["rsync --server --sender -ISz . web/{data.img,x}", "not an rsync server request for one plain path"],
+        ["rsync --server --sender -ISz . web", "rsync reads <state>/data.img or writes into <state>/<snapshot> only"],
+        ["rsync --server --sender -ISz . web/x/y/data.img", "rsync reads <state>/data.img or writes"],
+        ["rsync --server -ISz . web/..%2/data.img", "not an rsync server request for one plain path"],
+        ["rsync --server -ISz . web/../data.img", "rsync reads <state>/data.img or writes"],
+        ["rsync --server -ISz . web/_replica-x", "not a replica snapshot name for main"],
     ])("%s is refused (exit 2) and logged", async (request, message) => {
         const r = await serve(request, request === "send-snapshot web big" ? "10.0.0.9 1 22" : "10.0.0.2 50000 22");
         expect(r.code).toBe(2);

@@ -26,6 +26,7 @@ import { nowSeconds } from "../time";
 import { backendFamily, recordRun, FleetConfig, readFleet } from "./config";
 import { fleetLock } from "./locks";
 import { FleetRecord } from "./records";
+import { rsyncCopy } from "./rsync";
 import { Transport } from "./transport";
 
 const text = (v: unknown): string => (typeof v === "string" ? v : "");
@@ -85,7 +86,18 @@ class Pull {
         const receiver = await this.storage.inReceiver(state, how);
         let bytes: number;
         try {
-            bytes = await this.transport.streamFrom(from, request, name, receiver);
+            if ("rsync" in receiver) {
+                // The source records the send and says where its image is; rsync then reads it.
+                const answer = await this.transport.callJson(from, request);
+                if (answer.transfer !== "rsync" || answer.path !== receiver.remote) {
+                    throw fail(
+                        `${from} answered ${shown(request)} with something other than the rsync transfer of ${receiver.remote} (is the same vm-state installed there?)`,
+                    );
+                }
+                bytes = await rsyncCopy(this.transport, this.run, from, receiver, "from", name);
+            } else {
+                bytes = await this.transport.streamFrom(from, request, name, receiver);
+            }
         } catch (err) {
             await this.storage.inAfter(state, how === "resume" ? which : how, false);
             throw err;

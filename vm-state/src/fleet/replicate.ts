@@ -9,7 +9,7 @@
 import { parseArgs } from "../args";
 import { loadConfig } from "../config";
 import { openChange, openView } from "../context";
-import { conflict, UsageError } from "../errors";
+import { conflict, fail, UsageError } from "../errors";
 import { checkName } from "../names";
 import { Run } from "../run";
 import { openFleetStorage } from "../storage/fleet";
@@ -18,6 +18,7 @@ import { nowSeconds, utcStamp } from "../time";
 import { whilePaused } from "../commands/snapshot";
 import { backendFamily, recordRun, configuredKeep, maxKeep, readFleet } from "./config";
 import { fleetLock } from "./locks";
+import { rsyncCopy } from "./rsync";
 import { Transport, streamTo } from "./transport";
 
 const kinds = ["hourly", "daily", "weekly", "monthly"] as const;
@@ -121,14 +122,23 @@ export async function replicate(run: Run, argv: readonly string[]): Promise<void
     });
     ch.lock.release();
     run.log(`replicating ${state} to ${to} as ${snap}${base !== "" ? ` (incremental from ${base})` : ""}`);
-    const bytes = await streamTo(
-        transport,
-        run,
-        to,
-        `receive-replica ${state} ${self} ${snap}`,
-        "replicating",
-        storage.replSender(state, snap, base),
-    );
+    const sender = storage.replSender(state, snap, base);
+    let bytes: number;
+    if ("rsync" in sender) {
+        // The target makes the copy's temporary directory (seeded with its newest copy), rsync
+        // writes into it, and the target keeps it once it is a regular file.
+        const request = `receive-replica ${state} ${self} ${snap}`;
+        const ready = await transport.callJson(to, request);
+        if (ready.transfer !== "rsync" || ready.path !== sender.remote) {
+            throw fail(
+                `${to} answered ${shown(request)} with something other than the rsync transfer of ${sender.remote} (is the same vm-state installed there?)`,
+            );
+        }
+        bytes = await rsyncCopy(transport, run, to, sender, "to", "replicating");
+        await transport.callJson(to, `keep-replica ${state} ${self} ${snap}`);
+    } else {
+        bytes = await streamTo(transport, run, to, `receive-replica ${state} ${self} ${snap}`, "replicating", sender);
+    }
     const done = await openChange(run);
     await storage.replDone(state, snap, to);
     undo.dismiss();

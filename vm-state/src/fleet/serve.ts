@@ -8,7 +8,10 @@
  *
  * The source's side of a move (send-snapshot, send-resume, stop-and-release, send-incremental,
  * finish-move, cancel-move: each names the target, which must be the one the move's record
- * names) and the target's side of a replication (receive-replica, prune-replica), and `status`.
+ * names) and the target's side of a replication (receive-replica, keep-replica, prune-replica),
+ * and `status`. On files/xfs the image itself moves by rsync: a request `rsync --server ...` is
+ * allowed only for the transfer this host is doing with the connecting host, and handed to
+ * rrsync confined to that transfer's one directory (fleet/rsync.ts).
  */
 import { loadConfig } from "../config";
 import { Change, openChange, openView, View } from "../context";
@@ -22,6 +25,7 @@ import { shown } from "../text";
 import { backendFamily, FleetConfig, readFleet, ReplicaKeep } from "./config";
 import { fleetLock } from "./locks";
 import { FleetRecord } from "./records";
+import { handOver, parseRsyncRequest, RsyncRequest } from "./rsync";
 
 export const serveOperations = [
     "status",
@@ -32,6 +36,7 @@ export const serveOperations = [
     "finish-move",
     "cancel-move",
     "receive-replica",
+    "keep-replica",
     "prune-replica",
 ] as const;
 type Operation = (typeof serveOperations)[number];
@@ -180,6 +185,9 @@ class Server {
             case "receive-replica":
                 this.count(args, 3);
                 return this.receiveReplica(args[0], args[1], args[2]);
+            case "keep-replica":
+                this.count(args, 3);
+                return this.keepReplica(args[0], args[1], args[2]);
             case "prune-replica":
                 return this.pruneReplica(args);
         }
@@ -234,7 +242,10 @@ class Server {
         await this.storage.outPrepare(state, "initial");
         ch.lock.release();
         this.run.log(`sending state ${state} to ${to} while it runs`);
-        await this.storage.outSend(state, "initial");
+        const answer = await this.storage.outSend(state, "initial");
+        if (answer !== undefined) {
+            this.answer(answer);
+        }
     }
 
     private async sendResume(state: string, to: string, token: string): Promise<void> {
@@ -285,7 +296,10 @@ class Server {
         this.outCheck(state, to, "released");
         await this.needState(state);
         this.run.log(`sending what changed in ${state} since the first copy`);
-        await this.storage.outSend(state, "final");
+        const answer = await this.storage.outSend(state, "final");
+        if (answer !== undefined) {
+            this.answer(answer);
+        }
     }
 
     /** The target holds the state now: the copy here is hidden (until gc --fleet-moved). */
@@ -322,12 +336,20 @@ class Server {
         await cancelMove(ch, this.storage, state, this.self);
     }
 
+    private snapName(snap: string, resume: boolean): void {
+        if (
+            !(resume && snap === "resume") &&
+            !new RegExp(`^_replica-${this.self}-[0-9]{8}-[0-9]{6}(-[0-9]+)?$`).test(snap)
+        ) {
+            this.refuse(`${shown(this.request)}: not a replica snapshot name for ${this.self}`);
+        }
+    }
+
+    /** zfs: the stream on stdin; files/xfs: announces SNAP for the source's rsync (the answer says where). */
     private async receiveReplica(state: string, from: string, snap: string): Promise<void> {
         this.name("state", state);
         this.peer(from);
-        if (snap !== "resume" && !new RegExp(`^_replica-${this.self}-[0-9]{8}-[0-9]{6}(-[0-9]+)?$`).test(snap)) {
-            this.refuse(`${shown(this.request)}: not a replica snapshot name for ${this.self}`);
-        }
+        this.snapName(snap, true);
         await this.replicaLock(state);
         const records = this.view.records;
         const have = text(records.get("replicas", state)?.from);
@@ -337,9 +359,72 @@ class Server {
         if (have === "" && (await this.storage.replicaExists(state))) {
             throw conflict(`${this.self} holds replica data of ${state} that no record names; remove it first`);
         }
-        records.put("replicas", state, { from });
-        await this.storage.replicaReceive(state, snap);
+        records.put("replicas", state, { from, receiving: null });
+        const ready = await this.storage.replicaReceive(state, snap);
+        if (ready !== undefined) {
+            records.put("replicas", state, { receiving: snap });
+        }
+        this.answer(ready ?? { received: snap });
+    }
+
+    /** files/xfs: the copy SNAP the source's rsync wrote is kept (a regular file, not too large) or removed. */
+    private async keepReplica(state: string, from: string, snap: string): Promise<void> {
+        this.name("state", state);
+        this.peer(from);
+        this.snapName(snap, false);
+        await this.replicaLock(state);
+        const record = this.view.records.get("replicas", state);
+        if (text(record?.from) !== from || text(record?.receiving) !== snap) {
+            throw conflict(`${this.self} expects no copy ${snap} of ${state} from ${from}`);
+        }
+        this.view.records.put("replicas", state, { receiving: null });
+        await this.storage.replicaKeep(state, snap);
         this.answer({ received: snap });
+    }
+
+    /**
+     * An rsync client's request (fleet/rsync.ts): `<state>/data.img` reads the image of a state
+     * this host is moving to the connecting host (rrsync -ro on `states/<state>`);
+     * `<state>/<snap>` writes the replica copy the connecting host announced with receive-replica
+     * into its temporary directory (rrsync -wo on that directory). Anything else is refused here,
+     * before rrsync runs; rrsync then refuses what its options list does not allow.
+     */
+    async rsync(request: RsyncRequest): Promise<void> {
+        const parts = request.path.split("/");
+        if (parts.length === 2 && parts[1] === "data.img") {
+            const state = parts[0];
+            this.name("state", state);
+            await this.outLock(state);
+            const to = text(this.view.records.get("out", state)?.to);
+            if (to === "") {
+                throw conflict(`no move of state ${state} is in progress here (it starts with send-snapshot)`);
+            }
+            this.peer(to);
+            this.outCheck(state, to, "copying", "released");
+            await this.needState(state);
+            const dir = this.storage.outRsyncDir(state);
+            if (dir === undefined) {
+                this.refuse(
+                    `${shown(this.request)}: the ${this.view.config.backend} backend moves states without rsync`,
+                );
+            }
+            return handOver(this.run, "send", dir, request);
+        }
+        if (parts.length === 2 && parts[1].startsWith("_replica-")) {
+            const [state, snap] = parts;
+            this.name("state", state);
+            this.snapName(snap, false);
+            await this.replicaLock(state);
+            const record = this.view.records.get("replicas", state);
+            const from = text(record?.from);
+            const dir = this.storage.replicaRsyncDir(state, snap);
+            if (from === "" || text(record?.receiving) !== snap || dir === undefined) {
+                throw conflict(`no copy ${snap} of ${state} is announced here (it starts with receive-replica)`);
+            }
+            this.peer(from);
+            return handOver(this.run, "receive", dir, request);
+        }
+        this.refuse(`${shown(this.request)}: rsync reads <state>/data.img or writes into <state>/<snapshot> only`);
     }
 
     private async pruneReplica(args: string[]): Promise<void> {
@@ -443,7 +528,7 @@ export async function fleetServe(run: Run, argv: readonly string[]): Promise<voi
     const storage = await openFleetStorage({ run, proc: view.proc, layout: view.layout, config }, view.driver);
     const vars = run.childEnv;
     const request = vars.SSH_ORIGINAL_COMMAND ?? "";
-    const server = new Server(run, view, fleet, storage, request);
+    const server: Server = new Server(run, view, fleet, storage, request);
     // sshd sets SSH_CLIENT for the forced command; without it the request did not come over SSH
     // (a shell or a unit ran it), and no peer's address could be checked.
     if (sshClientAddress(vars) === "") {
@@ -457,6 +542,14 @@ export async function fleetServe(run: Run, argv: readonly string[]): Promise<voi
     }
     if (request.length > maxRequest) {
         server.refuse(`a request of ${request.length} characters`);
+    }
+    if (request.startsWith("rsync ")) {
+        const rsync = parseRsyncRequest(request);
+        if (rsync === undefined) {
+            server.refuse(`${shown(request)}: not an rsync server request for one plain path`);
+        }
+        view.records.log(sshClientAddress(vars), `request: ${request}`);
+        return server.rsync(rsync);
     }
     if (!requestPattern.test(request)) {
         server.refuse(`${shown(request)}: a request is an operation and names separated by single spaces`);

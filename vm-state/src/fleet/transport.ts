@@ -11,6 +11,7 @@
  * a line of this host's.
  */
 import type { ChildProcess } from "child_process";
+import type { Readable } from "stream";
 import { accessSync, constants, statSync } from "fs";
 import { exitCodes, fail, VmStateError } from "../errors";
 import { Run } from "../run";
@@ -32,19 +33,15 @@ const hostKeyRefusals = [
     "No ECDSA host key is known",
 ];
 
-function childProcess(): typeof import("child_process") {
+export function childProcess(): typeof import("child_process") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require("child_process") as typeof import("child_process");
 }
 
-/** A stream's receiving end: a command that reads the stream on stdin. */
+/** A stream's receiving end (zfs receive): a command that reads the stream on stdin. */
 export interface Receiver {
     readonly cmd: string;
     readonly args: readonly string[];
-    /** Looks at the first bytes (from the host named) before anything reaches the receiver; throws to refuse the stream. */
-    readonly guard?: (head: Buffer, from: string) => void;
-    /** Bytes the guard needs. */
-    readonly guardBytes?: number;
 }
 
 export class Transport {
@@ -70,8 +67,13 @@ export class Transport {
         return h;
     }
 
-    /** The ssh command line for HOST. */
+    /** The ssh command line for HOST: `sshCommand` and the host. */
     sshArgs(name: string): string[] {
+        return [...this.sshCommand(name).slice(1), "--", name];
+    }
+
+    /** `ssh` and its options for HOST, the host itself not yet named (rsync's -e adds it). */
+    sshCommand(name: string): string[] {
         const key = this.fleet.transferKeyFile;
         try {
             accessSync(key, constants.R_OK);
@@ -84,11 +86,11 @@ export class Transport {
         const h = this.host(name);
         // prettier-ignore
         return [
-            "-F", this.sshConfig, "-i", key, "-l", "root",
+            "ssh", "-F", this.sshConfig, "-i", key, "-l", "root",
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
             "-o", `UserKnownHostsFile=${this.knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4", "-o", "LogLevel=ERROR",
-            "-o", `HostName=${h.address}`, "--", h.name,
+            "-o", `HostName=${h.address}`,
         ];
     }
 
@@ -162,85 +164,15 @@ export class Transport {
 
     /**
      * HOST's stream (the answer to REQUEST) into a local RECEIVER; the bytes passed. HOST's failure
-     * is reported first (the receiver then only saw a cut stream). Test hook: with
-     * VM_STATE_TEST_PHASE=PHASE, the stream's first MiB passes, then the run waits there.
+     * is reported first (the receiver then only saw a cut stream).
      */
     async streamFrom(name: string, request: string, phase: string, receiver: Receiver): Promise<number> {
         const ssh = this.spawn("ssh", [...this.sshArgs(name), request], ["ignore", "pipe", "pipe"]);
         const recv = this.spawn(receiver.cmd, receiver.args, ["pipe", "ignore", "pipe"]);
-        const sshDone = collect(ssh, false);
-        const recvDone = collect(recv, false);
-        recv.stdin?.on("error", () => undefined);
-        // A receiver that exits early (it refused the stream) never drains: stop reading then.
-        let recvClosed = false;
-        const recvGone = recvDone.then(() => {
-            recvClosed = true;
-        });
-        let bytes = 0;
-        let paused = false;
-        let refused: unknown;
-        let head = Buffer.alloc(0);
-        const need = receiver.guard ? (receiver.guardBytes ?? 512) : 0;
-        let guarded = need === 0;
-        const check = (): boolean => {
-            guarded = true;
-            try {
-                receiver.guard?.(head, name);
-                return true;
-            } catch (err) {
-                refused = err;
-                ssh.kill("SIGTERM");
-                recv.kill("SIGTERM");
-                return false;
-            }
-        };
-        const hook = this.run.env.testPhase?.name === phase;
-        const pass = async () => {
-            for await (const chunk of ssh.stdout as AsyncIterable<Buffer>) {
-                let data = chunk;
-                if (!guarded) {
-                    head = Buffer.concat([head, chunk]);
-                    if (head.length < need) {
-                        continue;
-                    }
-                    if (!check()) {
-                        break;
-                    }
-                    data = head;
-                }
-                bytes += data.length;
-                if (!recv.stdin?.write(data)) {
-                    await Promise.race([new Promise((r) => recv.stdin?.once("drain", r)), recvGone]);
-                }
-                if (recvClosed) {
-                    ssh.kill("SIGTERM");
-                    break;
-                }
-                if (hook && !paused && bytes >= 1024 * 1024) {
-                    paused = true;
-                    await this.run.phase(phase);
-                }
-            }
-            if (!guarded && head.length > 0 && check()) {
-                bytes += head.length;
-                recv.stdin?.write(head);
-            }
-            recv.stdin?.end();
-        };
-        await pass();
-        const [s, r] = await Promise.all([sshDone, recvDone]);
-        if (refused !== undefined) {
-            this.relay(name, s.err, 0);
-            throw refused;
-        }
+        const [bytes, s, r] = await pump(this.run, ssh, recv, phase);
         this.relay(name, s.err, s.code);
         if (r.code !== 0) {
-            const why = sanitise(r.err)
-                .split("\n")
-                .map((l) => l.trim())
-                .filter((l) => l !== "")
-                .pop();
-            throw fail(`receiving the stream from ${name} failed${why ? `: ${why}` : ""}`);
+            throw fail(`receiving the stream from ${name} failed${lastSaid(r.err)}`);
         }
         return bytes;
     }
@@ -271,23 +203,54 @@ export async function streamTo(
         env: run.childEnv,
         signal: run.signal,
     });
-    const sendDone = collect(send, false);
-    const sshDone = collect(ssh, false);
-    ssh.stdin?.on("error", () => undefined);
-    let sshClosed = false;
-    const sshGone = sshDone.then(() => {
-        sshClosed = true;
+    const [bytes, r, s] = await pump(run, send, ssh, phase);
+    transport.relay(name, s.err, s.code);
+    if (r.code !== 0) {
+        throw fail(`sending the stream to ${name} failed${lastSaid(r.err)}`);
+    }
+    return bytes;
+}
+
+/** ": <the last line a command said>", cleaned, or "". */
+function lastSaid(stderr: string): string {
+    const why = sanitise(stderr)
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "")
+        .pop();
+    return why ? `: ${why}` : "";
+}
+
+type Ended = { code: number; out: string; err: string };
+
+/**
+ * SOURCE's stdout into SINK's stdin, both children; the bytes passed and how each ended. A sink
+ * that exits early (it refused the stream) stops the source. Test hook: with
+ * VM_STATE_TEST_PHASE=PHASE, the first MiB passes, then the run waits there.
+ */
+async function pump(
+    run: Run,
+    source: ChildProcess,
+    sink: ChildProcess,
+    phase: string,
+): Promise<[number, Ended, Ended]> {
+    const sourceDone = collect(source, false);
+    const sinkDone = collect(sink, false);
+    sink.stdin?.on("error", () => undefined);
+    let sinkClosed = false;
+    const sinkGone = sinkDone.then(() => {
+        sinkClosed = true;
     });
     let bytes = 0;
     let paused = false;
     const hook = run.env.testPhase?.name === phase;
-    for await (const chunk of send.stdout as AsyncIterable<Buffer>) {
+    for await (const chunk of source.stdout as Readable as AsyncIterable<Buffer>) {
         bytes += chunk.length;
-        if (!ssh.stdin?.write(chunk)) {
-            await Promise.race([new Promise((r) => ssh.stdin?.once("drain", r)), sshGone]);
+        if (!sink.stdin?.write(chunk)) {
+            await Promise.race([new Promise((r) => sink.stdin?.once("drain", r)), sinkGone]);
         }
-        if (sshClosed) {
-            send.kill("SIGTERM");
+        if (sinkClosed) {
+            source.kill("SIGTERM");
             break;
         }
         if (hook && !paused && bytes >= 1024 * 1024) {
@@ -295,22 +258,13 @@ export async function streamTo(
             await run.phase(phase);
         }
     }
-    ssh.stdin?.end();
-    const [s, r] = await Promise.all([sshDone, sendDone]);
-    transport.relay(name, s.err, s.code);
-    if (r.code !== 0) {
-        const why = sanitise(r.err)
-            .split("\n")
-            .map((l) => l.trim())
-            .filter((l) => l !== "")
-            .pop();
-        throw fail(`sending the stream to ${name} failed${why ? `: ${why}` : ""}`);
-    }
-    return bytes;
+    sink.stdin?.end();
+    const [s, k] = await Promise.all([sourceDone, sinkDone]);
+    return [bytes, s, k];
 }
 
 /** A child's exit status and output; stdout collected unless told not to. */
-function collect(child: ChildProcess, stdout = true): Promise<{ code: number; out: string; err: string }> {
+export function collect(child: ChildProcess, stdout = true): Promise<{ code: number; out: string; err: string }> {
     return new Promise((resolve) => {
         const out: Buffer[] = [];
         const err: Buffer[] = [];

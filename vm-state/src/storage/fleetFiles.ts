@@ -1,23 +1,35 @@
 /**
- * The fleet's serving side on files and xfs: a state is sent as a sparse GNU tar stream of its
- * data.img (what the receiving vm-state reads), a moved state is kept in `states/.moved/`, a
- * replica's copies are `states/.replicas/<state>/<snap>.img`. Every path goes through the root
- * resolver: a linked `.moved` or `.replicas` is refused before anything is written through it.
+ * The fleet's serving side on files and xfs: a state's data.img moves by rsync (`--sparse
+ * --inplace --partial`: the catch-up is a delta pass into the first copy, fleet/rsync.ts), a
+ * moved state is kept in `states/.moved/`, a replica's copies are
+ * `states/.replicas/<state>/<snap>.img`. Every path goes through the root resolver: a linked
+ * `.moved` or `.replicas` is refused before anything is written through it.
  */
-import { readdirSync, renameSync, rmSync, statfsSync } from "fs";
+import { constants, copyFileSync, readdirSync, renameSync, rmSync, statfsSync } from "fs";
 import { movedCopyName } from "./files";
 import { makeDirs } from "../atomic";
 import { conflict, fail, usage } from "../errors";
 import { lstatOrNull } from "../root";
-import { lastLine, systemMessage } from "../text";
+import { systemMessage } from "../text";
 import { utcStamp } from "../time";
 import { StorageContext, StorageDriver, Usage } from "./driver";
 import type { FilesDriver } from "./files";
-import type { Receiver } from "../fleet/transport";
-import { FleetStorage, ReplicaInfo, replicaVisibleName, Which } from "./fleet";
-import { checkTarHead, tarBlock } from "./tarGuard";
+import { FleetStorage, largestImage, ReplicaInfo, replicaVisibleName, RsyncFile, Which } from "./fleet";
 
-const tarFlags = ["--sparse", "--format=gnu"];
+/** Why a file that arrived is not kept, or undefined when it is a regular file no larger than the largest state. */
+function refusedImage(path: string): string | undefined {
+    const stat = lstatOrNull(path);
+    if (stat === null) {
+        return "no data.img arrived";
+    }
+    if (!stat.isFile()) {
+        return "data.img is not a regular file (a link, a device node, a FIFO or a directory)";
+    }
+    if (stat.size > largestImage) {
+        return `data.img is larger than the largest state (${largestImage / 1024 ** 3} GiB)`;
+    }
+    return undefined;
+}
 
 export class FilesFleet implements FleetStorage {
     constructor(
@@ -33,19 +45,18 @@ export class FilesFleet implements FleetStorage {
         // a file is read as it is
     }
 
-    async outSend(state: string, which: Which): Promise<void> {
-        const dir = this.root.path(["states", state]);
-        this.root.path(["states", state, "data.img"]);
-        const r = await this.ctx.proc.exec(
-            "tar",
-            [...tarFlags, "--warning=no-file-changed", "-c", "-f", "-", "-C", dir, "--", "data.img"],
-            { stdout: 1 },
-        );
-        // 1: the image changed while tar read it (a running VM): only the first copy is sent that
-        // way, and the catch-up sends the stopped image again.
-        if (r.code !== 0 && !(r.code === 1 && which === "initial")) {
-            throw fail(`sending ${state} failed: ${lastLine(r.stderr) || `tar exited ${r.code}`}`);
+    /** Nothing streams: the answer says where the puller's rsync finds the image (`outRsyncDir`). */
+    async outSend(state: string): Promise<Record<string, unknown>> {
+        this.outRsyncDir(state);
+        return { transfer: "rsync", path: `${state}/data.img` };
+    }
+
+    outRsyncDir(state: string): string {
+        const image = this.root.path(["states", state, "data.img"]);
+        if (lstatOrNull(image)?.isFile() !== true) {
+            throw conflict(`state ${state} has no regular data.img to send`);
         }
+        return this.root.path(["states", state]);
     }
 
     async outSendResume(): Promise<void> {
@@ -109,12 +120,16 @@ export class FilesFleet implements FleetStorage {
         };
     }
 
+    private replicaTmp(state: string, snap: string): string[] {
+        return ["states", ".replicas", state, `.tmp-${snap}`];
+    }
+
     /**
-     * The stream's data.img into `.replicas/<state>/.tmp-<snap>/`, renamed to `<snap>.img` once it
-     * is there and a regular file; the temporary directory goes whatever happened (a device node,
-     * a FIFO or a link a hostile stream carried never stays).
+     * `.replicas/<state>/.tmp-<snap>/` made anew (earlier ones go) for the source's rsync, seeded
+     * with a reflink of the newest copy where the filesystem has them (xfs), so the push sends
+     * only what changed; without reflinks the push is a full copy.
      */
-    async replicaReceive(state: string, snap: string): Promise<void> {
+    async replicaReceive(state: string, snap: string): Promise<Record<string, unknown>> {
         if (snap === "resume") {
             throw fail(`nothing to resume on the ${this.driver.backend} backend`);
         }
@@ -124,43 +139,58 @@ export class FilesFleet implements FleetStorage {
         } catch (err) {
             throw fail(`creating ${dir} failed: ${systemMessage(err)}`);
         }
-        const tmp = this.root.path(["states", ".replicas", state, `.tmp-${snap}`]);
-        rmSync(tmp, { recursive: true, force: true });
-        const undo = this.ctx.run.onFailure(() => rmSync(tmp, { recursive: true, force: true }));
-        makeDirs(tmp);
-        const r = await this.ctx.proc.exec(
-            "tar",
-            [
-                "-x",
-                "-f",
-                "-",
-                "-C",
-                tmp,
-                "--no-same-owner",
-                "--no-same-permissions",
-                "--no-overwrite-dir",
-                "--",
-                "data.img",
-            ],
-            { stdin: 0 },
-        );
-        const image = `${tmp}/data.img`;
-        const stat = lstatOrNull(image);
-        if (r.code !== 0 || stat === null) {
-            throw fail(
-                `the stream did not hold a complete data.img${lastLine(r.stderr) ? ` (tar: ${lastLine(r.stderr)})` : ""}`,
-            );
+        for (const old of readdirSync(dir).filter((n) => n.startsWith(".tmp-"))) {
+            rmSync(this.root.path(["states", ".replicas", state, old]), { recursive: true, force: true });
         }
-        if (!stat.isFile()) {
-            throw fail("the stream's data.img is not a regular file");
-        }
+        const tmp = this.root.path(this.replicaTmp(state, snap));
         try {
-            renameSync(image, this.root.path(["states", ".replicas", state, `${snap}.img`]));
+            makeDirs(tmp);
+        } catch (err) {
+            throw fail(`creating ${tmp} failed: ${systemMessage(err)}`);
+        }
+        const latest = (await this.driver.replicaSnapshots(state)).pop();
+        let seeded = false;
+        if (latest !== undefined) {
+            try {
+                copyFileSync(
+                    this.root.path(["states", ".replicas", state, `${latest}.img`]),
+                    this.root.path([...this.replicaTmp(state, snap), "data.img"]),
+                    constants.COPYFILE_FICLONE_FORCE,
+                );
+                seeded = true;
+            } catch {
+                rmSync(this.root.path([...this.replicaTmp(state, snap), "data.img"]), { force: true });
+            }
+        }
+        return { transfer: "rsync", path: `${state}/${snap}`, seededFrom: seeded ? latest : null };
+    }
+
+    replicaRsyncDir(state: string, snap: string): string | undefined {
+        const tmp = this.root.tryPath(this.replicaTmp(state, snap));
+        return tmp !== undefined && lstatOrNull(tmp)?.isDirectory() === true ? tmp : undefined;
+    }
+
+    /** The pushed data.img becomes `<snap>.img`; the temporary directory goes whatever it held. */
+    async replicaKeep(state: string, snap: string): Promise<void> {
+        const tmp = this.replicaRsyncDir(state, snap);
+        if (tmp === undefined) {
+            throw conflict(`no copy ${snap} of ${state} was announced here (receive-replica first)`);
+        }
+        // Looked at, never followed: a link that arrived is refused (the resolver would stop at it).
+        const image = `${tmp}/data.img`;
+        const why = refusedImage(image);
+        try {
+            if (why === undefined) {
+                renameSync(image, this.root.path(["states", ".replicas", state, `${snap}.img`]));
+            }
         } catch (err) {
             throw fail(`keeping the replica ${snap} failed: ${systemMessage(err)}`);
+        } finally {
+            rmSync(tmp, { recursive: true, force: true });
         }
-        rmSync(tmp, { recursive: true, force: true });
-        undo.dismiss();
+        if (why !== undefined) {
+            throw fail(`the replica copy ${snap} is not kept: ${why}`);
+        }
     }
 
     async replicaDestroySnapshot(state: string, snap: string): Promise<void> {
@@ -224,11 +254,11 @@ export class FilesFleet implements FleetStorage {
     }
 
     /**
-     * The first copy into `.fleet-in-<state>/` (made anew); the catch-up over that copy, in place
-     * (`--overwrite`: tar truncates the file and writes the stream into it, so the catch-up needs
-     * room for one copy of the image, not two). tar takes only the first member named data.img.
+     * The first copy into `.fleet-in-<state>/data.img` (the directory made anew); the catch-up
+     * over that copy, in place (rsync --inplace: a delta pass that writes only what changed, so
+     * the catch-up needs room for one copy of the image, not two).
      */
-    async inReceiver(state: string, which: Which | "resume"): Promise<Receiver> {
+    async inReceiver(state: string, which: Which | "resume"): Promise<RsyncFile> {
         if (which === "resume") {
             throw fail(`nothing to resume on the ${this.driver.backend} backend`);
         }
@@ -243,37 +273,24 @@ export class FilesFleet implements FleetStorage {
         } else if (lstatOrNull(this.inDir(state, "data.img"))?.isFile() !== true) {
             throw fail(`no first copy of ${state} here to catch up`);
         }
-        return {
-            cmd: "tar",
-            args: [
-                "-x",
-                "-f",
-                "-",
-                "-C",
-                into,
-                "--no-same-owner",
-                "--no-same-permissions",
-                "--occurrence=1",
-                ...(which === "final" ? ["--overwrite"] : ["--no-overwrite-dir"]),
-                "--",
-                "data.img",
-            ],
-            guard: checkTarHead,
-            guardBytes: tarBlock,
-        };
+        return { rsync: true, local: this.inDir(state, "data.img"), remote: `${state}/data.img` };
     }
 
-    /** After a stream: data.img must be a regular file; whatever a cut or refused first copy left goes (it is made again). */
+    /**
+     * After a copy: data.img must be a regular file no larger than the largest state (rsync's own
+     * checks and --max-size keep anything else out; this is the check after); whatever a cut or
+     * refused first copy left goes (it is made again), a cut catch-up keeps the first copy.
+     */
     async inAfter(state: string, which: Which | "resume", ok: boolean): Promise<void> {
         const into = this.inDir(state);
-        const image = this.inDir(state, "data.img");
-        const regular = lstatOrNull(image)?.isFile() === true;
-        if (!ok || !regular) {
-            if (which === "initial" || !regular) {
+        const image = `${into}/data.img`; // looked at, never followed
+        const why = refusedImage(image);
+        if (!ok || why !== undefined) {
+            if (which === "initial" || why !== undefined) {
                 rmSync(which === "initial" ? into : image, { recursive: true, force: true });
             }
             if (ok) {
-                throw fail("the stream did not hold data.img as a regular file");
+                throw fail(`the copy is not kept: ${why}`);
             }
         }
     }
@@ -317,19 +334,11 @@ export class FilesFleet implements FleetStorage {
         throw usage("resume tokens exist on zfs only");
     }
 
-    replSender(state: string): { cmd: string; args: string[] } {
+    replSender(state: string, snap: string): RsyncFile {
         return {
-            cmd: "tar",
-            args: [
-                ...tarFlags,
-                "-c",
-                "-f",
-                "-",
-                "-C",
-                this.root.path(["states", ".fleet-out", state]),
-                "--",
-                "data.img",
-            ],
+            rsync: true,
+            local: this.root.path(["states", ".fleet-out", state, "data.img"]),
+            remote: `${state}/${snap}`,
         };
     }
 

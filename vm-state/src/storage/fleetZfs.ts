@@ -63,7 +63,7 @@ export class ZfsFleet implements FleetStorage {
         }
     }
 
-    async outSend(state: string, which: Which): Promise<void> {
+    async outSend(state: string, which: Which): Promise<undefined> {
         const ds = this.driver.dataset(state);
         await this.send(
             which === "initial"
@@ -71,6 +71,11 @@ export class ZfsFleet implements FleetStorage {
                 : ["-i", `@${moveMarks.initial}`, `${ds}@${moveMarks.final}`],
             `zfs send of ${state}`,
         );
+        return undefined;
+    }
+
+    outRsyncDir(): undefined {
+        return undefined;
     }
 
     /**
@@ -167,7 +172,15 @@ export class ZfsFleet implements FleetStorage {
         return { from, snapshots, latest, latestGuid, resumeToken: token === "" ? null : token };
     }
 
-    async replicaReceive(state: string, snap: string): Promise<void> {
+    replicaRsyncDir(): undefined {
+        return undefined;
+    }
+
+    async replicaKeep(): Promise<void> {
+        throw usage("zfs replicas arrive as a stream (receive-replica), not by rsync");
+    }
+
+    async replicaReceive(state: string, snap: string): Promise<undefined> {
         const ds = this.driver.fleetNames.replica(state);
         await this.driver.parent(`${this.driver.pool}/replicas`);
         const flags = ["-s", "-u"];
@@ -181,6 +194,7 @@ export class ZfsFleet implements FleetStorage {
         if (snap !== "resume" && !(await this.driver.has(`${ds}@${snap}`))) {
             throw fail(`the stream did not hold ${snap}`);
         }
+        return undefined;
     }
 
     async replicaDestroySnapshot(state: string, snap: string): Promise<void> {
