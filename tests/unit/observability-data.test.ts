@@ -27,7 +27,7 @@ describe("infra.json", () => {
         expect(infraJson(plan.files).observability).toEqual({
             host: "main",
             role: "collector",
-            memoryMiB: { prometheus: 1024, alertmanager: 128, grafana: 512, nodeExporter: 128, exporters: 64 },
+            memoryMiB: { prometheus: 1024, alertmanager: 128, grafana: 512, nodeExporter: 128, exporters: 128 },
             ports: { prometheus: 9090, alertmanager: 9093, grafana: 3000, nodeExporter: 9100 },
             logs: { retentionDays: 14, maxGiB: 4 },
             metrics: { retentionDays: 15, maxGiB: 8 },
@@ -56,7 +56,7 @@ describe("infra.json", () => {
         expect(main).toEqual({
             host: "main",
             role: "agent",
-            memoryMiB: { nodeExporter: 128, exporters: 64 },
+            memoryMiB: { nodeExporter: 128, exporters: 128 },
             ports: { nodeExporter: 9100 },
             logs: { retentionDays: 7, maxGiB: 2 },
         });
